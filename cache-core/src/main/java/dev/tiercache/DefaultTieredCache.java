@@ -1,0 +1,505 @@
+package dev.tiercache;
+
+import dev.tiercache.codec.KeyCodec;
+import dev.tiercache.spi.L2Entry;
+import dev.tiercache.spi.L2Read;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The tiered cache: reads through L1, L2 and the loader; writes and invalidates through the log. */
+final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
+  private static final long NO_VERSION = Long.MIN_VALUE;
+
+  private final String name;
+  private final KeyCodec<? super K> keyCodec;
+  private final CacheMetrics metrics;
+  private final InvalidationLog log = new InvalidationLog(InvalidationLog.DEFAULT_CAPACITY);
+  private final L1Tier<V> l1;
+  private final L2Tier<V> l2;
+  private final BusLink bus;
+  private final boolean cacheAbsent;
+  private final Executor executor;
+  private final ConcurrentHashMap<String, Flight<V>> flights = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  DefaultTieredCache(TieredCacheBuilder<K, V> settings) {
+    this.name = settings.name;
+    this.keyCodec = settings.keyCodec;
+    this.metrics =
+        settings.meterRegistry == null
+            ? CacheMetrics.NONE
+            : new MicrometerMetrics(settings.meterRegistry, settings.name);
+    this.l1 = new L1Tier<>(settings, log, metrics);
+    this.l2 = settings.l2 == null ? null : new L2Tier<>(settings, metrics);
+    this.cacheAbsent = settings.negativeTtl != null;
+    this.executor = settings.executor;
+    this.bus =
+        settings.bus == null
+            ? null
+            : new BusLink(name, settings.bus, settings.strategies, metrics, this::applyLocally, this::clearL1);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  // ---- reads ----
+
+  @Override
+  public V get(K key, Function<? super K, ? extends V> loader) {
+    return get(key, Tags.empty(), loader);
+  }
+
+  @Override
+  public V get(K key, Tags tags, Function<? super K, ? extends V> loader) {
+    String k = encode(key);
+    Objects.requireNonNull(tags, "tags");
+    Objects.requireNonNull(loader, "loader");
+    L1Entry<V> hit = l1.get(k);
+    if (hit != null) {
+      return hit.value;
+    }
+    Flight<V> mine = new Flight<>(tags);
+    Flight<V> flight = join(k, mine);
+    if (flight == mine) {
+      load(k, key, mine, loader);
+    }
+    return await(flight.result);
+  }
+
+  @Override
+  public CompletableFuture<V> getAsync(K key, Tags tags, Function<? super K, ? extends V> loader) {
+    String k = encode(key);
+    Objects.requireNonNull(tags, "tags");
+    Objects.requireNonNull(loader, "loader");
+    L1Entry<V> hit = l1.get(k);
+    if (hit != null) {
+      return CompletableFuture.completedFuture(hit.value);
+    }
+    Flight<V> mine = new Flight<>(tags);
+    Flight<V> flight = join(k, mine);
+    if (flight == mine) {
+      runAsync(() -> load(k, key, mine, loader), mine);
+    }
+    return flight.result.copy();
+  }
+
+  @Override
+  public V getIfPresent(K key) {
+    String k = encode(key);
+    L1Entry<V> hit = l1.get(k);
+    if (hit != null) {
+      return hit.value;
+    }
+    if (l2 == null) {
+      return null;
+    }
+    long stamp = log.stamp();
+    L2Read read = l2.get(k);
+    L2Tier.Hit<V> found = read == null ? null : l2.decode(read);
+    if (found == null) {
+      return null;
+    }
+    l1.install(k, found.value(), found.tags(), stamp);
+    return found.value();
+  }
+
+  /**
+   * Registers {@code mine} as the load of {@code key}, or returns the load already in flight. The stamp is taken
+   * after registration: an invalidation that ends later detaches the flight; one that ended earlier is older than
+   * the stamp and so older than anything the load reads.
+   */
+  private Flight<V> join(String key, Flight<V> mine) {
+    Flight<V> existing = flights.putIfAbsent(key, mine);
+    if (existing != null) {
+      metrics.coalesced();
+      return existing;
+    }
+    mine.stamp = log.stamp();
+    return mine;
+  }
+
+  /** Runs one key's load: L2, then the loader; completes the flight either way and never throws. */
+  private void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
+    try {
+      long version = NO_VERSION;
+      if (l2 != null) {
+        L2Read read = l2.get(k);
+        if (read != null) {
+          version = read.version();
+          L2Tier.Hit<V> found = l2.decode(read);
+          if (found != null) {
+            l1.install(k, found.value(), found.tags(), flight.stamp);
+            finish(k, flight, found.value());
+            return;
+          }
+        }
+      }
+      V value = timedLoad(() -> loader.apply(key));
+      if (value != null || cacheAbsent) {
+        if (l2 != null && version != NO_VERSION) {
+          l2.putIfCurrent(Map.of(k, l2.encode(value, flight.tags)), value == null, version);
+        }
+        l1.install(k, value, flight.tags, flight.stamp);
+      }
+      finish(k, flight, value);
+    } catch (Throwable t) {
+      flights.remove(k, flight);
+      flight.result.completeExceptionally(t);
+    }
+  }
+
+  private void finish(String k, Flight<V> flight, V value) {
+    flights.remove(k, flight);
+    flight.result.complete(value);
+  }
+
+  private <T> T timedLoad(java.util.function.Supplier<T> loader) {
+    long start = System.nanoTime();
+    boolean success = false;
+    try {
+      T result = loader.get();
+      success = true;
+      return result;
+    } finally {
+      metrics.load(System.nanoTime() - start, success);
+    }
+  }
+
+  @Override
+  public Map<K, V> getAll(
+      Iterable<? extends K> keys, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
+    Objects.requireNonNull(keys, "keys");
+    Objects.requireNonNull(bulkLoader, "bulkLoader");
+    Map<String, K> requested = new LinkedHashMap<>();
+    for (K key : keys) {
+      requested.putIfAbsent(encode(key), key);
+    }
+    Map<String, V> found = new HashMap<>();
+    Map<String, Flight<V>> owned = new LinkedHashMap<>();
+    Map<String, Flight<V>> joined = new HashMap<>();
+    for (String k : requested.keySet()) {
+      L1Entry<V> hit = l1.get(k);
+      if (hit != null) {
+        if (!hit.isAbsent()) {
+          found.put(k, hit.value);
+        }
+        continue;
+      }
+      Flight<V> mine = new Flight<>(Tags.empty());
+      Flight<V> flight = flights.putIfAbsent(k, mine);
+      if (flight == null) {
+        owned.put(k, mine);
+      } else {
+        metrics.coalesced();
+        joined.put(k, flight);
+      }
+    }
+    if (!owned.isEmpty()) {
+      loadAll(owned, requested, bulkLoader);
+    }
+    collect(owned, found);
+    collect(joined, found);
+    Map<K, V> result = new LinkedHashMap<>();
+    requested.forEach(
+        (k, key) -> {
+          V value = found.get(k);
+          if (value != null) {
+            result.put(key, value);
+          }
+        });
+    return result;
+  }
+
+  private void collect(Map<String, Flight<V>> flightsByKey, Map<String, V> found) {
+    flightsByKey.forEach(
+        (k, flight) -> {
+          V value = await(flight.result);
+          if (value != null) {
+            found.put(k, value);
+          }
+        });
+  }
+
+  /**
+   * Loads the keys this call owns: one L2 read for all, one bulk loader call for what the L2 misses. One stamp,
+   * taken after every flight was registered, serves them all.
+   */
+  private void loadAll(
+      Map<String, Flight<V>> owned,
+      Map<String, K> requested,
+      Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
+    long stamp = log.stamp();
+    Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
+    try {
+      long version = NO_VERSION;
+      if (l2 != null) {
+        Map<String, L2Read> reads = l2.getAll(pending.keySet());
+        if (reads != null) {
+          for (Map.Entry<String, L2Read> read : reads.entrySet()) {
+            version = read.getValue().version();
+            Flight<V> flight = pending.get(read.getKey());
+            L2Tier.Hit<V> hit = flight == null ? null : l2.decode(read.getValue());
+            if (hit != null) {
+              l1.install(read.getKey(), hit.value(), hit.tags(), stamp);
+              pending.remove(read.getKey());
+              finish(read.getKey(), flight, hit.value());
+            }
+          }
+        }
+      }
+      if (pending.isEmpty()) {
+        return;
+      }
+      Set<K> toLoad = new LinkedHashSet<>();
+      pending.keySet().forEach(k -> toLoad.add(requested.get(k)));
+      Map<K, V> loaded = timedLoad(() -> bulkLoader.apply(Collections.unmodifiableSet(toLoad)));
+      Objects.requireNonNull(loaded, "bulkLoader returned null");
+      Map<String, V> values = new LinkedHashMap<>();
+      Map<String, L2Entry> present = new HashMap<>();
+      Map<String, L2Entry> absent = new HashMap<>();
+      for (String k : pending.keySet()) {
+        V value = loaded.get(requested.get(k));
+        values.put(k, value);
+        if (l2 != null && version != NO_VERSION && (value != null || cacheAbsent)) {
+          (value == null ? absent : present).put(k, l2.encode(value, Tags.empty()));
+        }
+      }
+      if (l2 != null && version != NO_VERSION) {
+        l2.putIfCurrent(present, false, version);
+        l2.putIfCurrent(absent, true, version);
+      }
+      for (Map.Entry<String, V> e : values.entrySet()) {
+        if (e.getValue() != null || cacheAbsent) {
+          l1.install(e.getKey(), e.getValue(), Tags.empty(), stamp);
+        }
+        finish(e.getKey(), pending.get(e.getKey()), e.getValue());
+      }
+    } catch (Throwable t) {
+      pending.forEach(
+          (k, flight) -> {
+            flights.remove(k, flight);
+            flight.result.completeExceptionally(t);
+          });
+    }
+  }
+
+  @Override
+  public CompletableFuture<Map<K, V>> getAllAsync(
+      Iterable<? extends K> keys, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
+    Objects.requireNonNull(keys, "keys");
+    Objects.requireNonNull(bulkLoader, "bulkLoader");
+    ensureOpen();
+    return CompletableFuture.supplyAsync(() -> getAll(keys, bulkLoader), executor);
+  }
+
+  // ---- writes ----
+
+  @Override
+  public void put(K key, V value) {
+    put(key, value, Tags.empty());
+  }
+
+  @Override
+  public void put(K key, V value, Tags tags) {
+    String k = encode(key);
+    Objects.requireNonNull(value, "value");
+    Objects.requireNonNull(tags, "tags");
+    L2Entry entry = l2 == null ? null : l2.encode(value, tags);
+    Invalidation supersede = Invalidation.key(k);
+    InvalidationLog.Entry running = log.begin(supersede, () -> applyExclusive(supersede));
+    boolean stored = true;
+    try {
+      if (l2 != null) {
+        stored = l2.put(k, entry);
+      }
+    } finally {
+      log.end(running, () -> detachFlights(supersede));
+    }
+    if (stored) {
+      // Stamped at the put's end: loads that began before it cannot be installed over it.
+      l1.install(k, value, tags, running.end);
+    }
+    publish(supersede);
+  }
+
+  @Override
+  public CompletableFuture<Void> putAsync(K key, V value, Tags tags) {
+    encode(key);
+    Objects.requireNonNull(value, "value");
+    Objects.requireNonNull(tags, "tags");
+    return CompletableFuture.runAsync(() -> put(key, value, tags), executor);
+  }
+
+  // ---- invalidation ----
+
+  @Override
+  public void invalidate(Invalidation invalidation) {
+    Objects.requireNonNull(invalidation, "invalidation");
+    ensureOpen();
+    metrics.invalidation(invalidation.strategy().name());
+    InvalidationLog.Entry running = begin(invalidation);
+    try {
+      if (l2 != null) {
+        l2.invalidate(invalidation);
+      }
+    } finally {
+      log.end(running, () -> detachFlights(invalidation));
+      publish(invalidation);
+    }
+  }
+
+  @Override
+  public CompletableFuture<Void> invalidateAsync(Invalidation invalidation) {
+    Objects.requireNonNull(invalidation, "invalidation");
+    ensureOpen();
+    metrics.invalidation(invalidation.strategy().name());
+    InvalidationLog.Entry running = begin(invalidation);
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            if (l2 != null) {
+              l2.invalidate(invalidation);
+            }
+          } finally {
+            log.end(running, () -> detachFlights(invalidation));
+            publish(invalidation);
+          }
+        },
+        executor);
+  }
+
+  @Override
+  public void invalidateKey(K key) {
+    invalidate(Invalidation.key(encode(key)));
+  }
+
+  /** Starts an invalidation here: covered L1 entries stop being served and covered loads stop being joined. */
+  private InvalidationLog.Entry begin(Invalidation invalidation) {
+    InvalidationLog.Entry running = log.begin(invalidation, () -> applyExclusive(invalidation));
+    if (invalidation.singleKey() == null) {
+      l1.sweep(running);
+    }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("cache '{}' invalidates {} '{}'", name, invalidation.strategy().name(), invalidation.argument());
+    }
+    return running;
+  }
+
+  private void applyExclusive(Invalidation invalidation) {
+    String single = invalidation.singleKey();
+    if (single != null) {
+      l1.remove(single);
+    }
+    detachFlights(invalidation);
+  }
+
+  /** Later readers start a fresh load instead of joining one that may have read what the invalidation removed. */
+  private void detachFlights(Invalidation invalidation) {
+    String single = invalidation.singleKey();
+    if (single != null) {
+      flights.remove(single);
+      return;
+    }
+    flights.entrySet().removeIf(e -> invalidation.covers(e.getKey(), e.getValue().tags));
+  }
+
+  /** Applies an invalidation that another instance already applied to the L2. */
+  private void applyLocally(Invalidation invalidation) {
+    InvalidationLog.Entry running = begin(invalidation);
+    log.end(running, () -> detachFlights(invalidation));
+  }
+
+  private void clearL1(String reason) {
+    LOG.warn("cache '{}' clears its L1: {}", name, reason);
+    metrics.l1Cleared();
+    applyLocally(Invalidation.pattern("*"));
+  }
+
+  private void publish(Invalidation invalidation) {
+    if (bus != null) {
+      bus.publish(List.of(invalidation));
+    }
+  }
+
+  // ---- plumbing ----
+
+  @Override
+  public long estimatedL1Size() {
+    return l1.estimatedSize();
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (bus != null) {
+      bus.close();
+    }
+    l1.clear();
+  }
+
+  private String encode(K key) {
+    Objects.requireNonNull(key, "key");
+    ensureOpen();
+    return Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("cache '" + name + "' is closed");
+    }
+  }
+
+  private void runAsync(Runnable task, Flight<V> flight) {
+    try {
+      executor.execute(task);
+    } catch (RuntimeException e) {
+      flight.result.completeExceptionally(e);
+    }
+  }
+
+  /** Waits for a load and rethrows its failure as the loader threw it. */
+  private static <T> T await(CompletableFuture<T> result) {
+    try {
+      return result.join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      if (cause instanceof Error) {
+        throw (Error) cause;
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "TieredCache[" + name + "]";
+  }
+
+  List<String> debugFlights() {
+    return new ArrayList<>(flights.keySet());
+  }
+}

@@ -1,0 +1,138 @@
+package dev.tiercache;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * Micrometer's cache conventions ({@code cache.gets}, {@code cache.puts}, {@code cache.evictions},
+ * {@code cache.size}) with a {@code tier} tag, plus the tiered cache's own meters. The hot-path counters are created
+ * once, so a hit costs one counter increment.
+ */
+final class MicrometerMetrics implements CacheMetrics {
+
+  private final MeterRegistry registry;
+  private final Tags tags;
+  private final Counter l1Hits;
+  private final Counter l1Misses;
+  private final Counter l2Hits;
+  private final Counter l2Misses;
+  private final Counter l1Puts;
+  private final Counter l2Puts;
+  private final Counter evictions;
+  private final Timer loadSuccesses;
+  private final Timer loadFailures;
+  private final Counter coalesced;
+  private final Counter l1Refused;
+  private final Counter l2Refused;
+  private final Counter busSent;
+  private final Counter busReceived;
+  private final Timer busLag;
+  private final Counter busGaps;
+  private final Counter l1Clears;
+
+  MicrometerMetrics(MeterRegistry registry, String cacheName) {
+    this.registry = registry;
+    this.tags = Tags.of("cache", cacheName);
+    l1Hits = counter("cache.gets", "result", "hit", "tier", "l1");
+    l1Misses = counter("cache.gets", "result", "miss", "tier", "l1");
+    l2Hits = counter("cache.gets", "result", "hit", "tier", "l2");
+    l2Misses = counter("cache.gets", "result", "miss", "tier", "l2");
+    l1Puts = counter("cache.puts", "tier", "l1");
+    l2Puts = counter("cache.puts", "tier", "l2");
+    evictions = counter("cache.evictions", "tier", "l1");
+    loadSuccesses = timer("cache.loads", "result", "success");
+    loadFailures = timer("cache.loads", "result", "failure");
+    coalesced = counter("cache.stampede.coalesced");
+    l1Refused = counter("cache.stale.refused", "tier", "l1");
+    l2Refused = counter("cache.stale.refused", "tier", "l2");
+    busSent = counter("cache.bus.messages", "direction", "sent");
+    busReceived = counter("cache.bus.messages", "direction", "received");
+    busLag = timer("cache.bus.lag");
+    busGaps = counter("cache.bus.gaps");
+    l1Clears = counter("cache.l1.clears");
+  }
+
+  private Counter counter(String name, String... extraTags) {
+    return Counter.builder(name).tags(tags).tags(extraTags).register(registry);
+  }
+
+  private Timer timer(String name, String... extraTags) {
+    return Timer.builder(name).tags(tags).tags(extraTags).register(registry);
+  }
+
+  @Override
+  public void hit(Tier tier) {
+    (tier == Tier.L1 ? l1Hits : l2Hits).increment();
+  }
+
+  @Override
+  public void miss(Tier tier) {
+    (tier == Tier.L1 ? l1Misses : l2Misses).increment();
+  }
+
+  @Override
+  public void put(Tier tier) {
+    (tier == Tier.L1 ? l1Puts : l2Puts).increment();
+  }
+
+  @Override
+  public void eviction() {
+    evictions.increment();
+  }
+
+  @Override
+  public void load(long nanos, boolean success) {
+    (success ? loadSuccesses : loadFailures).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void coalesced() {
+    coalesced.increment();
+  }
+
+  @Override
+  public void invalidation(String strategy) {
+    counter("cache.invalidations", "strategy", strategy).increment();
+  }
+
+  @Override
+  public void l2Error(String op) {
+    counter("cache.l2.errors", "op", op).increment();
+  }
+
+  @Override
+  public void staleWriteRefused(Tier tier) {
+    (tier == Tier.L1 ? l1Refused : l2Refused).increment();
+  }
+
+  @Override
+  public void busSent() {
+    busSent.increment();
+  }
+
+  @Override
+  public void busReceived(long lagMillis) {
+    busReceived.increment();
+    busLag.record(Math.max(0, lagMillis), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void busGap() {
+    busGaps.increment();
+  }
+
+  @Override
+  public void l1Cleared() {
+    l1Clears.increment();
+  }
+
+  @Override
+  public void bindL1Size(LongSupplier size) {
+    Gauge.builder("cache.size", size, s -> s.getAsLong()).tags(tags).tag("tier", "l1").register(registry);
+  }
+}

@@ -1,0 +1,188 @@
+package dev.tiercache;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * A two-tier cache: an in-process L1 (Caffeine) in front of an optional shared L2 (Redis, through an
+ * {@link dev.tiercache.spi.L2Store}), kept coherent across application instances by an optional
+ * {@link dev.tiercache.spi.InvalidationBus}. Created with {@link #builder(String)}.
+ *
+ * <h2>Reads</h2>
+ * {@link #get(Object, Function)} looks in the L1, then the L2, then calls the loader, and fills the tiers on the way
+ * back. Concurrent reads of one missing key on one instance share one L2 read and one loader call.
+ *
+ * <h2>Absent values</h2>
+ * The cache never holds {@code null}. A loader that returns {@code null} (or a bulk loader that leaves a key out)
+ * means "no such value": the read returns {@code null}, and the absence is cached only when the builder set a
+ * {@link TieredCacheBuilder#negativeTtl negative TTL}. {@link #put} rejects a null value.
+ *
+ * <h2>Invalidation</h2>
+ * When {@link #invalidate(Invalidation)} returns, no read on this instance returns a value it covered, including a
+ * value whose load was already in flight; other instances drop their covered L1 entries when the bus delivers the
+ * invalidation.
+ *
+ * <p>All methods are thread-safe. Keys, values, tags and loaders must not be null unless a method says so.
+ *
+ * @param <K> the key type
+ * @param <V> the value type; values should be immutable, since the L1 hands the same instance to every reader
+ */
+public interface TieredCache<K, V> extends AutoCloseable {
+
+  /**
+   * Starts building a cache.
+   *
+   * @param name the cache's name: its L2 namespace, its bus channel and the {@code cache} tag of its metrics;
+   *     letters, digits, {@code . _ -} only
+   * @param <K> the key type
+   * @param <V> the value type
+   * @return a builder
+   * @throws NullPointerException if {@code name} is null
+   * @throws IllegalArgumentException if {@code name} is empty or has other characters
+   */
+  static <K, V> TieredCacheBuilder<K, V> builder(String name) {
+    return new TieredCacheBuilder<>(name);
+  }
+
+  /**
+   * Returns the cache's name.
+   *
+   * @return the name given to {@link #builder(String)}
+   */
+  String name();
+
+  /**
+   * Returns the value for a key, loading it if neither tier has it. Concurrent calls for the same missing key share
+   * one load.
+   *
+   * @param key the key
+   * @param loader computes the value on a miss; may return null for "absent"
+   * @return the value, or null if absent
+   * @throws RuntimeException whatever the loader threw (unchecked exceptions as they are, checked ones wrapped in
+   *     {@link java.util.concurrent.CompletionException}); every caller waiting on that load gets it, and nothing is
+   *     cached
+   */
+  V get(K key, Function<? super K, ? extends V> loader);
+
+  /**
+   * Like {@link #get(Object, Function)}, and the loaded value carries {@code tags}, so that a
+   * {@link Invalidation#tag(String) tag invalidation} removes it. The tags are also what an invalidation that happens
+   * while the load is in flight is matched against.
+   *
+   * @param key the key
+   * @param tags the tags of the loaded value
+   * @param loader computes the value on a miss; may return null for "absent"
+   * @return the value, or null if absent
+   */
+  V get(K key, Tags tags, Function<? super K, ? extends V> loader);
+
+  /**
+   * Asynchronous {@link #get(Object, Tags, Function)}: an L1 hit completes at once, a miss is loaded on the cache's
+   * executor, and joining a load in flight blocks no thread.
+   *
+   * @param key the key
+   * @param tags the tags of the loaded value
+   * @param loader computes the value on a miss; may return null for "absent"
+   * @return the value (null if absent), or the loader's exception
+   */
+  CompletableFuture<V> getAsync(K key, Tags tags, Function<? super K, ? extends V> loader);
+
+  /**
+   * Returns the value if either tier holds it, without loading. An L2 hit fills the L1.
+   *
+   * @param key the key
+   * @return the value, or null if no tier holds it (or the cached value is an absence)
+   */
+  V getIfPresent(K key);
+
+  /**
+   * Returns the values for several keys. The L2 is asked for all L1 misses in one call, and {@code bulkLoader} once
+   * for what both tiers miss; keys being loaded by a concurrent {@code get} or {@code getAll} are not loaded again.
+   *
+   * @param keys the keys
+   * @param bulkLoader given the keys that both tiers miss, returns the values it found; a key it leaves out (or maps
+   *     to null) is absent
+   * @return the present values, in the iteration order of {@code keys}; absent keys are left out
+   * @throws RuntimeException whatever the bulk loader threw; nothing it was asked for is cached
+   */
+  Map<K, V> getAll(Iterable<? extends K> keys, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader);
+
+  /**
+   * Asynchronous {@link #getAll(Iterable, Function)}, run on the cache's executor.
+   *
+   * @param keys the keys
+   * @param bulkLoader loads what both tiers miss
+   * @return the present values
+   */
+  CompletableFuture<Map<K, V>> getAllAsync(
+      Iterable<? extends K> keys, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader);
+
+  /**
+   * Stores a value in both tiers (untagged), replacing any other, and tells other instances to drop their copy.
+   *
+   * @param key the key
+   * @param value the value
+   */
+  void put(K key, V value);
+
+  /**
+   * Stores a tagged value in both tiers, replacing any other, and tells other instances to drop their copy. Loads
+   * of the key that were in flight when the put began do not overwrite it, on this instance or in the L2.
+   *
+   * @param key the key
+   * @param value the value
+   * @param tags its tags
+   */
+  void put(K key, V value, Tags tags);
+
+  /**
+   * Asynchronous {@link #put(Object, Object, Tags)}: the L1 is updated when the returned future completes.
+   *
+   * @param key the key
+   * @param value the value
+   * @param tags its tags
+   * @return completes when both tiers hold the value
+   */
+  CompletableFuture<Void> putAsync(K key, V value, Tags tags);
+
+  /**
+   * Invalidates what a request covers: in the L1 at once, in the L2, and on other instances through the bus.
+   *
+   * @param invalidation what to invalidate
+   * @throws CacheException if the L2 could not apply it (the L1 here is still invalidated and the bus told)
+   */
+  void invalidate(Invalidation invalidation);
+
+  /**
+   * Asynchronous {@link #invalidate(Invalidation)}: the L1 is invalidated before this method returns; the future
+   * completes when the L2 and the bus have it.
+   *
+   * @param invalidation what to invalidate
+   * @return completes when done everywhere, exceptionally with a {@link CacheException} if the L2 failed
+   */
+  CompletableFuture<Void> invalidateAsync(Invalidation invalidation);
+
+  /**
+   * Invalidates one key: {@code invalidate(Invalidation.key(encode(key)))}.
+   *
+   * @param key the key
+   */
+  void invalidateKey(K key);
+
+  /**
+   * Returns an estimate of the number of L1 entries (including ones that an invalidation already covers but whose
+   * background cleanup has not finished).
+   *
+   * @return the estimate
+   */
+  long estimatedL1Size();
+
+  /**
+   * Stops listening to the bus and releases the L1. Does not close the L2 store or the bus: whoever created them
+   * closes them. Calls after close fail with {@link IllegalStateException}.
+   */
+  @Override
+  void close();
+}

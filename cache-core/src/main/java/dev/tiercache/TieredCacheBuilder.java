@@ -1,0 +1,291 @@
+package dev.tiercache;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.tiercache.codec.KeyCodec;
+import dev.tiercache.codec.ValueCodec;
+import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.L2Store;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * Builds a {@link TieredCache}. Obtained from {@link TieredCache#builder(String)}; every setting is optional, and
+ * {@link #build()} rejects contradictory ones with a message that names them.
+ *
+ * <pre>{@code
+ * TieredCache<String, User> users = TieredCache.<String, User>builder("users")
+ *     .keyCodec(KeyCodec.identity())
+ *     .l1(l1 -> l1.maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(1)))
+ *     .l2(store).bus(bus)
+ *     .valueCodec(JsonCodec.of(User.class))
+ *     .l2Ttl(Duration.ofMinutes(30)).ttlJitter(0.1)
+ *     .build();
+ * }</pre>
+ *
+ * <p>A builder is not thread-safe and builds one cache at a time; it may be reused.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+public final class TieredCacheBuilder<K, V> {
+
+  /** The L2 time to live when none is set. */
+  public static final Duration DEFAULT_L2_TTL = Duration.ofMinutes(30);
+
+  /** How long one L2 call may take before the cache goes on without it (a read then counts as a miss). */
+  public static final Duration DEFAULT_L2_TIMEOUT = Duration.ofMillis(250);
+
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
+  private static final Pattern STRATEGY_NAME = Pattern.compile("[a-z0-9-]+");
+
+  final String name;
+  final L1Settings l1 = new L1Settings();
+  L2Store l2;
+  InvalidationBus bus;
+  KeyCodec<? super K> keyCodec = KeyCodec.usingToString();
+  ValueCodec<V> valueCodec;
+  Duration l2Ttl;
+  double ttlJitter;
+  Duration negativeTtl;
+  Duration l2Timeout = DEFAULT_L2_TIMEOUT;
+  MeterRegistry meterRegistry;
+  Executor executor = ForkJoinPool.commonPool();
+  Ticker ticker = Ticker.systemTicker();
+  final Map<String, InvalidationStrategy> strategies = new LinkedHashMap<>();
+
+  TieredCacheBuilder(String name) {
+    Objects.requireNonNull(name, "name");
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          "name must be non-empty letters, digits, '.', '_' or '-', was '" + name + "'");
+    }
+    this.name = name;
+    for (InvalidationStrategy builtIn :
+        new InvalidationStrategy[] {
+          BuiltInStrategy.KEY, BuiltInStrategy.PREFIX, BuiltInStrategy.TAG, BuiltInStrategy.PATTERN
+        }) {
+      strategies.put(builtIn.name(), builtIn);
+    }
+  }
+
+  /**
+   * Configures the L1.
+   *
+   * @param settings receives the {@link L1Settings} to change
+   * @return this builder
+   * @throws NullPointerException if {@code settings} is null
+   */
+  public TieredCacheBuilder<K, V> l1(Consumer<L1Settings> settings) {
+    Objects.requireNonNull(settings, "settings").accept(l1);
+    return this;
+  }
+
+  /**
+   * Sets the L2. Without one, the cache is L1-only. The cache does not close the store.
+   *
+   * @param store the store
+   * @return this builder
+   * @throws NullPointerException if {@code store} is null
+   */
+  public TieredCacheBuilder<K, V> l2(L2Store store) {
+    this.l2 = Objects.requireNonNull(store, "store");
+    return this;
+  }
+
+  /**
+   * Sets the bus that carries invalidations to and from other instances. The cache subscribes when built and
+   * unsubscribes when closed; it does not close the bus.
+   *
+   * @param bus the bus
+   * @return this builder
+   * @throws NullPointerException if {@code bus} is null
+   */
+  public TieredCacheBuilder<K, V> bus(InvalidationBus bus) {
+    this.bus = Objects.requireNonNull(bus, "bus");
+    return this;
+  }
+
+  /**
+   * Sets how keys become strings. Defaults to {@link KeyCodec#usingToString()}.
+   *
+   * @param codec the key codec
+   * @return this builder
+   * @throws NullPointerException if {@code codec} is null
+   */
+  public TieredCacheBuilder<K, V> keyCodec(KeyCodec<? super K> codec) {
+    this.keyCodec = Objects.requireNonNull(codec, "codec");
+    return this;
+  }
+
+  /**
+   * Sets how values become bytes in the L2. Required with an L2.
+   *
+   * @param codec the value codec
+   * @return this builder
+   * @throws NullPointerException if {@code codec} is null
+   */
+  public TieredCacheBuilder<K, V> valueCodec(ValueCodec<V> codec) {
+    this.valueCodec = Objects.requireNonNull(codec, "codec");
+    return this;
+  }
+
+  /**
+   * Sets the L2 time to live. Defaults to {@link #DEFAULT_L2_TTL}. Requires an L2.
+   *
+   * @param ttl the time to live; positive
+   * @return this builder
+   * @throws NullPointerException if {@code ttl} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> l2Ttl(Duration ttl) {
+    this.l2Ttl = requirePositive(ttl, "l2Ttl");
+    return this;
+  }
+
+  /**
+   * Shortens each L2 time to live by a random fraction of up to {@code jitter}, so that entries written together do
+   * not expire together. The configured TTL stays an upper bound. Requires an L2.
+   *
+   * @param jitter from 0 (none, the default) up to but excluding 1
+   * @return this builder
+   * @throws IllegalArgumentException if outside [0, 1)
+   */
+  public TieredCacheBuilder<K, V> ttlJitter(double jitter) {
+    if (!(jitter >= 0 && jitter < 1)) {
+      throw new IllegalArgumentException("ttlJitter must be in [0, 1), was " + jitter);
+    }
+    this.ttlJitter = jitter;
+    return this;
+  }
+
+  /**
+   * Caches absences: when a loader finds nothing, the cache remembers that for {@code ttl} in both tiers, so a
+   * missing row is not queried again on every read. Off by default. Also bounded by the L1's own expiry.
+   *
+   * @param ttl how long an absence is cached; positive
+   * @return this builder
+   * @throws NullPointerException if {@code ttl} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> negativeTtl(Duration ttl) {
+    this.negativeTtl = requirePositive(ttl, "negativeTtl");
+    return this;
+  }
+
+  /**
+   * Bounds each L2 call. A read that takes longer is a miss; a write or invalidation that takes longer fails as if
+   * the L2 had failed. Defaults to {@link #DEFAULT_L2_TIMEOUT}.
+   *
+   * @param timeout the bound; positive
+   * @return this builder
+   * @throws NullPointerException if {@code timeout} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> l2Timeout(Duration timeout) {
+    this.l2Timeout = requirePositive(timeout, "l2Timeout");
+    return this;
+  }
+
+  /**
+   * Publishes the cache's metrics to a Micrometer registry (see the README for names and tags). Without one, no
+   * Micrometer class is loaded.
+   *
+   * @param registry the registry
+   * @return this builder
+   * @throws NullPointerException if {@code registry} is null
+   */
+  public TieredCacheBuilder<K, V> meterRegistry(MeterRegistry registry) {
+    this.meterRegistry = Objects.requireNonNull(registry, "registry");
+    return this;
+  }
+
+  /**
+   * Sets the executor for asynchronous loads and background L1 cleanup. Defaults to
+   * {@link ForkJoinPool#commonPool()}.
+   *
+   * @param executor the executor
+   * @return this builder
+   * @throws NullPointerException if {@code executor} is null
+   */
+  public TieredCacheBuilder<K, V> executor(Executor executor) {
+    this.executor = Objects.requireNonNull(executor, "executor");
+    return this;
+  }
+
+  /**
+   * Sets the time source of L1 expiry, so tests can move time by hand. Defaults to the system ticker.
+   *
+   * @param ticker the ticker
+   * @return this builder
+   * @throws NullPointerException if {@code ticker} is null
+   */
+  public TieredCacheBuilder<K, V> ticker(Ticker ticker) {
+    this.ticker = Objects.requireNonNull(ticker, "ticker");
+    return this;
+  }
+
+  /**
+   * Registers a custom invalidation strategy, so that this instance can send it and apply it when another instance
+   * sends it. Every instance of the cache must register the same strategies.
+   *
+   * @param strategy the strategy
+   * @return this builder
+   * @throws NullPointerException if {@code strategy} is null
+   * @throws IllegalArgumentException if its name is malformed or already taken
+   */
+  public TieredCacheBuilder<K, V> invalidationStrategy(InvalidationStrategy strategy) {
+    Objects.requireNonNull(strategy, "strategy");
+    String strategyName = Objects.requireNonNull(strategy.name(), "strategy.name()");
+    if (!STRATEGY_NAME.matcher(strategyName).matches()) {
+      throw new IllegalArgumentException(
+          "strategy name must be lowercase letters, digits or '-', was '" + strategyName + "'");
+    }
+    if (strategies.putIfAbsent(strategyName, strategy) != null) {
+      throw new IllegalArgumentException("an invalidation strategy named '" + strategyName + "' is registered");
+    }
+    return this;
+  }
+
+  /**
+   * Builds the cache and, if a bus is set, subscribes it.
+   *
+   * @param <K1> the key type
+   * @param <V1> the value type
+   * @return the cache
+   * @throws IllegalStateException if settings contradict each other: L2 settings without an L2, or an L2 without a
+   *     value codec
+   */
+  @SuppressWarnings("unchecked")
+  public <K1 extends K, V1 extends V> TieredCache<K1, V1> build() {
+    if (l2 == null) {
+      if (l2Ttl != null) {
+        throw new IllegalStateException("l2Ttl is set but no L2 is configured: call l2(...) or drop l2Ttl");
+      }
+      if (ttlJitter > 0) {
+        throw new IllegalStateException("ttlJitter is set but no L2 is configured: call l2(...) or drop ttlJitter");
+      }
+    } else if (valueCodec == null) {
+      throw new IllegalStateException("an L2 needs a value codec: call valueCodec(...)");
+    }
+    return (TieredCache<K1, V1>) new DefaultTieredCache<>(this);
+  }
+
+  Duration effectiveL2Ttl() {
+    return l2Ttl != null ? l2Ttl : DEFAULT_L2_TTL;
+  }
+
+  static Duration requirePositive(Duration duration, String what) {
+    Objects.requireNonNull(duration, what);
+    if (duration.isNegative() || duration.isZero()) {
+      throw new IllegalArgumentException(what + " must be positive, was " + duration);
+    }
+    return duration;
+  }
+}

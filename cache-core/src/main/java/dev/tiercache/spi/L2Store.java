@@ -1,0 +1,108 @@
+package dev.tiercache.spi;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The shared second tier (Redis in production). Keys are the cache's encoded keys; a store namespaces them per cache
+ * name. Every method is asynchronous: the cache bounds each call with its own timeout and treats a failed or late
+ * read as a miss.
+ *
+ * <h2>Invalidation and versions</h2>
+ * A store keeps enough invalidation state to refuse stale writes: every invalidation (of a key, a tag, a prefix or a
+ * pattern) and every {@link #put unconditional put} advances the version that covers the keys it touches, and
+ * {@link #putIfCurrent} refuses a write whose load began, as told by the version of an earlier {@link L2Read}, before
+ * such a change. Reads never return an entry that an invalidation covered, even if the store removes covered entries
+ * lazily.
+ *
+ * <h2>Ownership</h2>
+ * The caller that creates a store closes it; a cache never closes the store it was given, so one store can serve
+ * several caches.
+ */
+public interface L2Store extends AutoCloseable {
+
+  /**
+   * Reads one key.
+   *
+   * @param cache the cache name
+   * @param key the encoded key
+   * @return the read; completes exceptionally if the store fails
+   */
+  CompletableFuture<L2Read> get(String cache, String key);
+
+  /**
+   * Reads several keys in one round trip. All reads share one version.
+   *
+   * @param cache the cache name
+   * @param keys the encoded keys
+   * @return a read for every requested key
+   */
+  CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> keys);
+
+  /**
+   * Writes entries unless an invalidation covering a key (or one of its tags) happened after {@code version}.
+   *
+   * @param cache the cache name
+   * @param entries the entries by encoded key
+   * @param ttl the time to live of the written entries; positive
+   * @param version the version of the read that preceded the load of these values
+   * @return the keys that were written (a refused key is left out)
+   */
+  CompletableFuture<Collection<String>> putIfCurrent(
+      String cache, Map<String, L2Entry> entries, Duration ttl, long version);
+
+  /**
+   * Writes an entry unconditionally and advances the key's version, so that loads of the key that began before this
+   * write cannot overwrite it afterwards.
+   *
+   * @param cache the cache name
+   * @param key the encoded key
+   * @param entry the entry
+   * @param ttl the time to live; positive
+   * @return completes when written
+   */
+  CompletableFuture<Void> put(String cache, String key, L2Entry entry, Duration ttl);
+
+  /**
+   * Removes one key and advances its version.
+   *
+   * @param cache the cache name
+   * @param key the encoded key
+   * @return completes when applied
+   */
+  CompletableFuture<Void> invalidateKey(String cache, String key);
+
+  /**
+   * Invalidates every key that starts with {@code prefix}. The prefix is a literal: glob metacharacters in it match
+   * only themselves.
+   *
+   * @param cache the cache name
+   * @param prefix the literal prefix; not empty
+   * @return completes when applied (covered entries may be removed physically later)
+   */
+  CompletableFuture<Void> invalidatePrefix(String cache, String prefix);
+
+  /**
+   * Invalidates every entry that carries {@code tag}.
+   *
+   * @param cache the cache name
+   * @param tag the tag
+   * @return completes when applied (covered entries may be removed physically later)
+   */
+  CompletableFuture<Void> invalidateTag(String cache, String tag);
+
+  /**
+   * Invalidates every key of the cache that matches a Redis-style glob ({@link dev.tiercache.Glob}).
+   *
+   * @param cache the cache name
+   * @param glob the pattern, matched against encoded keys only inside this cache's namespace
+   * @return completes when applied
+   */
+  CompletableFuture<Void> invalidatePattern(String cache, String glob);
+
+  /** Releases the store's resources. The default does nothing. */
+  @Override
+  default void close() {}
+}
