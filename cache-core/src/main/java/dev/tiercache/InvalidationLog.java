@@ -145,21 +145,25 @@ final class InvalidationLog {
   }
 
   /**
-   * Tells whether an L1 entry installed with {@code stamp} is covered by an invalidation that the sweep has not yet
-   * removed it for. Lock-free: one volatile read when nothing is unswept.
+   * The invalidations whose sweep has not finished. A reader takes this snapshot <em>before</em> it looks up the L1:
+   * if it looked first, a sweep could remove the entry and retire its invalidation between the lookup and the check,
+   * and the reader would serve the entry it had already found.
    */
-  boolean covers(String key, Tags tags, long stamp) {
+  Entry[] unswept() {
+    return unswept;
+  }
+
+  /**
+   * Tells whether an L1 entry installed with {@code stamp} is covered by an invalidation of a snapshot taken with
+   * {@link #unswept()}. Lock-free; a loop over an empty array when nothing is being swept.
+   */
+  static boolean covers(Entry[] unswept, String key, Tags tags, long stamp) {
     for (Entry entry : unswept) {
       if (entry.start > stamp && entry.covers(key, tags)) {
         return true;
       }
     }
     return false;
-  }
-
-  /** Whether any invalidation still waits for its sweep (tests and the size estimate use it). */
-  boolean hasUnswept() {
-    return unswept.length > 0;
   }
 
   /** Called by the sweep when every L1 entry the invalidation covered is gone. */

@@ -61,9 +61,10 @@ final class L1Tier<V> {
    * past its TTL, is removed and reported as a miss.
    */
   L1Entry<V> get(String key) {
+    InvalidationLog.Entry[] unswept = log.unswept();
     L1Entry<V> entry = cache.getIfPresent(key);
     if (entry != null
-        && (log.covers(key, entry.tags, entry.stamp)
+        && (InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)
             || (entry.isAbsent() && ticker.read() - entry.absentUntil > 0))) {
       map.remove(key, entry);
       entry = null;
