@@ -90,8 +90,11 @@ final class BusLink implements InvalidationBus.Listener {
       return;
     }
     Long last = lastSequenceByOrigin.put(message.origin(), message.sequence());
-    if (last != null && message.sequence() != last + 1) {
-      if (message.sequence() <= last) {
+    // A first message that is not its sender's first may follow lost ones; it may also just mean this instance
+    // subscribed late. Clearing is right in the first case and cheap in the second: it happens once per peer.
+    long expected = last == null ? 1 : last + 1;
+    if (message.sequence() != expected) {
+      if (last != null && message.sequence() <= last) {
         // A redelivery of something already applied: keep the higher mark, apply nothing twice.
         lastSequenceByOrigin.merge(message.origin(), last, Math::max);
         return;

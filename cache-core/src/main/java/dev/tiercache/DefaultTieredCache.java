@@ -96,7 +96,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Flight<V> mine = new Flight<>(tags);
     Flight<V> flight = join(k, mine);
     if (flight == mine) {
-      runAsync(() -> load(k, key, mine, loader), mine);
+      runAsync(k, mine, () -> load(k, key, mine, loader));
     }
     return flight.result.copy();
   }
@@ -333,11 +333,13 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     } finally {
       log.end(running, () -> detachFlights(supersede));
     }
-    if (stored) {
-      // Stamped at the put's end: loads that began before it cannot be installed over it.
-      l1.install(k, value, tags, running.end);
-    }
     publish(supersede);
+    if (!stored) {
+      // The L2 may still hold the old value, which other instances would read: say so rather than fail silently.
+      throw new CacheException("the L2 could not store a value of cache '" + name + "'", null);
+    }
+    // Stamped at the put's end: loads that began before it cannot be installed over it.
+    l1.install(k, value, tags, running.end);
   }
 
   @Override
@@ -470,10 +472,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
   }
 
-  private void runAsync(Runnable task, Flight<V> flight) {
+  private void runAsync(String k, Flight<V> flight, Runnable load) {
     try {
-      executor.execute(task);
+      executor.execute(load);
     } catch (RuntimeException e) {
+      // A flight that never runs must not stay joinable, or the key would fail forever.
+      flights.remove(k, flight);
       flight.result.completeExceptionally(e);
     }
   }

@@ -65,7 +65,7 @@ final class L1Tier<V> {
     L1Entry<V> entry = cache.getIfPresent(key);
     if (entry != null
         && (InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)
-            || (entry.isAbsent() && ticker.read() - entry.absentUntil > 0))) {
+            || (entry.isAbsent() && ticker.read() - entry.absentUntil >= 0))) {
       map.remove(key, entry);
       entry = null;
     }

@@ -56,12 +56,20 @@ final class L2Tier<V> {
 
   /** Reads one key; null if the L2 failed or was too slow, which the caller treats as a miss it cannot write back. */
   L2Read get(String key) {
-    return awaitOrNull("get", () -> store.get(cache, key));
+    L2Read read = awaitOrNull("get", () -> store.get(cache, key));
+    if (read == null) {
+      metrics.miss(CacheMetrics.Tier.L2);
+    }
+    return read;
   }
 
   /** Reads keys in one call; null if the L2 failed or was too slow. */
   Map<String, L2Read> getAll(Collection<String> keys) {
-    return awaitOrNull("getAll", () -> store.getAll(cache, keys));
+    Map<String, L2Read> reads = awaitOrNull("getAll", () -> store.getAll(cache, keys));
+    if (reads == null) {
+      keys.forEach(k -> metrics.miss(CacheMetrics.Tier.L2));
+    }
+    return reads;
   }
 
   /** Decodes a read; null on a miss, and on an entry this codec cannot read (counted as an error). */

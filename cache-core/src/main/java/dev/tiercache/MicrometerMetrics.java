@@ -133,6 +133,11 @@ final class MicrometerMetrics implements CacheMetrics {
 
   @Override
   public void bindL1Size(LongSupplier size) {
-    Gauge.builder("cache.size", size, s -> s.getAsLong()).tags(tags).tag("tier", "l1").register(registry);
+    // Micrometer holds a gauge's state weakly; nothing else holds this lambda, so the gauge must.
+    Gauge.builder("cache.size", size, s -> s.getAsLong())
+        .strongReference(true)
+        .tags(tags)
+        .tag("tier", "l1")
+        .register(registry);
   }
 }

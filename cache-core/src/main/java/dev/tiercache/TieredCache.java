@@ -124,6 +124,7 @@ public interface TieredCache<K, V> extends AutoCloseable {
    *
    * @param key the key
    * @param value the value
+   * @throws CacheException if the L2 could not store the value (see {@link #put(Object, Object, Tags)})
    */
   void put(K key, V value);
 
@@ -134,6 +135,9 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * @param key the key
    * @param value the value
    * @param tags its tags
+   * @throws CacheException if the L2 could not store the value; the value is then cached nowhere, and other
+   *     instances have still been told to drop their copy
+   * @throws dev.tiercache.codec.CodecException if the value codec cannot encode the value; nothing changed
    */
   void put(K key, V value, Tags tags);
 

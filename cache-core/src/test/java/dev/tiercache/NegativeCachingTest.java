@@ -1,0 +1,259 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
+
+import dev.tiercache.codec.ValueCodecs;
+import dev.tiercache.testkit.InMemoryL2Store;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** A loader that finds nothing: remembered only with a negative TTL, and then for exactly that long. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class NegativeCachingTest {
+
+  private static final String NAME = "missing";
+  private static final Duration NEGATIVE_TTL = Duration.ofSeconds(5);
+
+  /** One clock for the L1 ticker and the L2's TTLs. */
+  private final AtomicLong nanos = new AtomicLong(1_000_000);
+  private final InMemoryL2Store store = new InMemoryL2Store(nanos::get);
+  private final List<TieredCache<String, String>> opened = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() {
+    opened.forEach(TieredCache::close);
+  }
+
+  private TieredCache<String, String> node(boolean withL2, boolean negative) {
+    TieredCacheBuilder<String, String> builder =
+        TieredCache.<String, String>builder(NAME).ticker(nanos::get).executor(Runnable::run);
+    if (withL2) {
+      builder.l2(store).valueCodec(ValueCodecs.string());
+    }
+    if (negative) {
+      builder.negativeTtl(NEGATIVE_TTL);
+    }
+    TieredCache<String, String> cache = builder.build();
+    opened.add(cache);
+    return cache;
+  }
+
+  /** Counts calls, finds nothing. */
+  private static final class NothingLoader implements Function<String, String> {
+    final AtomicInteger calls = new AtomicInteger();
+
+    @Override
+    public String apply(String key) {
+      calls.incrementAndGet();
+      return null;
+    }
+  }
+
+  private void advance(Duration by) {
+    nanos.addAndGet(by.toNanos());
+  }
+
+  @Test
+  void withoutNegativeTtlAnAbsenceIsLoadedEveryTime() {
+    TieredCache<String, String> cache = node(true, false);
+    NothingLoader loader = new NothingLoader();
+
+    for (int i = 1; i <= 3; i++) {
+      assertThat(cache.get("ghost", loader)).isNull();
+      assertThat(loader.calls).hasValue(i);
+    }
+    assertThat(store.writes).hasValue(0);
+    assertThat(store.holds(NAME, "ghost")).isFalse();
+    assertThat(cache.estimatedL1Size()).isZero();
+  }
+
+  @Test
+  void withoutNegativeTtlABulkLoaderOmissionIsLoadedEveryTime() {
+    TieredCache<String, String> cache = node(true, false);
+    AtomicInteger calls = new AtomicInteger();
+
+    for (int i = 1; i <= 2; i++) {
+      assertThat(cache.getAll(List.of("a", "ghost"), keys -> {
+        calls.incrementAndGet();
+        return Map.of("a", "A");
+      })).containsExactly(entry("a", "A"));
+    }
+    assertThat(calls).hasValue(2);
+    assertThat(store.holds(NAME, "ghost")).isFalse();
+  }
+
+  @Test
+  void withNegativeTtlTheAbsenceIsCachedInL1() {
+    TieredCache<String, String> cache = node(false, true);
+    NothingLoader loader = new NothingLoader();
+
+    for (int i = 0; i < 5; i++) {
+      assertThat(cache.get("ghost", loader)).isNull();
+    }
+    assertThat(loader.calls).hasValue(1);
+    assertThat(cache.getAll(List.of("ghost"), keys -> {
+      throw new AssertionError("a cached absence must not be loaded again: " + keys);
+    })).isEmpty();
+  }
+
+  @Test
+  void theL1AbsenceExpiresAfterTheNegativeTtl() {
+    TieredCache<String, String> cache = node(false, true);
+    NothingLoader loader = new NothingLoader();
+    cache.get("ghost", loader);
+
+    advance(NEGATIVE_TTL.minusNanos(1));
+    assertThat(cache.get("ghost", loader)).isNull();
+    assertThat(loader.calls).hasValue(1);
+
+    advance(Duration.ofNanos(2));
+    assertThat(cache.get("ghost", loader)).isNull();
+    assertThat(loader.calls).hasValue(2);
+    // ...and it is cached again, for a fresh negative TTL.
+    assertThat(cache.get("ghost", loader)).isNull();
+    assertThat(loader.calls).hasValue(2);
+  }
+
+  @Test
+  void anExpiredAbsenceIsNotServedByGetIfPresentOrGetAllEither() {
+    TieredCache<String, String> cache = node(false, true);
+    cache.get("ghost", new NothingLoader());
+    advance(NEGATIVE_TTL.plusSeconds(1));
+
+    assertThat(cache.getAll(List.of("ghost"), keys -> Map.of("ghost", "found now")))
+        .containsExactly(entry("ghost", "found now"));
+    assertThat(cache.getIfPresent("ghost")).isEqualTo("found now");
+  }
+
+  @Test
+  void theAbsenceIsStoredInL2ForOtherNodes() {
+    TieredCache<String, String> cache = node(true, true);
+    NothingLoader loader = new NothingLoader();
+    assertThat(cache.get("ghost", loader)).isNull();
+    assertThat(store.holds(NAME, "ghost")).isTrue();
+
+    TieredCache<String, String> other = node(true, true);
+    NothingLoader otherLoader = new NothingLoader();
+    assertThat(other.get("ghost", otherLoader)).isNull();
+    assertThat(otherLoader.calls).hasValue(0);
+    // The L2's absence filled the other node's L1.
+    int reads = store.reads.get();
+    assertThat(other.get("ghost", otherLoader)).isNull();
+    assertThat(store.reads).hasValue(reads);
+    assertThat(otherLoader.calls).hasValue(0);
+  }
+
+  @Test
+  void theL2AbsenceExpiresAfterTheNegativeTtlNotTheL2Ttl() {
+    TieredCache<String, String> cache = node(true, true);
+    cache.get("ghost", new NothingLoader());
+
+    advance(NEGATIVE_TTL.plusNanos(1));
+    assertThat(store.holds(NAME, "ghost")).isFalse();
+    TieredCache<String, String> other = node(true, true);
+    NothingLoader otherLoader = new NothingLoader();
+    assertThat(other.get("ghost", otherLoader)).isNull();
+    assertThat(otherLoader.calls).hasValue(1);
+  }
+
+  @Test
+  void getAllCachesTheAbsenceOfAKeyTheBulkLoaderOmits() {
+    TieredCache<String, String> cache = node(true, true);
+    List<Set<String>> asked = new ArrayList<>();
+    Function<Set<String>, Map<String, String>> bulk =
+        keys -> {
+          asked.add(Set.copyOf(keys));
+          Map<String, String> found = new HashMap<>();
+          keys.forEach(k -> {
+            if (!k.startsWith("ghost")) {
+              found.put(k, k.toUpperCase());
+            }
+          });
+          return found;
+        };
+
+    assertThat(cache.getAll(List.of("a", "ghost", "b"), bulk)).containsExactly(entry("a", "A"), entry("b", "B"));
+    assertThat(cache.getAll(List.of("a", "ghost", "b"), bulk)).containsExactly(entry("a", "A"), entry("b", "B"));
+    assertThat(asked).containsExactly(Set.of("a", "ghost", "b"));
+
+    NothingLoader loader = new NothingLoader();
+    assertThat(cache.get("ghost", loader)).isNull();
+    assertThat(loader.calls).hasValue(0);
+    assertThat(store.holds(NAME, "ghost")).isTrue();
+
+    TieredCache<String, String> other = node(true, true);
+    assertThat(other.get("ghost", loader)).isNull();
+    assertThat(loader.calls).hasValue(0);
+  }
+
+  @Test
+  void getAllCachesAnAbsenceTheBulkLoaderMapsToNull() {
+    TieredCache<String, String> cache = node(false, true);
+    AtomicInteger calls = new AtomicInteger();
+    Function<Set<String>, Map<String, String>> bulk =
+        keys -> {
+          calls.incrementAndGet();
+          Map<String, String> found = new HashMap<>();
+          found.put("a", "A");
+          found.put("ghost", null);
+          return found;
+        };
+
+    assertThat(cache.getAll(List.of("a", "ghost"), bulk)).containsExactly(entry("a", "A"));
+    assertThat(cache.getAll(List.of("a", "ghost"), bulk)).containsExactly(entry("a", "A"));
+    assertThat(calls).hasValue(1);
+  }
+
+  @Test
+  void getIfPresentReturnsNullForACachedAbsence() {
+    TieredCache<String, String> cache = node(true, true);
+    cache.get("ghost", new NothingLoader());
+
+    assertThat(cache.getIfPresent("ghost")).isNull(); // from L1
+    assertThat(node(true, true).getIfPresent("ghost")).isNull(); // from L2
+  }
+
+  @Test
+  void putReplacesACachedAbsence() {
+    TieredCache<String, String> cache = node(true, true);
+    TieredCache<String, String> other = node(true, true);
+    NothingLoader loader = new NothingLoader();
+    cache.get("ghost", loader);
+
+    cache.put("ghost", "found");
+
+    assertThat(cache.get("ghost", loader)).isEqualTo("found");
+    assertThat(cache.getIfPresent("ghost")).isEqualTo("found");
+    assertThat(other.get("ghost", loader)).isEqualTo("found");
+    assertThat(loader.calls).hasValue(1);
+    // It is a value now, not an absence: it outlives the negative TTL.
+    advance(NEGATIVE_TTL.plusSeconds(1));
+    assertThat(cache.get("ghost", loader)).isEqualTo("found");
+    assertThat(loader.calls).hasValue(1);
+  }
+
+  @Test
+  void putReplacesACachedAbsenceInAnL1OnlyCache() {
+    TieredCache<String, String> cache = node(false, true);
+    NothingLoader loader = new NothingLoader();
+    cache.get("ghost", loader);
+
+    cache.put("ghost", "found");
+
+    assertThat(cache.getIfPresent("ghost")).isEqualTo("found");
+    assertThat(cache.getAll(List.of("ghost"), keys -> Map.of())).containsExactly(entry("ghost", "found"));
+    assertThat(loader.calls).hasValue(1);
+  }
+}
