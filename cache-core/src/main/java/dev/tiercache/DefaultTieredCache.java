@@ -1,9 +1,10 @@
 package dev.tiercache;
 
 import dev.tiercache.codec.KeyCodec;
+import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
-import java.util.ArrayList;
+import dev.tiercache.spi.L2Write;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -49,10 +50,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.l2 = settings.l2 == null ? null : new L2Tier<>(settings, metrics);
     this.cacheAbsent = settings.negativeTtl != null;
     this.executor = settings.executor;
+    InvalidationBus busToUse = settings.bus != null ? settings.bus : settings.l2 == null ? null : settings.l2.bus();
     this.bus =
-        settings.bus == null
+        busToUse == null
             ? null
-            : new BusLink(name, settings.bus, settings.strategies, metrics, this::applyLocally, this::clearL1);
+            : new BusLink(name, busToUse, settings.strategies, metrics, this::applyLocally, this::clearL1);
   }
 
   @Override
@@ -155,7 +157,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       V value = timedLoad(() -> loader.apply(key));
       if (value != null || cacheAbsent) {
         if (l2 != null && version != NO_VERSION) {
-          l2.putIfCurrent(Map.of(k, l2.encode(value, flight.tags)), value == null, version);
+          l2.putIfCurrent(Map.of(k, new L2Write(l2.encode(value, flight.tags), version)), value == null);
         }
         l1.install(k, value, flight.tags, flight.stamp);
       }
@@ -249,14 +251,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     long stamp = log.stamp();
     Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
     try {
-      long version = NO_VERSION;
+      Map<String, Long> versions = new HashMap<>();
       if (l2 != null) {
         Map<String, L2Read> reads = l2.getAll(pending.keySet());
         if (reads != null) {
           for (Map.Entry<String, L2Read> read : reads.entrySet()) {
-            version = read.getValue().version();
             Flight<V> flight = pending.get(read.getKey());
-            L2Tier.Hit<V> hit = flight == null ? null : l2.decode(read.getValue());
+            if (flight == null) {
+              continue;
+            }
+            versions.put(read.getKey(), read.getValue().version());
+            L2Tier.Hit<V> hit = l2.decode(read.getValue());
             if (hit != null) {
               l1.install(read.getKey(), hit.value(), hit.tags(), stamp);
               pending.remove(read.getKey());
@@ -273,18 +278,19 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       Map<K, V> loaded = timedLoad(() -> bulkLoader.apply(Collections.unmodifiableSet(toLoad)));
       Objects.requireNonNull(loaded, "bulkLoader returned null");
       Map<String, V> values = new LinkedHashMap<>();
-      Map<String, L2Entry> present = new HashMap<>();
-      Map<String, L2Entry> absent = new HashMap<>();
+      Map<String, L2Write> present = new HashMap<>();
+      Map<String, L2Write> absent = new HashMap<>();
       for (String k : pending.keySet()) {
         V value = loaded.get(requested.get(k));
         values.put(k, value);
-        if (l2 != null && version != NO_VERSION && (value != null || cacheAbsent)) {
-          (value == null ? absent : present).put(k, l2.encode(value, Tags.empty()));
+        Long version = versions.get(k);
+        if (version != null && (value != null || cacheAbsent)) {
+          (value == null ? absent : present).put(k, new L2Write(l2.encode(value, Tags.empty()), version));
         }
       }
-      if (l2 != null && version != NO_VERSION) {
-        l2.putIfCurrent(present, false, version);
-        l2.putIfCurrent(absent, true, version);
+      if (l2 != null) {
+        l2.putIfCurrent(present, false);
+        l2.putIfCurrent(absent, true);
       }
       for (Map.Entry<String, V> e : values.entrySet()) {
         if (e.getValue() != null || cacheAbsent) {
@@ -445,6 +451,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   @Override
   public long estimatedL1Size() {
+    ensureOpen();
     return l1.estimatedSize();
   }
 
@@ -503,7 +510,4 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     return "TieredCache[" + name + "]";
   }
 
-  List<String> debugFlights() {
-    return new ArrayList<>(flights.keySet());
-  }
 }

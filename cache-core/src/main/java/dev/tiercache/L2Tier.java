@@ -4,6 +4,7 @@ import dev.tiercache.codec.ValueCodec;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
+import dev.tiercache.spi.L2Write;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
@@ -109,17 +110,16 @@ final class L2Tier<V> {
   }
 
   /** Writes loaded entries unless an invalidation overtook their load; failures are counted, not thrown. */
-  void putIfCurrent(Map<String, L2Entry> entries, boolean absent, long version) {
-    if (entries.isEmpty()) {
+  void putIfCurrent(Map<String, L2Write> writes, boolean absent) {
+    if (writes.isEmpty()) {
       return;
     }
-    Collection<String> written =
-        awaitOrNull("put", () -> store.putIfCurrent(cache, entries, ttl(absent), version));
+    Collection<String> written = awaitOrNull("put", () -> store.putIfCurrent(cache, writes, ttl(absent)));
     if (written != null) {
       for (int i = 0; i < written.size(); i++) {
         metrics.put(CacheMetrics.Tier.L2);
       }
-      for (int i = written.size(); i < entries.size(); i++) {
+      for (int i = written.size(); i < writes.size(); i++) {
         metrics.staleWriteRefused(CacheMetrics.Tier.L2);
       }
     }

@@ -88,7 +88,8 @@ public final class TieredCacheBuilder<K, V> {
   }
 
   /**
-   * Sets the L2. Without one, the cache is L1-only. The cache does not close the store.
+   * Sets the L2. Without one, the cache is L1-only. If the store comes with a {@link L2Store#bus() bus} and no other
+   * bus is set, the cache uses that bus. The cache does not close the store.
    *
    * @param store the store
    * @return this builder

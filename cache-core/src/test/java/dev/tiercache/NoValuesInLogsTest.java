@@ -9,6 +9,7 @@ import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
+import dev.tiercache.spi.L2Write;
 import dev.tiercache.testkit.InMemoryL2Store;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
@@ -195,8 +196,8 @@ class NoValuesInLogsTest {
 
     @Override
     public CompletableFuture<Collection<String>> putIfCurrent(
-        String cache, Map<String, L2Entry> entries, Duration ttl, long version) {
-      return refuse(entries.values());
+        String cache, Map<String, L2Write> writes, Duration ttl) {
+      return refuse(writes.values().stream().map(L2Write::entry).toList());
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.tiercache.spi;
 
 import java.time.Duration;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
@@ -42,16 +43,32 @@ public interface L2Store extends AutoCloseable {
   CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> keys);
 
   /**
-   * Writes entries unless an invalidation covering a key (or one of its tags) happened after {@code version}.
+   * Writes entries, each unless an invalidation covering its key (or one of its tags) happened after the version of
+   * the read that preceded its load. Versions are only compared with versions of the same key's reads: a store may
+   * keep separate clocks for separate parts of its key space.
+   *
+   * @param cache the cache name
+   * @param writes the writes by encoded key
+   * @param ttl the time to live of the written entries; positive
+   * @return the keys that were written (a refused key is left out)
+   */
+  CompletableFuture<Collection<String>> putIfCurrent(String cache, Map<String, L2Write> writes, Duration ttl);
+
+  /**
+   * Writes entries whose loads all followed one read (one {@link #getAll} or one {@link #get}).
    *
    * @param cache the cache name
    * @param entries the entries by encoded key
-   * @param ttl the time to live of the written entries; positive
-   * @param version the version of the read that preceded the load of these values
-   * @return the keys that were written (a refused key is left out)
+   * @param ttl the time to live; positive
+   * @param version the version of that read
+   * @return the keys that were written
    */
-  CompletableFuture<Collection<String>> putIfCurrent(
-      String cache, Map<String, L2Entry> entries, Duration ttl, long version);
+  default CompletableFuture<Collection<String>> putIfCurrent(
+      String cache, Map<String, L2Entry> entries, Duration ttl, long version) {
+    Map<String, L2Write> writes = new LinkedHashMap<>();
+    entries.forEach((key, entry) -> writes.put(key, new L2Write(entry, version)));
+    return putIfCurrent(cache, writes, ttl);
+  }
 
   /**
    * Writes an entry unconditionally and advances the key's version, so that loads of the key that began before this
@@ -101,6 +118,16 @@ public interface L2Store extends AutoCloseable {
    * @return completes when applied
    */
   CompletableFuture<Void> invalidatePattern(String cache, String glob);
+
+  /**
+   * The bus that comes with this store, if it has one: an L2 shared by several instances needs a bus to keep their
+   * L1s coherent, so a cache built with this store uses it unless the builder names another.
+   *
+   * @return the bus, or null (the default)
+   */
+  default InvalidationBus bus() {
+    return null;
+  }
 
   /** Releases the store's resources. The default does nothing. */
   @Override

@@ -3,6 +3,7 @@ package dev.tiercache.testkit;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
+import dev.tiercache.spi.L2Write;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
@@ -72,8 +73,8 @@ public final class GatedL2Store implements L2Store {
 
   @Override
   public CompletableFuture<Collection<String>> putIfCurrent(
-      String cache, Map<String, L2Entry> entries, Duration ttl, long version) {
-    return delegate.putIfCurrent(cache, entries, ttl, version);
+      String cache, Map<String, L2Write> writes, Duration ttl) {
+    return delegate.putIfCurrent(cache, writes, ttl);
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.tiercache.Glob;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
+import dev.tiercache.spi.L2Write;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -112,16 +113,16 @@ public final class InMemoryL2Store implements L2Store {
 
   @Override
   public CompletableFuture<Collection<String>> putIfCurrent(
-      String cache, Map<String, L2Entry> entries, Duration ttl, long version) {
+      String cache, Map<String, L2Write> writes, Duration ttl) {
     return call(() -> {
       Namespace ns = ns(cache);
       List<String> written = new ArrayList<>();
-      entries.forEach((key, entry) -> {
-        if (changedSince(ns, key, entry, version)) {
+      writes.forEach((key, write) -> {
+        if (changedSince(ns, key, write.entry(), write.version())) {
           return;
         }
-        ns.entries.put(key, new Stored(entry, ++clock, nanoTime.getAsLong() + ttl.toNanos()));
-        writes.incrementAndGet();
+        ns.entries.put(key, new Stored(write.entry(), ++clock, nanoTime.getAsLong() + ttl.toNanos()));
+        InMemoryL2Store.this.writes.incrementAndGet();
         written.add(key);
       });
       return written;
