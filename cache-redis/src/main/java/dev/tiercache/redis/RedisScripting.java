@@ -1,0 +1,38 @@
+package dev.tiercache.redis;
+
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Runs {@link Script}s with EVALSHA, falling back to EVAL (which also loads the script) when the server does not know
+ * it, as after a restart or a failover. Works the same on a standalone connection and a Cluster connection, where
+ * Lettuce routes by the first key.
+ */
+final class RedisScripting {
+
+  private final RedisClusterAsyncCommands<byte[], byte[]> commands;
+
+  RedisScripting(RedisClusterAsyncCommands<byte[], byte[]> commands) {
+    this.commands = commands;
+  }
+
+  <T> CompletableFuture<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
+    CompletableFuture<T> bySha = commands.<T>evalsha(script.sha, type, keys, args).toCompletableFuture();
+    return bySha
+        .handle(
+            (result, failure) -> {
+              if (failure == null) {
+                return CompletableFuture.completedFuture(result);
+              }
+              Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+              if (cause instanceof RedisNoScriptException) {
+                return commands.<T>eval(script.body, type, keys, args).toCompletableFuture();
+              }
+              return CompletableFuture.<T>failedFuture(cause);
+            })
+        .thenCompose(f -> f);
+  }
+}

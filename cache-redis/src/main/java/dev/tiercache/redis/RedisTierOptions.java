@@ -1,0 +1,262 @@
+package dev.tiercache.redis;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Immutable options of a {@link RedisTier}. Create with {@link #builder()} or {@link #create()}; derive changed
+ * copies with {@link #mutate()}.
+ */
+public final class RedisTierOptions {
+
+  /** The first part of every key and channel name. */
+  public static final String DEFAULT_NAMESPACE = "tiercache";
+
+  /** Buckets per cache on a standalone or Sentinel Redis: one, so a whole cache is one consistent unit. */
+  public static final int DEFAULT_STANDALONE_BUCKETS = 1;
+
+  /** Buckets per cache on a Redis Cluster, so that one cache spreads over several shards. */
+  public static final int DEFAULT_CLUSTER_BUCKETS = 16;
+
+  /** How long an invalidated key keeps its tombstone, which refuses writes of loads that began before it. */
+  public static final Duration DEFAULT_TOMBSTONE_TTL = Duration.ofMinutes(5);
+
+  /**
+   * How long tag, prefix and pattern invalidations are remembered. Entries cannot live longer: a write's TTL is
+   * capped by it, since an entry that outlived the memory of its invalidation would come back to life.
+   */
+  public static final Duration DEFAULT_INVALIDATION_MEMORY = Duration.ofHours(24);
+
+  /** How many keys one SCAN step of a pattern invalidation asks for. */
+  public static final int DEFAULT_SCAN_BATCH = 500;
+
+  /** How long the bus waits for its start-up probe to come back. */
+  public static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
+
+  private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]+");
+
+  private final String namespace;
+  private final Integer buckets;
+  private final Duration tombstoneTtl;
+  private final Duration invalidationMemory;
+  private final int scanBatch;
+  private final Duration probeTimeout;
+
+  private RedisTierOptions(Builder builder) {
+    this.namespace = builder.namespace;
+    this.buckets = builder.buckets;
+    this.tombstoneTtl = builder.tombstoneTtl;
+    this.invalidationMemory = builder.invalidationMemory;
+    this.scanBatch = builder.scanBatch;
+    this.probeTimeout = builder.probeTimeout;
+  }
+
+  /**
+   * Returns the defaults.
+   *
+   * @return options with every default
+   */
+  public static RedisTierOptions create() {
+    return builder().build();
+  }
+
+  /**
+   * Starts building options.
+   *
+   * @return a builder with every default
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Returns a builder initialised with these options.
+   *
+   * @return the builder
+   */
+  public Builder mutate() {
+    Builder builder = new Builder();
+    builder.namespace = namespace;
+    builder.buckets = buckets;
+    builder.tombstoneTtl = tombstoneTtl;
+    builder.invalidationMemory = invalidationMemory;
+    builder.scanBatch = scanBatch;
+    builder.probeTimeout = probeTimeout;
+    return builder;
+  }
+
+  /**
+   * Returns the namespace.
+   *
+   * @return the first part of every key
+   */
+  public String namespace() {
+    return namespace;
+  }
+
+  /**
+   * Returns the number of buckets per cache for a given topology.
+   *
+   * @param cluster whether the server is a Redis Cluster
+   * @return the set number, or the topology's default
+   */
+  public int buckets(boolean cluster) {
+    return buckets != null ? buckets : cluster ? DEFAULT_CLUSTER_BUCKETS : DEFAULT_STANDALONE_BUCKETS;
+  }
+
+  /**
+   * Returns the tombstone TTL.
+   *
+   * @return the tombstone TTL
+   */
+  public Duration tombstoneTtl() {
+    return tombstoneTtl;
+  }
+
+  /**
+   * Returns how long invalidations are remembered.
+   *
+   * @return the invalidation memory
+   */
+  public Duration invalidationMemory() {
+    return invalidationMemory;
+  }
+
+  /**
+   * Returns the SCAN batch size.
+   *
+   * @return the batch size
+   */
+  public int scanBatch() {
+    return scanBatch;
+  }
+
+  /**
+   * Returns the bus probe timeout.
+   *
+   * @return the timeout
+   */
+  public Duration probeTimeout() {
+    return probeTimeout;
+  }
+
+  /** Builds {@link RedisTierOptions}; validates each setting as it is made. */
+  public static final class Builder {
+
+    private String namespace = DEFAULT_NAMESPACE;
+    private Integer buckets;
+    private Duration tombstoneTtl = DEFAULT_TOMBSTONE_TTL;
+    private Duration invalidationMemory = DEFAULT_INVALIDATION_MEMORY;
+    private int scanBatch = DEFAULT_SCAN_BATCH;
+    private Duration probeTimeout = DEFAULT_PROBE_TIMEOUT;
+
+    private Builder() {}
+
+    /**
+     * Sets the namespace, the first part of every key and channel. Defaults to {@link #DEFAULT_NAMESPACE}.
+     *
+     * @param namespace letters, digits, {@code . _ -}
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if empty or with other characters
+     */
+    public Builder namespace(String namespace) {
+      Objects.requireNonNull(namespace, "namespace");
+      if (!NAMESPACE.matcher(namespace).matches()) {
+        throw new IllegalArgumentException(
+            "namespace must be non-empty letters, digits, '.', '_' or '-', was '" + namespace + "'");
+      }
+      this.namespace = namespace;
+      return this;
+    }
+
+    /**
+     * Sets the number of buckets each cache is split into. Each bucket lives in one Redis Cluster hash slot with
+     * its own invalidation state; tag and prefix invalidations touch every bucket once. Every instance of a cache
+     * must use the same number. Defaults to {@link #DEFAULT_STANDALONE_BUCKETS} or {@link #DEFAULT_CLUSTER_BUCKETS}.
+     *
+     * @param buckets from 1 to 1024
+     * @return this builder
+     * @throws IllegalArgumentException if out of range
+     */
+    public Builder buckets(int buckets) {
+      if (buckets < 1 || buckets > 1024) {
+        throw new IllegalArgumentException("buckets must be from 1 to 1024, was " + buckets);
+      }
+      this.buckets = buckets;
+      return this;
+    }
+
+    /**
+     * Sets how long a tombstone refuses late writes of an invalidated key. Must exceed the longest load.
+     *
+     * @param ttl positive
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder tombstoneTtl(Duration ttl) {
+      this.tombstoneTtl = positive(ttl, "tombstoneTtl");
+      return this;
+    }
+
+    /**
+     * Sets how long tag, prefix and pattern invalidations are remembered; entry TTLs are capped by it.
+     *
+     * @param memory positive
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder invalidationMemory(Duration memory) {
+      this.invalidationMemory = positive(memory, "invalidationMemory");
+      return this;
+    }
+
+    /**
+     * Sets the COUNT of each SCAN step of a pattern invalidation.
+     *
+     * @param batch from 1 to 100,000
+     * @return this builder
+     * @throws IllegalArgumentException if out of range
+     */
+    public Builder scanBatch(int batch) {
+      if (batch < 1 || batch > 100_000) {
+        throw new IllegalArgumentException("scanBatch must be from 1 to 100000, was " + batch);
+      }
+      this.scanBatch = batch;
+      return this;
+    }
+
+    /**
+     * Sets how long the bus waits for its start-up probe.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder probeTimeout(Duration timeout) {
+      this.probeTimeout = positive(timeout, "probeTimeout");
+      return this;
+    }
+
+    /**
+     * Builds the options.
+     *
+     * @return the options
+     */
+    public RedisTierOptions build() {
+      return new RedisTierOptions(this);
+    }
+
+    private static Duration positive(Duration duration, String what) {
+      Objects.requireNonNull(duration, what);
+      if (duration.isNegative() || duration.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive, was " + duration);
+      }
+      return duration;
+    }
+  }
+}

@@ -1,0 +1,173 @@
+package dev.tiercache.redis;
+
+/**
+ * The Lua scripts that make each bucket's reads, conditional writes and invalidations atomic. Each script touches
+ * only keys of one bucket (one hash tag), so it runs on one Cluster node.
+ *
+ * <p>Each bucket has a version clock. Every write and every invalidation takes the next value of it: an entry
+ * records its write version ({@code v}), a tag or prefix its invalidation version. An entry is valid while none of
+ * its tags, and no prefix of its key, was invalidated after it was written. A read returns the clock, and a write
+ * that presents a read's version is refused if its key, one of its tags, a prefix or a pattern covering its key
+ * changed after that version.
+ */
+final class Scripts {
+
+  private Scripts() {}
+
+  /** Version of the entry layout (the {@code fv} field); an entry of another version reads as corrupt. */
+  static final String FORMAT = "1";
+
+  /** Shared Lua: is the entry (key without prefix, write version) covered by a prefix invalidated after v? */
+  private static final String PREFIX_CHECK =
+      """
+      local function prefix_newer(meta, key, v)
+        local lens = redis.call('SMEMBERS', meta .. 'plens')
+        for _, l in ipairs(lens) do
+          local n = tonumber(l)
+          if n and n <= #key then
+            local e = tonumber(redis.call('GET', meta .. 'p:' .. string.sub(key, 1, n)) or '0')
+            if e > v then return true end
+          end
+        end
+        return false
+      end
+      local function tag_newer(meta, tags, v)
+        for _, t in ipairs(tags) do
+          local e = tonumber(redis.call('GET', meta .. 't:' .. t) or '0')
+          if e > v then return true end
+        end
+        return false
+      end
+      """;
+
+  /**
+   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format. Returns {clock, r...}, each r being 0 (miss),
+   * 1 (unreadable), or {codec, flags, data, tag...}.
+   */
+  static final Script READ =
+      new Script(
+          PREFIX_CHECK
+              + """
+              local meta, eprefix, fv = ARGV[1], ARGV[2], ARGV[3]
+              local out = {tonumber(redis.call('GET', KEYS[1]) or '0')}
+              for i = 2, #KEYS do
+                local ok, h = pcall(redis.call, 'HGETALL', KEYS[i])
+                local r = 0
+                if not ok then
+                  r = 1
+                elseif #h > 0 then
+                  local e, tags = {}, {}
+                  for j = 1, #h, 2 do
+                    if string.sub(h[j], 1, 2) == 't:' then tags[#tags + 1] = string.sub(h[j], 3)
+                    else e[h[j]] = h[j + 1] end
+                  end
+                  local v = tonumber(e['v'])
+                  if e['fv'] ~= fv or not v then
+                    r = 1
+                  elseif e['f'] ~= 'x' and not tag_newer(meta, tags, v)
+                      and not prefix_newer(meta, string.sub(KEYS[i], #eprefix + 1), v) then
+                    if not e['c'] then
+                      r = 1
+                    else
+                      r = {e['c'], e['f'] or '', e['d'] or ''}
+                      for _, t in ipairs(tags) do r[#r + 1] = t end
+                    end
+                  end
+                end
+                out[#out + 1] = r
+              end
+              return out
+              """);
+
+  /**
+   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, ttl ms, force (1 = unconditional), then per key:
+   * version, codec, flags, data, tag count, tags. Returns the 1-based positions of the keys written.
+   */
+  static final Script WRITE =
+      new Script(
+          PREFIX_CHECK
+              + """
+              local meta, eprefix, fv, ttl, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
+              local written = {}
+              local a = 6
+              for i = 2, #KEYS do
+                local version, c, f, d, nt = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+                local tags = {}
+                for j = 1, nt do tags[j] = ARGV[a + 4 + j] end
+                a = a + 5 + nt
+                local key = string.sub(KEYS[i], #eprefix + 1)
+                local ok = true
+                if not force then
+                  local okv, cur = pcall(redis.call, 'HGET', KEYS[i], 'v')
+                  if okv and cur and tonumber(cur) and tonumber(cur) > version then ok = false end
+                  if ok and tag_newer(meta, tags, version) then ok = false end
+                  if ok and prefix_newer(meta, key, version) then ok = false end
+                  if ok then
+                    if tonumber(redis.call('GET', meta .. 'patfloor') or '0') > version then
+                      ok = false
+                    else
+                      for _, p in ipairs(redis.call('ZRANGEBYSCORE', meta .. 'pat', '(' .. version, '+inf')) do
+                        if string.find(key, p) then ok = false break end
+                      end
+                    end
+                  end
+                end
+                if ok then
+                  local v = redis.call('INCR', KEYS[1])
+                  local fields = {'fv', fv, 'v', v, 'c', c, 'f', f, 'd', d}
+                  for _, t in ipairs(tags) do fields[#fields + 1] = 't:' .. t; fields[#fields + 1] = '1' end
+                  redis.call('UNLINK', KEYS[i])
+                  redis.call('HSET', KEYS[i], unpack(fields))
+                  redis.call('PEXPIRE', KEYS[i], ttl)
+                  written[#written + 1] = i - 1
+                end
+              end
+              return written
+              """);
+
+  /** KEYS: clock, entry key. ARGV: format, tombstone ttl ms. Replaces the entry with a tombstone. */
+  static final Script INVALIDATE_KEY =
+      new Script(
+          """
+          local v = redis.call('INCR', KEYS[1])
+          redis.call('UNLINK', KEYS[2])
+          redis.call('HSET', KEYS[2], 'fv', ARGV[1], 'v', v, 'f', 'x')
+          redis.call('PEXPIRE', KEYS[2], ARGV[2])
+          return v
+          """);
+
+  /** KEYS: clock. ARGV: meta prefix, kind ('t' or 'p'), argument, memory ms. Records a tag or prefix epoch. */
+  static final Script INVALIDATE_GROUP =
+      new Script(
+          """
+          local meta, kind, arg, memory = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+          local v = redis.call('INCR', KEYS[1])
+          redis.call('SET', meta .. kind .. ':' .. arg, v, 'PX', memory)
+          if kind == 'p' then
+            redis.call('SADD', meta .. 'plens', #arg)
+            redis.call('PEXPIRE', meta .. 'plens', memory)
+          end
+          return v
+          """);
+
+  /**
+   * KEYS: clock. ARGV: meta prefix, Lua pattern, memory ms, how many patterns to keep. Records a pattern so that
+   * loads in flight cannot write covered keys back; the oldest patterns beyond the limit raise a floor below which
+   * every conditional write is refused.
+   */
+  static final Script INVALIDATE_PATTERN =
+      new Script(
+          """
+          local meta, pattern, memory, keep = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+          local v = redis.call('INCR', KEYS[1])
+          redis.call('ZADD', meta .. 'pat', v, pattern)
+          local extra = redis.call('ZCARD', meta .. 'pat') - keep
+          if extra > 0 then
+            local dropped = redis.call('ZRANGE', meta .. 'pat', extra - 1, extra - 1, 'WITHSCORES')
+            redis.call('SET', meta .. 'patfloor', dropped[2], 'PX', memory)
+            redis.call('ZREMRANGEBYRANK', meta .. 'pat', 0, extra - 1)
+          end
+          redis.call('PEXPIRE', meta .. 'pat', memory)
+          return v
+          """);
+}

@@ -1,0 +1,166 @@
+package dev.tiercache.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tiercache.Invalidation;
+import dev.tiercache.TieredCache;
+import dev.tiercache.codec.ValueCodecs;
+import dev.tiercache.redis.testing.RedisExtension;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** User input is data, foreign bytes are a miss, and credentials come through Lettuce's RedisURI. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RedisSafetyTest {
+
+  @RegisterExtension static final RedisExtension REDIS = RedisExtension.standalone();
+
+  private static RedisClient client;
+  private static RedisTier tier;
+  private static StatefulRedisConnection<String, String> plain;
+  private static RedisCommands<String, String> redis;
+
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final AtomicInteger loads = new AtomicInteger();
+  private String name;
+  private TieredCache<String, String> cache;
+
+  @BeforeAll
+  static void connect() {
+    client = RedisClient.create(REDIS.uri());
+    tier = RedisTier.create(client);
+    plain = client.connect();
+    redis = plain.sync();
+  }
+
+  @AfterAll
+  static void disconnect() {
+    plain.close();
+    tier.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+
+  @BeforeEach
+  void build() {
+    name = "safety-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    cache =
+        TieredCache.<String, String>builder(name)
+            .keyCodec(k -> k)
+            .l2(tier)
+            .valueCodec(ValueCodecs.string())
+            .meterRegistry(registry)
+            .build();
+  }
+
+  @AfterEach
+  void close() {
+    cache.close();
+  }
+
+  private String read(String key) {
+    return cache.get(key, k -> {
+      loads.incrementAndGet();
+      return "loaded:" + k;
+    });
+  }
+
+  @Test
+  void aPrefixWithGlobCharactersInvalidatesExactlyWhatItNames() {
+    for (String key : new String[] {"a*", "a*b", "ab", "a", "a?c", "abc"}) {
+      read(key);
+    }
+    assertThat(loads).hasValue(6);
+    cache.invalidate(Invalidation.prefix("a*"));
+    // A fresh node has no L1, so what it loads is exactly what the L2 lost.
+    TieredCache<String, String> fresh =
+        TieredCache.<String, String>builder(name).keyCodec(k -> k).l2(tier).valueCodec(ValueCodecs.string()).build();
+    AtomicInteger freshLoads = new AtomicInteger();
+    for (String key : new String[] {"a*", "a*b", "ab", "a", "a?c", "abc"}) {
+      fresh.get(key, k -> {
+        freshLoads.incrementAndGet();
+        return "reloaded:" + k;
+      });
+    }
+    fresh.close();
+    assertThat(freshLoads).hasValue(2);
+    assertThat(read("ab")).isEqualTo("loaded:ab");
+    assertThat(read("a*b")).isEqualTo("reloaded:a*b");
+  }
+
+  @Test
+  void aPatternMatchesOnlyInsideItsOwnCache() {
+    TieredCache<String, String> neighbour =
+        TieredCache.<String, String>builder(name + "-x").keyCodec(k -> k).l2(tier).valueCodec(ValueCodecs.string())
+            .build();
+    neighbour.put("user:1", "neighbour");
+    read("user:1");
+    cache.invalidate(Invalidation.pattern("*"));
+    TieredCache<String, String> freshNeighbour =
+        TieredCache.<String, String>builder(name + "-x").keyCodec(k -> k).l2(tier).valueCodec(ValueCodecs.string())
+            .build();
+    assertThat(freshNeighbour.get("user:1", k -> "reloaded")).isEqualTo("neighbour");
+    neighbour.close();
+    freshNeighbour.close();
+    assertThat(read("user:1")).isEqualTo("loaded:user:1");
+    assertThat(loads).hasValue(2);
+  }
+
+  @Test
+  void corruptBytesWrittenByAPlainClientAreAMissAndAMetric() {
+    String key = "tiercache:{" + name + "}:k:";
+    redis.set(key + "plain-string", "not an entry");
+    redis.hset(key + "wrong-codec", java.util.Map.of("fv", "1", "v", "1", "c", "json", "f", "", "d", "{}"));
+    redis.hset(key + "wrong-format", java.util.Map.of("fv", "99", "v", "1", "c", "string", "d", "x"));
+
+    assertThat(read("plain-string")).isEqualTo("loaded:plain-string");
+    assertThat(read("wrong-codec")).isEqualTo("loaded:wrong-codec");
+    assertThat(read("wrong-format")).isEqualTo("loaded:wrong-format");
+    assertThat(loads).hasValue(3);
+    assertThat(registry.counter("cache.l2.errors", "cache", name, "op", "decode").count()).isEqualTo(3);
+  }
+
+  @Test
+  void anAclUserWithAPasswordWorks() {
+    redis.aclSetuser(
+        "tiercache-app",
+        io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("s3cret").allKeys().allChannels().allCommands());
+    RedisURI uri = REDIS.uri();
+    RedisURI asApp =
+        RedisURI.builder(uri).withAuthentication("tiercache-app", "s3cret".toCharArray()).build();
+    try (RedisTier appTier = RedisTier.create(asApp);
+        TieredCache<String, String> appCache =
+            TieredCache.<String, String>builder(name).keyCodec(k -> k).l2(appTier).valueCodec(ValueCodecs.string())
+                .build()) {
+      appCache.put("k", "v");
+      assertThat(read("k")).isEqualTo("v");
+      assertThat(loads).hasValue(0);
+    }
+  }
+
+  @Test
+  void aWrongPasswordFailsWhenTheTierIsCreatedAndSaysWhy() {
+    redis.aclSetuser(
+        "tiercache-app2",
+        io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("right").allKeys().allChannels().allCommands());
+    RedisURI wrong =
+        RedisURI.builder(REDIS.uri()).withAuthentication("tiercache-app2", "wrong".toCharArray()).build();
+    assertThatThrownBy(() -> RedisTier.create(wrong))
+        .hasMessageContaining("tiercache-app2")
+        .hasStackTraceContaining("WRONGPASS");
+  }
+}
