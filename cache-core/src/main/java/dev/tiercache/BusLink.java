@@ -2,10 +2,15 @@ package dev.tiercache;
 
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +24,9 @@ final class BusLink implements InvalidationBus.Listener {
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
+  /** The most invalidations one message carries. */
+  static final int MAX_BATCH = 512;
+
   private final String cache;
   private final InvalidationBus bus;
   private final Map<String, InvalidationStrategy> strategies;
@@ -27,7 +35,9 @@ final class BusLink implements InvalidationBus.Listener {
   private final Consumer<String> clearL1;
   private final String nodeId = UUID.randomUUID().toString();
   private final Map<String, Long> lastSequenceByOrigin = new ConcurrentHashMap<>();
-  private final Object sendLock = new Object();
+  private final Queue<InvalidationMessage.Item> outbox = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean sending = new AtomicBoolean();
+  /** Written only by the thread that holds {@code sending}; the flag's handover orders the writes. */
   private long sequence;
   private final InvalidationBus.Subscription subscription;
 
@@ -52,30 +62,69 @@ final class BusLink implements InvalidationBus.Listener {
   }
 
   /**
-   * Sends invalidations to the other instances. Numbering and handing to the bus happen under one lock so that
-   * messages leave in sequence order; the bus call itself does not wait for the network.
+   * Sends invalidations to the other instances. One message is in flight at a time; what arrives meanwhile waits in
+   * the outbox and leaves in the next message, so a burst of invalidations costs a few messages, not one each. Only
+   * the thread holding {@code sending} numbers and sends, so messages leave in sequence order. A message the bus
+   * fails to send has still used its number: receivers see the gap and clear their L1.
    */
   void publish(List<Invalidation> invalidations) {
-    List<InvalidationMessage.Item> items =
-        invalidations.stream()
-            .map(i -> new InvalidationMessage.Item(i.strategy().name(), i.argument()))
-            .toList();
-    try {
-      synchronized (sendLock) {
-        InvalidationMessage message =
-            new InvalidationMessage(nodeId, ++sequence, System.currentTimeMillis(), items);
-        bus.publish(cache, message)
-            .whenComplete(
-                (ok, failure) -> {
-                  if (failure != null) {
-                    publishFailed(failure);
-                  } else {
-                    metrics.busSent();
-                  }
-                });
+    for (Invalidation invalidation : invalidations) {
+      outbox.add(new InvalidationMessage.Item(invalidation.strategy().name(), invalidation.argument()));
+    }
+    drain();
+  }
+
+  private void drain() {
+    while (sending.compareAndSet(false, true)) {
+      List<InvalidationMessage.Item> batch = new ArrayList<>();
+      for (InvalidationMessage.Item item; batch.size() < MAX_BATCH && (item = outbox.poll()) != null; ) {
+        batch.add(item);
       }
+      if (batch.isEmpty()) {
+        sending.set(false);
+        if (outbox.isEmpty()) {
+          return;
+        }
+        continue;
+      }
+      CompletableFuture<Void> sent = send(batch);
+      if (!sent.isDone()) {
+        sent.whenComplete((ok, failure) -> {
+          sent(failure);
+          sending.set(false);
+          drain();
+        });
+        return;
+      }
+      // Sent at once (an in-process bus): loop instead of recursing.
+      sent(sent.isCompletedExceptionally() ? failureOf(sent) : null);
+      sending.set(false);
+    }
+  }
+
+  private CompletableFuture<Void> send(List<InvalidationMessage.Item> batch) {
+    try {
+      return bus.publish(
+          cache, new InvalidationMessage(nodeId, ++sequence, System.currentTimeMillis(), batch));
     } catch (RuntimeException e) {
-      publishFailed(e);
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private void sent(Throwable failure) {
+    if (failure == null) {
+      metrics.busSent();
+    } else {
+      publishFailed(failure);
+    }
+  }
+
+  private static Throwable failureOf(CompletableFuture<?> future) {
+    try {
+      future.join();
+      return null;
+    } catch (RuntimeException e) {
+      return e.getCause() != null ? e.getCause() : e;
     }
   }
 
