@@ -1,7 +1,9 @@
 package dev.tiercache;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -40,21 +42,38 @@ final class BusLink implements InvalidationBus.Listener {
   /** Written only by the thread that holds {@code sending}; the flag's handover orders the writes. */
   private long sequence;
   private final InvalidationBus.Subscription subscription;
+  private final Ticker ticker;
+  private final Duration grace;
+  private final long graceNanos;
+  /** When the bus went down (never 0), or {@link #UP}. */
+  private volatile long downSince = UP;
+
+  private static final long UP = 0;
 
   BusLink(
-      String cache,
+      TieredCacheBuilder<?, ?> settings,
       InvalidationBus bus,
-      Map<String, InvalidationStrategy> strategies,
       CacheMetrics metrics,
       Consumer<Invalidation> applyRemote,
       Consumer<String> clearL1) {
-    this.cache = cache;
+    this.cache = settings.name;
+    this.ticker = settings.ticker;
+    this.grace = settings.busGracePeriod;
+    this.graceNanos = saturatedNanos(settings.busGracePeriod);
     this.bus = bus;
-    this.strategies = Map.copyOf(strategies);
+    this.strategies = Map.copyOf(settings.strategies);
     this.metrics = metrics;
     this.applyRemote = applyRemote;
     this.clearL1 = clearL1;
     this.subscription = bus.subscribe(cache, this);
+  }
+
+  private static long saturatedNanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   String nodeId() {
@@ -171,6 +190,31 @@ final class BusLink implements InvalidationBus.Listener {
   @Override
   public void onSuspect(String reason) {
     clearL1.accept(reason);
+  }
+
+  @Override
+  public void onConnectionLost(String reason) {
+    if (downSince == UP) {
+      LOG.warn("cache '{}' lost its bus ({}); its L1 is served for {} more", cache, reason, grace);
+      downSince = ticker.read() | 1;
+    }
+  }
+
+  @Override
+  public void onConnectionRestored() {
+    if (downSince != UP) {
+      LOG.info("cache '{}' has its bus back", cache);
+      downSince = UP;
+    }
+  }
+
+  /**
+   * Whether the L1 may be served: always while the bus is up, and for the grace period after it went down (DESIGN.md
+   * invariant 2). One volatile read on the hit path.
+   */
+  boolean l1Servable() {
+    long since = downSince;
+    return since == UP || ticker.read() - since < graceNanos;
   }
 
   void close() {

@@ -1,5 +1,6 @@
 package dev.tiercache;
 
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -39,6 +40,16 @@ interface CacheMetrics {
   default void l1Cleared() {}
 
   default void bindL1Size(LongSupplier size) {}
+
+  default void bindL2Circuit(IntSupplier level) {}
+
+  default void bindPendingInvalidations(IntSupplier count) {}
+
+  /** Fail-safe served a value past its TTL because the loader failed. */
+  default void staleServed() {}
+
+  /** An entry was reloaded in the background before it expired. */
+  default void refreshed(boolean success) {}
 
   /** The tier a metric speaks of; its name is the {@code tier} tag. */
   enum Tier {

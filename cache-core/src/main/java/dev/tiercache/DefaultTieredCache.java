@@ -5,6 +5,7 @@ import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Write;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -17,6 +18,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +29,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
   private static final long NO_VERSION = Long.MIN_VALUE;
+  /** Covers every key: what a node that lost track of what it invalidated tells the others. */
+  private static final Invalidation EVERYTHING = Invalidation.pattern("*");
 
   private final String name;
   private final KeyCodec<? super K> keyCodec;
@@ -37,6 +42,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final boolean cacheAbsent;
   private final Executor executor;
   private final ConcurrentHashMap<String, Flight<V>> flights = new ConcurrentHashMap<>();
+  private final PendingInvalidations pending;
+  private final Duration retryInterval;
+  private final AtomicBoolean draining = new AtomicBoolean();
   private volatile boolean closed;
 
   DefaultTieredCache(TieredCacheBuilder<K, V> settings) {
@@ -50,11 +58,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.l2 = settings.l2 == null ? null : new L2Tier<>(settings, metrics);
     this.cacheAbsent = settings.negativeTtl != null;
     this.executor = settings.executor;
+    this.pending = new PendingInvalidations(settings.pendingInvalidations);
+    this.retryInterval = settings.l2RetryInterval;
+    if (l2 != null) {
+      metrics.bindPendingInvalidations(pending::size);
+    }
     InvalidationBus busToUse = settings.bus != null ? settings.bus : settings.l2 == null ? null : settings.l2.bus();
     this.bus =
-        busToUse == null
-            ? null
-            : new BusLink(name, busToUse, settings.strategies, metrics, this::applyLocally, this::clearL1);
+        busToUse == null ? null : new BusLink(settings, busToUse, metrics, this::applyLocally, this::clearL1);
   }
 
   @Override
@@ -74,7 +85,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String k = encode(key);
     Objects.requireNonNull(tags, "tags");
     Objects.requireNonNull(loader, "loader");
-    L1Entry<V> hit = l1.get(k);
+    L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
       return hit.value;
     }
@@ -91,7 +102,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String k = encode(key);
     Objects.requireNonNull(tags, "tags");
     Objects.requireNonNull(loader, "loader");
-    L1Entry<V> hit = l1.get(k);
+    L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
       return CompletableFuture.completedFuture(hit.value);
     }
@@ -106,11 +117,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public V getIfPresent(K key) {
     String k = encode(key);
-    L1Entry<V> hit = l1.get(k);
+    L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
       return hit.value;
     }
-    if (l2 == null) {
+    if (!l2Trusted()) {
       return null;
     }
     long stamp = log.stamp();
@@ -121,6 +132,16 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
     l1.install(k, found.value(), found.tags(), stamp);
     return found.value();
+  }
+
+  /** The L1 entry for a key, unless the bus has been down past its grace period (then the L1 is not trusted). */
+  private L1Entry<V> l1Hit(String k) {
+    return bus == null || bus.l1Servable() ? l1.get(k) : null;
+  }
+
+  /** Whether the L2 may be read and written: there is one, and no invalidation waits to be applied to it. */
+  private boolean l2Trusted() {
+    return l2 != null && pending.isEmpty();
   }
 
   /**
@@ -142,7 +163,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
     try {
       long version = NO_VERSION;
-      if (l2 != null) {
+      if (l2Trusted()) {
         L2Read read = l2.get(k);
         if (read != null) {
           version = read.version();
@@ -156,7 +177,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       }
       V value = timedLoad(() -> loader.apply(key));
       if (value != null || cacheAbsent) {
-        if (l2 != null && version != NO_VERSION) {
+        if (version != NO_VERSION && l2Trusted()) {
           l2.putIfCurrent(Map.of(k, new L2Write(l2.encode(value, flight.tags), version)), value == null);
         }
         l1.install(k, value, flight.tags, flight.stamp);
@@ -198,7 +219,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Map<String, Flight<V>> owned = new LinkedHashMap<>();
     Map<String, Flight<V>> joined = new HashMap<>();
     for (String k : requested.keySet()) {
-      L1Entry<V> hit = l1.get(k);
+      L1Entry<V> hit = l1Hit(k);
       if (hit != null) {
         if (!hit.isAbsent()) {
           found.put(k, hit.value);
@@ -252,7 +273,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
     try {
       Map<String, Long> versions = new HashMap<>();
-      if (l2 != null) {
+      if (l2Trusted()) {
         Map<String, L2Read> reads = l2.getAll(pending.keySet());
         if (reads != null) {
           for (Map.Entry<String, L2Read> read : reads.entrySet()) {
@@ -288,7 +309,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           (value == null ? absent : present).put(k, new L2Write(l2.encode(value, Tags.empty()), version));
         }
       }
-      if (l2 != null) {
+      if (!versions.isEmpty() && l2Trusted()) {
         l2.putIfCurrent(present, false);
         l2.putIfCurrent(absent, true);
       }
@@ -334,18 +355,20 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     boolean stored = true;
     try {
       if (l2 != null) {
-        stored = l2.put(k, entry);
+        stored = l2Trusted() && l2.put(k, entry);
+        if (!stored) {
+          // The L2 may still hold the old value: remove it there once the L2 is back.
+          defer(supersede);
+        }
       }
     } finally {
       log.end(running, () -> detachFlights(supersede));
     }
     publish(supersede);
-    if (!stored) {
-      // The L2 may still hold the old value, which other instances would read: say so rather than fail silently.
-      throw new CacheException("the L2 could not store a value of cache '" + name + "'", null);
+    if (stored) {
+      // Stamped at the put's end: loads that began before it cannot be installed over it.
+      l1.install(k, value, tags, running.end);
     }
-    // Stamped at the put's end: loads that began before it cannot be installed over it.
-    l1.install(k, value, tags, running.end);
   }
 
   @Override
@@ -364,14 +387,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     ensureOpen();
     metrics.invalidation(invalidation.strategy().name());
     InvalidationLog.Entry running = begin(invalidation);
-    try {
-      if (l2 != null) {
-        l2.invalidate(invalidation);
-      }
-    } finally {
-      log.end(running, () -> detachFlights(invalidation));
-      publish(invalidation);
-    }
+    finishInvalidation(invalidation, running);
   }
 
   @Override
@@ -380,18 +396,57 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     ensureOpen();
     metrics.invalidation(invalidation.strategy().name());
     InvalidationLog.Entry running = begin(invalidation);
-    return CompletableFuture.runAsync(
-        () -> {
-          try {
-            if (l2 != null) {
-              l2.invalidate(invalidation);
-            }
-          } finally {
-            log.end(running, () -> detachFlights(invalidation));
-            publish(invalidation);
-          }
-        },
-        executor);
+    return CompletableFuture.runAsync(() -> finishInvalidation(invalidation, running), executor);
+  }
+
+  /** Applies an invalidation to the L2 (or queues it), ends it in the log, and tells the other instances. */
+  private void finishInvalidation(Invalidation invalidation, InvalidationLog.Entry running) {
+    try {
+      if (l2 != null && !(pending.isEmpty() && l2.invalidate(invalidation))) {
+        defer(invalidation);
+      }
+    } finally {
+      log.end(running, () -> detachFlights(invalidation));
+      publish(invalidation);
+    }
+  }
+
+  /**
+   * Queues an invalidation the L2 could not take, in order behind any already waiting, and schedules a retry. From
+   * now until the queue is empty this instance does not trust the L2.
+   */
+  private void defer(Invalidation invalidation) {
+    if (pending.add(invalidation)) {
+      clearL1("more invalidations are waiting for the L2 than the pending queue holds");
+    }
+    scheduleDrain();
+  }
+
+  private void scheduleDrain() {
+    if (!closed && draining.compareAndSet(false, true)) {
+      CompletableFuture.delayedExecutor(retryInterval.toNanos(), TimeUnit.NANOSECONDS, executor).execute(this::drain);
+    }
+  }
+
+  /** Applies pending invalidations in order, and tells the other instances again, since they may have read the L2
+   * before it was cleaned. Stops at the first failure and tries again later. */
+  private void drain() {
+    try {
+      PendingInvalidations.Next next;
+      while (!closed && (next = pending.next()) != null) {
+        boolean applied = next.everything() ? l2.invalidateEverything() : l2.invalidate(next.invalidation());
+        if (!applied) {
+          return;
+        }
+        pending.applied(next);
+        publish(next.everything() ? EVERYTHING : next.invalidation());
+      }
+    } finally {
+      draining.set(false);
+      if (!pending.isEmpty()) {
+        scheduleDrain();
+      }
+    }
   }
 
   @Override
@@ -438,7 +493,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private void clearL1(String reason) {
     LOG.warn("cache '{}' clears its L1: {}", name, reason);
     metrics.l1Cleared();
-    applyLocally(Invalidation.pattern("*"));
+    applyLocally(EVERYTHING);
   }
 
   private void publish(Invalidation invalidation) {

@@ -2,6 +2,7 @@ package dev.tiercache;
 
 import dev.tiercache.codec.ValueCodec;
 import dev.tiercache.spi.L2Entry;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.spi.L2Write;
@@ -39,6 +40,7 @@ final class L2Tier<V> {
   private final Duration negativeTtl;
   private final double jitter;
   private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+  private final CircuitBreaker breaker;
 
   L2Tier(TieredCacheBuilder<?, V> settings, CacheMetrics metrics) {
     this.cache = settings.name;
@@ -49,6 +51,22 @@ final class L2Tier<V> {
     this.ttl = settings.effectiveL2Ttl();
     this.negativeTtl = settings.negativeTtl;
     this.jitter = settings.ttlJitter;
+    this.breaker = CircuitBreaker.of(cache + ".l2", settings.l2CircuitBreaker);
+    // One line per transition, not one per request.
+    breaker
+        .getEventPublisher()
+        .onStateTransition(e -> LOG.warn("cache '{}': L2 circuit {}", cache, e.getStateTransition()));
+    metrics.bindL2Circuit(() -> circuitLevel(breaker.getState()));
+  }
+
+  /** The {@code cache.l2.circuit} gauge: 0 closed, 1 half-open, 2 open (forced or not), -1 disabled. */
+  private static int circuitLevel(CircuitBreaker.State state) {
+    return switch (state) {
+      case CLOSED, METRICS_ONLY -> 0;
+      case HALF_OPEN -> 1;
+      case OPEN, FORCED_OPEN -> 2;
+      case DISABLED -> -1;
+    };
   }
 
   L2Store store() {
@@ -57,7 +75,7 @@ final class L2Tier<V> {
 
   /** Reads one key; null if the L2 failed or was too slow, which the caller treats as a miss it cannot write back. */
   L2Read get(String key) {
-    L2Read read = awaitOrNull("get", () -> store.get(cache, key));
+    L2Read read = attempt("get", () -> store.get(cache, key), null);
     if (read == null) {
       metrics.miss(CacheMetrics.Tier.L2);
     }
@@ -66,7 +84,7 @@ final class L2Tier<V> {
 
   /** Reads keys in one call; null if the L2 failed or was too slow. */
   Map<String, L2Read> getAll(Collection<String> keys) {
-    Map<String, L2Read> reads = awaitOrNull("getAll", () -> store.getAll(cache, keys));
+    Map<String, L2Read> reads = attempt("getAll", () -> store.getAll(cache, keys), null);
     if (reads == null) {
       keys.forEach(k -> metrics.miss(CacheMetrics.Tier.L2));
     }
@@ -114,7 +132,7 @@ final class L2Tier<V> {
     if (writes.isEmpty()) {
       return;
     }
-    Collection<String> written = awaitOrNull("put", () -> store.putIfCurrent(cache, writes, ttl(absent)));
+    Collection<String> written = attempt("put", () -> store.putIfCurrent(cache, writes, ttl(absent)), null);
     if (written != null) {
       for (int i = 0; i < written.size(); i++) {
         metrics.put(CacheMetrics.Tier.L2);
@@ -127,39 +145,27 @@ final class L2Tier<V> {
 
   /** Writes a value unconditionally; returns false if the L2 failed. */
   boolean put(String key, L2Entry entry) {
-    boolean ok = awaitOrNull("put", () -> store.put(cache, key, entry, ttl(false)).thenApply(v -> Boolean.TRUE)) != null;
+    boolean ok = attempt("put", () -> store.put(cache, key, entry, ttl(false)).thenApply(v -> Boolean.TRUE), false);
     if (ok) {
       metrics.put(CacheMetrics.Tier.L2);
     }
     return ok;
   }
 
-  /** Applies an invalidation; throws {@link CacheException} if the L2 failed or was too slow. */
-  void invalidate(Invalidation invalidation) {
-    CompletableFuture<Void> applied;
-    try {
-      applied = invalidation.strategy().applyTo(store, cache, invalidation.argument());
-    } catch (RuntimeException e) {
-      applied = CompletableFuture.failedFuture(e);
-    }
-    try {
-      applied.get(timeoutNanos, TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw failure("invalidate", invalidation, e);
-    } catch (ExecutionException e) {
-      throw failure("invalidate", invalidation, e.getCause());
-    } catch (TimeoutException e) {
-      throw failure("invalidate", invalidation, e);
-    }
+  /** Applies an invalidation; returns false if the L2 failed, was too slow, or its circuit is open. */
+  boolean invalidate(Invalidation invalidation) {
+    return attempt(
+        "invalidate",
+        () -> invalidation.strategy().applyTo(store, cache, invalidation.argument()).thenApply(v -> Boolean.TRUE),
+        false);
   }
 
-  private CacheException failure(String op, Invalidation invalidation, Throwable cause) {
-    metrics.l2Error(op);
-    warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
-    return new CacheException(
-        "the L2 could not apply a '" + invalidation.strategy().name() + "' invalidation of cache '" + cache + "'",
-        cause);
+  /**
+   * Invalidates every entry of the cache in the L2, logically: after pending invalidations were lost, no entry
+   * written before now can be trusted. Returns false if the L2 failed.
+   */
+  boolean invalidateEverything() {
+    return attempt("invalidate", () -> store.invalidatePrefix(cache, "").thenApply(v -> Boolean.TRUE), false);
   }
 
   private Duration ttl(boolean absent) {
@@ -172,18 +178,30 @@ final class L2Tier<V> {
     return Duration.ofMillis(Math.max(1, shortened));
   }
 
-  private <T> T awaitOrNull(String op, Supplier<CompletableFuture<T>> call) {
+  /**
+   * Runs one L2 call through the circuit breaker and the timeout. While the breaker is open the call is not made and
+   * {@code onFailure} comes back at once: a Redis that is down costs the caller nothing.
+   */
+  private <T> T attempt(String op, Supplier<CompletableFuture<T>> call, T onFailure) {
+    if (!breaker.tryAcquirePermission()) {
+      return onFailure;
+    }
+    long start = System.nanoTime();
     try {
-      return call.get().get(timeoutNanos, TimeUnit.NANOSECONDS);
+      T result = call.get().get(timeoutNanos, TimeUnit.NANOSECONDS);
+      breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      return result;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      breaker.releasePermission();
       metrics.l2Error(op);
-      return null;
+      return onFailure;
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+      breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
       metrics.l2Error(op);
       warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
-      return null;
+      return onFailure;
     }
   }
 

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -129,6 +130,26 @@ final class MicrometerMetrics implements CacheMetrics {
   @Override
   public void l1Cleared() {
     l1Clears.increment();
+  }
+
+  @Override
+  public void bindL2Circuit(IntSupplier level) {
+    Gauge.builder("cache.l2.circuit", level, l -> l.getAsInt()).strongReference(true).tags(tags).register(registry);
+  }
+
+  @Override
+  public void bindPendingInvalidations(IntSupplier count) {
+    Gauge.builder("cache.l2.pending", count, c -> c.getAsInt()).strongReference(true).tags(tags).register(registry);
+  }
+
+  @Override
+  public void staleServed() {
+    counter("cache.failsafe.served").increment();
+  }
+
+  @Override
+  public void refreshed(boolean success) {
+    counter("cache.refreshes", "result", success ? "success" : "failure").increment();
   }
 
   @Override

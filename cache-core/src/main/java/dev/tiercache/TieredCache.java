@@ -124,7 +124,6 @@ public interface TieredCache<K, V> extends AutoCloseable {
    *
    * @param key the key
    * @param value the value
-   * @throws CacheException if the L2 could not store the value (see {@link #put(Object, Object, Tags)})
    */
   void put(K key, V value);
 
@@ -132,11 +131,13 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * Stores a tagged value in both tiers, replacing any other, and tells other instances to drop their copy. Loads
    * of the key that were in flight when the put began do not overwrite it, on this instance or in the L2.
    *
+   * <p>If the L2 cannot take the value (down, slow, or waiting for invalidations to be applied), the value is cached
+   * nowhere and the key's old L2 entry is invalidated once the L2 is back; nothing is thrown, since the cache must
+   * not make the application less available than its database.
+   *
    * @param key the key
    * @param value the value
    * @param tags its tags
-   * @throws CacheException if the L2 could not store the value; the value is then cached nowhere, and other
-   *     instances have still been told to drop their copy
    * @throws dev.tiercache.codec.CodecException if the value codec cannot encode the value; nothing changed
    */
   void put(K key, V value, Tags tags);
@@ -154,8 +155,11 @@ public interface TieredCache<K, V> extends AutoCloseable {
   /**
    * Invalidates what a request covers: in the L1 at once, in the L2, and on other instances through the bus.
    *
+   * <p>If the L2 cannot apply it now, the invalidation waits in a bounded queue and is applied, in order, when the L2
+   * is back; until then this instance neither reads nor writes the L2, so it never serves what the invalidation
+   * covered. The {@code cache.l2.pending} gauge counts what waits.
+   *
    * @param invalidation what to invalidate
-   * @throws CacheException if the L2 could not apply it (the L1 here is still invalidated and the bus told)
    */
   void invalidate(Invalidation invalidation);
 
@@ -164,7 +168,7 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * completes when the L2 and the bus have it.
    *
    * @param invalidation what to invalidate
-   * @return completes when done everywhere, exceptionally with a {@link CacheException} if the L2 failed
+   * @return completes when the L2 applied it (or queued it) and the bus has it
    */
   CompletableFuture<Void> invalidateAsync(Invalidation invalidation);
 

@@ -5,6 +5,7 @@ import dev.tiercache.codec.KeyCodec;
 import dev.tiercache.codec.ValueCodec;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.L2Store;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -42,6 +43,29 @@ public final class TieredCacheBuilder<K, V> {
   /** How long one L2 call may take before the cache goes on without it (a read then counts as a miss). */
   public static final Duration DEFAULT_L2_TIMEOUT = Duration.ofMillis(250);
 
+  /**
+   * The L2 circuit breaker when none is set: it opens when half of the last 20 calls (at least 10) failed or timed
+   * out, stays open for one second, then lets 3 calls probe the L2 and closes if they succeed.
+   */
+  public static final CircuitBreakerConfig DEFAULT_L2_CIRCUIT_BREAKER =
+      CircuitBreakerConfig.custom()
+          .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+          .slidingWindowSize(20)
+          .minimumNumberOfCalls(10)
+          .failureRateThreshold(50)
+          .waitDurationInOpenState(Duration.ofSeconds(1))
+          .permittedNumberOfCallsInHalfOpenState(3)
+          .build();
+
+  /** How many invalidations wait for an L2 that is down before they are replaced by one of everything. */
+  public static final int DEFAULT_PENDING_INVALIDATIONS = 10_000;
+
+  /** How often pending invalidations are retried while the L2 is down. */
+  public static final Duration DEFAULT_L2_RETRY_INTERVAL = Duration.ofSeconds(1);
+
+  /** How long L1 entries are still served after the bus went down. */
+  public static final Duration DEFAULT_BUS_GRACE_PERIOD = Duration.ofSeconds(2);
+
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
   private static final Pattern STRATEGY_NAME = Pattern.compile("[a-z0-9-]+");
 
@@ -55,6 +79,10 @@ public final class TieredCacheBuilder<K, V> {
   double ttlJitter;
   Duration negativeTtl;
   Duration l2Timeout = DEFAULT_L2_TIMEOUT;
+  CircuitBreakerConfig l2CircuitBreaker = DEFAULT_L2_CIRCUIT_BREAKER;
+  int pendingInvalidations = DEFAULT_PENDING_INVALIDATIONS;
+  Duration l2RetryInterval = DEFAULT_L2_RETRY_INTERVAL;
+  Duration busGracePeriod = DEFAULT_BUS_GRACE_PERIOD;
   MeterRegistry meterRegistry;
   Executor executor = ForkJoinPool.commonPool();
   Ticker ticker = Ticker.systemTicker();
@@ -191,6 +219,68 @@ public final class TieredCacheBuilder<K, V> {
    */
   public TieredCacheBuilder<K, V> l2Timeout(Duration timeout) {
     this.l2Timeout = requirePositive(timeout, "l2Timeout");
+    return this;
+  }
+
+  /**
+   * Sets the circuit breaker in front of the L2 (Resilience4j's). While it is open the cache does not call the L2
+   * at all: reads go to the loader and invalidations wait in the pending queue. Defaults to
+   * {@link #DEFAULT_L2_CIRCUIT_BREAKER}.
+   *
+   * @param config the breaker's configuration
+   * @return this builder
+   * @throws NullPointerException if {@code config} is null
+   */
+  public TieredCacheBuilder<K, V> l2CircuitBreaker(CircuitBreakerConfig config) {
+    this.l2CircuitBreaker = Objects.requireNonNull(config, "config");
+    return this;
+  }
+
+  /**
+   * Sets how many invalidations may wait for the L2 while it is unreachable. Past that, the queue is replaced by one
+   * invalidation of the whole L2 and the L1 is cleared. Defaults to {@link #DEFAULT_PENDING_INVALIDATIONS}.
+   *
+   * @param capacity at least 1
+   * @return this builder
+   * @throws IllegalArgumentException if less than 1
+   */
+  public TieredCacheBuilder<K, V> pendingInvalidations(int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("pendingInvalidations must be at least 1, was " + capacity);
+    }
+    this.pendingInvalidations = capacity;
+    return this;
+  }
+
+  /**
+   * Sets how often pending invalidations are retried. Defaults to {@link #DEFAULT_L2_RETRY_INTERVAL}.
+   *
+   * @param interval positive
+   * @return this builder
+   * @throws NullPointerException if {@code interval} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> l2RetryInterval(Duration interval) {
+    this.l2RetryInterval = requirePositive(interval, "l2RetryInterval");
+    return this;
+  }
+
+  /**
+   * Sets how long L1 entries are still served after the bus lost its connection (DESIGN.md invariant 2). Past it,
+   * reads go past the L1 until the bus is back and the L1 has been cleared. A long grace prefers availability to
+   * freshness. Defaults to {@link #DEFAULT_BUS_GRACE_PERIOD}.
+   *
+   * @param grace zero or more
+   * @return this builder
+   * @throws NullPointerException if {@code grace} is null
+   * @throws IllegalArgumentException if negative
+   */
+  public TieredCacheBuilder<K, V> busGracePeriod(Duration grace) {
+    Objects.requireNonNull(grace, "busGracePeriod");
+    if (grace.isNegative()) {
+      throw new IllegalArgumentException("busGracePeriod must not be negative, was " + grace);
+    }
+    this.busGracePeriod = grace;
     return this;
   }
 

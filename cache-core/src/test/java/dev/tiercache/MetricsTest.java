@@ -253,12 +253,23 @@ class MetricsTest {
     store.setDown(true);
 
     cache.get("a", k -> "A");
-    assertThatThrownBy(() -> cache.put("b", "B")).isInstanceOf(CacheException.class);
-    assertThatThrownBy(() -> cache.invalidate(Invalidation.key("a"))).isInstanceOf(CacheException.class);
+    cache.invalidate(Invalidation.key("a"));
+    // The L2 now has an invalidation waiting for it: the cache does not touch it, so the put is not attempted.
+    cache.put("b", "B");
 
     assertThat(count("cache.l2.errors", "op", "get")).isEqualTo(1);
-    assertThat(count("cache.l2.errors", "op", "put")).isEqualTo(1);
     assertThat(count("cache.l2.errors", "op", "invalidate")).isEqualTo(1);
+    assertThat(registry.find("cache.l2.errors").tag("op", "put").counter()).isNull();
+    assertThat(registry.get("cache.l2.pending").gauge().value()).isEqualTo(2);
+  }
+
+  @Test
+  void aFailedL2PutIsCountedAndQueuesTheKeysInvalidation() {
+    TieredCache<String, String> cache = metered();
+    store.setDown(true);
+    cache.put("b", "B");
+    assertThat(count("cache.l2.errors", "op", "put")).isEqualTo(1);
+    assertThat(registry.get("cache.l2.pending").gauge().value()).isEqualTo(1);
   }
 
   @Test

@@ -1,7 +1,6 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tiercache.codec.CodecException;
 import dev.tiercache.codec.ValueCodec;
@@ -69,10 +68,9 @@ class NoValuesInLogsTest {
               () -> {
                 store.setDown(true);
                 assertThat(cache.get("user:1", k -> VALUE)).isEqualTo(VALUE);
-                assertThatThrownBy(() -> cache.put("user:2", VALUE)).isInstanceOf(CacheException.class);
+                cache.put("user:2", VALUE);
                 assertThat(cache.getAll(List.of("user:3"), keys -> Map.of("user:3", VALUE))).hasSize(1);
-                assertThatThrownBy(() -> cache.invalidate(Invalidation.key("user:1")))
-                    .isInstanceOf(CacheException.class);
+                cache.invalidate(Invalidation.key("user:1"));
               });
 
       assertThat(log).contains("logs-down").doesNotContain(MARKER);
@@ -87,7 +85,7 @@ class NoValuesInLogsTest {
           capturingStdErr(
               () -> {
                 // The put fails, and the store's error quotes the value.
-                assertThatThrownBy(() -> cache.put("user:1", VALUE)).isInstanceOf(CacheException.class);
+                cache.put("user:1", VALUE);
                 assertThat(cache.get("user:2", k -> VALUE)).isEqualTo(VALUE); // write-back fails, quoting it
                 assertThat(cache.getAll(List.of("user:3"), keys -> Map.of("user:3", VALUE))).hasSize(1);
               });

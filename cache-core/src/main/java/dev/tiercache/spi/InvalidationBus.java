@@ -52,6 +52,20 @@ public interface InvalidationBus extends AutoCloseable {
      * @param reason why, for the logs
      */
     void onSuspect(String reason);
+
+    /**
+     * Called when the bus stops receiving, for example when its connection dropped. The cache serves its L1 for a
+     * short grace period, then reads past it until {@link #onConnectionRestored()}.
+     *
+     * @param reason why, for the logs
+     */
+    default void onConnectionLost(String reason) {}
+
+    /**
+     * Called when the bus receives again. A bus calls {@link #onSuspect(String)} first, since what was published
+     * meanwhile is lost.
+     */
+    default void onConnectionRestored() {}
   }
 
   /** An active subscription. */

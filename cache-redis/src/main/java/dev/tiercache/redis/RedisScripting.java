@@ -21,18 +21,14 @@ final class RedisScripting {
 
   <T> CompletableFuture<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
     CompletableFuture<T> bySha = commands.<T>evalsha(script.sha, type, keys, args).toCompletableFuture();
-    return bySha
-        .handle(
-            (result, failure) -> {
-              if (failure == null) {
-                return CompletableFuture.completedFuture(result);
-              }
-              Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-              if (cause instanceof RedisNoScriptException) {
-                return commands.<T>eval(script.body, type, keys, args).toCompletableFuture();
-              }
-              return CompletableFuture.<T>failedFuture(cause);
-            })
-        .thenCompose(f -> f);
+    // Only the fallback leaves the event loop: on a Cluster, routing it may wait for a node connection.
+    return bySha.exceptionallyComposeAsync(
+        failure -> {
+          Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+          if (cause instanceof RedisNoScriptException) {
+            return commands.<T>eval(script.body, type, keys, args).toCompletableFuture();
+          }
+          return CompletableFuture.failedFuture(cause);
+        });
   }
 }

@@ -385,21 +385,25 @@ public final class RedisTier implements L2Store {
     }
     ScanArgs match = ScanArgs.Builder.matches(bytes(keys.scanPattern(cache, glob))).limit(options.scanBatch());
     return CompletableFuture.allOf(recorded.toArray(CompletableFuture[]::new))
-        .thenCompose(done -> scanAndUnlink(ScanCursor.INITIAL, match));
+        .thenComposeAsync(done -> scanAndUnlink(ScanCursor.INITIAL, match));
   }
 
-  /** One SCAN step, an UNLINK of what it found, then the next step: batches, never the whole key space at once. */
+  /**
+   * One SCAN step, an UNLINK of what it found, then the next step: batches, never the whole key space at once. Each
+   * step is issued off Lettuce's event loop: a Cluster SCAN may wait for a node connection, which must not block the
+   * thread that would deliver it.
+   */
   private CompletableFuture<Void> scanAndUnlink(ScanCursor cursor, ScanArgs match) {
     return commands
         .scan(cursor, match)
         .toCompletableFuture()
-        .thenCompose(
+        .thenComposeAsync(
             (KeyScanCursor<byte[]> step) -> {
               CompletableFuture<?> unlinked =
                   step.getKeys().isEmpty()
                       ? CompletableFuture.completedFuture(null)
                       : commands.unlink(step.getKeys().toArray(byte[][]::new)).toCompletableFuture();
-              return unlinked.thenCompose(
+              return unlinked.thenComposeAsync(
                   u -> step.isFinished() ? CompletableFuture.completedFuture(null) : scanAndUnlink(step, match));
             });
   }
