@@ -45,10 +45,10 @@ final class BusLink implements InvalidationBus.Listener {
   private final Ticker ticker;
   private final Duration grace;
   private final long graceNanos;
-  /** When the bus went down (never 0), or {@link #UP}. */
+  /** The ticker time when the bus went down, or {@link #UP}. */
   private volatile long downSince = UP;
 
-  private static final long UP = 0;
+  private static final long UP = Long.MIN_VALUE;
 
   BusLink(
       TieredCacheBuilder<?, ?> settings,
@@ -196,7 +196,7 @@ final class BusLink implements InvalidationBus.Listener {
   public void onConnectionLost(String reason) {
     if (downSince == UP) {
       LOG.warn("cache '{}' lost its bus ({}); its L1 is served for {} more", cache, reason, grace);
-      downSince = ticker.read() | 1;
+      downSince = ticker.read();
     }
   }
 

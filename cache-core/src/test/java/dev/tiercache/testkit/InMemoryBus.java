@@ -61,6 +61,27 @@ public final class InMemoryBus implements InvalidationBus {
   }
 
   /**
+   * Tells every subscriber of a cache that the bus stopped receiving, as a dropped connection would.
+   *
+   * @param cache the cache name
+   */
+  public void connectionLost(String cache) {
+    listeners.getOrDefault(cache, List.of()).forEach(l -> l.onConnectionLost("test: connection dropped"));
+  }
+
+  /**
+   * Tells every subscriber of a cache that the bus receives again, after telling it that messages may be lost.
+   *
+   * @param cache the cache name
+   */
+  public void connectionRestored(String cache) {
+    for (Listener listener : listeners.getOrDefault(cache, List.of())) {
+      listener.onSuspect("test: resubscribed");
+      listener.onConnectionRestored();
+    }
+  }
+
+  /**
    * Returns the number of subscribers of a cache.
    *
    * @param cache the cache name

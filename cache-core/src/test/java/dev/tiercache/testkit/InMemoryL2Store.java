@@ -41,6 +41,9 @@ public final class InMemoryL2Store implements L2Store {
   /** How many read calls ({@code get} plus {@code getAll}) the store answered. */
   public final AtomicInteger reads = new AtomicInteger();
 
+  /** How many calls reached the store, failed ones included. */
+  public final AtomicInteger attempts = new AtomicInteger();
+
   /** How many keys were written (conditional writes that were accepted, and unconditional ones). */
   public final AtomicInteger writes = new AtomicInteger();
 
@@ -185,6 +188,7 @@ public final class InMemoryL2Store implements L2Store {
   }
 
   private synchronized <T> CompletableFuture<T> call(Body<T> body) {
+    attempts.incrementAndGet();
     if (down) {
       return CompletableFuture.failedFuture(new IllegalStateException("in-memory L2 is down"));
     }

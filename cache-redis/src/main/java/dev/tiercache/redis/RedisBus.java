@@ -5,7 +5,6 @@ import static dev.tiercache.redis.KeySpace.bytes;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
 import io.lettuce.core.RedisConnectionStateListener;
-import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.net.SocketAddress;
@@ -38,7 +37,7 @@ final class RedisBus implements InvalidationBus {
   }
 
   private final KeySpace keys;
-  private final RedisClusterAsyncCommands<byte[], byte[]> commands;
+  private final RedisConnections connections;
   private final Connector connector;
   private final Duration probeTimeout;
   private final Map<String, List<Listener>> listeners = new ConcurrentHashMap<>();
@@ -47,19 +46,18 @@ final class RedisBus implements InvalidationBus {
   private final Map<String, Boolean> subscribedOnce = new ConcurrentHashMap<>();
   private StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
 
-  RedisBus(
-      KeySpace keys, RedisClusterAsyncCommands<byte[], byte[]> commands, Connector connector, Duration probeTimeout) {
+  RedisBus(KeySpace keys, RedisConnections connections, Connector connector, Duration probeTimeout) {
     this.keys = keys;
-    this.commands = commands;
+    this.connections = connections;
     this.connector = connector;
     this.probeTimeout = probeTimeout;
+    connections.whenConnected(this::connectedLate);
   }
 
   @Override
   public CompletableFuture<Void> publish(String cache, InvalidationMessage message) {
-    return commands
-        .publish(bytes(keys.channel(cache)), BusFrames.message(message))
-        .toCompletableFuture()
+    return connections
+        .call(c -> c.publish(bytes(keys.channel(cache)), BusFrames.message(message)).toCompletableFuture())
         .thenApply(receivers -> null);
   }
 
@@ -74,6 +72,11 @@ final class RedisBus implements InvalidationBus {
     String channel = keys.channel(cache);
     List<Listener> list = listeners.computeIfAbsent(channel, c -> new CopyOnWriteArrayList<>());
     list.add(listener);
+    if (!connections.isConnected()) {
+      // Started while Redis is down: the cache runs on its L1 for the grace period, then past it until Redis is up.
+      listener.onConnectionLost("Redis is not reachable yet");
+      return () -> unsubscribe(channel, listener);
+    }
     try {
       if (list.size() == 1) {
         connection().sync().subscribe(bytes(channel));
@@ -84,6 +87,26 @@ final class RedisBus implements InvalidationBus {
       throw e;
     }
     return () -> unsubscribe(channel, listener);
+  }
+
+  /** Redis appeared after the caches subscribed: subscribe their channels now, then let them trust their L1 again. */
+  private synchronized void connectedLate() {
+    if (listeners.isEmpty()) {
+      return;
+    }
+    try {
+      for (String channel : listeners.keySet()) {
+        connection().sync().subscribe(bytes(channel));
+        probe(channel);
+      }
+    } catch (RuntimeException e) {
+      LOG.error("the bus could not subscribe once Redis was reachable: {}", e.getMessage());
+      return;
+    }
+    listeners.values().forEach(list -> list.forEach(l -> {
+      l.onSuspect("the bus connected late");
+      l.onConnectionRestored();
+    }));
   }
 
   private synchronized void unsubscribe(String channel, Listener listener) {
@@ -100,7 +123,8 @@ final class RedisBus implements InvalidationBus {
     CompletableFuture<Void> echo = new CompletableFuture<>();
     probes.put(token, echo);
     try {
-      commands.publish(bytes(channel), BusFrames.probe(token)).toCompletableFuture()
+      connections
+          .call(c -> c.publish(bytes(channel), BusFrames.probe(token)).toCompletableFuture())
           .get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
       echo.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
@@ -124,10 +148,6 @@ final class RedisBus implements InvalidationBus {
       pubSub = opened;
     }
     return pubSub;
-  }
-
-  private void suspectAll(String reason) {
-    listeners.values().forEach(list -> list.forEach(l -> l.onSuspect(reason)));
   }
 
   /** Hands messages to the listeners of their channel. */
@@ -167,7 +187,10 @@ final class RedisBus implements InvalidationBus {
       if (subscribedOnce.putIfAbsent(channel, Boolean.TRUE) != null) {
         // Lettuce resubscribed after a reconnect: whatever was published meanwhile is gone.
         LOG.info("bus channel '{}' resubscribed; its caches clear their L1", channel);
-        listeners.getOrDefault(channel, List.of()).forEach(l -> l.onSuspect("the bus resubscribed"));
+        listeners.getOrDefault(channel, List.of()).forEach(l -> {
+          l.onSuspect("the bus resubscribed");
+          l.onConnectionRestored();
+        });
       }
     }
   }
@@ -177,8 +200,8 @@ final class RedisBus implements InvalidationBus {
 
     @Override
     public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-      LOG.warn("bus connection lost; caches clear their L1 and again when it is back");
-      suspectAll("the bus connection dropped");
+      LOG.warn("bus connection lost; caches serve their L1 for their grace period, and clear it when it is back");
+      listeners.values().forEach(list -> list.forEach(l -> l.onConnectionLost("the bus connection dropped")));
     }
 
     @Override

@@ -13,13 +13,22 @@ import java.util.concurrent.CompletionException;
  */
 final class RedisScripting {
 
-  private final RedisClusterAsyncCommands<byte[], byte[]> commands;
+  private final RedisConnections connections;
 
-  RedisScripting(RedisClusterAsyncCommands<byte[], byte[]> commands) {
-    this.commands = commands;
+  RedisScripting(RedisConnections connections) {
+    this.connections = connections;
   }
 
   <T> CompletableFuture<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
+    return connections.call(commands -> run(commands, script, type, keys, args));
+  }
+
+  private static <T> CompletableFuture<T> run(
+      RedisClusterAsyncCommands<byte[], byte[]> commands,
+      Script script,
+      ScriptOutputType type,
+      byte[][] keys,
+      byte[]... args) {
     CompletableFuture<T> bySha = commands.<T>evalsha(script.sha, type, keys, args).toCompletableFuture();
     // Only the fallback leaves the event loop: on a Cluster, routing it may wait for a node connection.
     return bySha.exceptionallyComposeAsync(

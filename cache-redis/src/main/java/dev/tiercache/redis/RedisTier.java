@@ -8,6 +8,7 @@ import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.spi.L2Write;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
@@ -15,11 +16,11 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,6 +31,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Redis L2 of a {@link dev.tiercache.TieredCache}, with its {@link #bus() invalidation bus}, on Lettuce.
@@ -62,6 +65,11 @@ public final class RedisTier implements L2Store {
   /** How many recent patterns each bucket remembers before it refuses every older write instead. */
   static final int PATTERNS_KEPT = 256;
 
+  /** The request queue bound of {@link #recommendedClientOptions()}. */
+  public static final int RECOMMENDED_REQUEST_QUEUE = 10_000;
+
+  private static final Logger LOG = LoggerFactory.getLogger(RedisTier.class);
+
   private static final byte[] FORMAT = bytes(Scripts.FORMAT);
   private static final byte[] FORCE = bytes("1");
   private static final byte[] CONDITIONAL = bytes("0");
@@ -71,8 +79,7 @@ public final class RedisTier implements L2Store {
 
   private final RedisTierOptions options;
   private final KeySpace keys;
-  private final StatefulConnection<byte[], byte[]> connection;
-  private final RedisClusterAsyncCommands<byte[], byte[]> commands;
+  private final RedisConnections connections;
   private final RedisScripting scripts;
   private final RedisBus bus;
   private final AutoCloseable ownedClient;
@@ -80,17 +87,15 @@ public final class RedisTier implements L2Store {
   private RedisTier(
       RedisTierOptions options,
       boolean cluster,
-      StatefulConnection<byte[], byte[]> connection,
-      RedisClusterAsyncCommands<byte[], byte[]> commands,
+      RedisConnections connections,
       RedisBus.Connector busConnector,
       AutoCloseable ownedClient) {
     this.options = options;
     this.keys = new KeySpace(options.namespace(), options.buckets(cluster));
-    this.connection = connection;
-    this.commands = commands;
-    this.scripts = new RedisScripting(commands);
+    this.connections = connections;
+    this.scripts = new RedisScripting(connections);
     this.ownedClient = ownedClient;
-    this.bus = new RedisBus(keys, commands, busConnector, options.probeTimeout());
+    this.bus = new RedisBus(keys, connections, busConnector, options.probeTimeout());
   }
 
   /**
@@ -126,6 +131,7 @@ public final class RedisTier implements L2Store {
   public static RedisTier create(RedisURI uri) {
     Objects.requireNonNull(uri, "uri");
     RedisClient client = RedisClient.create(uri);
+    client.setOptions(recommendedClientOptions());
     try {
       return standalone(client, RedisTierOptions.create(), client::shutdown);
     } catch (RedisConnectionException e) {
@@ -162,14 +168,14 @@ public final class RedisTier implements L2Store {
   public static RedisTier create(RedisClusterClient client, RedisTierOptions options) {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(options, "options");
-    StatefulRedisClusterConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE);
-    try {
-      return new RedisTier(
-          options, true, connection, connection.async(), () -> client.connectPubSub(ByteArrayCodec.INSTANCE), null);
-    } catch (RuntimeException e) {
-      connection.close();
-      throw e;
-    }
+    warnIfQueueingWhileDisconnected(client.getOptions());
+    RedisConnections connections =
+        new RedisConnections(
+            () -> client.connect(ByteArrayCodec.INSTANCE),
+            c -> ((StatefulRedisClusterConnection<byte[], byte[]>) c).async(),
+            options.connectRetryInterval());
+    return new RedisTier(
+        options, true, connections, () -> client.connectPubSub(ByteArrayCodec.INSTANCE), null);
   }
 
   /** The server's own words (WRONGPASS, NOAUTH, connection refused) are at the bottom of Lettuce's chain. */
@@ -184,13 +190,60 @@ public final class RedisTier implements L2Store {
   private static RedisTier standalone(RedisClient client, RedisTierOptions options, AutoCloseable owned) {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(options, "options");
-    StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE);
-    try {
-      return new RedisTier(
-          options, false, connection, connection.async(), () -> client.connectPubSub(ByteArrayCodec.INSTANCE), owned);
-    } catch (RuntimeException e) {
-      connection.close();
-      throw e;
+    warnIfQueueingWhileDisconnected(client.getOptions());
+    RedisConnections connections =
+        new RedisConnections(
+            () -> client.connect(ByteArrayCodec.INSTANCE),
+            c -> ((StatefulRedisConnection<byte[], byte[]>) c).async(),
+            options.connectRetryInterval());
+    return new RedisTier(
+        options, false, connections, () -> client.connectPubSub(ByteArrayCodec.INSTANCE), owned);
+  }
+
+  /**
+   * Client options that suit a cache: commands are rejected at once while disconnected instead of queued, the
+   * request queue is bounded, and nothing buffered at a disconnect is replayed after the reconnect (a replayed write
+   * could be older than what happened meanwhile). {@link #create(RedisURI)} uses them; pass them to a client of
+   * your own with {@code client.setOptions(RedisTier.recommendedClientOptions())}.
+   *
+   * @return the options
+   */
+  public static ClientOptions recommendedClientOptions() {
+    return ClientOptions.builder()
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .requestQueueSize(RECOMMENDED_REQUEST_QUEUE)
+        .replayFilter(command -> true)
+        .build();
+  }
+
+  /**
+   * The Cluster counterpart of {@link #recommendedClientOptions()}, which also refreshes the topology after
+   * failovers and periodically.
+   *
+   * @return the options
+   */
+  public static ClusterClientOptions recommendedClusterClientOptions() {
+    ClusterClientOptions.Builder builder =
+        ClusterClientOptions.builder()
+            .topologyRefreshOptions(
+                ClusterTopologyRefreshOptions.builder()
+                    .enableAllAdaptiveRefreshTriggers()
+                    .enablePeriodicRefresh(Duration.ofSeconds(30))
+                    .build());
+    builder
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .requestQueueSize(RECOMMENDED_REQUEST_QUEUE)
+        .replayFilter(command -> true);
+    return builder.build();
+  }
+
+  private static void warnIfQueueingWhileDisconnected(ClientOptions clientOptions) {
+    if (clientOptions.getDisconnectedBehavior() != ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) {
+      LOG.warn(
+          "the Redis client queues commands while disconnected; RedisTier.recommendedClientOptions() rejects them"
+              + " at once, so that an outage costs callers nothing");
     }
   }
 
@@ -394,15 +447,15 @@ public final class RedisTier implements L2Store {
    * thread that would deliver it.
    */
   private CompletableFuture<Void> scanAndUnlink(ScanCursor cursor, ScanArgs match) {
-    return commands
-        .scan(cursor, match)
-        .toCompletableFuture()
+    return connections
+        .call(commands -> commands.scan(cursor, match).toCompletableFuture())
         .thenComposeAsync(
             (KeyScanCursor<byte[]> step) -> {
               CompletableFuture<?> unlinked =
                   step.getKeys().isEmpty()
                       ? CompletableFuture.completedFuture(null)
-                      : commands.unlink(step.getKeys().toArray(byte[][]::new)).toCompletableFuture();
+                      : connections.call(
+                          commands -> commands.unlink(step.getKeys().toArray(byte[][]::new)).toCompletableFuture());
               return unlinked.thenComposeAsync(
                   u -> step.isFinished() ? CompletableFuture.completedFuture(null) : scanAndUnlink(step, match));
             });
@@ -420,7 +473,7 @@ public final class RedisTier implements L2Store {
   @Override
   public void close() {
     bus.close();
-    connection.close();
+    connections.close();
     if (ownedClient != null) {
       try {
         ownedClient.close();

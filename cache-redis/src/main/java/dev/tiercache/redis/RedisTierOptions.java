@@ -31,6 +31,9 @@ public final class RedisTierOptions {
   /** How many keys one SCAN step of a pattern invalidation asks for. */
   public static final int DEFAULT_SCAN_BATCH = 500;
 
+  /** How often a tier that started while Redis was down tries to reach it. */
+  public static final Duration DEFAULT_CONNECT_RETRY_INTERVAL = Duration.ofSeconds(1);
+
   /** How long the bus waits for its start-up probe to come back. */
   public static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
@@ -42,8 +45,10 @@ public final class RedisTierOptions {
   private final Duration invalidationMemory;
   private final int scanBatch;
   private final Duration probeTimeout;
+  private final Duration connectRetryInterval;
 
   private RedisTierOptions(Builder builder) {
+    this.connectRetryInterval = builder.connectRetryInterval;
     this.namespace = builder.namespace;
     this.buckets = builder.buckets;
     this.tombstoneTtl = builder.tombstoneTtl;
@@ -83,6 +88,7 @@ public final class RedisTierOptions {
     builder.invalidationMemory = invalidationMemory;
     builder.scanBatch = scanBatch;
     builder.probeTimeout = probeTimeout;
+    builder.connectRetryInterval = connectRetryInterval;
     return builder;
   }
 
@@ -141,6 +147,15 @@ public final class RedisTierOptions {
     return probeTimeout;
   }
 
+  /**
+   * Returns how often a tier that started while Redis was down tries to reach it.
+   *
+   * @return the interval
+   */
+  public Duration connectRetryInterval() {
+    return connectRetryInterval;
+  }
+
   /** Builds {@link RedisTierOptions}; validates each setting as it is made. */
   public static final class Builder {
 
@@ -150,8 +165,23 @@ public final class RedisTierOptions {
     private Duration invalidationMemory = DEFAULT_INVALIDATION_MEMORY;
     private int scanBatch = DEFAULT_SCAN_BATCH;
     private Duration probeTimeout = DEFAULT_PROBE_TIMEOUT;
+    private Duration connectRetryInterval = DEFAULT_CONNECT_RETRY_INTERVAL;
 
     private Builder() {}
+
+    /**
+     * Sets how often a tier that started while Redis was down tries to reach it. Defaults to
+     * {@link #DEFAULT_CONNECT_RETRY_INTERVAL}.
+     *
+     * @param interval positive
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder connectRetryInterval(Duration interval) {
+      this.connectRetryInterval = positive(interval, "connectRetryInterval");
+      return this;
+    }
 
     /**
      * Sets the namespace, the first part of every key and channel. Defaults to {@link #DEFAULT_NAMESPACE}.

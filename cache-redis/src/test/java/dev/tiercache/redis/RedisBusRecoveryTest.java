@@ -91,15 +91,13 @@ class RedisBusRecoveryTest {
     } finally {
       admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
-    await().atMost(HEAL).until(() -> b.l1Clears() >= 1);
-
-    // Published while B may still be resubscribing: B must not keep v1 in its L1.
+    // Published while B is resubscribing, maybe lost: B must not keep v1 in its L1 either way.
     database.set("v2");
     a.cache.invalidate(Invalidation.key("k"));
     await().atMost(HEAL).untilAsserted(() -> assertThat(b.read("k")).isEqualTo("v2"));
 
-    // After the resubscription, messages reach B again.
-    await().atMost(HEAL).until(() -> b.l1Clears() >= 2);
+    // The resubscription cleared B's L1, and messages reach B again.
+    await().atMost(HEAL).until(() -> b.l1Clears() >= 1);
     assertThat(b.read("k")).isEqualTo("v2");
     database.set("v3");
     a.cache.invalidate(Invalidation.key("k"));
@@ -117,7 +115,7 @@ class RedisBusRecoveryTest {
     REDIS.restart();
     database.set("v2");
 
-    await().atMost(HEAL).until(() -> a.l1Clears() >= 2 && b.l1Clears() >= 2);
+    await().atMost(HEAL).until(() -> a.l1Clears() >= 1 && b.l1Clears() >= 1);
     // The L2 is empty after the restart and both L1s were cleared: both read the database again.
     await().atMost(HEAL).untilAsserted(() -> assertThat(b.read("k")).isEqualTo("v2"));
     await().atMost(HEAL).untilAsserted(() -> assertThat(a.read("k")).isEqualTo("v2"));
