@@ -87,6 +87,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(loader, "loader");
     L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
+      refreshIfDue(k, key, hit, loader);
       return hit.value;
     }
     Flight<V> mine = new Flight<>(tags);
@@ -104,6 +105,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(loader, "loader");
     L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
+      refreshIfDue(k, key, hit, loader);
       return CompletableFuture.completedFuture(hit.value);
     }
     Flight<V> mine = new Flight<>(tags);
@@ -145,6 +147,23 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   }
 
   /**
+   * Starts a background reload of an entry that a read found due for refresh, unless a load of the key is already in
+   * flight. Readers keep the current value; a reader that comes after expiry joins the reload.
+   */
+  private void refreshIfDue(String k, K key, L1Entry<V> hit, Function<? super K, ? extends V> loader) {
+    if (hit.isAbsent() || !l1.wantsRefresh(hit)) {
+      return;
+    }
+    Flight<V> mine = new Flight<>(hit.tags);
+    mine.refresh = true;
+    if (flights.putIfAbsent(k, mine) == null) {
+      mine.stamp = log.stamp();
+      mine.result.whenComplete((value, failure) -> metrics.refreshed(failure == null));
+      runAsync(k, mine, () -> load(k, key, mine, loader));
+    }
+  }
+
+  /**
    * Registers {@code mine} as the load of {@code key}, or returns the load already in flight. The stamp is taken
    * after registration: an invalidation that ends later detaches the flight; one that ended earlier is older than
    * the stamp and so older than anything the load reads.
@@ -159,7 +178,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     return mine;
   }
 
-  /** Runs one key's load: L2, then the loader; completes the flight either way and never throws. */
+  /**
+   * Runs one key's load: L2, then the loader; completes the flight either way and never throws. A refresh reads the
+   * L2 only for its version: the L2 may hold the very copy being refreshed.
+   */
   private void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
     try {
       long version = NO_VERSION;
@@ -167,7 +189,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         L2Read read = l2.get(k);
         if (read != null) {
           version = read.version();
-          L2Tier.Hit<V> found = l2.decode(read);
+          L2Tier.Hit<V> found = flight.refresh ? null : l2.decode(read);
           if (found != null) {
             l1.install(k, found.value(), found.tags(), flight.stamp);
             finish(k, flight, found.value());
@@ -175,12 +197,27 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           }
         }
       }
-      V value = timedLoad(() -> loader.apply(key));
+      long start = System.nanoTime();
+      V value;
+      try {
+        value = timedLoad(() -> loader.apply(key));
+      } catch (RuntimeException | Error e) {
+        L1Entry<V> stale = l1.stale(k);
+        if (stale == null || (bus != null && !bus.l1Servable())) {
+          throw e;
+        }
+        // Fail-safe: the loader failed, an expired value is at hand and nothing invalidated it.
+        metrics.staleServed();
+        l1.keepServing(k, stale);
+        finish(k, flight, stale.value);
+        return;
+      }
+      long loadNanos = System.nanoTime() - start;
       if (value != null || cacheAbsent) {
         if (version != NO_VERSION && l2Trusted()) {
           l2.putIfCurrent(Map.of(k, new L2Write(l2.encode(value, flight.tags), version)), value == null);
         }
-        l1.install(k, value, flight.tags, flight.stamp);
+        l1.install(k, value, flight.tags, flight.stamp, loadNanos);
       }
       finish(k, flight, value);
     } catch (Throwable t) {

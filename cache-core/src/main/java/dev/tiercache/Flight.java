@@ -9,6 +9,8 @@ final class Flight<V> {
   final Tags tags;
   /** Taken after the flight became visible to invalidations, before anything is read. */
   long stamp;
+  /** A background reload of an entry still in the L1, started by refresh-ahead. */
+  boolean refresh;
 
   Flight(Tags tags) {
     this.tags = tags;

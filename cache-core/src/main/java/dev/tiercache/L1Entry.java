@@ -1,25 +1,41 @@
 package dev.tiercache;
 
 /**
- * What the L1 holds for a key: the value (null for a cached absence), its tags, and the log stamp of the read that
- * produced it, which invalidations are compared against.
+ * What the L1 holds for a key: the value (null for a cached absence), its tags, the log stamp of the read that
+ * produced it (which invalidations are compared against), and the ticker times that drive expiry and refresh.
  */
 final class L1Entry<V> {
+
+  /** A time that never comes. */
+  static final long NEVER = Long.MAX_VALUE;
 
   final V value;
   final Tags tags;
   final long stamp;
-  /** For a cached absence, the ticker time after which it is no longer served; unused for values. */
-  final long absentUntil;
+  /**
+   * When the entry stops being fresh. The L1 may keep it a while longer for fail-safe, but a read after this time
+   * is a miss.
+   */
+  final long expiresAt;
+  /** When a read should start reloading it in the background, or {@link #NEVER}. */
+  final long refreshAt;
+  /** How long the load that produced it took; XFetch refreshes earlier for entries that are slow to load. */
+  final long loadNanos;
 
-  L1Entry(V value, Tags tags, long stamp, long absentUntil) {
+  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
     this.value = value;
     this.tags = tags;
     this.stamp = stamp;
-    this.absentUntil = absentUntil;
+    this.expiresAt = expiresAt;
+    this.refreshAt = refreshAt;
+    this.loadNanos = loadNanos;
   }
 
   boolean isAbsent() {
     return value == null;
+  }
+
+  boolean isFresh(long now) {
+    return expiresAt == NEVER || now - expiresAt < 0;
   }
 }

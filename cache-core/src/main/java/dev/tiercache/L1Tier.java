@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The in-process tier: a Caffeine cache of {@link L1Entry}s keyed by encoded key, and the only code that installs
@@ -21,6 +22,13 @@ final class L1Tier<V> {
   private final Ticker ticker;
   private final Executor executor;
   private final long negativeTtlNanos;
+  private final long ttlNanos;
+  private final long maxStalenessNanos;
+  private final long throttleNanos;
+  private final double refreshFraction;
+  private final double xfetchBeta;
+  /** Whether any entry can expire or refresh by the L1's own clock, so reads must look at the ticker. */
+  private final boolean timed;
 
   L1Tier(TieredCacheBuilder<?, ?> settings, InvalidationLog log, CacheMetrics metrics) {
     this.log = log;
@@ -28,18 +36,26 @@ final class L1Tier<V> {
     this.ticker = settings.ticker;
     this.executor = settings.executor;
     this.negativeTtlNanos = settings.negativeTtl == null ? 0 : settings.negativeTtl.toNanos();
-    this.cache = L1Tier.<V>caffeine(settings.l1, settings.ticker, settings.executor, metrics).build();
+    this.ttlNanos = settings.l1.expireAfterWrite == null ? 0 : settings.l1.expireAfterWrite.toNanos();
+    this.maxStalenessNanos = settings.failSafe == null ? 0 : settings.failSafe.toNanos();
+    this.throttleNanos = settings.failSafeThrottle.toNanos();
+    this.refreshFraction = settings.refreshAhead;
+    this.xfetchBeta = settings.xfetchBeta;
+    this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
+    this.cache =
+        L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, settings.executor, metrics).build();
     this.map = cache.asMap();
     metrics.bindL1Size(cache::estimatedSize);
   }
 
   @SuppressWarnings("unchecked")
   private static <V> Caffeine<String, L1Entry<V>> caffeine(
-      L1Settings l1, Ticker ticker, Executor executor, CacheMetrics metrics) {
+      L1Settings l1, java.time.Duration failSafe, Ticker ticker, Executor executor, CacheMetrics metrics) {
     Caffeine<String, L1Entry<V>> builder =
         (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>) Caffeine.newBuilder().ticker(ticker).executor(executor);
     if (l1.expireAfterWrite != null) {
-      builder.expireAfterWrite(l1.expireAfterWrite);
+      // Fail-safe keeps expired entries at hand for a while; freshness is then judged by L1Entry#expiresAt.
+      builder.expireAfterWrite(failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe));
     }
     if (l1.expireAfterAccess != null) {
       builder.expireAfterAccess(l1.expireAfterAccess);
@@ -57,16 +73,17 @@ final class L1Tier<V> {
   }
 
   /**
-   * Returns the live entry for a key, or null. An entry that an unswept invalidation covers, or a cached absence
-   * past its TTL, is removed and reported as a miss.
+   * Returns the fresh entry for a key, or null. An entry that an unswept invalidation covers is removed; an entry
+   * past its expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
    */
   L1Entry<V> get(String key) {
     InvalidationLog.Entry[] unswept = log.unswept();
     L1Entry<V> entry = cache.getIfPresent(key);
-    if (entry != null
-        && (InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)
-            || (entry.isAbsent() && ticker.read() - entry.absentUntil >= 0))) {
+    if (entry != null && InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)) {
       map.remove(key, entry);
+      entry = null;
+    }
+    if (entry != null && timed && !entry.isFresh(ticker.read())) {
       entry = null;
     }
     if (entry == null) {
@@ -78,14 +95,76 @@ final class L1Tier<V> {
   }
 
   /**
+   * Returns an expired value that fail-safe may still serve because its loader failed: not invalidated, and expired
+   * less than the maximum staleness ago. Null if there is none or fail-safe is off.
+   */
+  L1Entry<V> stale(String key) {
+    if (maxStalenessNanos == 0) {
+      return null;
+    }
+    InvalidationLog.Entry[] unswept = log.unswept();
+    L1Entry<V> entry = cache.getIfPresent(key);
+    if (entry == null
+        || entry.isAbsent()
+        || InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)
+        || ticker.read() - entry.expiresAt > maxStalenessNanos) {
+      return null;
+    }
+    return entry;
+  }
+
+  /**
+   * Serves a stale entry again for the throttle period, so that a failing loader is not called on every read. Keeps
+   * the entry's stamp: an invalidation since then refuses it as it would any install.
+   */
+  void keepServing(String key, L1Entry<V> stale) {
+    long now = ticker.read();
+    L1Entry<V> again =
+        new L1Entry<>(stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos);
+    log.installIfCurrent(key, stale.tags, stale.stamp, () -> map.replace(key, stale, again));
+  }
+
+  /**
+   * Whether a read of a fresh entry should reload it in the background: past the refresh point, or, with XFetch,
+   * earlier with a probability that grows as expiry nears and with the time the entry took to load.
+   */
+  boolean wantsRefresh(L1Entry<V> entry) {
+    if (entry.refreshAt == L1Entry.NEVER && xfetchBeta == 0) {
+      return false;
+    }
+    long now = ticker.read();
+    if (now - entry.refreshAt >= 0) {
+      return true;
+    }
+    if (xfetchBeta > 0 && entry.expiresAt != L1Entry.NEVER) {
+      double early = entry.loadNanos * xfetchBeta * -Math.log(ThreadLocalRandom.current().nextDouble());
+      return now + (long) early - entry.expiresAt >= 0;
+    }
+    return false;
+  }
+
+  /**
    * Installs a value read or loaded by an operation that took {@code stamp} before it read anything, unless an
    * invalidation overtook it.
    *
    * @return the entry installed, or null if refused
    */
   L1Entry<V> install(String key, V value, Tags tags, long stamp) {
-    L1Entry<V> entry =
-        new L1Entry<>(value, tags, stamp, value == null ? ticker.read() + negativeTtlNanos : 0);
+    return install(key, value, tags, stamp, 0);
+  }
+
+  /** As {@link #install(String, Object, Tags, long)}, remembering how long the load took (for XFetch). */
+  L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos) {
+    long now = timed ? ticker.read() : 0;
+    long expiresAt =
+        value == null && negativeTtlNanos > 0
+            ? now + (ttlNanos > 0 ? Math.min(ttlNanos, negativeTtlNanos) : negativeTtlNanos)
+            : ttlNanos > 0 ? now + ttlNanos : L1Entry.NEVER;
+    long refreshAt =
+        refreshFraction > 0 && value != null && ttlNanos > 0
+            ? now + (long) (ttlNanos * refreshFraction)
+            : L1Entry.NEVER;
+    L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
     if (log.installIfCurrent(key, tags, stamp, () -> map.put(key, entry))) {
       metrics.put(CacheMetrics.Tier.L1);
       return entry;

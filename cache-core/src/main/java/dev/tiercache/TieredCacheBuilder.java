@@ -66,6 +66,9 @@ public final class TieredCacheBuilder<K, V> {
   /** How long L1 entries are still served after the bus went down. */
   public static final Duration DEFAULT_BUS_GRACE_PERIOD = Duration.ofSeconds(2);
 
+  /** How long fail-safe serves a stale value again before it calls the failing loader once more. */
+  public static final Duration DEFAULT_FAIL_SAFE_THROTTLE = Duration.ofSeconds(2);
+
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
   private static final Pattern STRATEGY_NAME = Pattern.compile("[a-z0-9-]+");
 
@@ -83,6 +86,10 @@ public final class TieredCacheBuilder<K, V> {
   int pendingInvalidations = DEFAULT_PENDING_INVALIDATIONS;
   Duration l2RetryInterval = DEFAULT_L2_RETRY_INTERVAL;
   Duration busGracePeriod = DEFAULT_BUS_GRACE_PERIOD;
+  Duration failSafe;
+  Duration failSafeThrottle = DEFAULT_FAIL_SAFE_THROTTLE;
+  double refreshAhead;
+  double xfetchBeta;
   MeterRegistry meterRegistry;
   Executor executor = ForkJoinPool.commonPool();
   Ticker ticker = Ticker.systemTicker();
@@ -285,6 +292,70 @@ public final class TieredCacheBuilder<K, V> {
   }
 
   /**
+   * Turns on fail-safe: when a loader throws and this instance still holds the expired value, the value is served
+   * (and counted in {@code cache.failsafe.served}) for up to {@code maxStaleness} past its expiry, and the loader is
+   * called again only after the {@link #failSafeThrottle throttle}. An invalidated value is never served. Requires
+   * {@link L1Settings#expireAfterWrite}. Off by default.
+   *
+   * @param maxStaleness how long past expiry a value may be served; positive
+   * @return this builder
+   * @throws NullPointerException if {@code maxStaleness} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> failSafe(Duration maxStaleness) {
+    this.failSafe = requirePositive(maxStaleness, "failSafe");
+    return this;
+  }
+
+  /**
+   * Sets how long fail-safe serves a stale value before calling the failing loader again. Defaults to
+   * {@link #DEFAULT_FAIL_SAFE_THROTTLE}.
+   *
+   * @param throttle positive
+   * @return this builder
+   * @throws NullPointerException if {@code throttle} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> failSafeThrottle(Duration throttle) {
+    this.failSafeThrottle = requirePositive(throttle, "failSafeThrottle");
+    return this;
+  }
+
+  /**
+   * Turns on refresh-ahead: a read of an entry older than {@code fraction} of the L1's
+   * {@link L1Settings#expireAfterWrite} reloads it in the background (from the loader that read passed), while
+   * readers keep getting the current value. Driven by reads: no per-key timers. Requires expireAfterWrite.
+   *
+   * @param fraction strictly between 0 and 1, for example 0.8
+   * @return this builder
+   * @throws IllegalArgumentException if outside (0, 1)
+   */
+  public TieredCacheBuilder<K, V> refreshAhead(double fraction) {
+    if (!(fraction > 0 && fraction < 1)) {
+      throw new IllegalArgumentException("refreshAhead must be strictly between 0 and 1, was " + fraction);
+    }
+    this.refreshAhead = fraction;
+    return this;
+  }
+
+  /**
+   * Turns on probabilistic early refresh (XFetch, Vattani et al., VLDB 2015): a read refreshes an entry early with a
+   * probability that grows as its expiry nears and with how long it took to load, so hot keys are not all reloaded
+   * at the same moment. Combines with {@link #refreshAhead}. Requires {@link L1Settings#expireAfterWrite}.
+   *
+   * @param beta how eager, positive; 1 is the paper's default
+   * @return this builder
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> xfetch(double beta) {
+    if (!(beta > 0) || Double.isInfinite(beta)) {
+      throw new IllegalArgumentException("xfetch beta must be positive, was " + beta);
+    }
+    this.xfetchBeta = beta;
+    return this;
+  }
+
+  /**
    * Publishes the cache's metrics to a Micrometer registry (see the README for names and tags). Without one, no
    * Micrometer class is loaded.
    *
@@ -350,8 +421,8 @@ public final class TieredCacheBuilder<K, V> {
    * @param <K1> the key type
    * @param <V1> the value type
    * @return the cache
-   * @throws IllegalStateException if settings contradict each other: L2 settings without an L2, or an L2 without a
-   *     value codec
+   * @throws IllegalStateException if settings contradict each other: L2 settings without an L2, an L2 without a
+   *     value codec, or fail-safe or refresh without an L1 expiry
    */
   @SuppressWarnings("unchecked")
   public <K1 extends K, V1 extends V> TieredCache<K1, V1> build() {
@@ -364,6 +435,17 @@ public final class TieredCacheBuilder<K, V> {
       }
     } else if (valueCodec == null) {
       throw new IllegalStateException("an L2 needs a value codec: call valueCodec(...)");
+    }
+    if (l1.expireAfterWrite == null) {
+      for (String timed : new String[] {
+          failSafe != null ? "failSafe" : null,
+          refreshAhead > 0 ? "refreshAhead" : null,
+          xfetchBeta > 0 ? "xfetch" : null}) {
+        if (timed != null) {
+          throw new IllegalStateException(
+              timed + " needs an L1 expiry: call l1(l1 -> l1.expireAfterWrite(...))");
+        }
+      }
     }
     return (TieredCache<K1, V1>) new DefaultTieredCache<>(this);
   }
