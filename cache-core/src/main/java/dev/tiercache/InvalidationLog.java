@@ -18,14 +18,23 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * through a read-write lock (installs share it), so an install either happens entirely before an invalidation, whose
  * L1 cleanup then sees it, or entirely after, when its check sees the invalidation.
  *
- * <p>Invalidations that may cover many keys are applied to the L1 logically: until a background sweep has removed
- * their entries, every L1 hit checks the few unswept invalidations ({@link #covers}), so the caller's cost does not
- * grow with the size of the L1.
+ * <p>Invalidations that may cover many keys are applied to the L1 logically, so the caller's cost does not grow with
+ * the size of the L1: they enter a short history, and an L1 hit checks the entry against the invalidations that
+ * began since the entry was last checked ({@link #coveredSince}); usually none, which costs one volatile read. A
+ * background sweep removes covered entries to free memory, but correctness never depends on it: Caffeine's
+ * iteration skips an entry that another thread is removing while {@code getIfPresent} may still return it, so a
+ * sweep cannot prove that a covered entry is gone.
  */
 final class InvalidationLog {
 
   /** How many ended invalidations are remembered; loads older than the oldest are refused, conservatively. */
   static final int DEFAULT_CAPACITY = 1024;
+
+  /**
+   * How many invalidations that may cover many keys the L1 remembers; an entry not checked since before the oldest
+   * is treated as covered (it is reloaded, never served unchecked).
+   */
+  static final int HISTORY = 1024;
 
   private static final Entry[] NONE = new Entry[0];
 
@@ -38,8 +47,12 @@ final class InvalidationLog {
   private final ArrayDeque<Entry> ended = new ArrayDeque<>();
   private long horizon;
 
-  // Read without a lock on every L1 hit; replaced copy-on-write under the write lock or this monitor.
-  private volatile Entry[] unswept = NONE;
+  // Read without a lock by L1 hits; replaced copy-on-write under the write lock. Ascending start order.
+  private volatile Entry[] history = NONE;
+  /** The start of the newest entry dropped from the history, 0 if none. Written before {@link #history}. */
+  private volatile long forgotten;
+  /** The start of the newest entry of the history, 0 if none. Written after {@link #history}. */
+  private volatile long latest;
 
   InvalidationLog(int capacity) {
     this.capacity = capacity;
@@ -80,7 +93,7 @@ final class InvalidationLog {
       Entry entry = new Entry(invalidation, clock.incrementAndGet());
       running.add(entry);
       if (invalidation.singleKey() == null) {
-        addUnswept(entry);
+        remember(entry);
       }
       whileExclusive.run();
       return entry;
@@ -145,44 +158,44 @@ final class InvalidationLog {
   }
 
   /**
-   * The invalidations whose sweep has not finished. A reader takes this snapshot <em>before</em> it looks up the L1:
-   * if it looked first, a sweep could remove the entry and retire its invalidation between the lookup and the check,
-   * and the reader would serve the entry it had already found.
+   * The start of the newest invalidation that may cover many keys: an L1 entry checked through this needs no
+   * further check. One volatile read.
    */
-  Entry[] unswept() {
-    return unswept;
+  long latest() {
+    return latest;
   }
 
   /**
-   * Tells whether an L1 entry installed with {@code stamp} is covered by an invalidation of a snapshot taken with
-   * {@link #unswept()}. Lock-free; a loop over an empty array when nothing is being swept.
+   * Tells whether an invalidation that began after {@code checkedThrough} covers an entry, or whether that can no
+   * longer be told because the history has moved past it (then the answer is yes). Call with a value of
+   * {@link #latest()} read before: the history read here then holds at least that much.
    */
-  static boolean covers(Entry[] unswept, String key, Tags tags, long stamp) {
-    for (Entry entry : unswept) {
-      if (entry.start > stamp && entry.covers(key, tags)) {
+  boolean coveredSince(String key, Tags tags, long checkedThrough) {
+    Entry[] recent = history;
+    if (checkedThrough < forgotten) {
+      return true;
+    }
+    for (int i = recent.length - 1; i >= 0 && recent[i].start > checkedThrough; i--) {
+      if (recent[i].covers(key, tags)) {
         return true;
       }
     }
     return false;
   }
 
-  /** Called by the sweep when every L1 entry the invalidation covered is gone. */
-  synchronized void swept(Entry entry) {
-    Entry[] current = unswept;
-    int at = Arrays.asList(current).indexOf(entry);
-    if (at < 0) {
-      return;
+  /** Called under the write lock. */
+  private void remember(Entry entry) {
+    Entry[] current = history;
+    Entry[] next;
+    if (current.length < HISTORY) {
+      next = Arrays.copyOf(current, current.length + 1);
+    } else {
+      forgotten = current[0].start;
+      next = new Entry[HISTORY];
+      System.arraycopy(current, 1, next, 0, HISTORY - 1);
     }
-    Entry[] next = new Entry[current.length - 1];
-    System.arraycopy(current, 0, next, 0, at);
-    System.arraycopy(current, at + 1, next, at, current.length - at - 1);
-    unswept = next;
-  }
-
-  private synchronized void addUnswept(Entry entry) {
-    Entry[] current = unswept;
-    Entry[] next = Arrays.copyOf(current, current.length + 1);
-    next[current.length] = entry;
-    unswept = next;
+    next[next.length - 1] = entry;
+    history = next;
+    latest = entry.start;
   }
 }

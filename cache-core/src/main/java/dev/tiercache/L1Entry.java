@@ -21,6 +21,12 @@ final class L1Entry<V> {
   final long refreshAt;
   /** How long the load that produced it took; XFetch refreshes earlier for entries that are slow to load. */
   final long loadNanos;
+  /**
+   * The {@link InvalidationLog#latest()} this entry has been checked against: set when it is installed (the install
+   * check saw every invalidation begun until then) and moved forward by reads. A stale write of an older value by a
+   * racing read only causes an extra check.
+   */
+  volatile long checkedThrough;
 
   L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
     this.value = value;

@@ -73,14 +73,12 @@ final class L1Tier<V> {
   }
 
   /**
-   * Returns the fresh entry for a key, or null. An entry that an unswept invalidation covers is removed; an entry
-   * past its expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
+   * Returns the fresh entry for a key, or null. An entry that an invalidation covers is removed; an entry past its
+   * expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
    */
   L1Entry<V> get(String key) {
-    InvalidationLog.Entry[] unswept = log.unswept();
     L1Entry<V> entry = cache.getIfPresent(key);
-    if (entry != null && InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)) {
-      map.remove(key, entry);
+    if (entry != null && !current(key, entry)) {
       entry = null;
     }
     if (entry != null && timed && !entry.isFresh(ticker.read())) {
@@ -95,6 +93,24 @@ final class L1Tier<V> {
   }
 
   /**
+   * Whether no invalidation begun since the entry was last checked covers it; a covered entry is removed. Usually
+   * nothing began since, and this is one volatile read.
+   */
+  private boolean current(String key, L1Entry<V> entry) {
+    long latest = log.latest();
+    long checked = entry.checkedThrough;
+    if (checked == latest) {
+      return true;
+    }
+    if (log.coveredSince(key, entry.tags, checked)) {
+      map.remove(key, entry);
+      return false;
+    }
+    entry.checkedThrough = latest;
+    return true;
+  }
+
+  /**
    * Returns an expired value that fail-safe may still serve because its loader failed: not invalidated, and expired
    * less than the maximum staleness ago. Null if there is none or fail-safe is off.
    */
@@ -102,11 +118,10 @@ final class L1Tier<V> {
     if (maxStalenessNanos == 0) {
       return null;
     }
-    InvalidationLog.Entry[] unswept = log.unswept();
     L1Entry<V> entry = cache.getIfPresent(key);
     if (entry == null
         || entry.isAbsent()
-        || InvalidationLog.covers(unswept, key, entry.tags, entry.stamp)
+        || !current(key, entry)
         || ticker.read() - entry.expiresAt > maxStalenessNanos) {
       return null;
     }
@@ -121,7 +136,10 @@ final class L1Tier<V> {
     long now = ticker.read();
     L1Entry<V> again =
         new L1Entry<>(stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos);
-    log.installIfCurrent(key, stale.tags, stale.stamp, () -> map.replace(key, stale, again));
+    log.installIfCurrent(key, stale.tags, stale.stamp, () -> {
+      again.checkedThrough = log.latest();
+      map.replace(key, stale, again);
+    });
   }
 
   /**
@@ -165,7 +183,11 @@ final class L1Tier<V> {
             ? now + (long) (ttlNanos * refreshFraction)
             : L1Entry.NEVER;
     L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
-    if (log.installIfCurrent(key, tags, stamp, () -> map.put(key, entry))) {
+    if (log.installIfCurrent(key, tags, stamp, () -> {
+      // Under the install lock no invalidation begins: the check just made covered every one begun so far.
+      entry.checkedThrough = log.latest();
+      map.put(key, entry);
+    })) {
       metrics.put(CacheMetrics.Tier.L1);
       return entry;
     }
@@ -178,19 +200,18 @@ final class L1Tier<V> {
     map.remove(key);
   }
 
-  /** Removes, in the background, the entries an invalidation covers, then tells the log. */
+  /**
+   * Removes, in the background, the entries an invalidation covers, to free their memory. Reads never depend on it:
+   * they check entries against the log themselves.
+   */
   void sweep(InvalidationLog.Entry invalidation) {
     Runnable sweep =
         () -> {
-          try {
-            for (Map.Entry<String, L1Entry<V>> e : map.entrySet()) {
-              L1Entry<V> entry = e.getValue();
-              if (entry.stamp < invalidation.start && invalidation.covers(e.getKey(), entry.tags)) {
-                map.remove(e.getKey(), entry);
-              }
+          for (Map.Entry<String, L1Entry<V>> e : map.entrySet()) {
+            L1Entry<V> entry = e.getValue();
+            if (entry.stamp < invalidation.start && invalidation.covers(e.getKey(), entry.tags)) {
+              map.remove(e.getKey(), entry);
             }
-          } finally {
-            log.swept(invalidation);
           }
         };
     try {
