@@ -26,6 +26,8 @@ final class BusLink implements InvalidationBus.Listener {
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
+  private final RateLimitedLog warnings = new RateLimitedLog(LOG);
+
   /** The most invalidations one message carries. */
   static final int MAX_BATCH = 512;
 
@@ -149,7 +151,7 @@ final class BusLink implements InvalidationBus.Listener {
 
   private void publishFailed(Throwable failure) {
     metrics.l2Error("publish");
-    LOG.warn("cache '{}' could not publish an invalidation: {}", cache, failure.getClass().getSimpleName());
+    warnings.warn("cache '{}' could not publish an invalidation: {}", cache, failure.getClass().getSimpleName());
   }
 
   @Override

@@ -14,7 +14,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +25,6 @@ import org.slf4j.LoggerFactory;
 final class L2Tier<V> {
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
-  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /** What a decoded L2 hit holds: the value, or null for a cached absence. */
   record Hit<V>(V value, Tags tags) {}
@@ -39,7 +37,7 @@ final class L2Tier<V> {
   private final Duration ttl;
   private final Duration negativeTtl;
   private final double jitter;
-  private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+  private final RateLimitedLog warnings = new RateLimitedLog(LOG);
   private final CircuitBreaker breaker;
 
   L2Tier(TieredCacheBuilder<?, V> settings, CacheMetrics metrics) {
@@ -205,14 +203,7 @@ final class L2Tier<V> {
     }
   }
 
-  /** One WARN line per interval at most, so an outage does not flood the log; every failure is still counted. */
   private void warn(String format, Object... args) {
-    long now = System.nanoTime();
-    long last = lastWarn.get();
-    if (now - last >= WARN_INTERVAL_NANOS && lastWarn.compareAndSet(last, now)) {
-      LOG.warn(format, args);
-    } else if (LOG.isDebugEnabled()) {
-      LOG.debug(format, args);
-    }
+    warnings.warn(format, args);
   }
 }

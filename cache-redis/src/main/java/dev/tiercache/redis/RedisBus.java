@@ -45,6 +45,7 @@ final class RedisBus implements InvalidationBus {
   /** Channels whose first SUBSCRIBE was confirmed; a later confirmation is a resubscription. */
   private final Map<String, Boolean> subscribedOnce = new ConcurrentHashMap<>();
   private StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
+  private volatile boolean closing;
 
   RedisBus(KeySpace keys, RedisConnections connections, Connector connector, Duration probeTimeout) {
     this.keys = keys;
@@ -200,6 +201,9 @@ final class RedisBus implements InvalidationBus {
 
     @Override
     public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
+      if (closing) {
+        return;
+      }
       LOG.warn("bus connection lost; caches serve their L1 for their grace period, and clear it when it is back");
       listeners.values().forEach(list -> list.forEach(l -> l.onConnectionLost("the bus connection dropped")));
     }
@@ -213,6 +217,7 @@ final class RedisBus implements InvalidationBus {
 
   @Override
   public synchronized void close() {
+    closing = true;
     if (pubSub != null) {
       pubSub.close();
       pubSub = null;

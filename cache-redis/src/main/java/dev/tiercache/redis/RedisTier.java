@@ -387,7 +387,8 @@ public final class RedisTier implements L2Store {
             ScriptOutputType.INTEGER,
             new byte[][] {bytes(keys.clock(cache, bucket)), bytes(keys.entry(cache, key))},
             FORMAT,
-            bytes(Long.toString(options.tombstoneTtl().toMillis())))
+            bytes(Long.toString(options.tombstoneTtl().toMillis())),
+            bytes(keys.metaPrefix(cache, bucket)))
         .thenApply(v -> null);
   }
 

@@ -17,9 +17,37 @@ final class Scripts {
   /** Version of the entry layout (the {@code fv} field); an entry of another version reads as corrupt. */
   static final String FORMAT = "1";
 
+  /**
+   * Shared Lua: the bucket's clock. A missing clock (a new bucket, or a Redis that restarted or was flushed) starts
+   * at the server's time in microseconds, far above any version handed out before, and that start is recorded as the
+   * bucket's floor: a conditional write whose read came before it is refused, since the state it was checked
+   * against is gone. This holds while a bucket issues fewer than one version per microsecond on average.
+   */
+  private static final String CLOCK =
+      """
+      local function clock_now(ck, meta)
+        local c = redis.call('GET', ck)
+        if c then return tonumber(c) end
+        local t = redis.call('TIME')
+        local seed = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+        redis.call('SET', ck, seed)
+        redis.call('SET', meta .. 'floor', seed)
+        return tonumber(seed)
+      end
+      local function num(n)
+        -- Lua prints numbers with 14 digits; versions have 16.
+        return string.format('%.0f', n)
+      end
+      local function clock_tick(ck, meta)
+        clock_now(ck, meta)
+        return redis.call('INCR', ck)
+      end
+      """;
+
   /** Shared Lua: is the entry (key without prefix, write version) covered by a prefix invalidated after v? */
   private static final String PREFIX_CHECK =
-      """
+      CLOCK
+          + """
       local function prefix_newer(meta, key, v)
         local lens = redis.call('SMEMBERS', meta .. 'plens')
         for _, l in ipairs(lens) do
@@ -49,7 +77,7 @@ final class Scripts {
           PREFIX_CHECK
               + """
               local meta, eprefix, fv = ARGV[1], ARGV[2], ARGV[3]
-              local out = {tonumber(redis.call('GET', KEYS[1]) or '0')}
+              local out = {clock_now(KEYS[1], meta)}
               for i = 2, #KEYS do
                 local ok, h = pcall(redis.call, 'HGETALL', KEYS[i])
                 local r = 0
@@ -90,6 +118,8 @@ final class Scripts {
               local meta, eprefix, fv, ttl, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
               local written = {}
               local a = 6
+              clock_now(KEYS[1], meta)
+              local floor = tonumber(redis.call('GET', meta .. 'floor') or '0')
               for i = 2, #KEYS do
                 local version, c, f, d, nt = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
                 local tags = {}
@@ -97,7 +127,8 @@ final class Scripts {
                 a = a + 5 + nt
                 local key = string.sub(KEYS[i], #eprefix + 1)
                 local ok = true
-                if not force then
+                if not force and version < floor then ok = false end
+                if ok and not force then
                   local okv, cur = pcall(redis.call, 'HGET', KEYS[i], 'v')
                   if okv and cur and tonumber(cur) and tonumber(cur) > version then ok = false end
                   if ok and tag_newer(meta, tags, version) then ok = false end
@@ -106,15 +137,15 @@ final class Scripts {
                     if tonumber(redis.call('GET', meta .. 'patfloor') or '0') > version then
                       ok = false
                     else
-                      for _, p in ipairs(redis.call('ZRANGEBYSCORE', meta .. 'pat', '(' .. version, '+inf')) do
+                      for _, p in ipairs(redis.call('ZRANGEBYSCORE', meta .. 'pat', '(' .. num(version), '+inf')) do
                         if string.find(key, p) then ok = false break end
                       end
                     end
                   end
                 end
                 if ok then
-                  local v = redis.call('INCR', KEYS[1])
-                  local fields = {'fv', fv, 'v', v, 'c', c, 'f', f, 'd', d}
+                  local v = clock_tick(KEYS[1], meta)
+                  local fields = {'fv', fv, 'v', num(v), 'c', c, 'f', f, 'd', d}
                   for _, t in ipairs(tags) do fields[#fields + 1] = 't:' .. t; fields[#fields + 1] = '1' end
                   redis.call('UNLINK', KEYS[i])
                   redis.call('HSET', KEYS[i], unpack(fields))
@@ -125,13 +156,14 @@ final class Scripts {
               return written
               """);
 
-  /** KEYS: clock, entry key. ARGV: format, tombstone ttl ms. Replaces the entry with a tombstone. */
+  /** KEYS: clock, entry key. ARGV: format, tombstone ttl ms, meta prefix. Replaces the entry with a tombstone. */
   static final Script INVALIDATE_KEY =
       new Script(
-          """
-          local v = redis.call('INCR', KEYS[1])
+          CLOCK
+              + """
+          local v = clock_tick(KEYS[1], ARGV[3])
           redis.call('UNLINK', KEYS[2])
-          redis.call('HSET', KEYS[2], 'fv', ARGV[1], 'v', v, 'f', 'x')
+          redis.call('HSET', KEYS[2], 'fv', ARGV[1], 'v', num(v), 'f', 'x')
           redis.call('PEXPIRE', KEYS[2], ARGV[2])
           return v
           """);
@@ -139,10 +171,11 @@ final class Scripts {
   /** KEYS: clock. ARGV: meta prefix, kind ('t' or 'p'), argument, memory ms. Records a tag or prefix epoch. */
   static final Script INVALIDATE_GROUP =
       new Script(
-          """
+          CLOCK
+              + """
           local meta, kind, arg, memory = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-          local v = redis.call('INCR', KEYS[1])
-          redis.call('SET', meta .. kind .. ':' .. arg, v, 'PX', memory)
+          local v = clock_tick(KEYS[1], meta)
+          redis.call('SET', meta .. kind .. ':' .. arg, num(v), 'PX', memory)
           if kind == 'p' then
             redis.call('SADD', meta .. 'plens', #arg)
             redis.call('PEXPIRE', meta .. 'plens', memory)
@@ -157,10 +190,11 @@ final class Scripts {
    */
   static final Script INVALIDATE_PATTERN =
       new Script(
-          """
+          CLOCK
+              + """
           local meta, pattern, memory, keep = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-          local v = redis.call('INCR', KEYS[1])
-          redis.call('ZADD', meta .. 'pat', v, pattern)
+          local v = clock_tick(KEYS[1], meta)
+          redis.call('ZADD', meta .. 'pat', num(v), pattern)
           local extra = redis.call('ZCARD', meta .. 'pat') - keep
           if extra > 0 then
             local dropped = redis.call('ZRANGE', meta .. 'pat', extra - 1, extra - 1, 'WITHSCORES')
