@@ -214,8 +214,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       }
       long loadNanos = System.nanoTime() - start;
       if (value != null || cacheAbsent) {
+        // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
+        L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags);
         if (version != NO_VERSION && l2Trusted()) {
-          l2.putIfCurrent(Map.of(k, new L2Write(l2.encode(value, flight.tags), version)), value == null);
+          l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
         l1.install(k, value, flight.tags, flight.stamp, loadNanos);
       }
@@ -246,7 +248,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public Map<K, V> getAll(
       Iterable<? extends K> keys, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
+    return getAll(keys, Tags.empty(), bulkLoader);
+  }
+
+  @Override
+  public Map<K, V> getAll(
+      Iterable<? extends K> keys, Tags tags, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
     Objects.requireNonNull(keys, "keys");
+    Objects.requireNonNull(tags, "tags");
     Objects.requireNonNull(bulkLoader, "bulkLoader");
     Map<String, K> requested = new LinkedHashMap<>();
     for (K key : keys) {
@@ -263,7 +272,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         }
         continue;
       }
-      Flight<V> mine = new Flight<>(Tags.empty());
+      Flight<V> mine = new Flight<>(tags);
       Flight<V> flight = flights.putIfAbsent(k, mine);
       if (flight == null) {
         owned.put(k, mine);
@@ -273,7 +282,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       }
     }
     if (!owned.isEmpty()) {
-      loadAll(owned, requested, bulkLoader);
+      loadAll(owned, requested, tags, bulkLoader);
     }
     collect(owned, found);
     collect(joined, found);
@@ -305,6 +314,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private void loadAll(
       Map<String, Flight<V>> owned,
       Map<String, K> requested,
+      Tags tags,
       Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
     long stamp = log.stamp();
     Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
@@ -341,9 +351,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       for (String k : pending.keySet()) {
         V value = loaded.get(requested.get(k));
         values.put(k, value);
+        // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
+        L2Entry encoded = l2 == null || (value == null && !cacheAbsent) ? null : l2.encode(value, tags);
         Long version = versions.get(k);
-        if (version != null && (value != null || cacheAbsent)) {
-          (value == null ? absent : present).put(k, new L2Write(l2.encode(value, Tags.empty()), version));
+        if (version != null && encoded != null) {
+          (value == null ? absent : present).put(k, new L2Write(encoded, version));
         }
       }
       if (!versions.isEmpty() && l2Trusted()) {
@@ -352,7 +364,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       }
       for (Map.Entry<String, V> e : values.entrySet()) {
         if (e.getValue() != null || cacheAbsent) {
-          l1.install(e.getKey(), e.getValue(), Tags.empty(), stamp);
+          l1.install(e.getKey(), e.getValue(), tags, stamp);
         }
         finish(e.getKey(), pending.get(e.getKey()), e.getValue());
       }

@@ -110,6 +110,18 @@ public interface TieredCache<K, V> extends AutoCloseable {
   Map<K, V> getAll(Iterable<? extends K> keys, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader);
 
   /**
+   * Like {@link #getAll(Iterable, Function)}, and every value the bulk loader returns carries {@code tags}, so that a
+   * {@link Invalidation#tag(String) tag invalidation} removes it (and refuses it while the load is in flight).
+   *
+   * @param keys the keys
+   * @param tags the tags of the loaded values
+   * @param bulkLoader loads what both tiers miss
+   * @return the present values, in the iteration order of {@code keys}
+   */
+  Map<K, V> getAll(
+      Iterable<? extends K> keys, Tags tags, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader);
+
+  /**
    * Asynchronous {@link #getAll(Iterable, Function)}, run on the cache's executor.
    *
    * @param keys the keys

@@ -183,10 +183,8 @@ public final class CachedQueryExecutor<R> {
    * loader is called once, with the ids that both tiers miss. An id the loader leaves out is cached as absent (and
    * invalidated like the rest).
    *
-   * <p>Until {@link TieredCache#getAll} can tag what it loads, these entries are reached through a key prefix per
-   * tag instead, which {@link #update}, {@link #inTransaction}, {@link #invalidateTables} and {@link
-   * #invalidateTags} invalidate along with the tag, but a plain {@code cache.invalidate(Invalidation.tag(...))}
-   * does not. For the same reason the query may carry at most one tag (one table, or one extra tag).
+   * <p>Each row is cached under its own key and carries the query's tags, so a write to one of its tables (or any
+   * {@code cache.invalidate(Invalidation.tag(...))}) removes it.
    *
    * @param query the lookup: its name or SQL, and parameters shared by all ids; each id adds one parameter
    * @param ids the ids; each of a type {@link Query} supports as a parameter
@@ -194,8 +192,8 @@ public final class CachedQueryExecutor<R> {
    * @param <I> the id type
    * @return the rows found, by id, in the order of {@code ids}; an unmodifiable map
    * @throws NullPointerException if an argument or id is null, or the loader returns null
-   * @throws IllegalArgumentException if the query carries more than one tag, an id has an unsupported type, or a
-   *     row cannot be cached; nothing the loader returned is cached
+   * @throws IllegalArgumentException if an id has an unsupported type, or a row cannot be cached; nothing the loader
+   *     returned is cached
    * @throws RuntimeException whatever the loader threw; nothing it was asked for is cached
    */
   public <I> Map<I, R> executeAll(
@@ -205,18 +203,11 @@ public final class CachedQueryExecutor<R> {
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(loader, "loader");
     Tags tags = tagsOf(query);
-    if (tags.size() > 1) {
-      throw new IllegalArgumentException(
-          "executeAll supports queries with at most one tag (one table), but '" + query.name() + "' has "
-              + tags.size() + ": TieredCache.getAll cannot tag what it loads yet; use execute per id, or name one"
-              + " table with Query.tables(...)");
-    }
-    String bulkTag = tags.isEmpty() ? "" : tags.iterator().next();
     Map<String, I> idsByKey = new LinkedHashMap<>();
     for (I id : ids) {
       Objects.requireNonNull(id, "ids must not contain null");
       QueryKeys.requireSupported(id, 0);
-      idsByKey.putIfAbsent(QueryKeys.bulkKey(query, tags, bulkTag, id), id);
+      idsByKey.putIfAbsent(QueryKeys.bulkKey(query, tags, id), id);
     }
     long[] misses = new long[1];
     Map<String, List<R>> found;
@@ -224,6 +215,7 @@ public final class CachedQueryExecutor<R> {
       found =
           cache.getAll(
               idsByKey.keySet(),
+              tags,
               keys -> {
                 Set<I> wanted = new LinkedHashSet<>();
                 keys.forEach(k -> wanted.add(idsByKey.get(k)));
@@ -474,7 +466,6 @@ public final class CachedQueryExecutor<R> {
   private void invalidate(Tags tags) {
     for (String tag : tags) {
       cache.invalidate(Invalidation.tag(tag));
-      cache.invalidate(Invalidation.prefix(QueryKeys.bulkPrefix(tag)));
     }
   }
 

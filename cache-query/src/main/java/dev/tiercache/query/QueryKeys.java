@@ -32,8 +32,8 @@ import java.util.UUID;
  * injective (no two different queries share one) and the same in every JVM: no {@code hashCode}, no default
  * charset, no map order, no time zone that is not part of the value.
  *
- * <p>Keys of {@link CachedQueryExecutor#executeAll bulk} entries are {@code b:<length>:<tag>:} plus the hash, so
- * that a prefix invalidation can reach them (see {@link #bulkPrefix}).
+ * <p>Keys of {@link CachedQueryExecutor#executeAll bulk} entries hash the query with one id and a marker that sets
+ * them apart from single queries.
  */
 final class QueryKeys {
 
@@ -50,13 +50,8 @@ final class QueryKeys {
     return "q:" + hash(query, tags, false, null);
   }
 
-  static String bulkKey(Query query, Tags tags, String bulkTag, Object id) {
-    return bulkPrefix(bulkTag) + hash(query, tags, true, id);
-  }
-
-  /** The prefix shared by every bulk key whose entries carry {@code tag}; prefix-free across tags. */
-  static String bulkPrefix(String tag) {
-    return "b:" + tag.length() + ":" + tag + ":";
+  static String bulkKey(Query query, Tags tags, Object id) {
+    return "q:" + hash(query, tags, true, id);
   }
 
   private static String hash(Query query, Tags tags, boolean bulk, Object id) {

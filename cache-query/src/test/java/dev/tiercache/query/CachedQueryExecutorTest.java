@@ -308,11 +308,26 @@ class CachedQueryExecutorTest {
   }
 
   @Test
-  void executeAllNeedsAtMostOneTag() {
-    assertThatThrownBy(
-            () -> executor.executeAll(Query.named("x").tables("users", "orders"), List.of(1L), ids -> Map.of()))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("at most one tag");
+  void executeAllEntriesCarryEveryTableOfTheQuery() {
+    java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+    Query byIds = Query.named("users.withOrders").tables("users", "orders");
+    java.util.function.Function<Set<Long>, Map<Long, User>> loader =
+        ids -> {
+          loads.incrementAndGet();
+          Map<Long, User> rows = new java.util.HashMap<>();
+          ids.forEach(id -> rows.put(id, new User(id, "u" + id, true)));
+          return rows;
+        };
+    assertThat(executor.executeAll(byIds, List.of(1L, 2L), loader)).hasSize(2);
+    assertThat(executor.executeAll(byIds, List.of(1L, 2L), loader)).hasSize(2);
+    assertThat(loads).hasValue(1);
+    // A write to either table reaches the bulk entries.
+    executor.invalidateTables("orders");
+    assertThat(executor.executeAll(byIds, List.of(1L, 2L), loader)).hasSize(2);
+    assertThat(loads).hasValue(2);
+    executor.cache().invalidate(dev.tiercache.Invalidation.tag("table:users"));
+    assertThat(executor.executeAll(byIds, List.of(1L, 2L), loader)).hasSize(2);
+    assertThat(loads).hasValue(3);
     assertThatThrownBy(() -> executor.executeAll(Query.named("x"), List.of(new Object()), ids -> Map.of()))
         .isInstanceOf(IllegalArgumentException.class);
   }
