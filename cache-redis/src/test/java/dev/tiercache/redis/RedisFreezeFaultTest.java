@@ -41,9 +41,12 @@ class RedisFreezeFaultTest {
   static final RedisExtension REDIS = RedisExtension.standalone().withProcessControl();
 
   private static final Duration LOADER_COST = Duration.ofMillis(2);
-  /** A get on an unanswering L2: one read that times out, then the loader; no write-back. Plus scheduling slack. */
+  /**
+   * A get on an unanswering L2: one read that times out, then the loader; no write-back. Plus a second of slack for
+   * a loaded machine (seen: 0.96 s once, with two other JVMs busy on two cores); typical is about 0.1 s.
+   */
   private static final Duration GET_BOUND =
-      FaultKit.L2_TIMEOUT.plus(LOADER_COST).plus(Duration.ofMillis(400));
+      FaultKit.L2_TIMEOUT.plus(LOADER_COST).plus(Duration.ofSeconds(1));
 
   private static final int CLOSED = 0;
   private static final int OPEN = 2;
