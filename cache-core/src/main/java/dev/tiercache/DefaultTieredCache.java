@@ -14,12 +14,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +47,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final PendingInvalidations pending;
   private final Duration retryInterval;
   private final AtomicBoolean draining = new AtomicBoolean();
+  private final Duration loadLease;
+  private final String instanceId = UUID.randomUUID().toString();
   private volatile boolean closed;
 
   DefaultTieredCache(TieredCacheBuilder<K, V> settings) {
@@ -60,6 +64,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.executor = settings.executor;
     this.pending = new PendingInvalidations(settings.pendingInvalidations);
     this.retryInterval = settings.l2RetryInterval;
+    this.loadLease = settings.loadLease;
     if (l2 != null) {
       metrics.bindPendingInvalidations(pending::size);
     }
@@ -183,6 +188,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
    * L2 only for its version: the L2 may hold the very copy being refreshed.
    */
   private void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
+    String leaseOwner = null;
     try {
       long version = NO_VERSION;
       if (l2Trusted()) {
@@ -195,6 +201,20 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
             finish(k, flight, found.value());
             return;
           }
+        }
+      }
+      if (loadLease != null && version != NO_VERSION && !flight.refresh) {
+        if (l2.tryLease(k, leaseOwner(), loadLease)) {
+          leaseOwner = leaseOwner();
+        } else {
+          L2Read filled = awaitOtherLoad(k);
+          L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
+          if (found != null) {
+            l1.install(k, found.value(), found.tags(), flight.stamp);
+            finish(k, flight, found.value());
+            return;
+          }
+          version = filled == null ? version : filled.version();
         }
       }
       long start = System.nanoTime();
@@ -225,7 +245,35 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     } catch (Throwable t) {
       flights.remove(k, flight);
       flight.result.completeExceptionally(t);
+    } finally {
+      if (leaseOwner != null) {
+        // After the L2 write: the instances waiting on the lease find the value as soon as they can take it.
+        l2.releaseLease(k, leaseOwner);
+      }
     }
+  }
+
+  /** Who this instance is when it takes a load lease. */
+  private String leaseOwner() {
+    return instanceId;
+  }
+
+  /**
+   * Another instance holds the load lease: polls the L2 until its value appears, at most for the lease's length.
+   * Returns the last read, a hit if the value came, or null if the L2 failed.
+   */
+  private L2Read awaitOtherLoad(String k) {
+    long deadline = System.nanoTime() + loadLease.toNanos();
+    long pause = Math.max(TimeUnit.MILLISECONDS.toNanos(2), loadLease.toNanos() / 50);
+    L2Read read = null;
+    for (int polls = 0; polls < 1_000 && System.nanoTime() - deadline < 0; polls++) {
+      LockSupport.parkNanos(pause);
+      read = l2.get(k);
+      if (read == null || read.isHit()) {
+        return read;
+      }
+    }
+    return read;
   }
 
   private void finish(String k, Flight<V> flight, V value) {

@@ -141,6 +141,15 @@ final class L2Tier<V> {
     }
   }
 
+  /** Takes a load lease; an L2 that fails grants it (the caller loads, as it would without leases). */
+  boolean tryLease(String key, String owner, Duration ttl) {
+    return attempt("lease", () -> store.tryLease(cache, key, owner, ttl), Boolean.TRUE);
+  }
+
+  void releaseLease(String key, String owner) {
+    attempt("lease", () -> store.releaseLease(cache, key, owner).thenApply(v -> Boolean.TRUE), Boolean.FALSE);
+  }
+
   /** Writes a value unconditionally; returns false if the L2 failed. */
   boolean put(String key, L2Entry entry) {
     boolean ok = attempt("put", () -> store.put(cache, key, entry, ttl(false)).thenApply(v -> Boolean.TRUE), false);

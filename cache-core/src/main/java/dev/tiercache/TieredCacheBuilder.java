@@ -90,6 +90,7 @@ public final class TieredCacheBuilder<K, V> {
   Duration failSafeThrottle = DEFAULT_FAIL_SAFE_THROTTLE;
   double refreshAhead;
   double xfetchBeta;
+  Duration loadLease;
   MeterRegistry meterRegistry;
   Executor executor = ForkJoinPool.commonPool();
   Ticker ticker = Ticker.systemTicker();
@@ -356,6 +357,22 @@ public final class TieredCacheBuilder<K, V> {
   }
 
   /**
+   * Turns on distributed single-flight: on a miss in both tiers, an instance first takes a short lease on the key in
+   * the L2 ({@code SET NX PX} in Redis). The holder loads; the others poll the L2 for its result, and load themselves
+   * if the lease runs out first. So one loader call per key for the whole cluster, in the common case. Requires an
+   * L2. Off by default (one loader call per key per instance).
+   *
+   * @param lease how long a lease lasts, and so the longest an instance waits for another's load; positive
+   * @return this builder
+   * @throws NullPointerException if {@code lease} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> distributedSingleFlight(Duration lease) {
+    this.loadLease = requirePositive(lease, "distributedSingleFlight");
+    return this;
+  }
+
+  /**
    * Publishes the cache's metrics to a Micrometer registry (see the README for names and tags). Without one, no
    * Micrometer class is loaded.
    *
@@ -432,6 +449,10 @@ public final class TieredCacheBuilder<K, V> {
       }
       if (ttlJitter > 0) {
         throw new IllegalStateException("ttlJitter is set but no L2 is configured: call l2(...) or drop ttlJitter");
+      }
+      if (loadLease != null) {
+        throw new IllegalStateException(
+            "distributedSingleFlight needs an L2 to hold its leases: call l2(...) or drop distributedSingleFlight");
       }
     } else if (valueCodec == null) {
       throw new IllegalStateException("an L2 needs a value codec: call valueCodec(...)");

@@ -120,6 +120,32 @@ public interface L2Store extends AutoCloseable {
   CompletableFuture<Void> invalidatePattern(String cache, String glob);
 
   /**
+   * Tries to take a short lease on loading a key, so that one instance loads a missing key while the others wait
+   * for it to appear in the L2 (distributed single-flight). The default grants every lease: each instance loads.
+   *
+   * @param cache the cache name
+   * @param key the encoded key
+   * @param owner who asks, to release only its own lease
+   * @param ttl how long the lease lasts if it is never released
+   * @return true if the caller holds the lease
+   */
+  default CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
+    return CompletableFuture.completedFuture(Boolean.TRUE);
+  }
+
+  /**
+   * Releases a lease taken with {@link #tryLease}, if the owner still holds it.
+   *
+   * @param cache the cache name
+   * @param key the encoded key
+   * @param owner the owner given to {@link #tryLease}
+   * @return completes when released
+   */
+  default CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /**
    * The bus that comes with this store, if it has one: an L2 shared by several instances needs a bus to keep their
    * L1s coherent, so a cache built with this store uses it unless the builder names another.
    *

@@ -25,12 +25,15 @@ public final class InMemoryL2Store implements L2Store {
 
   private record Stored(L2Entry entry, long writtenAt, long expiresAtNanos) {}
 
+  private record Lease(String owner, long until) {}
+
   private static final class Namespace {
     final Map<String, Stored> entries = new HashMap<>();
     final Map<String, Long> keyVersions = new HashMap<>();
     final Map<String, Long> tagEpochs = new HashMap<>();
     final Map<String, Long> prefixEpochs = new HashMap<>();
     final Map<Glob, Long> patternEpochs = new HashMap<>();
+    final Map<String, Lease> leases = new HashMap<>();
   }
 
   private final Map<String, Namespace> caches = new HashMap<>();
@@ -140,6 +143,32 @@ public final class InMemoryL2Store implements L2Store {
       ns.keyVersions.put(key, now);
       ns.entries.put(key, new Stored(entry, now, nanoTime.getAsLong() + ttl.toNanos()));
       writes.incrementAndGet();
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
+    return call(() -> {
+      Map<String, Lease> leases = ns(cache).leases;
+      Lease held = leases.get(key);
+      long now = nanoTime.getAsLong();
+      if (held != null && now - held.until() < 0) {
+        return false;
+      }
+      leases.put(key, new Lease(owner, now + ttl.toNanos()));
+      return true;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
+    return call(() -> {
+      Map<String, Lease> leases = ns(cache).leases;
+      Lease held = leases.get(key);
+      if (held != null && held.owner().equals(owner)) {
+        leases.remove(key);
+      }
       return null;
     });
   }

@@ -643,6 +643,27 @@ public abstract class L2StoreConformanceTest {
     }
   }
 
+  // ---- load leases ----
+
+  @Test
+  void aLoadLeaseIsExclusiveUntilItsOwnerReleasesIt() {
+    assertThat(join(store().tryLease(cache, "k", "node-a", LONG_TTL))).isTrue();
+    assertThat(join(store().tryLease(cache, "k", "node-b", LONG_TTL))).isFalse();
+    assertThat(join(store().tryLease(cache, "other", "node-b", LONG_TTL))).isTrue();
+    join(store().releaseLease(cache, "k", "node-b"));
+    assertThat(join(store().tryLease(cache, "k", "node-b", LONG_TTL))).as("only the owner releases").isFalse();
+    join(store().releaseLease(cache, "k", "node-a"));
+    assertThat(join(store().tryLease(cache, "k", "node-b", LONG_TTL))).isTrue();
+  }
+
+  @Test
+  void aLoadLeaseThatIsNeverReleasedExpires() {
+    assertThat(join(store().tryLease(cache, "k", "node-a", SHORT_TTL))).isTrue();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> join(store().tryLease(cache, "k", "node-b", LONG_TTL)));
+  }
+
   /**
    * Pairs each entry with the version of its own key's read: a store may keep one clock per part of its key space,
    * so versions of different keys are not comparable.

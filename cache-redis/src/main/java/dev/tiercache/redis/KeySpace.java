@@ -51,6 +51,11 @@ final class KeySpace {
     return base(cache, bucket) + "k:";
   }
 
+  /** The load lease of a key, in its entry's bucket (distributed single-flight). */
+  String lease(String cache, String key) {
+    return metaPrefix(cache, bucketOf(key)) + "l:" + key;
+  }
+
   /** The prefix of the bucket's invalidation state. */
   String metaPrefix(String cache, int bucket) {
     return base(cache, bucket) + "m:";

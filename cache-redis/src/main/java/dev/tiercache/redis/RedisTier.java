@@ -16,6 +16,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
@@ -374,6 +375,25 @@ public final class RedisTier implements L2Store {
 
   private long cappedTtl(Duration ttl) {
     return Math.max(1, Math.min(ttl.toMillis(), options.invalidationMemory().toMillis()));
+  }
+
+  // ---- load leases ----
+
+  @Override
+  public CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
+    byte[] lease = bytes(keys.lease(cache, key));
+    SetArgs onlyIfFree = SetArgs.Builder.nx().px(Math.max(1, ttl.toMillis()));
+    return connections.call(
+        c -> c.set(lease, bytes(owner), onlyIfFree).toCompletableFuture().thenApply("OK"::equals));
+  }
+
+  @Override
+  public CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
+    return scripts
+        .<Long>run(
+            Scripts.RELEASE_LEASE, ScriptOutputType.INTEGER, new byte[][] {bytes(keys.lease(cache, key))},
+            bytes(owner))
+        .thenApply(released -> null);
   }
 
   // ---- invalidation ----

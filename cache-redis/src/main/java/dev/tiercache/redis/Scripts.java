@@ -168,6 +168,16 @@ final class Scripts {
           return v
           """);
 
+  /** KEYS: lease key. ARGV: owner. Deletes the lease if the owner still holds it. */
+  static final Script RELEASE_LEASE =
+      new Script(
+          """
+          if redis.call('GET', KEYS[1]) == ARGV[1] then
+            return redis.call('DEL', KEYS[1])
+          end
+          return 0
+          """);
+
   /** KEYS: clock. ARGV: meta prefix, kind ('t' or 'p'), argument, memory ms. Records a tag or prefix epoch. */
   static final Script INVALIDATE_GROUP =
       new Script(

@@ -1,0 +1,87 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tiercache.testkit.InMemoryL2Store;
+import dev.tiercache.testkit.TestCodec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** With load leases, a missing key is loaded once for the whole cluster; without, once per instance. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class DistributedSingleFlightTest {
+
+  private static final int NODES = 3;
+  private static final int THREADS_PER_NODE = 4;
+
+  private final InMemoryL2Store store = new InMemoryL2Store();
+  private final ExecutorService pool = Executors.newFixedThreadPool(NODES * THREADS_PER_NODE);
+
+  @AfterEach
+  void stop() {
+    pool.shutdownNow();
+  }
+
+  private int loaderCallsForOneMissingKey(boolean leases) throws Exception {
+    List<TieredCache<String, String>> nodes = new ArrayList<>();
+    for (int n = 0; n < NODES; n++) {
+      TieredCacheBuilder<String, String> builder =
+          TieredCache.<String, String>builder("dsf").keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING);
+      if (leases) {
+        builder.distributedSingleFlight(Duration.ofSeconds(5));
+      }
+      nodes.add(builder.build());
+    }
+    AtomicInteger loads = new AtomicInteger();
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<String>> results = new ArrayList<>();
+    for (TieredCache<String, String> node : nodes) {
+      for (int t = 0; t < THREADS_PER_NODE; t++) {
+        results.add(pool.submit(() -> {
+          start.await(5, TimeUnit.SECONDS);
+          return node.get("hot", k -> {
+            loads.incrementAndGet();
+            try {
+              release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return "value";
+          });
+        }));
+      }
+    }
+    int readsBefore = store.reads.get();
+    start.countDown();
+    // Hold the load until every instance has read the L2 at least once (and, with leases, the others are polling).
+    await().atMost(Duration.ofSeconds(10)).until(() -> store.reads.get() - readsBefore >= NODES + (leases ? 2 : 0));
+    release.countDown();
+    for (Future<String> result : results) {
+      assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    }
+    nodes.forEach(TieredCache::close);
+    return loads.get();
+  }
+
+  @Test
+  void withLeasesOneInstanceLoadsAndTheOthersReadItsResultFromTheL2() throws Exception {
+    assertThat(loaderCallsForOneMissingKey(true)).isEqualTo(1);
+  }
+
+  @Test
+  void withoutLeasesEachInstanceLoadsOnce() throws Exception {
+    assertThat(loaderCallsForOneMissingKey(false)).isEqualTo(NODES);
+  }
+}
