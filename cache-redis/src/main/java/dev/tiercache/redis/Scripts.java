@@ -48,9 +48,11 @@ final class Scripts {
   private static final String PREFIX_CHECK =
       CLOCK
           + """
+      local plens_cache = nil
       local function prefix_newer(meta, key, v)
-        local lens = redis.call('SMEMBERS', meta .. 'plens')
-        for _, l in ipairs(lens) do
+        -- The lengths of invalidated prefixes, read once per script: usually none, and then no lookups at all.
+        if plens_cache == nil then plens_cache = redis.call('SMEMBERS', meta .. 'plens') end
+        for _, l in ipairs(plens_cache) do
           local n = tonumber(l)
           if n and n <= #key then
             local e = tonumber(redis.call('GET', meta .. 'p:' .. string.sub(key, 1, n)) or '0')
