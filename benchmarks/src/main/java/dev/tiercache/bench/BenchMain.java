@@ -1,0 +1,316 @@
+package dev.tiercache.bench;
+
+import dev.tiercache.bench.report.Comparison;
+import dev.tiercache.bench.report.Comparison.Better;
+import dev.tiercache.bench.report.JmhResults;
+import dev.tiercache.bench.report.Machine;
+import dev.tiercache.bench.report.SuiteReport;
+import dev.tiercache.bench.report.Measurement;
+import java.lang.reflect.Method;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.CommandLineOptions;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs the benchmark suites, prints one ratio line per comparison and writes {@code results/<suite>.md},
+ * {@code results/<suite>.svg} and the summary {@code results/README.md}. See benchmarks/README.md.
+ *
+ * <pre>
+ * run.sh [suite ...] [--only=REGEX] [--tag-sizes=1000,100000,1000000] [--results=DIR] [JMH options]
+ * </pre>
+ */
+public final class BenchMain {
+
+  static final double NONE = Double.NaN;
+  static final String DEFAULT_TAG_SIZES = "1000,100000,1000000";
+
+  /** A suite: an id, a title, and either JMH benchmark classes or a scenario. */
+  record Suite(String id, String title, String description, List<Class<?>> benchmarks, boolean gcProfiler,
+      boolean needsRedis, List<Comparison.Spec> specs) {}
+
+  static final List<Suite> SUITES = List.of(
+      new Suite("l1", "Suite 1: L1 hit read throughput (Zipfian, prepopulated)", """
+          Tiercache with an L1 only (no L2) against raw Caffeine, both bounded to 65,536 entries and prepopulated \
+          with all 65,536 keys; keys are drawn from a precomputed fixed-seed Zipfian sequence (skew 0.99, scrambled), \
+          2 threads. `read` is read only (`getIfPresent` on both; `readThrough` is Tiercache's `get(key, loader)` \
+          hitting the L1). `readWrite` is 6:2 reads to writes (`put` on both). Throughput in operations per second \
+          over both threads; allocation per operation from JMH's GC profiler. Target: L1 hit >= 0.8x raw Caffeine.""",
+          List.of(L1HitBenchmark.class), true, false, List.of(
+              Comparison.spec("L1 hit, getIfPresent vs Caffeine getIfPresent", "L1Hit.tiercache_read",
+                  "L1Hit.caffeine_read", "score", Better.HIGHER, 0.8),
+              Comparison.spec("L1 hit, get(key, loader) vs Caffeine getIfPresent", "L1Hit.tiercache_readThrough",
+                  "L1Hit.caffeine_read", "score", Better.HIGHER, 0.8),
+              Comparison.spec("6:2 read/write mix vs Caffeine", "L1Hit.tiercache_readWrite",
+                  "L1Hit.caffeine_readWrite", "score", Better.HIGHER, NONE))),
+      new Suite("l2", "Suite 2: L1 miss / L2 hit latency", """
+          One thread. Tiercache with `maximumSize(0)` L1 (every read misses the L1) reading 128-byte string values \
+          from Redis, against a raw Lettuce sync `GET` of the same value plus the same UTF-8 decode \
+          (`ValueCodecs.string()`), same server, same client. Reads cycle over 1,024 keys. JMH sample mode: mean and \
+          percentiles in microseconds. `redisTier_get` is the L2 store alone (`RedisTier.get`, i.e. its Lua read \
+          script, plus the same decode), so the "layer" rows split the gap between the script and the cache on top \
+          of it. Target: L2 hit latency <= 1.15x raw Lettuce GET (mean).""",
+          List.of(L2HitBenchmark.class), false, true, List.of(
+              Comparison.spec("L2 hit, get(key, loader), mean", "L2Hit.tiercache_get", "L2Hit.lettuce_get", "score",
+                  Better.LOWER, 1.15),
+              Comparison.spec("L2 hit, getIfPresent, mean", "L2Hit.tiercache_getIfPresent", "L2Hit.lettuce_get",
+                  "score", Better.LOWER, 1.15),
+              Comparison.spec("L2 hit, get(key, loader), p50", "L2Hit.tiercache_get", "L2Hit.lettuce_get", "p50",
+                  Better.LOWER, NONE),
+              Comparison.spec("L2 hit, get(key, loader), p99", "L2Hit.tiercache_get", "L2Hit.lettuce_get", "p99",
+                  Better.LOWER, NONE),
+              Comparison.spec("layer: RedisTier.get (Lua read script) vs GET, mean", "L2Hit.redisTier_get",
+                  "L2Hit.lettuce_get", "score", Better.LOWER, NONE),
+              Comparison.spec("layer: cache get(key, loader) vs RedisTier.get, mean", "L2Hit.tiercache_get",
+                  "L2Hit.redisTier_get", "score", Better.LOWER, NONE))),
+      new Suite("getall", "Suite 3: getAll of 100 keys through the L2", """
+          One thread. `getAll` of 100 keys that all miss the L1 (`maximumSize(0)`) and hit the L2, against a raw \
+          Lettuce `MGET` of 100 keys whose values are decoded with the same codec into a map of the same shape. \
+          Calls cycle over 16 disjoint batches. Throughput in calls per second. `redisTier_getAll` is the L2 store \
+          alone (`RedisTier.getAll`, one Lua read script for the 100 keys, plus the same decode), so the "layer" \
+          rows split the gap between the script and the cache on top of it. Target: >= 0.8x raw MGET.""",
+          List.of(GetAllBenchmark.class), false, true, List.of(
+              Comparison.spec("getAll(100) vs MGET(100)", "GetAll.tiercache_getAll", "GetAll.lettuce_mget", "score",
+                  Better.HIGHER, 0.8),
+              Comparison.spec("layer: RedisTier.getAll(100) (Lua read script) vs MGET(100)",
+                  "GetAll.redisTier_getAll", "GetAll.lettuce_mget", "score", Better.HIGHER, NONE),
+              Comparison.spec("layer: cache getAll(100) vs RedisTier.getAll(100)", "GetAll.tiercache_getAll",
+                  "GetAll.redisTier_getAll", "score", Better.HIGHER, NONE))),
+      new Suite("peers", "Suite 4: Tiercache vs Redisson and JetCache on the same Redis", """
+          Each library runs as one instance with a second instance of the same library on the same Redis, so that \
+          cross-node invalidation has a listener; each is configured as its documentation recommends for a local \
+          cache in front of Redis with cross-node invalidation on (see benchmarks/README.md, "Peers"). `read`: \
+          16,384 keys prepopulated, local caches of 16,384 entries, Zipfian reads (as in suite 1), 2 threads, \
+          throughput. `mixed`: the same keys and threads, of every 8 operations 6 read-throughs, 1 write and 1 \
+          invalidation of the key, throughput. `PeerL2.*_get`: local caches as small as each library allows, 1,024 \
+          keys cycled, 1 thread, every read goes to Redis, latency. Target: Tiercache ahead of both peers on every \
+          path (ratio >= 1 for throughput, <= 1 for latency).""",
+          List.of(PeerL1Benchmark.class, PeerL2Benchmark.class), false, true, List.of(
+              Comparison.spec("local hit vs Redisson RLocalCachedMap", "PeerL1.tiercache_read", "PeerL1.redisson_read",
+                  "score", Better.HIGHER, 1.0),
+              Comparison.spec("local hit vs JetCache", "PeerL1.tiercache_read", "PeerL1.jetcache_read", "score",
+                  Better.HIGHER, 1.0),
+              Comparison.spec("remote hit (mean) vs Redisson RLocalCachedMap", "PeerL2.tiercache_get",
+                  "PeerL2.redisson_get", "score", Better.LOWER, 1.0),
+              Comparison.spec("remote hit (mean) vs JetCache", "PeerL2.tiercache_get", "PeerL2.jetcache_get", "score",
+                  Better.LOWER, 1.0),
+              Comparison.spec("mixed read/write/invalidate vs Redisson RLocalCachedMap", "PeerL1.tiercache_mixed",
+                  "PeerL1.redisson_mixed", "score", Better.HIGHER, 1.0),
+              Comparison.spec("mixed read/write/invalidate vs JetCache", "PeerL1.tiercache_mixed",
+                  "PeerL1.jetcache_mixed", "score", Better.HIGHER, 1.0))),
+      new Suite("invalidation", "Suite 5: cross-node invalidation latency", """
+          Two instances A and B, each with its own Lettuce client, on one Redis. One operation: A calls \
+          `invalidate(Invalidation.key(k))` for a key B holds in its L1; the clock stops when B's L1 no longer holds \
+          it (B's L1 holds that one entry, so its size is the probe). Reference: a raw Redis Pub/Sub round on the \
+          same two clients (A publishes a 96-byte message, the clock stops when B's subscriber delivered it). \
+          Tiercache's figure includes A's L2 invalidation (a Lua script round trip) before the bus message leaves. \
+          One thread; JMH sample mode. Target: p99 <= 2x raw Pub/Sub p99.""",
+          List.of(InvalidationBenchmark.class), false, true, List.of(
+              Comparison.spec("invalidate on A -> B's L1 drops, p99", "Invalidation.tiercache_invalidate",
+                  "Invalidation.pubsub_roundTrip", "p99", Better.LOWER, 2.0),
+              Comparison.spec("invalidate on A -> B's L1 drops, p50", "Invalidation.tiercache_invalidate",
+                  "Invalidation.pubsub_roundTrip", "p50", Better.LOWER, NONE),
+              Comparison.spec("invalidate on A -> B's L1 drops, p99.9", "Invalidation.tiercache_invalidate",
+                  "Invalidation.pubsub_roundTrip", "p99.9", Better.LOWER, NONE))),
+      new Suite("stampede", "Suite 6: stampede (single-flight per instance)", "", null, false, true, List.of()),
+      new Suite("tags", "Suite 7: tag invalidation caller time vs tagged keys", "", null, false, true, List.of()));
+
+  private BenchMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Set<String> selected = new LinkedHashSet<>();
+    List<String> jmhArgs = new ArrayList<>();
+    Path results = Path.of("benchmarks", "results");
+    Path repository = Path.of(".");
+    String only = null;
+    String revision = null;
+    int rounds = 1;
+    boolean summary = false;
+    int[] tagSizes = sizes(DEFAULT_TAG_SIZES);
+    String command = "benchmarks/run.sh" + (args.length == 0 ? "" : " " + String.join(" ", args));
+    for (String arg : args) {
+      if (arg.startsWith("--results=")) {
+        results = Path.of(arg.substring("--results=".length()));
+      } else if (arg.startsWith("--repository=")) {
+        repository = Path.of(arg.substring("--repository=".length()));
+      } else if (arg.startsWith("--rounds=")) {
+        rounds = Integer.parseInt(arg.substring("--rounds=".length()));
+      } else if (arg.startsWith("--revision=")) {
+        revision = arg.substring("--revision=".length());
+      } else if (arg.startsWith("--only=")) {
+        only = arg.substring("--only=".length());
+      } else if (arg.startsWith("--tag-sizes=")) {
+        tagSizes = sizes(arg.substring("--tag-sizes=".length()));
+      } else if (arg.startsWith("--command=")) {
+        command = arg.substring("--command=".length());
+      } else if (arg.equals("summary")) {
+        summary = true;
+      } else if (arg.equals("all")) {
+        SUITES.forEach(s -> selected.add(s.id()));
+      } else if (SUITES.stream().anyMatch(s -> s.id().equals(arg))) {
+        selected.add(arg);
+      } else if (arg.equals("-h") || arg.equals("--help")) {
+        usage();
+        return;
+      } else {
+        jmhArgs.add(arg);
+      }
+    }
+    Map<String, String> titles = new LinkedHashMap<>();
+    SUITES.forEach(s -> titles.put(s.id(), s.title()));
+    if (summary && selected.isEmpty()) {
+      SuiteReport.writeSummary(results, titles);
+      System.out.println("rewrote " + results.resolve("README.md"));
+      return;
+    }
+    if (selected.isEmpty()) {
+      SUITES.forEach(s -> selected.add(s.id()));
+    }
+    CommandLineOptions cmd = new CommandLineOptions(jmhArgs.toArray(String[]::new));
+    boolean needsRedis = SUITES.stream().anyMatch(s -> selected.contains(s.id()) && s.needsRedis());
+    BenchRedis redis = needsRedis ? BenchRedis.start() : null;
+    if (redis != null) {
+      BenchRedis.useShared(redis);
+    }
+    try {
+      String redisText = redis == null ? "not used by these suites"
+          : "Redis " + redis.version() + " (" + redis.description() + ", loopback)";
+      Machine machine = Machine.describe(redisText, repository, revision);
+      List<String> allLines = new ArrayList<>();
+      for (Suite suite : SUITES) {
+        if (!selected.contains(suite.id())) {
+          continue;
+        }
+        System.out.println("\n==== " + suite.title() + " ====");
+        SuiteReport report;
+        if (suite.benchmarks() != null) {
+          report = runJmh(suite, cmd, redis, only, rounds);
+        } else if (suite.id().equals("stampede")) {
+          report = StampedeScenario.run(4, 16, 10, Duration.ofMillis(50));
+        } else {
+          report = TagScenario.run(tagSizes);
+        }
+        Path file = report.write(results, machine, command);
+        System.out.println();
+        report.lines().forEach(System.out::println);
+        System.out.println("results: " + file);
+        allLines.addAll(report.lines());
+      }
+      SuiteReport.writeSummary(results, titles);
+      System.out.println("\n==== all comparisons ====");
+      allLines.forEach(System.out::println);
+    } finally {
+      if (redis != null) {
+        redis.close();
+      }
+    }
+  }
+
+  static SuiteReport runJmh(Suite suite, CommandLineOptions cmd, BenchRedis redis, String only, int rounds)
+      throws Exception {
+    List<String> methods = new ArrayList<>();
+    for (Class<?> benchmark : suite.benchmarks()) {
+      Pattern wanted = Pattern.compile(only == null ? ".*" : only);
+      Arrays.stream(benchmark.getMethods())
+          .filter(m -> m.isAnnotationPresent(Benchmark.class))
+          .map(Method::getName)
+          .filter(name -> wanted.matcher(name).matches())
+          .sorted()
+          .forEach(name -> methods.add(Pattern.quote(benchmark.getName() + "." + name) + "$"));
+    }
+    List<List<Measurement>> perRound = new ArrayList<>();
+    String settings = "no benchmark ran";
+    for (int round = 0; round < rounds; round++) {
+      List<RunResult> results = new ArrayList<>();
+      if (rounds == 1) {
+        results.addAll(runJmh(suite, cmd, redis, methods));
+      } else {
+        // One method at a time, in alternating order, so a load change on a shared machine does not fall on one
+        // side of a comparison only.
+        List<String> order = new ArrayList<>(methods);
+        if (round % 2 == 1) {
+          java.util.Collections.reverse(order);
+        }
+        System.out.println("\n---- " + suite.id() + ": round " + (round + 1) + " of " + rounds + " ----");
+        for (String method : order) {
+          results.addAll(runJmh(suite, cmd, redis, List.of(method)));
+        }
+      }
+      if (!results.isEmpty()) {
+        settings = JmhResults.settings(results);
+      }
+      perRound.add(JmhResults.measurements(results));
+    }
+    SuiteReport report = new SuiteReport(suite.id(), suite.title(), suite.description());
+    JmhResults.median(perRound).forEach(report::add);
+    report.compare(suite.specs());
+    report.note("JMH settings: " + settings + (suite.gcProfiler() ? "; profiler: gc (`-prof gc`)" : "")
+        + (rounds == 1 ? "." : "; " + rounds + " rounds, each benchmark method in its own JMH run, in alternating "
+            + "order from one round to the next; figures are the median over the rounds and the error column is "
+            + "half the spread between rounds."));
+    return report;
+  }
+
+  private static Collection<RunResult> runJmh(Suite suite, CommandLineOptions cmd, BenchRedis redis,
+      List<String> includes) throws Exception {
+    ChainedOptionsBuilder options = new OptionsBuilder().parent(cmd);
+    includes.forEach(options::include);
+    if (!cmd.getForkCount().hasValue()) {
+      options.forks(1);
+    }
+    if (!cmd.getWarmupIterations().hasValue()) {
+      options.warmupIterations(2);
+    }
+    if (!cmd.getWarmupTime().hasValue()) {
+      options.warmupTime(TimeValue.seconds(1));
+    }
+    if (!cmd.getMeasurementIterations().hasValue()) {
+      options.measurementIterations(3);
+    }
+    if (!cmd.getMeasurementTime().hasValue()) {
+      options.measurementTime(TimeValue.seconds(2));
+    }
+    if (suite.gcProfiler()) {
+      options.addProfiler(GCProfiler.class);
+    }
+    if (redis != null) {
+      options.jvmArgsAppend("-D" + BenchRedis.URI_PROPERTY + "=" + redis.uriString(),
+          "-D" + BenchRedis.OWNED_PROPERTY + "=" + redis.owned());
+    }
+    return new Runner(options.build()).run();
+  }
+
+  static int[] sizes(String text) {
+    return Arrays.stream(text.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+        .mapToInt(Integer::parseInt).toArray();
+  }
+
+  private static void usage() {
+    System.out.println("""
+        usage: benchmarks/run.sh [suite ...] [options] [JMH options]
+          suites: l1 l2 getall peers invalidation stampede tags (default: all);
+                  "summary" alone rewrites results/README.md from the suite files
+          --only=REGEX           run only the benchmark methods of the JMH suites matching REGEX
+          --rounds=N             run each JMH suite N times, one method per JMH run, alternating the order;
+                                 report medians (for shared, noisy machines)
+          --tag-sizes=A,B,C      tagged-key counts of the tags suite (default 1000,100000,1000000)
+          --results=DIR          where results go (default benchmarks/results)
+          JMH options override the short defaults -f 1 -wi 2 -w 1s -i 3 -r 2s, e.g. -f 2 -i 5 -r 5s -prof gc
+        """);
+  }
+}

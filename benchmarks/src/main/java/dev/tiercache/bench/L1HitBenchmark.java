@@ -1,0 +1,167 @@
+package dev.tiercache.bench;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.tiercache.TieredCache;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+
+/**
+ * Suite 1: L1 hit throughput, Tiercache (L1 only, no L2) against raw Caffeine at the same maximum size.
+ *
+ * <p>The shape of Caffeine's GetPutBenchmark: {@code size} keys (65,536 by default), all prepopulated, drawn from a
+ * fixed-seed Zipfian sequence of {@value #DRAWS} precomputed keys, each thread starting at its own random offset.
+ * Every read hits, and the writes of the mixed workload replace existing keys, so nothing is evicted. The mixed
+ * workload runs reads and writes 6:2 (three reads, then one write) on each of the two threads, rather than JMH groups
+ * of 6 and 2 threads, which would put eight threads on two cores.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Threads(2)
+public class L1HitBenchmark {
+
+  /** Length of the precomputed Zipfian sequence (a power of two). */
+  static final int DRAWS = 1 << 20;
+  static final int MASK = DRAWS - 1;
+  static final long SEED = 0x7ace_cafeL;
+  static final Boolean VALUE = Boolean.TRUE;
+
+  /** The keys and their Zipfian sequence; shared, read-only. */
+  @State(Scope.Benchmark)
+  public static class Keys {
+    /** Keys, and the maximum size of both caches ({@code -p size=16384,65536} to compare sizes). */
+    @Param({"65536"})
+    int size;
+
+    String[] keys;
+    String[] drawn;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      keys = new String[size];
+      for (int i = 0; i < size; i++) {
+        keys[i] = "user:" + i;
+      }
+      int[] indices = Zipf.indices(size, DRAWS, Zipf.THETA, SEED);
+      drawn = new String[DRAWS];
+      for (int i = 0; i < DRAWS; i++) {
+        drawn[i] = keys[indices[i]];
+      }
+    }
+  }
+
+  /** Each thread's position in the Zipfian sequence. */
+  @State(Scope.Thread)
+  public static class Cursor {
+    String[] drawn;
+    int index;
+    int op;
+
+    @Setup(Level.Trial)
+    public void setUp(Keys keys) {
+      drawn = keys.drawn;
+      index = ThreadLocalRandom.current().nextInt(DRAWS);
+    }
+
+    String next() {
+      return drawn[index++ & MASK];
+    }
+
+    /** True for one operation in four: 6 reads to 2 writes. */
+    boolean write() {
+      return (++op & 3) == 0;
+    }
+  }
+
+  /** Raw Caffeine, as a user would build it for this size. */
+  @State(Scope.Benchmark)
+  public static class CaffeineState {
+    Cache<String, Boolean> cache;
+
+    @Setup(Level.Trial)
+    public void setUp(Keys keys) {
+      cache = Caffeine.newBuilder().maximumSize(keys.size).build();
+      for (String key : keys.keys) {
+        cache.put(key, VALUE);
+      }
+    }
+  }
+
+  /** Tiercache with an L1 of the same size and no L2. */
+  @State(Scope.Benchmark)
+  public static class TiercacheState {
+    TieredCache<String, Boolean> cache;
+    final Function<String, Boolean> loader = k -> {
+      throw new IllegalStateException("an L1 hit benchmark missed on " + k);
+    };
+
+    @Setup(Level.Trial)
+    public void setUp(Keys keys) {
+      cache = TieredCache.<String, Boolean>builder("l1hit").l1(l1 -> l1.maximumSize(keys.size)).build();
+      for (String key : keys.keys) {
+        cache.put(key, VALUE);
+      }
+      long size = cache.estimatedL1Size();
+      if (size < keys.size * 0.99) {
+        throw new IllegalStateException("prepopulation left " + size + " of " + keys.size + " keys in the L1");
+      }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      cache.close();
+    }
+  }
+
+  // ---- read only ----
+
+  @Benchmark
+  public Boolean caffeine_read(CaffeineState s, Cursor c) {
+    return s.cache.getIfPresent(c.next());
+  }
+
+  @Benchmark
+  public Boolean tiercache_read(TiercacheState s, Cursor c) {
+    return s.cache.getIfPresent(c.next());
+  }
+
+  /** The read-through call users make; on a hit it should cost the same as getIfPresent. */
+  @Benchmark
+  public Boolean tiercache_readThrough(TiercacheState s, Cursor c) {
+    return s.cache.get(c.next(), s.loader);
+  }
+
+  // ---- 6:2 read/write ----
+
+  @Benchmark
+  public Boolean caffeine_readWrite(CaffeineState s, Cursor c) {
+    String key = c.next();
+    if (c.write()) {
+      s.cache.put(key, VALUE);
+      return VALUE;
+    }
+    return s.cache.getIfPresent(key);
+  }
+
+  @Benchmark
+  public Boolean tiercache_readWrite(TiercacheState s, Cursor c) {
+    String key = c.next();
+    if (c.write()) {
+      s.cache.put(key, VALUE);
+      return VALUE;
+    }
+    return s.cache.getIfPresent(key);
+  }
+}
