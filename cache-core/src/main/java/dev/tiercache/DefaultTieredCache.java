@@ -88,11 +88,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public V get(K key, Tags tags, Function<? super K, ? extends V> loader) {
     String k = encode(key);
-    Objects.requireNonNull(tags, "tags");
-    Objects.requireNonNull(loader, "loader");
-    L1Entry<V> hit = l1Hit(k);
+    L1Entry<V> hit = readThroughHit(k, key, tags, loader);
     if (hit != null) {
-      refreshIfDue(k, key, hit, loader);
       return hit.value;
     }
     Flight<V> mine = new Flight<>(tags);
@@ -106,11 +103,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public CompletableFuture<V> getAsync(K key, Tags tags, Function<? super K, ? extends V> loader) {
     String k = encode(key);
-    Objects.requireNonNull(tags, "tags");
-    Objects.requireNonNull(loader, "loader");
-    L1Entry<V> hit = l1Hit(k);
+    L1Entry<V> hit = readThroughHit(k, key, tags, loader);
     if (hit != null) {
-      refreshIfDue(k, key, hit, loader);
       return CompletableFuture.completedFuture(hit.value);
     }
     Flight<V> mine = new Flight<>(tags);
@@ -139,6 +133,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
     l1.install(k, found.value(), found.tags(), stamp);
     return found.value();
+  }
+
+  /** The read-through L1 lookup of get and getAsync: validates the arguments, and refreshes a hit that is due. */
+  private L1Entry<V> readThroughHit(String k, K key, Tags tags, Function<? super K, ? extends V> loader) {
+    Objects.requireNonNull(tags, "tags");
+    Objects.requireNonNull(loader, "loader");
+    L1Entry<V> hit = l1Hit(k);
+    if (hit != null) {
+      refreshIfDue(k, key, hit, loader);
+    }
+    return hit;
   }
 
   /** The L1 entry for a key, unless the bus has been down past its grace period (then the L1 is not trusted). */

@@ -17,11 +17,13 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -32,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -168,15 +171,14 @@ public final class RedisTier implements L2Store {
    */
   public static RedisTier create(RedisClusterClient client, RedisTierOptions options) {
     Objects.requireNonNull(client, "client");
-    Objects.requireNonNull(options, "options");
-    warnIfQueueingWhileDisconnected(client.getOptions());
-    RedisConnections connections =
-        new RedisConnections(
-            () -> client.connect(ByteArrayCodec.INSTANCE),
-            c -> ((StatefulRedisClusterConnection<byte[], byte[]>) c).async(),
-            options.connectRetryInterval());
-    return new RedisTier(
-        options, true, connections, () -> client.connectPubSub(ByteArrayCodec.INSTANCE), null);
+    return open(
+        options,
+        true,
+        client.getOptions(),
+        () -> client.connect(ByteArrayCodec.INSTANCE),
+        c -> ((StatefulRedisClusterConnection<byte[], byte[]>) c).async(),
+        () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        null);
   }
 
   /** The server's own words (WRONGPASS, NOAUTH, connection refused) are at the bottom of Lettuce's chain. */
@@ -190,15 +192,29 @@ public final class RedisTier implements L2Store {
 
   private static RedisTier standalone(RedisClient client, RedisTierOptions options, AutoCloseable owned) {
     Objects.requireNonNull(client, "client");
+    return open(
+        options,
+        false,
+        client.getOptions(),
+        () -> client.connect(ByteArrayCodec.INSTANCE),
+        c -> ((StatefulRedisConnection<byte[], byte[]>) c).async(),
+        () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        owned);
+  }
+
+  /** What standalone and Cluster tiers share: only how connections are opened differs. */
+  private static RedisTier open(
+      RedisTierOptions options,
+      boolean cluster,
+      ClientOptions clientOptions,
+      RedisConnections.Opener opener,
+      Function<StatefulConnection<byte[], byte[]>, RedisClusterAsyncCommands<byte[], byte[]>> commandsOf,
+      RedisBus.Connector pubSub,
+      AutoCloseable owned) {
     Objects.requireNonNull(options, "options");
-    warnIfQueueingWhileDisconnected(client.getOptions());
-    RedisConnections connections =
-        new RedisConnections(
-            () -> client.connect(ByteArrayCodec.INSTANCE),
-            c -> ((StatefulRedisConnection<byte[], byte[]>) c).async(),
-            options.connectRetryInterval());
-    return new RedisTier(
-        options, false, connections, () -> client.connectPubSub(ByteArrayCodec.INSTANCE), owned);
+    warnIfQueueingWhileDisconnected(clientOptions);
+    RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval());
+    return new RedisTier(options, cluster, connections, pubSub, owned);
   }
 
   /**
