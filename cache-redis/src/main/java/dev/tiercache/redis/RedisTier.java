@@ -326,11 +326,42 @@ public final class RedisTier implements L2Store {
     String codec = new String((byte[]) fields.get(0), StandardCharsets.UTF_8);
     boolean absent = ((byte[]) fields.get(1)).length > 0;
     byte[] data = (byte[]) fields.get(2);
-    List<String> tags = new ArrayList<>(fields.size() - 3);
-    for (int i = 3; i < fields.size(); i++) {
-      tags.add(new String((byte[]) fields.get(i), StandardCharsets.UTF_8));
+    return new L2Entry(codec, absent ? null : data, decodeTags((byte[]) fields.get(3)));
+  }
+
+  /**
+   * Tags as one field: each tag as its UTF-8 byte length, a colon, and its bytes. Lua splits it without a table per
+   * tag field, and no tag content can break it.
+   */
+  static byte[] encodeTags(Tags tags) {
+    if (tags.isEmpty()) {
+      return PRESENT;
     }
-    return new L2Entry(codec, absent ? null : data, Tags.of(tags));
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (String tag : tags) {
+      byte[] utf8 = bytes(tag);
+      out.writeBytes(bytes(utf8.length + ":"));
+      out.writeBytes(utf8);
+    }
+    return out.toByteArray();
+  }
+
+  static Tags decodeTags(byte[] encoded) {
+    if (encoded.length == 0) {
+      return Tags.empty();
+    }
+    List<String> tags = new ArrayList<>();
+    int i = 0;
+    while (i < encoded.length) {
+      int colon = i;
+      while (encoded[colon] != ':') {
+        colon++;
+      }
+      int length = Integer.parseInt(new String(encoded, i, colon - i, StandardCharsets.US_ASCII));
+      tags.add(new String(encoded, colon + 1, length, StandardCharsets.UTF_8));
+      i = colon + 1 + length;
+    }
+    return Tags.of(tags);
   }
 
   // ---- writes ----
@@ -376,8 +407,7 @@ public final class RedisTier implements L2Store {
       args.add(bytes(entry.codecId()));
       args.add(entry.isAbsent() ? ABSENT : PRESENT);
       args.add(entry.isAbsent() ? PRESENT : entry.value());
-      args.add(bytes(Integer.toString(entry.tags().size())));
-      entry.tags().forEach(tag -> args.add(bytes(tag)));
+      args.add(encodeTags(entry.tags()));
     }
     return scripts
         .<List<Long>>run(Scripts.WRITE, ScriptOutputType.MULTI, scriptKeys, args.toArray(byte[][]::new))

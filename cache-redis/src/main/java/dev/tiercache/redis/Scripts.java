@@ -61,6 +61,20 @@ final class Scripts {
         end
         return false
       end
+      -- Tags travel as one field of length-prefixed strings ("3:abc5:hello"); nil if malformed.
+      local function tags_of(s)
+        local tags, i = {}, 1
+        if not s then return tags end
+        while i <= #s do
+          local colon = string.find(s, ':', i, true)
+          if not colon then return nil end
+          local n = tonumber(string.sub(s, i, colon - 1))
+          if not n then return nil end
+          tags[#tags + 1] = string.sub(s, colon + 1, colon + n)
+          i = colon + n + 1
+        end
+        return tags
+      end
       local function tag_newer(meta, tags, v)
         for _, t in ipairs(tags) do
           local e = tonumber(redis.call('GET', meta .. 't:' .. t) or '0')
@@ -72,7 +86,7 @@ final class Scripts {
 
   /**
    * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format. Returns {clock, r...}, each r being 0 (miss),
-   * 1 (unreadable), or {codec, flags, data, tag...}.
+   * 1 (unreadable), or {codec, flags, data, tags}. One HMGET of fixed fields per key: the read path of every L2 hit.
    */
   static final Script READ =
       new Script(
@@ -81,26 +95,21 @@ final class Scripts {
               local meta, eprefix, fv = ARGV[1], ARGV[2], ARGV[3]
               local out = {clock_now(KEYS[1], meta)}
               for i = 2, #KEYS do
-                local ok, h = pcall(redis.call, 'HGETALL', KEYS[i])
+                local h = redis.pcall('HMGET', KEYS[i], 'fv', 'v', 'c', 'f', 'd', 'tg')
                 local r = 0
-                if not ok then
+                if h.err then
                   r = 1
-                elseif #h > 0 then
-                  local e, tags = {}, {}
-                  for j = 1, #h, 2 do
-                    if string.sub(h[j], 1, 2) == 't:' then tags[#tags + 1] = string.sub(h[j], 3)
-                    else e[h[j]] = h[j + 1] end
-                  end
-                  local v = tonumber(e['v'])
-                  if e['fv'] ~= fv or not v then
+                elseif h[1] or h[2] or h[3] or h[4] then
+                  local v = tonumber(h[2])
+                  local tags = tags_of(h[6])
+                  if h[1] ~= fv or not v or not tags then
                     r = 1
-                  elseif e['f'] ~= 'x' and not tag_newer(meta, tags, v)
+                  elseif h[4] ~= 'x' and not tag_newer(meta, tags, v)
                       and not prefix_newer(meta, string.sub(KEYS[i], #eprefix + 1), v) then
-                    if not e['c'] then
+                    if not h[3] then
                       r = 1
                     else
-                      r = {e['c'], e['f'] or '', e['d'] or ''}
-                      for _, t in ipairs(tags) do r[#r + 1] = t end
+                      r = {h[3], h[4] or '', h[5] or '', h[6] or ''}
                     end
                   end
                 end
@@ -111,7 +120,7 @@ final class Scripts {
 
   /**
    * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, ttl ms, force (1 = unconditional), then per key:
-   * version, codec, flags, data, tag count, tags. Returns the 1-based positions of the keys written.
+   * version, codec, flags, data, tags (length-prefixed). Returns the 1-based positions of the keys written.
    */
   static final Script WRITE =
       new Script(
@@ -123,10 +132,9 @@ final class Scripts {
               clock_now(KEYS[1], meta)
               local floor = tonumber(redis.call('GET', meta .. 'floor') or '0')
               for i = 2, #KEYS do
-                local version, c, f, d, nt = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
-                local tags = {}
-                for j = 1, nt do tags[j] = ARGV[a + 4 + j] end
-                a = a + 5 + nt
+                local version, c, f, d, tg = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+                local tags = tags_of(tg)
+                a = a + 5
                 local key = string.sub(KEYS[i], #eprefix + 1)
                 local ok = true
                 if not force and version < floor then ok = false end
@@ -147,10 +155,8 @@ final class Scripts {
                 end
                 if ok then
                   local v = clock_tick(KEYS[1], meta)
-                  local fields = {'fv', fv, 'v', num(v), 'c', c, 'f', f, 'd', d}
-                  for _, t in ipairs(tags) do fields[#fields + 1] = 't:' .. t; fields[#fields + 1] = '1' end
                   redis.call('UNLINK', KEYS[i])
-                  redis.call('HSET', KEYS[i], unpack(fields))
+                  redis.call('HSET', KEYS[i], 'fv', fv, 'v', num(v), 'c', c, 'f', f, 'd', d, 'tg', tg)
                   redis.call('PEXPIRE', KEYS[i], ttl)
                   written[#written + 1] = i - 1
                 end
