@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -37,7 +36,7 @@ final class BusLink implements InvalidationBus.Listener {
   private final CacheMetrics metrics;
   private final Consumer<Invalidation> applyRemote;
   private final Consumer<String> clearL1;
-  private final String nodeId = UUID.randomUUID().toString();
+  private final String nodeId;
   private final Map<String, Long> lastSequenceByOrigin = new ConcurrentHashMap<>();
   private final Queue<InvalidationMessage.Item> outbox = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean sending = new AtomicBoolean();
@@ -54,11 +53,13 @@ final class BusLink implements InvalidationBus.Listener {
 
   BusLink(
       TieredCacheBuilder<?, ?> settings,
+      String nodeId,
       InvalidationBus bus,
       CacheMetrics metrics,
       Consumer<Invalidation> applyRemote,
       Consumer<String> clearL1) {
     this.cache = settings.name;
+    this.nodeId = nodeId;
     this.ticker = settings.ticker;
     this.grace = settings.busGracePeriod;
     this.graceNanos = saturatedNanos(settings.busGracePeriod);
@@ -76,10 +77,6 @@ final class BusLink implements InvalidationBus.Listener {
     } catch (ArithmeticException e) {
       return Long.MAX_VALUE;
     }
-  }
-
-  String nodeId() {
-    return nodeId;
   }
 
   /**

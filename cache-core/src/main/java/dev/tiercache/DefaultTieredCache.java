@@ -48,6 +48,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final Duration retryInterval;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final Duration loadLease;
+  /** This instance on the bus (its messages' origin) and in the L2 (the owner of its load leases). */
   private final String instanceId = UUID.randomUUID().toString();
   private volatile boolean closed;
 
@@ -70,7 +71,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
     InvalidationBus busToUse = settings.bus != null ? settings.bus : settings.l2 == null ? null : settings.l2.bus();
     this.bus =
-        busToUse == null ? null : new BusLink(settings, busToUse, metrics, this::applyLocally, this::clearL1);
+        busToUse == null
+            ? null
+            : new BusLink(settings, instanceId, busToUse, metrics, this::applyLocally, this::clearL1);
   }
 
   @Override
@@ -209,8 +212,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         }
       }
       if (loadLease != null && version != NO_VERSION && !flight.refresh) {
-        if (l2.tryLease(k, leaseOwner(), loadLease)) {
-          leaseOwner = leaseOwner();
+        if (l2.tryLease(k, instanceId, loadLease)) {
+          leaseOwner = instanceId;
         } else {
           L2Read filled = awaitOtherLoad(k);
           L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
@@ -256,11 +259,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         l2.releaseLease(k, leaseOwner);
       }
     }
-  }
-
-  /** Who this instance is when it takes a load lease. */
-  private String leaseOwner() {
-    return instanceId;
   }
 
   /**

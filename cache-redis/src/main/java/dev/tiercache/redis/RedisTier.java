@@ -132,6 +132,7 @@ public final class RedisTier implements L2Store {
    * @return the tier; closing it shuts the client down
    * @throws io.lettuce.core.RedisConnectionException if Redis cannot be reached or refuses the credentials
    */
+  @SuppressWarnings("deprecation") // getUsername: the credentials provider that replaces it is asynchronous
   public static RedisTier create(RedisURI uri) {
     Objects.requireNonNull(uri, "uri");
     RedisClient client = RedisClient.create(uri);
