@@ -16,6 +16,12 @@ final class BuiltInStrategy implements InvalidationStrategy {
       new BuiltInStrategy("tag", tag -> (key, tags) -> tags.contains(tag), L2Store::invalidateTag);
   static final BuiltInStrategy PATTERN =
       new BuiltInStrategy("pattern", BuiltInStrategy::globMatcher, L2Store::invalidatePattern);
+  /** Every entry of the cache; its argument is always the empty string. */
+  static final BuiltInStrategy ALL =
+      new BuiltInStrategy("all", all -> (key, tags) -> true, (store, cache, argument) -> store.invalidateAll(cache));
+
+  /** Every built-in, as the builder registers them. */
+  static final BuiltInStrategy[] ALL_BUILT_INS = {KEY, PREFIX, TAG, PATTERN, ALL};
 
   @FunctionalInterface
   private interface L2Call {
@@ -42,7 +48,11 @@ final class BuiltInStrategy implements InvalidationStrategy {
     if (argument == null) {
       throw new NullPointerException(name);
     }
-    if (argument.isEmpty()) {
+    if (this == ALL || "all".equals(name)) {
+      if (!argument.isEmpty()) {
+        throw new IllegalArgumentException("all takes no argument, was given one");
+      }
+    } else if (argument.isEmpty()) {
       throw new IllegalArgumentException(name + " must not be empty");
     }
     return matchers.apply(argument);

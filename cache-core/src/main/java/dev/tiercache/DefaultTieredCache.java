@@ -32,7 +32,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
   private static final long NO_VERSION = Long.MIN_VALUE;
   /** Covers every key: what a node that lost track of what it invalidated tells the others. */
-  private static final Invalidation EVERYTHING = Invalidation.pattern("*");
+  private static final Invalidation EVERYTHING = Invalidation.all();
 
   private final String name;
   private final KeyCodec<? super K> keyCodec;

@@ -76,6 +76,19 @@ public final class Invalidation {
   }
 
   /**
+   * Invalidates every entry of the cache, on every instance and in the L2, at a fixed cost however many entries the
+   * cache holds (the L2 records it logically; covered entries expire by their TTL). What Spring's
+   * {@code Cache.clear()} maps to.
+   *
+   * @return the request
+   */
+  public static Invalidation all() {
+    return ALL;
+  }
+
+  private static final Invalidation ALL = new Invalidation(BuiltInStrategy.ALL, "");
+
+  /**
    * Creates a request for any strategy, built-in or custom.
    *
    * @param strategy the strategy

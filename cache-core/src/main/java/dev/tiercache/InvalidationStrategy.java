@@ -103,4 +103,13 @@ public interface InvalidationStrategy {
   static InvalidationStrategy pattern() {
     return BuiltInStrategy.PATTERN;
   }
+
+  /**
+   * Invalidates every entry of the cache; its argument is the empty string ({@link Invalidation#all()}).
+   *
+   * @return the {@code all} strategy
+   */
+  static InvalidationStrategy all() {
+    return BuiltInStrategy.ALL;
+  }
 }

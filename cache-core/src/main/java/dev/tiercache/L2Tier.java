@@ -172,7 +172,7 @@ final class L2Tier<V> {
    * written before now can be trusted. Returns false if the L2 failed.
    */
   boolean invalidateEverything() {
-    return attempt("invalidate", () -> store.invalidatePrefix(cache, "").thenApply(v -> Boolean.TRUE), false);
+    return attempt("invalidate", () -> store.invalidateAll(cache).thenApply(v -> Boolean.TRUE), false);
   }
 
   private Duration ttl(boolean absent) {

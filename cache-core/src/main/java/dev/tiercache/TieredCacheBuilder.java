@@ -103,10 +103,7 @@ public final class TieredCacheBuilder<K, V> {
           "name must be non-empty letters, digits, '.', '_' or '-', was '" + name + "'");
     }
     this.name = name;
-    for (InvalidationStrategy builtIn :
-        new InvalidationStrategy[] {
-          BuiltInStrategy.KEY, BuiltInStrategy.PREFIX, BuiltInStrategy.TAG, BuiltInStrategy.PATTERN
-        }) {
+    for (InvalidationStrategy builtIn : BuiltInStrategy.ALL_BUILT_INS) {
       strategies.put(builtIn.name(), builtIn);
     }
   }

@@ -106,7 +106,12 @@ class InvalidationStrategiesTest {
             Invalidation.pattern("user:*:profile"),
             Set.of("user:1:profile", "user:22:profile"),
             "user:1:profile", NONE, "user:22:profile", NONE, "user:1:settings", NONE, "account:1:profile", NONE,
-            "user:profile", NONE, "user:1:profile:old", NONE));
+            "user:profile", NONE, "user:1:profile:old", NONE),
+        scenario(
+            "all",
+            Invalidation.all(),
+            Set.of("user:1", "order:2", "*"),
+            "user:1", NONE, "order:2", Tags.of("tenant:7"), "*", NONE));
   }
 
   static Stream<Arguments> builtInScenariosInEveryMode() {

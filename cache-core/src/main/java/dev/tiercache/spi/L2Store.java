@@ -96,10 +96,21 @@ public interface L2Store extends AutoCloseable {
    * only themselves.
    *
    * @param cache the cache name
-   * @param prefix the literal prefix; not empty
+   * @param prefix the literal prefix; empty only when called by {@link #invalidateAll}
    * @return completes when applied (covered entries may be removed physically later)
    */
   CompletableFuture<Void> invalidatePrefix(String cache, String prefix);
+
+  /**
+   * Invalidates every entry of the cache. The default records it as the invalidation of the empty prefix, which
+   * every key starts with.
+   *
+   * @param cache the cache name
+   * @return completes when applied (covered entries may be removed physically later)
+   */
+  default CompletableFuture<Void> invalidateAll(String cache) {
+    return invalidatePrefix(cache, "");
+  }
 
   /**
    * Invalidates every entry that carries {@code tag}.
