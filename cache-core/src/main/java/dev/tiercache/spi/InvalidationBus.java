@@ -7,8 +7,16 @@ import java.util.concurrent.CompletableFuture;
  * covered entries from its own L1. Redis Pub/Sub in production.
  *
  * <p>A bus delivers to a subscriber every message published on the cache's channel, its own included; the cache
- * ignores messages of its own origin. A bus that may have lost messages (a dropped subscription, a server restart)
- * must say so through {@link Listener#onSuspect(String)}: the cache then stops trusting its L1.
+ * ignores messages of its own origin. Messages reach a subscriber in the order the bus accepted them (per shard, on a
+ * sharded bus). A bus that may have lost messages (a dropped subscription, a server restart, a heartbeat that never
+ * came back while a later one did) must say so through {@link Listener#onSuspect(String)}: the cache then clears its
+ * L1.
+ *
+ * <h2>Proof of delivery</h2>
+ * A cache serves its L1 only while it can prove that it has received every invalidation published more than its
+ * {@code maxStaleness} ago: silence is never taken for health. It proves it with {@link #heartbeat(String)}: a
+ * heartbeat sent at local time {@code t} that came back proves that everything published before {@code t} has been
+ * delivered, because the bus delivers in order. No clocks of two machines are ever compared.
  *
  * <p>The caller that creates a bus closes it; a cache only closes its own subscription.
  */
@@ -32,6 +40,23 @@ public interface InvalidationBus extends AutoCloseable {
    */
   Subscription subscribe(String cache, Listener listener);
 
+  /**
+   * Sends a heartbeat that comes back to this bus only, behind every message published on the cache's channel before
+   * it (on every shard that carries the channel), and completes with the {@link System#nanoTime()} read just before
+   * it was sent, once it has come back and every message published before it has been handed to the listeners
+   * (their {@link Listener#onMessage} returned). A bus may let concurrent callers share one heartbeat: the time it
+   * completes with is that of the heartbeat actually sent, which may be earlier than the call.
+   *
+   * <p>The default fails: a bus that cannot prove delivery leaves the caches on it reading past their L1.
+   *
+   * @param cache the cache name
+   * @return the send time of a heartbeat that came back; exceptionally if none could be sent
+   */
+  default CompletableFuture<Long> heartbeat(String cache) {
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException(getClass().getName() + " cannot prove delivery"));
+  }
+
   /** Releases the bus's resources. The default does nothing. */
   @Override
   default void close() {}
@@ -54,8 +79,8 @@ public interface InvalidationBus extends AutoCloseable {
     void onSuspect(String reason);
 
     /**
-     * Called when the bus stops receiving, for example when its connection dropped. The cache serves its L1 for a
-     * short grace period, then reads past it until {@link #onConnectionRestored()}.
+     * Called when the bus stops receiving, for example when its connection dropped. The cache stops serving its L1 at
+     * once, and serves it again once a heartbeat sent after {@link #onConnectionRestored()} has come back.
      *
      * @param reason why, for the logs
      */

@@ -83,6 +83,65 @@ public interface L2Store extends AutoCloseable {
   CompletableFuture<Void> put(String cache, String key, L2Entry entry, Duration ttl);
 
   /**
+   * Writes an entry unconditionally, as {@link #put(String, String, L2Entry, Duration)}, and tells the other
+   * instances to drop their copy of the key: a store that {@link #announcesInvalidations() announces invalidations}
+   * publishes {@code announcement} on its {@link #bus()} in the same atomic step as the write, so neither happens
+   * without the other. The default writes and publishes nothing (the cache then publishes it itself).
+   *
+   * @param cache the cache name
+   * @param key the encoded key
+   * @param entry the entry
+   * @param ttl the time to live; positive
+   * @param announcement the bus message (a {@code key} invalidation of {@code key})
+   * @return completes when written (and published)
+   */
+  default CompletableFuture<Void> put(
+      String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement) {
+    return put(cache, key, entry, ttl);
+  }
+
+  /**
+   * Whether this store publishes the announcements handed to {@link #invalidate(String, InvalidationMessage)} and
+   * {@link #put(String, String, L2Entry, Duration, InvalidationMessage)} on its own {@link #bus()}, in the same atomic
+   * step that changes the L2. The cache then publishes nothing itself. The default is false.
+   *
+   * @return true if announcements are published by the store
+   */
+  default boolean announcesInvalidations() {
+    return false;
+  }
+
+  /**
+   * Applies the built-in invalidations a message carries ({@code key}, {@code prefix}, {@code tag}, {@code pattern},
+   * {@code all}), in order, and, if the store {@link #announcesInvalidations() announces invalidations}, publishes
+   * the message on its {@link #bus()} atomically with its last L2 change: after every covered entry stopped being
+   * served, and never without it. The default applies each item through the methods above and publishes nothing.
+   *
+   * @param cache the cache name
+   * @param announcement the invalidations, as they travel on the bus
+   * @return completes when applied (and published)
+   */
+  default CompletableFuture<Void> invalidate(String cache, InvalidationMessage announcement) {
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (InvalidationMessage.Item item : announcement.invalidations()) {
+      chain = chain.thenCompose(done -> applyBuiltIn(this, cache, item));
+    }
+    return chain;
+  }
+
+  private static CompletableFuture<Void> applyBuiltIn(L2Store store, String cache, InvalidationMessage.Item item) {
+    return switch (item.strategy()) {
+      case "key" -> store.invalidateKey(cache, item.argument());
+      case "prefix" -> store.invalidatePrefix(cache, item.argument());
+      case "tag" -> store.invalidateTag(cache, item.argument());
+      case "pattern" -> store.invalidatePattern(cache, item.argument());
+      case "all" -> store.invalidateAll(cache);
+      default -> CompletableFuture.failedFuture(
+          new IllegalArgumentException("not a built-in invalidation strategy: '" + item.strategy() + "'"));
+    };
+  }
+
+  /**
    * Removes one key and advances its version.
    *
    * @param cache the cache name

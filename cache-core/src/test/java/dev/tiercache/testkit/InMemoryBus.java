@@ -33,6 +33,12 @@ public final class InMemoryBus implements InvalidationBus {
     return CompletableFuture.completedFuture(null);
   }
 
+  /** Everything published before this call has been delivered: delivery is synchronous, under the same lock. */
+  @Override
+  public synchronized CompletableFuture<Long> heartbeat(String cache) {
+    return CompletableFuture.completedFuture(System.nanoTime());
+  }
+
   @Override
   public Subscription subscribe(String cache, Listener listener) {
     List<Listener> list = listeners.computeIfAbsent(cache, c -> new CopyOnWriteArrayList<>());
