@@ -198,10 +198,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         if (read != null) {
           version = read.version();
           L2Tier.Hit<V> found = flight.refresh ? null : l2.decode(read);
-          if (found != null) {
-            flight.widen(found.tags());
-            l1.install(k, found.value(), found.tags(), flight.stamp);
-            finish(k, flight, found.value());
+          if (found != null && served(k, flight, found)) {
             return;
           }
         }
@@ -216,10 +213,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
             leaseOwner = instanceId;
           }
           L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
-          if (found != null) {
-            flight.widen(found.tags());
-            l1.install(k, found.value(), found.tags(), flight.stamp);
-            finish(k, flight, found.value());
+          if (found != null && served(k, flight, found)) {
             return;
           }
           version = filled == null ? version : filled.version();
@@ -259,6 +253,22 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         l2.releaseLease(k, leaseOwner);
       }
     }
+  }
+
+  /**
+   * Serves what a flight read from the L2, unless an invalidation covering the entry (its own tags included, which
+   * the caller's tags may lack) overtook the read: then the flight goes on to the loader, so that no reader, not even
+   * one that joined after the invalidation returned, gets what it covered.
+   *
+   * @return whether the flight was finished with the entry
+   */
+  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
+    flight.widen(found.tags());
+    if (l1.install(k, found.value(), found.tags(), flight.stamp) == null) {
+      return false;
+    }
+    finish(k, flight, found.value());
+    return true;
   }
 
   /** What waiting for another instance's load gave: the last read, and whether this instance took the lease over. */
@@ -375,6 +385,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       Tags tags,
       Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
     long stamp = log.stamp();
+    owned.values().forEach(flight -> flight.stamp = stamp);
     Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
     try {
       Map<String, Long> versions = new HashMap<>();
@@ -388,11 +399,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
             }
             versions.put(read.getKey(), read.getValue().version());
             L2Tier.Hit<V> hit = l2.decode(read.getValue());
-            if (hit != null) {
-              flight.widen(hit.tags());
-              l1.install(read.getKey(), hit.value(), hit.tags(), stamp);
+            if (hit != null && served(read.getKey(), flight, hit)) {
               pending.remove(read.getKey());
-              finish(read.getKey(), flight, hit.value());
             }
           }
         }
