@@ -16,7 +16,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +40,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final Executor executor;
   private final Flights<V> flights = new Flights<>();
   private final Invalidator invalidator;
+  private final Waits<V> waits;
+  private final KeyRules keyRules;
   private final Duration loadLease;
   /** This instance on the bus (its messages' origin) and in the L2 (the owner of its load leases). */
   private final String instanceId = UUID.randomUUID().toString();
@@ -59,6 +60,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.executor = settings.executor;
     this.loadLease = settings.loadLease;
     this.invalidator = new Invalidator(settings, instanceId, log, l1, l2, flights, metrics);
+    this.waits = new Waits<>(name, flights, settings.loadTimeout);
+    this.keyRules = new KeyRules(settings.maxKeyBytes);
     InvalidationBus storeBus = settings.l2 == null ? null : settings.l2.bus();
     InvalidationBus busToUse = settings.bus != null ? settings.bus : storeBus;
     this.bus =
@@ -89,12 +92,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (hit != null) {
       return hit.value;
     }
-    Flight<V> mine = new Flight<>(tags);
+    Flight<V> mine = new Flight<>(tags, true);
     Flight<V> flight = join(k, mine);
     if (flight == mine) {
       load(k, key, mine, loader);
     }
-    return await(flight.result);
+    return await(k, flight);
   }
 
   @Override
@@ -104,12 +107,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (hit != null) {
       return CompletableFuture.completedFuture(hit.value);
     }
-    Flight<V> mine = new Flight<>(tags);
+    Flight<V> mine = new Flight<>(tags, false);
     Flight<V> flight = join(k, mine);
     if (flight == mine) {
       runAsync(k, mine, () -> load(k, key, mine, loader));
     }
-    return flight.result.copy();
+    return waits.forAsync(k, flight);
   }
 
   @Override
@@ -161,7 +164,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (hit.isAbsent() || !l1.wantsRefresh(hit)) {
       return;
     }
-    Flight<V> mine = new Flight<>(hit.tags);
+    Flight<V> mine = new Flight<>(hit.tags, false);
     mine.refresh = true;
     if (flights.putIfAbsent(k, mine) == null) {
       mine.stamp = log.stamp();
@@ -178,6 +181,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private Flight<V> join(String key, Flight<V> mine) {
     Flight<V> existing = flights.putIfAbsent(key, mine);
     if (existing != null) {
+      waits.refuseReentry(existing);
       metrics.coalesced();
       return existing;
     }
@@ -190,6 +194,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
    * L2 only for its version: the L2 may hold the very copy being refreshed.
    */
   private void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
+    flight.owner = Thread.currentThread();
     String leaseOwner = null;
     try {
       long version = NO_VERSION;
@@ -238,7 +243,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       if (value != null || cacheAbsent) {
         // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
         L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags());
-        if (version != NO_VERSION && l2Trusted()) {
+        if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
         l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
@@ -340,11 +345,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         }
         continue;
       }
-      Flight<V> mine = new Flight<>(tags);
+      Flight<V> mine = new Flight<>(tags, true);
       Flight<V> flight = flights.putIfAbsent(k, mine);
       if (flight == null) {
         owned.put(k, mine);
       } else {
+        waits.refuseReentry(flight);
         metrics.coalesced();
         joined.put(k, flight);
       }
@@ -368,7 +374,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private void collect(Map<String, Flight<V>> flightsByKey, Map<String, V> found) {
     flightsByKey.forEach(
         (k, flight) -> {
-          V value = await(flight.result);
+          V value = await(k, flight);
           if (value != null) {
             found.put(k, value);
           }
@@ -421,7 +427,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
         L2Entry encoded = l2 == null || (value == null && !cacheAbsent) ? null : l2.encode(value, tags);
         Long version = versions.get(k);
-        if (version != null && encoded != null) {
+        if (version != null && encoded != null && l2.fits(encoded)) {
           (value == null ? absent : present).put(k, new L2Write(encoded, version));
         }
       }
@@ -466,6 +472,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(tags, "tags");
     L2Entry entry = l2 == null ? null : l2.encode(value, tags);
+    if (entry != null) {
+      l2.requireFits(entry);
+    }
     invalidator.put(k, value, tags, entry, l1);
   }
 
@@ -537,10 +546,16 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     l1.clear();
   }
 
+  /**
+   * Encodes a key under one rule for every operation: not null, not empty, well-formed UTF-16 (a lone surrogate
+   * would become another key's bytes in Redis), and at most {@code maxKeyBytes} of UTF-8.
+   */
   private String encode(K key) {
     Objects.requireNonNull(key, "key");
     ensureOpen();
-    return Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
+    String k = Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
+    keyRules.check(k);
+    return k;
   }
 
   private void ensureOpen() {
@@ -559,20 +574,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
   }
 
-  /** Waits for a load and rethrows its failure as the loader threw it. */
-  private static <T> T await(CompletableFuture<T> result) {
-    try {
-      return result.join();
-    } catch (CompletionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException) {
-        throw (RuntimeException) cause;
-      }
-      if (cause instanceof Error) {
-        throw (Error) cause;
-      }
-      throw e;
-    }
+  private V await(String k, Flight<V> flight) {
+    return waits.await(k, flight);
   }
 
   @Override
