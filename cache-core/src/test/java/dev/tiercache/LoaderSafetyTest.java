@@ -84,14 +84,8 @@ class LoaderSafetyTest {
   @Test
   void aWaiterCanBeInterrupted() throws Exception {
     try (TieredCache<String, String> cache = builder("interrupt").build()) {
-      CountDownLatch loading = new CountDownLatch(1);
       CountDownLatch release = new CountDownLatch(1);
-      Future<String> owner = pool.submit(() -> cache.get("k", k -> {
-        loading.countDown();
-        await(release);
-        return "v";
-      }));
-      assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+      Future<String> owner = blockedLoad(cache, release, "v");
       AtomicReference<Throwable> thrown = new AtomicReference<>();
       AtomicBoolean flagKept = new AtomicBoolean();
       Thread waiter = new Thread(() -> {
@@ -117,14 +111,8 @@ class LoaderSafetyTest {
   @Test
   void theLoadTimeoutFreesWaitersAndTheNextCallerLoadsAfresh() throws Exception {
     try (TieredCache<String, String> cache = builder("timeout").loadTimeout(Duration.ofMillis(200)).build()) {
-      CountDownLatch loading = new CountDownLatch(1);
       CountDownLatch release = new CountDownLatch(1);
-      Future<String> stuck = pool.submit(() -> cache.get("k", k -> {
-        loading.countDown();
-        await(release);
-        return "late";
-      }));
-      assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+      Future<String> stuck = blockedLoad(cache, release, "late");
       long start = System.nanoTime();
       assertThatThrownBy(() -> cache.get("k", k -> "unexpected"))
           .isInstanceOf(CompletionException.class)
@@ -238,6 +226,19 @@ class LoaderSafetyTest {
       cache.put("small", "1234");
       assertThat(store.holds("big", "small")).isTrue();
     }
+  }
+
+  /** Starts a load of "k" on another thread that holds until {@code release}; returns once it is loading. */
+  private Future<String> blockedLoad(TieredCache<String, String> cache, CountDownLatch release, String value)
+      throws InterruptedException {
+    CountDownLatch loading = new CountDownLatch(1);
+    Future<String> load = pool.submit(() -> cache.get("k", k -> {
+      loading.countDown();
+      await(release);
+      return value;
+    }));
+    assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+    return load;
   }
 
   private static void await(CountDownLatch latch) {
