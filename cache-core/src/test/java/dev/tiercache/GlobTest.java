@@ -359,7 +359,8 @@ class GlobTest {
       "*", "?", "[", "]", "\\", "^", "-", "a", "z", "é", "è", "ÿ", "\u0080", "\u07FF", "日", "本", "\uFFFF", "😀",
       "\uDBFF\uDFFF"
     };
-    agreeWithReference(20261130L, random -> randomPieces(random, pieces, 7), random -> randomPieces(random, pieces, 5));
+    agreeWithReference(
+        20261130L, random -> randomPieces(random, pieces, 7), random -> randomPieces(random, pieces, 5));
   }
 
   /** 20,000 random (pattern, non-empty text) pairs: Glob and the reference port must agree on each. */
