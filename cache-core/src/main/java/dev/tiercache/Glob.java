@@ -28,8 +28,9 @@ import java.util.Objects;
  *       {@code -} and at least one more pattern byte, so in {@code [a-]} the {@code ]} is the end of the range
  *       {@code a-]}, not the end of the class, and in {@code [é-z]} the range is {@code A9-z}, after the member
  *       {@code C3}. A {@code ^} is special only directly after the {@code [}.
- *   <li>Range ends are compared as C's {@code char}, which is signed on x86-64, the platform of Redis's release
- *       builds and of the test fixture: the bytes {@code 80}-{@code FF} count as -128 to -1, below every ASCII byte.
+ *   <li>Range ends are compared as C's {@code char}, which is signed on x86-64 (where the test fixture's Redis runs
+ *       and GlobRedisDifferentialTest checks this): the bytes {@code 80}-{@code FF} count as -128 to -1, below
+ *       every ASCII byte.
  *       A range between two ASCII bytes, or between two bytes {@code 80}-{@code FF}, means the same on every
  *       platform. A <em>mixed</em> range, one end ASCII and the other {@code 80}-{@code FF} (such as
  *       {@code [a-é]}, which is {@code [a-C3]} followed by the member {@code A9}), covers here, as on x86-64, the
@@ -53,7 +54,8 @@ import java.util.Objects;
  * <p>Patterns must be well-formed UTF-16 ({@link #compile(String)} refuses a lone surrogate, which has no UTF-8
  * encoding). Keys with a lone surrogate are refused by the cache; if {@link #matches(String)} is nevertheless given
  * one, it reads each lone surrogate as its three-byte generalized UTF-8 form (as WTF-8 does), which no well-formed
- * string produces, so such a text matches only through {@code *}, {@code ?} and classes, never a literal.
+ * string produces: those bytes are matched by {@code *}, {@code ?} and classes, never by a literal, and never as the
+ * {@code '?'} that {@code String.getBytes} would put in their place.
  *
  * <p><b>One deliberate difference</b>: Redis's matcher never matches an empty string against a non-empty pattern,
  * not even {@code *} ({@code KEYS} and {@code SCAN} special-case a lone {@code *} before calling it). Here the empty
