@@ -1,0 +1,287 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.InvalidationMessage;
+import dev.tiercache.testkit.GatedL2Store;
+import dev.tiercache.testkit.InMemoryL2Store;
+import dev.tiercache.testkit.TestCodec;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Adversarial review of the changes since abcea70: each test forces one interleaving with latches (never a sleep)
+ * and checks one sentence of TieredCache's contract or DESIGN.md. A failing test documents a defect.
+ */
+@Timeout(60)
+class AdversarialContractTest {
+
+  private final ExecutorService pool = Executors.newCachedThreadPool();
+
+  @AfterEach
+  void tearDown() {
+    pool.shutdownNow();
+  }
+
+  private static TieredCache<String, String> l1Only(String name) {
+    return TieredCache.<String, String>builder(name).keyCodec(k -> k).build();
+  }
+
+  // ---- re-entrance ----
+
+  /**
+   * DEFECT. getAll registers a flight for each key it owns, in key order, and only then meets the key its own thread
+   * is loading: refuseReentry throws out of getAll and the flights it already registered (B) are never completed nor
+   * removed. Every later get(B), on any thread, joins a flight that never ends: without a load timeout it hangs
+   * forever, exactly the deadlock invariant 9 was meant to remove.
+   *
+   * <p>Interleaving (one thread): get(A) -> loader(A) -> getAll([B, A]): B registered as owned, A refused with
+   * IllegalStateException; the loader lets it propagate; get(A) fails as documented. Then get(B) from another thread.
+   */
+  @Test
+  void aGetAllRefusedForReentryLeavesNoOrphanFlightBehind() throws Exception {
+    try (TieredCache<String, String> cache = l1Only("adv-getall-reentry")) {
+      assertThatThrownBy(
+              () -> cache.get("A", a -> {
+                cache.getAll(List.of("B", "A"), keys -> Map.of());
+                return "a";
+              }))
+          .isInstanceOf(IllegalStateException.class);
+
+      Future<String> b = pool.submit(() -> cache.get("B", k -> "b"));
+      String value;
+      try {
+        value = b.get(5, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        b.cancel(true);
+        throw new AssertionError(
+            "get(B) still waits after 5 s on the flight a refused getAll registered and abandoned", e);
+      }
+      assertThat(value).isEqualTo("b");
+    }
+  }
+
+  /**
+   * Holds (false-positive check): a thread that started a getAsync on an inline executor and then calls get on the
+   * same key is not taken for a re-entrant loader, nor is a loader on the same thread reading a different key.
+   */
+  @Test
+  void noReentryFalsePositiveForGetAsyncThenGetOnOneThread() throws Exception {
+    try (TieredCache<String, String> cache =
+        TieredCache.<String, String>builder("adv-reentry-fp").keyCodec(k -> k).executor(Runnable::run).build()) {
+      CompletableFuture<String> first = cache.getAsync("k", Tags.empty(), k -> "v");
+      assertThat(cache.get("k", k -> "other")).isEqualTo("v");
+      assertThat(first.get(1, TimeUnit.SECONDS)).isEqualTo("v");
+      assertThat(cache.get("outer", o -> cache.get("inner", i -> "in") + "+out")).isEqualTo("in+out");
+    }
+  }
+
+  /**
+   * Holds: a loader that put()s its own key (same KeyLocks stripe, re-entrant lock) neither deadlocks nor lets the
+   * load install over the put: the L1 keeps the put's value.
+   */
+  @Test
+  void aLoaderThatPutsItsOwnKeyKeepsThePutsValue() {
+    InMemoryL2Store store = new InMemoryL2Store();
+    try (TieredCache<String, String> cache =
+        TieredCache.<String, String>builder("adv-loader-put").keyCodec(k -> k).l2(store)
+            .valueCodec(TestCodec.STRING).build()) {
+      String loaded = cache.get("k", k -> {
+        cache.put("k", "written");
+        return "loaded";
+      });
+      assertThat(loaded).isEqualTo("loaded");
+      assertThat(cache.get("k", k -> "reloaded")).isEqualTo("written");
+    }
+  }
+
+  // ---- read your invalidation ----
+
+  /**
+   * DEFECT. getIfPresent ignores that its L1 install was refused: it returns the value it read from the L2 even
+   * when an invalidation covering it began and returned normally in between. TieredCache's javadoc: "When invalidate
+   * returns, no read on this instance returns a value it covered, including a value whose load was already in
+   * flight" (get handles the same interleaving by going on to the loader).
+   *
+   * <p>Interleaving: T1 getIfPresent(k): stamp, L2 GET answers v1, held. Main: invalidate(key k) returns normally.
+   * T1 released: install refused (covered), returns v1 anyway, after invalidate returned.
+   */
+  @Test
+  void getIfPresentDoesNotReturnWhatAnInvalidationThatReturnedCovered() throws Exception {
+    InMemoryL2Store store = new InMemoryL2Store();
+    GatedL2Store gated = new GatedL2Store(store);
+    try (TieredCache<String, String> writer = TieredCache.<String, String>builder("adv-gip").keyCodec(k -> k)
+            .l2(store).valueCodec(TestCodec.STRING).build();
+        TieredCache<String, String> reader = TieredCache.<String, String>builder("adv-gip").keyCodec(k -> k)
+            .l2(gated).valueCodec(TestCodec.STRING).build()) {
+      writer.put("k", "v1");
+      CountDownLatch read = gated.holdNextGet();
+      Future<String> seen = pool.submit(() -> reader.getIfPresent("k"));
+      assertThat(read.await(10, TimeUnit.SECONDS)).isTrue();
+
+      reader.invalidate(Invalidation.key("k")); // returns normally: L2 took it
+      gated.release();
+
+      assertThat(seen.get(10, TimeUnit.SECONDS))
+          .as("getIfPresent returned after invalidate(key) returned on the same instance")
+          .isNull();
+    }
+  }
+
+  /** Holds (control for the test above): get in the same interleaving goes on to the loader. */
+  @Test
+  void getInTheSameInterleavingGoesToTheLoader() throws Exception {
+    InMemoryL2Store store = new InMemoryL2Store();
+    GatedL2Store gated = new GatedL2Store(store);
+    try (TieredCache<String, String> writer = TieredCache.<String, String>builder("adv-get-ctl").keyCodec(k -> k)
+            .l2(store).valueCodec(TestCodec.STRING).build();
+        TieredCache<String, String> reader = TieredCache.<String, String>builder("adv-get-ctl").keyCodec(k -> k)
+            .l2(gated).valueCodec(TestCodec.STRING).build()) {
+      writer.put("k", "v1");
+      CountDownLatch read = gated.holdNextGet();
+      Future<String> seen = pool.submit(() -> reader.get("k", k -> "fresh"));
+      assertThat(read.await(10, TimeUnit.SECONDS)).isTrue();
+      reader.invalidate(Invalidation.tag("nothing-tagged")); // unrelated: must not disturb
+      reader.invalidate(Invalidation.key("k"));
+      gated.release();
+      assertThat(seen.get(10, TimeUnit.SECONDS)).isEqualTo("fresh");
+    }
+  }
+
+  // ---- text is bytes: one rule for keys and tags ----
+
+  /**
+   * DEFECT. Tags are not checked for well-formed UTF-16: a lone surrogate reaches the L2 store, where
+   * KeySpace/String.getBytes(UTF_8) turns it into '?', so "t\uD800" and "t?" are one tag in Redis (issue 10 item 5,
+   * fixed for keys only). DESIGN.md 6: "malformed strings are refused".
+   */
+  @Test
+  void aTagWithALoneSurrogateIsRefused() {
+    assertThatThrownBy(() -> Tags.of("tenant\uD800")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Invalidation.tag("tenant\uDC00")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  /**
+   * DEFECT. "Every operation applies one rule to encoded keys" is not applied by invalidate(Invalidation.key(..)):
+   * a key with a lone surrogate (which Redis would see as another key's bytes) and a key over maxKeyBytes (the
+   * 1 MiB bus frame of issue 10 item 4) are both accepted, and a lone-surrogate prefix too.
+   */
+  @Test
+  void invalidateAppliesTheKeyRuleToo() {
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-keyrule").keyCodec(k -> k)
+        .maxKeyBytes(64).build()) {
+      assertThatThrownBy(() -> cache.get("k\uD800", k -> "v")).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> cache.invalidate(Invalidation.key("k\uD800")))
+          .as("lone surrogate key").isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> cache.invalidate(Invalidation.key("x".repeat(65))))
+          .as("key over maxKeyBytes").isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> cache.invalidate(Invalidation.prefix("p\uDBFF")))
+          .as("lone surrogate prefix").isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  // ---- close ----
+
+  /** A bus that refuses every publish while it is down, and records what it took. */
+  static final class FlakyBus implements InvalidationBus {
+    final AtomicBoolean down = new AtomicBoolean();
+    final List<InvalidationMessage> taken = new CopyOnWriteArrayList<>();
+
+    @Override
+    public CompletableFuture<Void> publish(String cache, InvalidationMessage message) {
+      if (down.get()) {
+        return CompletableFuture.failedFuture(new IllegalStateException("test: down"));
+      }
+      taken.add(message);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Long> heartbeat(String cache) {
+      return CompletableFuture.completedFuture(System.nanoTime());
+    }
+
+    @Override
+    public Subscription subscribe(String cache, Listener listener) {
+      return () -> {};
+    }
+  }
+
+  /**
+   * DEFECT. close() gives the pending queue one last attempt, but not the bus outbox: an invalidation whose publish
+   * the bus refused (caller told InvalidationPendingException, "it is retried until it gets through") is dropped by
+   * close() before its first retry, although the bus is healthy again. Other instances then serve what it covered
+   * until their TTL, the very defect 12 of issue 9, moved from the pending queue to the outbox.
+   *
+   * <p>Interleaving: bus refuses; invalidate(key) throws InvalidationPendingException (message in the outbox, retry
+   * in 300 ms); bus healthy; close(); the retry runs, sees closed, returns. The bus never gets the message.
+   */
+  @Test
+  void closeDoesNotDropARefusedPublish() {
+    FlakyBus bus = new FlakyBus();
+    TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-outbox-close").keyCodec(k -> k)
+        .bus(bus).l2RetryInterval(Duration.ofMillis(300)).build();
+    bus.down.set(true);
+    assertThatThrownBy(() -> cache.invalidate(Invalidation.key("gone")))
+        .isInstanceOf(InvalidationPendingException.class);
+    bus.down.set(false);
+    cache.close();
+    await().atMost(Duration.ofSeconds(3)).untilAsserted(
+        () -> assertThat(bus.taken.stream().map(m -> m.invalidations().get(0).argument()))
+            .as("the refused invalidation reached the bus after close").contains("gone"));
+  }
+
+  // ---- custom strategies ----
+
+  /**
+   * Holds: a custom matcher that throws covers (conservatively) and never leaves its invalidation running: the key
+   * can be cached again afterwards, and loads are counted exactly.
+   */
+  @Test
+  void aThrowingCustomMatcherLeavesNothingRunning() {
+    InvalidationStrategy hostile = new InvalidationStrategy() {
+      @Override
+      public String name() {
+        return "hostile";
+      }
+
+      @Override
+      public EntryMatcher matcher(String argument) {
+        return (key, tags) -> {
+          throw new IllegalStateException("matcher broken");
+        };
+      }
+
+      @Override
+      public CompletableFuture<Void> applyTo(dev.tiercache.spi.L2Store store, String cache, String argument) {
+        return CompletableFuture.completedFuture(null);
+      }
+    };
+    AtomicInteger loads = new AtomicInteger();
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-hostile")
+        .keyCodec(k -> k).invalidationStrategy(hostile).build()) {
+      cache.get("k", k -> "v" + loads.incrementAndGet());
+      cache.invalidate(Invalidation.of(hostile, "x"));
+      assertThat(cache.get("k", k -> "v" + loads.incrementAndGet())).isEqualTo("v2");
+      assertThat(cache.get("k", k -> "v" + loads.incrementAndGet())).isEqualTo("v2");
+      assertThat(loads).hasValue(2);
+    }
+  }
+}
