@@ -284,4 +284,113 @@ class AdversarialContractTest {
       assertThat(loads).hasValue(2);
     }
   }
+
+  // ---- async writes ----
+
+  /** An executor that holds every task until the test runs them: a busy pool, made deterministic. */
+  static final class HeldExecutor implements java.util.concurrent.Executor {
+    final java.util.Queue<Runnable> held = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    @Override
+    public void execute(Runnable task) {
+      held.add(task);
+    }
+
+    void runAll() {
+      for (int i = 0; i < 1_000; i++) {
+        Runnable next = held.poll();
+        if (next == null) {
+          return;
+        }
+        next.run();
+      }
+    }
+  }
+
+  /**
+   * DEFECT. invalidateAsync's javadoc: "the L1 is invalidated before this method returns; the future completes when
+   * the L2 and the bus have it". runOffCaller hands the whole invalidation to the executor, so when the executor is
+   * busy the L1 still serves the covered value after invalidateAsync returned, on the calling thread itself.
+   *
+   * <p>Interleaving: get(k) caches v1; the cache's executor is busy (tasks held); invalidateAsync(key k) returns;
+   * get(k) on the same thread returns v1 from the L1.
+   */
+  @Test
+  void invalidateAsyncInvalidatesTheL1BeforeItReturns() {
+    HeldExecutor executor = new HeldExecutor();
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-inv-async")
+        .keyCodec(k -> k).executor(executor).build()) {
+      assertThat(cache.get("k", k -> "v1")).isEqualTo("v1");
+      CompletableFuture<Void> done = cache.invalidateAsync(Invalidation.key("k"));
+      try {
+        assertThat(cache.get("k", k -> "v2"))
+            .as("read on the caller's thread after invalidateAsync returned").isEqualTo("v2");
+      } finally {
+        executor.runAll();
+      }
+      assertThat(done).isCompleted();
+    }
+  }
+
+  /** A store whose key invalidations the test completes by hand. */
+  static final class ManualInvalidations extends dev.tiercache.testkit.ForwardingL2Store {
+    final java.util.concurrent.BlockingQueue<CompletableFuture<Void>> calls =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    volatile boolean manual = true;
+    private final InMemoryL2Store real;
+
+    ManualInvalidations(InMemoryL2Store real) {
+      super(real);
+      this.real = real;
+    }
+
+    @Override
+    public CompletableFuture<Void> invalidateKey(String cache, String key) {
+      if (!manual) {
+        return real.invalidateKey(cache, key);
+      }
+      CompletableFuture<Void> call = new CompletableFuture<>();
+      calls.add(call);
+      return call;
+    }
+  }
+
+  /**
+   * DEFECT. close() drains only what is pending when it runs. An invalidate in progress on another thread whose L2
+   * call fails after close() returned is queued, but scheduleDrain refuses (closed): it is never applied to the L2 and
+   * never logged, although its caller is told InvalidationPendingException ("it is retried until it gets through").
+   * Other instances then read the old L2 value until its TTL.
+   *
+   * <p>Interleaving: T1 invalidate(key k): L1 removed, L2 call outstanding. Main: close() (pending empty, returns).
+   * L2 call fails: T1 queues it, no drain is scheduled; T1 gets InvalidationPendingException. The L2 keeps k.
+   */
+  @Test
+  void anInvalidationThatFailsWhileClosingIsStillAppliedOrReported() throws Exception {
+    InMemoryL2Store real = new InMemoryL2Store();
+    ManualInvalidations store = new ManualInvalidations(real);
+    TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-close-race").keyCodec(k -> k)
+        .l2(store).valueCodec(TestCodec.STRING).l2Timeout(Duration.ofSeconds(10))
+        .l2RetryInterval(Duration.ofMillis(20)).build();
+    cache.put("k", "v1");
+    assertThat(real.holds("adv-close-race", "k")).isTrue();
+
+    Future<Throwable> caller = pool.submit(() -> {
+      try {
+        cache.invalidate(Invalidation.key("k"));
+        return null;
+      } catch (RuntimeException e) {
+        return e;
+      }
+    });
+    CompletableFuture<Void> l2Call = store.calls.poll(10, TimeUnit.SECONDS);
+    assertThat(l2Call).isNotNull();
+    cache.close();
+    store.manual = false; // Redis is fine again from now on
+    l2Call.completeExceptionally(new IllegalStateException("test: Redis hiccup"));
+    assertThat(caller.get(10, TimeUnit.SECONDS)).isInstanceOf(InvalidationPendingException.class);
+
+    await().atMost(Duration.ofSeconds(3)).untilAsserted(
+        () -> assertThat(real.holds("adv-close-race", "k"))
+            .as("the invalidation its caller was told would be retried reached the L2").isFalse());
+  }
 }
