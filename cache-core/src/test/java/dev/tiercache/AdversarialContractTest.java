@@ -393,4 +393,56 @@ class AdversarialContractTest {
         () -> assertThat(real.holds("adv-close-race", "k"))
             .as("the invalidation its caller was told would be retried reached the L2").isFalse());
   }
+
+  // ---- glob on bytes ----
+
+  /**
+   * DEFECT (pre-existing, issue 10 item 6, still open). DESIGN.md 6: "Text is UTF-8 bytes everywhere (... glob
+   * matching in the JVM and in Redis alike)". Glob matches UTF-16 chars: for Redis, "caf??" matches the 5 bytes of
+   * "café" and "caf?" does not; the L1 decides the opposite. So invalidate(pattern("caf??")) returns normally, Redis
+   * drops the entry, and this very instance keeps serving it from its L1 (a same-instance stale read).
+   */
+  @Test
+  void globMatchesUtf8BytesAsRedisDoes() {
+    assertThat(Glob.compile("caf??").matches("caf\u00e9")).as("caf?? vs café (5 bytes)").isTrue();
+    assertThat(Glob.compile("caf?").matches("caf\u00e9")).as("caf? vs café (5 bytes)").isFalse();
+  }
+
+  // ---- load timeout ----
+
+  /**
+   * Holds: a load that outlived the load timeout (its waiters freed, its flight detached) and returns after a newer
+   * invalidation installs nothing, in the L1 or the L2; the value loaded after the invalidation stays.
+   */
+  @Test
+  void aLateLoadAfterItsTimeoutDoesNotOverwriteANewerValue() throws Exception {
+    InMemoryL2Store store = new InMemoryL2Store();
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-late-load").keyCodec(k -> k)
+        .l2(store).valueCodec(TestCodec.STRING).loadTimeout(Duration.ofMillis(100)).build();
+        TieredCache<String, String> other = TieredCache.<String, String>builder("adv-late-load").keyCodec(k -> k)
+        .l2(store).valueCodec(TestCodec.STRING).build()) {
+      CountDownLatch reading = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      Future<String> slow = pool.submit(() -> cache.get("k", k -> {
+        reading.countDown();
+        try {
+          release.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return "old";
+      }));
+      assertThat(reading.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThatThrownBy(() -> cache.get("k", k -> "joined"))
+          .isInstanceOf(java.util.concurrent.CompletionException.class).hasCauseInstanceOf(TimeoutException.class);
+
+      cache.invalidate(Invalidation.key("k")); // the row changed
+      assertThat(cache.get("k", k -> "new")).isEqualTo("new");
+      release.countDown();
+      assertThat(slow.get(10, TimeUnit.SECONDS)).isEqualTo("old"); // its own caller gets what it loaded
+
+      assertThat(cache.get("k", k -> "reloaded")).isEqualTo("new");
+      assertThat(other.get("k", k -> "other-loaded")).as("the L2 kept the newer value").isEqualTo("new");
+    }
+  }
 }
