@@ -445,4 +445,40 @@ class AdversarialContractTest {
       assertThat(other.get("k", k -> "other-loaded")).as("the L2 kept the newer value").isEqualTo("new");
     }
   }
+
+  /**
+   * DEFECT. Invalidation.covers treats a RuntimeException of a custom matcher as "covers", but an Error (an
+   * AssertionError from a failed assert in user code, a StackOverflowError of a recursive matcher) escapes. The
+   * invalidation is in the L1 history, so every later L1 hit of an entry cached before it calls the matcher and
+   * throws the Error to the reader; the entry is never removed (the throw comes before the removal), so the key stays
+   * unreadable. Expected: treated as covered, like a RuntimeException (the key reloads).
+   */
+  @Test
+  void aCustomMatcherThrowingAnErrorDoesNotBreakReadsOfOtherwiseHealthyKeys() {
+    InvalidationStrategy buggy = new InvalidationStrategy() {
+      @Override
+      public String name() {
+        return "buggy";
+      }
+
+      @Override
+      public EntryMatcher matcher(String argument) {
+        return (key, tags) -> {
+          throw new AssertionError("user matcher bug");
+        };
+      }
+
+      @Override
+      public CompletableFuture<Void> applyTo(dev.tiercache.spi.L2Store store, String cache, String argument) {
+        return CompletableFuture.completedFuture(null);
+      }
+    };
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-matcher-error")
+        .keyCodec(k -> k).invalidationStrategy(buggy).build()) {
+      assertThat(cache.get("k", k -> "v1")).isEqualTo("v1");
+      cache.invalidate(Invalidation.of(buggy, "x"));
+      assertThat(cache.get("k", k -> "v2")).as("read of k after the buggy invalidation").isEqualTo("v2");
+      assertThat(cache.get("k", k -> "v3")).isEqualTo("v2");
+    }
+  }
 }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
  * A concurrent history check: three instances over one InMemoryL2Store and one InMemoryBus, several threads each,
  * a versioned in-memory "database", reads of every kind (get, getAsync, getAll, getIfPresent; refresh-ahead on) and
  * writes of every kind (database update then invalidate by key, prefix, tag, pattern, all, or write-through put),
- * plus bus faults (suspect, connection lost and restored) while it runs. Every operation is time-stamped on one
+ * plus bus faults (suspect, a freeze longer than maxStaleness, connection lost and restored) while it runs. Every operation is time-stamped on one
  * clock and checked offline:
  *
  * <ul>
@@ -139,8 +139,12 @@ class AdversarialHistoryTest {
   private void faults(InMemoryBus bus, long deadline) throws InterruptedException {
     for (int round = 0; round < 200 && System.nanoTime() - deadline < 0; round++) {
       Thread.sleep(150); // pacing the fault injector, not waiting for a condition
-      if (round % 2 == 0) {
+      if (round % 3 == 0) {
         bus.suspect("adv-history");
+      } else if (round % 3 == 1) {
+        bus.freeze(); // a frozen Redis: messages and heartbeats held, delivered in order on thaw
+        Thread.sleep(MAX_STALENESS.toMillis() * 2); // length of the freeze: longer than the bound
+        bus.thaw();
       } else {
         bus.connectionLost("adv-history");
         Thread.sleep(30); // length of the outage
