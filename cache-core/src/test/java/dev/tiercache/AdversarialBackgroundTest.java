@@ -221,4 +221,33 @@ class AdversarialBackgroundTest {
           .isLessThan(50);
     }
   }
+
+  /**
+   * DEFECT (contract gap). loadTimeout "bounds how long a caller waits for a load it did not run on its own thread
+   * (one another caller started ...)". A load another instance started (it holds the lease) is such a load, but the
+   * wait for it (awaitOtherLoad) is bounded only by the lease: with a 200 ms load timeout and a 2 s lease the caller
+   * of get blocks the whole 2 s.
+   */
+  @Test
+  void theLeaseWaitHonoursTheLoadTimeout() throws Exception {
+    InMemoryL2Store store = new InMemoryL2Store();
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-lease-timeout")
+        .keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING)
+        .distributedSingleFlight(Duration.ofSeconds(2)).loadTimeout(Duration.ofMillis(200)).build()) {
+      assertThat(store.tryLease("adv-lease-timeout", "k", "another-instance", Duration.ofSeconds(30)).join())
+          .isTrue();
+      Future<Long> elapsed = pool.submit(() -> {
+        long start = System.nanoTime();
+        try {
+          cache.get("k", k -> "loaded");
+        } catch (RuntimeException timedOut) {
+          // a timeout is an acceptable outcome
+        }
+        return (System.nanoTime() - start) / 1_000_000;
+      });
+      long millis = elapsed.get(30, TimeUnit.SECONDS);
+      assertThat(millis).as("get waited %d ms for another instance's lease with a 200 ms load timeout", millis)
+          .isLessThan(1_000);
+    }
+  }
 }
