@@ -481,4 +481,28 @@ class AdversarialContractTest {
       assertThat(cache.get("k", k -> "v3")).isEqualTo("v2");
     }
   }
+
+  /**
+   * DEFECT (low). get(key, tags, loader): "the loaded value carries tags". A refresh-ahead reload started by that
+   * get runs the caller's loader but installs the result with the tags of the entry it replaces (refreshIfDue builds
+   * its flight from hit.tags). When a key's tags change (a row moves to another tenant), the refreshed value keeps
+   * the old tag, and a tag invalidation of the new tag does not remove it: served from the L1 after it returned.
+   */
+  @Test
+  void aRefreshedValueCarriesTheTagsOfTheGetThatLoadedIt() {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-refresh-tags")
+        .keyCodec(k -> k).ticker(now::get).executor(Runnable::run).refreshAhead(0.1)
+        .l1(l1 -> l1.expireAfterWrite(Duration.ofSeconds(10))).build()) {
+      assertThat(cache.get("k", Tags.of("tenant:1"), k -> "v1")).isEqualTo("v1");
+      now.addAndGet(Duration.ofSeconds(2).toNanos()); // past the refresh point, before expiry
+      // The row moved to tenant 2: this read is served v1 and reloads v2 in the background (inline here).
+      assertThat(cache.get("k", Tags.of("tenant:2"), k -> "v2")).isEqualTo("v1");
+      assertThat(cache.get("k", Tags.of("tenant:2"), k -> "unused")).isEqualTo("v2");
+
+      cache.invalidate(Invalidation.tag("tenant:2"));
+      assertThat(cache.get("k", Tags.of("tenant:2"), k -> "v3"))
+          .as("read after invalidate(tag tenant:2) returned").isEqualTo("v3");
+    }
+  }
 }
