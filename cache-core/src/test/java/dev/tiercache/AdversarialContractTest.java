@@ -47,7 +47,7 @@ class AdversarialContractTest {
   // ---- re-entrance ----
 
   /**
-   * DEFECT. getAll registers a flight for each key it owns, in key order, and only then meets the key its own thread
+   * Was a defect (fixed by the commit that merged this test): getAll registers a flight for each key it owns, in key order, and only then meets the key its own thread
    * is loading: refuseReentry throws out of getAll and the flights it already registered (B) are never completed nor
    * removed. Every later get(B), on any thread, joins a flight that never ends: without a load timeout it hangs
    * forever, exactly the deadlock invariant 9 was meant to remove.
@@ -115,7 +115,7 @@ class AdversarialContractTest {
   // ---- read your invalidation ----
 
   /**
-   * DEFECT. getIfPresent ignores that its L1 install was refused: it returns the value it read from the L2 even
+   * Was a defect (fixed by the commit that merged this test): getIfPresent ignores that its L1 install was refused: it returns the value it read from the L2 even
    * when an invalidation covering it began and returned normally in between. TieredCache's javadoc: "When invalidate
    * returns, no read on this instance returns a value it covered, including a value whose load was already in
    * flight" (get handles the same interleaving by going on to the loader).
@@ -168,7 +168,7 @@ class AdversarialContractTest {
   // ---- text is bytes: one rule for keys and tags ----
 
   /**
-   * DEFECT. Tags are not checked for well-formed UTF-16: a lone surrogate reaches the L2 store, where
+   * Was a defect (fixed by the commit that merged this test): Tags are not checked for well-formed UTF-16: a lone surrogate reaches the L2 store, where
    * KeySpace/String.getBytes(UTF_8) turns it into '?', so "t\uD800" and "t?" are one tag in Redis (issue 10 item 5,
    * fixed for keys only). DESIGN.md 6: "malformed strings are refused".
    */
@@ -179,7 +179,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * DEFECT. "Every operation applies one rule to encoded keys" is not applied by invalidate(Invalidation.key(..)):
+   * Was a defect (fixed by the commit that merged this test): "Every operation applies one rule to encoded keys" is not applied by invalidate(Invalidation.key(..)):
    * a key with a lone surrogate (which Redis would see as another key's bytes) and a key over maxKeyBytes (the
    * 1 MiB bus frame of issue 10 item 4) are both accepted, and a lone-surrogate prefix too.
    */
@@ -225,7 +225,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * DEFECT. close() gives the pending queue one last attempt, but not the bus outbox: an invalidation whose publish
+   * Was a defect (fixed by the commit that merged this test): close() gives the pending queue one last attempt, but not the bus outbox: an invalidation whose publish
    * the bus refused (caller told InvalidationPendingException, "it is retried until it gets through") is dropped by
    * close() before its first retry, although the bus is healthy again. Other instances then serve what it covered
    * until their TTL, the very defect 12 of issue 9, moved from the pending queue to the outbox.
@@ -308,7 +308,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * DEFECT. invalidateAsync's javadoc: "the L1 is invalidated before this method returns; the future completes when
+   * Was a defect (fixed by the commit that merged this test): invalidateAsync's javadoc: "the L1 is invalidated before this method returns; the future completes when
    * the L2 and the bus have it". runOffCaller hands the whole invalidation to the executor, so when the executor is
    * busy the L1 still serves the covered value after invalidateAsync returned, on the calling thread itself.
    *
@@ -356,7 +356,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * DEFECT. close() drains only what is pending when it runs. An invalidate in progress on another thread whose L2
+   * Was a defect (fixed by the commit that merged this test): close() drains only what is pending when it runs. An invalidate in progress on another thread whose L2
    * call fails after close() returned is queued, but scheduleDrain refuses (closed): it is never applied to the L2 and
    * never logged, although its caller is told InvalidationPendingException ("it is retried until it gets through").
    * Other instances then read the old L2 value until its TTL.
@@ -447,7 +447,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * DEFECT. Invalidation.covers treats a RuntimeException of a custom matcher as "covers", but an Error (an
+   * Was a defect (fixed by the commit that merged this test): Invalidation.covers treats a RuntimeException of a custom matcher as "covers", but an Error (an
    * AssertionError from a failed assert in user code, a StackOverflowError of a recursive matcher) escapes. The
    * invalidation is in the L1 history, so every later L1 hit of an entry cached before it calls the matcher and
    * throws the Error to the reader; the entry is never removed (the throw comes before the removal), so the key stays

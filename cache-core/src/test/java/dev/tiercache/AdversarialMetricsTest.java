@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.reflect.Field;
-import java.util.List;
+import java.util.Collection;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -12,17 +12,17 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class AdversarialMetricsTest {
 
-  private static List<?> ownedMeters(TieredCache<?, ?> cache) throws ReflectiveOperationException {
+  private static Collection<?> ownedMeters(TieredCache<?, ?> cache) throws ReflectiveOperationException {
     Field metrics = DefaultTieredCache.class.getDeclaredField("metrics");
     metrics.setAccessible(true);
     Object micrometer = metrics.get(cache);
     Field meters = MicrometerMetrics.class.getDeclaredField("meters");
     meters.setAccessible(true);
-    return (List<?>) meters.get(micrometer);
+    return (Collection<?>) meters.get(micrometer);
   }
 
   /**
-   * DEFECT. invalidation() and l2Error() look their counter up through counter(), which also own()s it: every call
+   * Was a defect (fixed): invalidation() and l2Error() look their counter up through counter(), which also own()s it: every call
    * appends the same meter again to a CopyOnWriteArrayList. Memory grows by one reference per invalidation for the
    * cache's lifetime, and each append copies the whole array, so n invalidations cost O(n^2) (a busy cache doing
    * 1,000 invalidations a second holds 86 million references after a day, and copies them on every call).
@@ -43,7 +43,7 @@ class AdversarialMetricsTest {
   }
 
   /**
-   * DEFECT. Two live caches with one name (two nodes in one JVM, as the tests do; or a context refreshed before the
+   * Was a defect (fixed): two live caches with one name (two nodes in one JVM, as the tests do; or a context refreshed before the
    * old one is closed) share their meters, since Micrometer hands back the existing meter for an equal id. Closing the
    * first removes them from the registry: the second keeps counting into detached meters and reports nothing.
    */
