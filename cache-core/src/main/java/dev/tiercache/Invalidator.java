@@ -128,7 +128,7 @@ final class Invalidator {
       defer(invalidation);
       return QUEUED_BEHIND;
     }
-    Throwable failure = l2.invalidate(invalidation, message(invalidation));
+    Throwable failure = l2.invalidate(invalidation, announcement(invalidation));
     if (failure != null) {
       defer(invalidation);
       return failure;
@@ -153,7 +153,7 @@ final class Invalidator {
           if (!pending.isEmpty()) {
             failure = QUEUED_BEHIND;
           } else {
-            failure = l2.put(key, entry, message(supersede));
+            failure = l2.put(key, entry, announcement(supersede));
           }
           if (failure != null) {
             // The L2 may still hold the old value: it is removed there once the L2 is back.
@@ -182,6 +182,14 @@ final class Invalidator {
 
   private boolean announcedByStore(Invalidation invalidation) {
     return storeAnnounces && invalidation.isBuiltIn();
+  }
+
+  /**
+   * The message the L2 store publishes with the change, or null when the store does not announce on this cache's bus
+   * (then the cache publishes itself, and the store must not publish a second copy elsewhere).
+   */
+  private InvalidationMessage announcement(Invalidation invalidation) {
+    return announcedByStore(invalidation) ? message(invalidation) : null;
   }
 
   private InvalidationMessage message(Invalidation invalidation) {
@@ -272,7 +280,7 @@ final class Invalidator {
     PendingInvalidations.Next next;
     while ((next = pending.next()) != null) {
       Invalidation invalidation = next.everything() ? EVERYTHING : next.invalidation();
-      if (l2.invalidate(invalidation, message(invalidation)) != null) {
+      if (l2.invalidate(invalidation, announcement(invalidation)) != null) {
         return false;
       }
       pending.applied(next);

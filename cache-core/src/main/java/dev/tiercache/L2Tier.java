@@ -178,7 +178,12 @@ final class L2Tier<V> {
    */
   Throwable put(String key, L2Entry entry, InvalidationMessage announcement) {
     Throwable failure =
-        call("put", () -> store.put(cache, key, entry, ttl(false), announcement).thenApply(v -> Boolean.TRUE))
+        call(
+                "put",
+                () -> (announcement == null
+                        ? store.put(cache, key, entry, ttl(false))
+                        : store.put(cache, key, entry, ttl(false), announcement))
+                    .thenApply(v -> Boolean.TRUE))
             .failure();
     if (failure == null) {
       metrics.put(CacheMetrics.Tier.L2);
@@ -187,15 +192,16 @@ final class L2Tier<V> {
   }
 
   /**
-   * Applies an invalidation. A built-in one goes to the store with its bus message, which a store that announces
-   * invalidations publishes atomically with the change; a custom one through its strategy.
+   * Applies an invalidation. With an announcement (a built-in invalidation, on a store that announces on the bus this
+   * cache listens to), the store publishes it atomically with the change; otherwise the strategy applies it and the
+   * cache publishes it itself.
    *
    * @return null if applied, else why not
    */
   Throwable invalidate(Invalidation invalidation, InvalidationMessage announcement) {
     return call(
             "invalidate",
-            () -> (invalidation.isBuiltIn()
+            () -> (announcement != null
                     ? store.invalidate(cache, announcement)
                     : invalidation.strategy().applyTo(store, cache, invalidation.argument()))
                 .thenApply(v -> Boolean.TRUE))

@@ -29,7 +29,8 @@ public final class RedisNode {
     static final String HOST = "127.0.0.1";
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisNode.class);
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
+    // Generous: a loaded 2-core CI machine has been seen to need more than 10 s to start a server.
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration SIGNAL_TIMEOUT = Duration.ofSeconds(5);
 
