@@ -41,7 +41,7 @@ final class EntryFormat {
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (String tag : tags) {
-      byte[] utf8 = bytes(tag);
+      byte[] utf8 = KeySpace.wellFormed(tag, "tag").getBytes(StandardCharsets.UTF_8);
       out.writeBytes(bytes(utf8.length + ":"));
       out.writeBytes(utf8);
     }
@@ -49,8 +49,8 @@ final class EntryFormat {
   }
 
   /**
-   * The tags of an encoded field, or null if it is malformed: a length must be 1 to 7 ASCII digits (no sign, no
-   * space), followed by a colon and that many bytes of UTF-8, at least one.
+   * The tags of an encoded field, or null if it is malformed: a length must be 1 to 7 ASCII digits without a leading
+   * zero (no sign, no space), followed by a colon and that many bytes of UTF-8, at least one.
    */
   static Tags decodeTags(byte[] encoded) {
     if (encoded.length == 0) {
@@ -65,7 +65,7 @@ final class EntryFormat {
         length = length * 10 + (encoded[j] - '0');
         j++;
       }
-      if (j == i || j >= encoded.length || encoded[j] != ':' || length < 1 || length > encoded.length - j - 1) {
+      if (j == i || encoded[i] == '0' || j >= encoded.length || encoded[j] != ':' || length < 1 || length > encoded.length - j - 1) {
         return null;
       }
       String tag = utf8(encoded, j + 1, length);

@@ -45,7 +45,7 @@ final class KeySpace {
       return 0;
     }
     CRC32 crc = new CRC32();
-    crc.update(bytes(key));
+    crc.update(wellFormed(key, "key").getBytes(StandardCharsets.UTF_8));
     return (int) (crc.getValue() % buckets);
   }
 
@@ -132,15 +132,27 @@ final class KeySpace {
    * @throws IllegalArgumentException if the string is not well-formed UTF-16
    */
   static byte[] bytes(String s) {
+    return wellFormed(s, "text").getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Checks that a caller's string (a key, a tag, a prefix, a pattern) is well-formed UTF-16, so that it has one
+   * UTF-8 form.
+   *
+   * @param what what the string is, for the message
+   * @return the string
+   * @throws IllegalArgumentException naming {@code what} and the index of the lone surrogate
+   */
+  static String wellFormed(String s, String what) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
         throw new IllegalArgumentException(
-            "malformed text: a lone surrogate at index " + i + " cannot be encoded as UTF-8");
+            "malformed " + what + ": a lone surrogate at index " + i + " has no UTF-8 form");
       }
     }
-    return s.getBytes(StandardCharsets.UTF_8);
+    return s;
   }
 }

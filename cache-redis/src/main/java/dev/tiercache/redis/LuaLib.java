@@ -76,8 +76,8 @@ final class LuaLib {
         clock_cache = v
         return v
       end
-      -- Tags travel as one field of length-prefixed strings ("3:abc5:hello"): 1 to 7 digits, a colon, that many
-      -- bytes, at least one. Anything else (a sign, a space, a length past the end, an empty tag) is nil: unreadable.
+      -- Tags travel as one field of length-prefixed strings ("3:abc5:hello"): 1 to 7 digits without a leading zero, a
+      -- colon, that many bytes. Anything else (a sign, a space, a length past the end, an empty tag) is nil.
       local function tags_of(s)
         if type(s) ~= 'string' then return nil end
         local tags, i, n = {}, 1, #s
@@ -88,7 +88,7 @@ final class LuaLib {
             if b < 48 or b > 57 then break end
             j = j + 1
           end
-          if j == i or j > n or string.byte(s, j) ~= 58 then return nil end
+          if j == i or string.byte(s, i) == 48 or j > n or string.byte(s, j) ~= 58 then return nil end
           local len = tonumber(string.sub(s, i, j - 1))
           if len < 1 or j + len > n then return nil end
           tags[#tags + 1] = string.sub(s, j + 1, j + len)

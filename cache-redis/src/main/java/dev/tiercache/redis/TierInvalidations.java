@@ -62,7 +62,7 @@ final class TierInvalidations {
     Map<Integer, BucketOps> byBucket = new LinkedHashMap<>();
     List<String> patterns = new ArrayList<>();
     for (InvalidationMessage.Item item : items) {
-      String argument = item.argument();
+      String argument = KeySpace.wellFormed(item.argument(), item.strategy());
       switch (item.strategy()) {
         case "key" -> {
           int bucket = keys.bucketOf(argument);

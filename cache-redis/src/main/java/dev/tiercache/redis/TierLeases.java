@@ -21,7 +21,7 @@ final class TierLeases {
   }
 
   CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
-    byte[] lease = bytes(keys.lease(cache, key));
+    byte[] lease = bytes(keys.lease(cache, KeySpace.wellFormed(key, "key")));
     SetArgs onlyIfFree = SetArgs.Builder.nx().px(Math.max(1, ttl.toMillis()));
     return connections.call(
         c -> c.set(lease, bytes(owner), onlyIfFree).toCompletableFuture().thenApply("OK"::equals));

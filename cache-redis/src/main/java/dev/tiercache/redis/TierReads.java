@@ -55,7 +55,7 @@ final class TierReads {
     scriptKeys[0] = bytes(keys.clock(cache, bucket));
     String entryPrefix = keys.entryPrefix(cache, bucket);
     for (int i = 0; i < bucketKeys.size(); i++) {
-      scriptKeys[i + 1] = bytes(entryPrefix + bucketKeys.get(i));
+      scriptKeys[i + 1] = bytes(entryPrefix + KeySpace.wellFormed(bucketKeys.get(i), "key"));
     }
     return scripts
         .<List<Object>>run(

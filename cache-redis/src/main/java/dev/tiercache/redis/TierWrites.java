@@ -85,7 +85,7 @@ final class TierWrites {
     args.add(publish ? message : NONE);
     for (int i = 0; i < bucketKeys.size(); i++) {
       String key = bucketKeys.get(i);
-      scriptKeys[i + 1] = bytes(entryPrefix + key);
+      scriptKeys[i + 1] = bytes(entryPrefix + KeySpace.wellFormed(key, "key"));
       L2Write write = writes.get(key);
       L2Entry entry = write.entry();
       args.add(bytes(Long.toString(write.version())));
