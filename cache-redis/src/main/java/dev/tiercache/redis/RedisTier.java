@@ -382,6 +382,11 @@ public final class RedisTier implements L2Store {
     return guarded(() -> leases.releaseLease(cache, key, owner));
   }
 
+  /** Whether a background sweep of a pattern is running (tests). */
+  boolean isSweeping(String cache, String glob) {
+    return sweeper.isSweeping(cache, glob);
+  }
+
   /** Malformed text (a lone surrogate) fails the call's future, as every other failure of a store call does. */
   private static <T> CompletableFuture<T> guarded(Supplier<CompletableFuture<T>> call) {
     try {
