@@ -1,12 +1,12 @@
 package dev.tiercache.redis;
 
+import static dev.tiercache.redis.StoreKit.entry;
+import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.tiercache.Tags;
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.InvalidationMessage;
-import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -72,7 +71,7 @@ class RedisAnnouncementTest {
 
   @BeforeEach
   void subscribe() throws Exception {
-    cache = "announce-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    cache = uniqueName("announce");
     byte[] channel = ("tiercache:bus:" + cache).getBytes(StandardCharsets.UTF_8);
     listener.addListener(
         new RedisPubSubAdapter<>() {
@@ -95,10 +94,6 @@ class RedisAnnouncementTest {
   private static InvalidationMessage message(long sequence, String strategy, String argument) {
     return new InvalidationMessage(
         "node-a", sequence, System.currentTimeMillis(), List.of(new InvalidationMessage.Item(strategy, argument)));
-  }
-
-  private static L2Entry entry(String value, String... tags) {
-    return new L2Entry("c", value.getBytes(StandardCharsets.UTF_8), Tags.of(tags));
   }
 
   private Arrival next() throws InterruptedException {

@@ -1,23 +1,18 @@
 package dev.tiercache.redis;
 
+import static dev.tiercache.redis.StoreKit.debug;
+import static dev.tiercache.redis.StoreKit.entry;
+import static dev.tiercache.redis.StoreKit.join;
+import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tiercache.Tags;
 import dev.tiercache.redis.testing.RedisExtension;
-import dev.tiercache.spi.L2Entry;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.output.StatusOutput;
-import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.CommandType;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,23 +61,11 @@ class RedisBoundedStateTest {
 
   @BeforeEach
   void name() {
-    cache = "bounded-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-  }
-
-  private static <T> T join(CompletableFuture<T> future) {
-    try {
-      return future.get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError("store call failed: " + e, e);
-    }
-  }
-
-  private static L2Entry entry(String text, String... tags) {
-    return new L2Entry("c", text.getBytes(StandardCharsets.UTF_8), Tags.of(tags));
+    cache = uniqueName("bounded");
   }
 
   private String meta(String name) {
-    return "tiercache:{" + cache + "}:m:" + name;
+    return StoreKit.meta(cache, name);
   }
 
   /** How often Redis ran a command since the last reset, scripts' inner calls included. */
@@ -155,9 +138,7 @@ class RedisBoundedStateTest {
 
   @Test
   void aPatternInvalidationReturnsAtOnceAndSweepsInTheBackgroundOneScanAtATime() {
-    redis.dispatch(
-        CommandType.DEBUG, new StatusOutput<>(StringCodec.UTF8),
-        new CommandArgs<>(StringCodec.UTF8).add("POPULATE").add(200_000).add("unrelated:" + cache));
+    debug(redis, "POPULATE", 200_000, "unrelated:" + cache);
     for (int i = 0; i < 50; i++) {
       join(tier.put(cache, "user:" + i, entry("u"), TTL));
       join(tier.put(cache, "order:" + i, entry("o"), TTL));

@@ -1,11 +1,13 @@
 package dev.tiercache.redis;
 
+import static dev.tiercache.redis.StoreKit.entry;
+import static dev.tiercache.redis.StoreKit.join;
+import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tiercache.Tags;
 import dev.tiercache.redis.testing.RedisExtension;
-import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Write;
 import io.lettuce.core.RedisClient;
@@ -17,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -78,19 +79,7 @@ class RedisHostileInputTest {
   void name() {
     redis.configSet("slowlog-log-slower-than", Long.toString(MAX_COMMAND_MICROS));
     redis.slowlogReset();
-    cache = "hostile-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-  }
-
-  private static <T> T join(CompletableFuture<T> future) {
-    try {
-      return future.get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError("store call failed: " + e, e);
-    }
-  }
-
-  private static L2Entry entry(String text, String... tags) {
-    return new L2Entry("c", text.getBytes(StandardCharsets.UTF_8), Tags.of(tags));
+    cache = uniqueName("hostile");
   }
 
   /** Pings Redis from its own connection every millisecond or so and keeps the slowest answer. */

@@ -1,26 +1,21 @@
 package dev.tiercache.redis;
 
+import static dev.tiercache.redis.StoreKit.debug;
+import static dev.tiercache.redis.StoreKit.entry;
+import static dev.tiercache.redis.StoreKit.join;
+import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tiercache.Tags;
 import dev.tiercache.redis.testing.RedisExtension;
-import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.output.StatusOutput;
-import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.CommandType;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,19 +63,7 @@ class RedisVersionSafetyTest {
 
   @BeforeEach
   void name() {
-    cache = "versions-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-  }
-
-  private static <T> T join(CompletableFuture<T> future) {
-    try {
-      return future.get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError("store call failed: " + e, e);
-    }
-  }
-
-  private static L2Entry entry(String text, String... tags) {
-    return new L2Entry("c", text.getBytes(StandardCharsets.UTF_8), Tags.of(tags));
+    cache = uniqueName("versions");
   }
 
   private Collection<String> lateWrite(String key, String text, long readVersion) {
@@ -88,7 +71,7 @@ class RedisVersionSafetyTest {
   }
 
   private String meta(String name) {
-    return "tiercache:{" + cache + "}:m:" + name;
+    return StoreKit.meta(cache, name);
   }
 
   /** Waits, boundedly, until the server's time is past a version plus the horizon. */
@@ -133,9 +116,7 @@ class RedisVersionSafetyTest {
     join(tier.invalidateKey(cache, "k"));
 
     // DEBUG RELOAD NOSAVE loads the snapshot taken above: a real restore of an older state.
-    redis.dispatch(
-        CommandType.DEBUG, new StatusOutput<>(StringCodec.UTF8),
-        new CommandArgs<>(StringCodec.UTF8).add("RELOAD").add("NOSAVE"));
+    debug(redis, "RELOAD", "NOSAVE");
     assertThat(redis.exists("tiercache:{" + cache + "}:k:k")).as("the restore brought the entry back").isEqualTo(1L);
 
     assertThat(lateWrite("k", "stale", read)).isEmpty();
