@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,16 @@ final class PatternSweeper implements AutoCloseable {
             return thread;
           });
 
+  /** The executor, dropping steps once closed (a scan answered after close() must not throw on an event loop). */
+  private final Executor whileOpen =
+      task -> {
+        try {
+          executor.execute(task);
+        } catch (RejectedExecutionException closed) {
+          running.clear();
+        }
+      };
+
   PatternSweeper(KeySpace keys, RedisConnections connections, RedisScripting scripts, int batch) {
     this.keys = keys;
     this.connections = connections;
@@ -76,7 +88,7 @@ final class PatternSweeper implements AutoCloseable {
         });
     if (start[0]) {
       Sweep sweep = new Sweep(id, cache, Glob.compile(glob));
-      executor.execute(() -> sweep.step(ScanCursor.INITIAL));
+      whileOpen.execute(() -> sweep.step(ScanCursor.INITIAL));
     }
   }
 
@@ -115,7 +127,7 @@ final class PatternSweeper implements AutoCloseable {
                   step(next);
                 }
               },
-              executor);
+              whileOpen);
     }
 
     /** Unlinks, one script per bucket, the matches written before the pattern was recorded. */

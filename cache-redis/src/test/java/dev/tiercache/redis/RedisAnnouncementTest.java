@@ -4,6 +4,7 @@ import static dev.tiercache.redis.StoreKit.entry;
 import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.InvalidationMessage;
@@ -156,6 +157,14 @@ class RedisAnnouncementTest {
     assertThat(seen.get("order:1").isHit()).isFalse();
     assertThat(seen.get("item:1").isHit()).isFalse();
     assertThat(seen.get("kept").isHit()).isTrue();
+    // The pattern's entries also go physically, in the background, across the masters.
+    KeySpace space = new KeySpace("tiercache", 16);
+    try (var connection = client.connect()) {
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> connection.sync().exists(space.entry(cache, "item:1")) == 0);
+      assertThat(connection.sync().exists(space.entry(cache, "kept"))).isOne();
+    }
   }
 
   @Test
