@@ -55,6 +55,17 @@ final class LuaLib {
       local function raise(name, f)
         if f > floor_of(name) then redis.call('SET', M .. name, num(f)) end
       end
+      -- A command on one of the bucket's structures. If the key holds something else (another program's value), what
+      -- it held is lost: it is replaced, and the floor rises, since nothing older can be trusted.
+      local function on(name, cmd, ...)
+        local r = redis.pcall(cmd, M .. name, ...)
+        if type(r) == 'table' and r.err then
+          redis.call('DEL', M .. name)
+          raise('floor', now_us())
+          r = redis.call(cmd, M .. name, ...)
+        end
+        return r
+      end
       -- The clock. Missing (new bucket, restart, flush, eviction) or corrupt, it re-seeds from the server's time in
       -- microseconds, and the seed becomes the floor: what was checked against the lost state is refused or a miss.
       local clock_cache = nil
@@ -97,15 +108,18 @@ final class LuaLib {
         return tags
       end
       -- The invalidated prefix lengths, read once per script; bounded by the per-bucket cap.
-      local plens_cache = nil
+      -- A structure that cannot be read covers everything: a miss or a refusal, never a stale hit.
+      local plens_cache, plens_broken = nil, false
       local function plens()
         if plens_cache == nil then
           local r = redis.pcall('ZRANGE', M .. 'plens', 0, -1)
           plens_cache = {}
-          if type(r) == 'table' and not r.err then
+          if type(r) ~= 'table' or r.err then
+            plens_broken = true
+          else
             for _, l in ipairs(r) do
               local n = ver(l)
-              if n then plens_cache[#plens_cache + 1] = n end
+              if n then plens_cache[#plens_cache + 1] = n else plens_broken = true end
             end
           end
         end
@@ -118,6 +132,7 @@ final class LuaLib {
         for _, l in ipairs(plens()) do
           if l <= #key then fields[#fields + 1] = 'p:' .. string.sub(key, 1, l) end
         end
+        if plens_broken then return true end
         -- In chunks: unpack is bounded by Lua's stack.
         for first = 1, #fields, 500 do
           local epochs = redis.pcall('HMGET', M .. 'g', unpack(fields, first, math.min(first + 499, #fields)))
@@ -140,10 +155,10 @@ final class LuaLib {
       """
       local HORIZON, MAX_TS = tonumber(ARGV[2]), tonumber(ARGV[3])
       local function tombstone(key, v)
-        redis.call('ZADD', M .. 'ts', num(v), key)
+        on('ts', 'ZADD', num(v), key)
       end
       local function trim_tombstones()
-        redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', '(' .. num(now_us() - HORIZON))
+        on('ts', 'ZREMRANGEBYSCORE', '-inf', '(' .. num(now_us() - HORIZON))
         local extra = redis.call('ZCARD', M .. 'ts') - MAX_TS
         if extra > 0 then
           local popped = redis.call('ZPOPMIN', M .. 'ts', extra)

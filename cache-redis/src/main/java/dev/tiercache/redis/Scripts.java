@@ -61,8 +61,10 @@ final class Scripts {
                 out[#out + 1] = r
               end
               if oldest then
-                out[2] = redis.call('ZRANGEBYSCORE', M .. 'pat', '(' .. num(oldest), '+inf', 'WITHSCORES',
+                out[2] = redis.pcall('ZRANGEBYSCORE', M .. 'pat', '(' .. num(oldest), '+inf', 'WITHSCORES',
                     'LIMIT', 0, maxpat)
+                -- Patterns that cannot be read: one that covers every key, newer than every entry.
+                if out[2].err then out[2] = {'*', '9999999999999999'} end
               end
               return out
               """);
@@ -100,13 +102,13 @@ final class Scripts {
                     ok = false
                   elseif r < floor or r + HORIZON < now then
                     ok = false
-                  elseif (ver(redis.call('ZSCORE', M .. 'ts', key)) or 0) > r then
+                  elseif (ver(on('ts', 'ZSCORE', key)) or 0) > r then
                     ok = false
                   else
                     local cur = redis.pcall('HGET', KEYS[i], 'v')
                     if (type(cur) == 'string' and (ver(cur) or 0) > r)
                         or covered(tags_of(tg), key, r)
-                        or redis.call('ZCOUNT', M .. 'pat', '(' .. num(r), '+inf') > 0 then
+                        or on('pat', 'ZCOUNT', '(' .. num(r), '+inf') > 0 then
                       ok = false
                     end
                   end
@@ -131,7 +133,8 @@ final class Scripts {
 
   /**
    * KEYS: clock, the entry keys of the key invalidations. ARGV: meta prefix, horizon µs, tombstone cap, epoch cap,
-   * prefix-length cap, pattern cap, channel (empty: publish nothing), message, then pairs of kind and argument:
+   * prefix-length cap, pattern cap, channel (empty: publish nothing), message, longest allowed TTL ms, then pairs of
+   * kind and argument:
    * {@code k} and the 1-based index of the entry key, {@code t} and a tag, {@code p} and a prefix, {@code P} and a
    * pattern, {@code a} and nothing. Applies them in order, trims the bucket's state, and publishes the message last.
    * Epochs and patterns are kept {@code max(horizon, longest TTL) + 1 s}: after that no entry they cover is left and
@@ -145,7 +148,7 @@ final class Scripts {
               local MAX_G, MAX_PL, MAX_PAT = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
               local v = 0
               local keys_touched, groups_touched = false, false
-              for a = 9, #ARGV - 1, 2 do
+              for a = 10, #ARGV - 1, 2 do
                 local kind, arg = ARGV[a], ARGV[a + 1]
                 v = clock_tick()
                 if kind == 'k' then
@@ -155,12 +158,12 @@ final class Scripts {
                   keys_touched = true
                 elseif kind == 't' or kind == 'p' then
                   local field = kind .. ':' .. arg
-                  redis.call('HSET', M .. 'g', field, num(v))
-                  redis.call('ZADD', M .. 'gx', num(v), field)
-                  if kind == 'p' then redis.call('ZADD', M .. 'plens', num(v), #arg) end
+                  on('g', 'HSET', field, num(v))
+                  on('gx', 'ZADD', num(v), field)
+                  if kind == 'p' then on('plens', 'ZADD', num(v), #arg) end
                   groups_touched = true
                 elseif kind == 'P' then
-                  redis.call('ZADD', M .. 'pat', num(v), arg)
+                  on('pat', 'ZADD', num(v), arg)
                   groups_touched = true
                 elseif kind == 'a' then
                   raise('floor', v)
@@ -168,15 +171,16 @@ final class Scripts {
               end
               if keys_touched then trim_tombstones() end
               if groups_touched then
-                local longest = (getv(M .. 'maxttl') or 0) * 1000
+                -- Without a record of the longest TTL (lost), assume the longest allowed.
+                local longest = (getv(M .. 'maxttl') or tonumber(ARGV[9])) * 1000
                 local cut = '(' .. num(now_us() - math.max(HORIZON, longest) - 1000000)
-                local old = redis.call('ZRANGEBYSCORE', M .. 'gx', '-inf', cut, 'LIMIT', 0, 500)
+                local old = on('gx', 'ZRANGEBYSCORE', '-inf', cut, 'LIMIT', 0, 500)
                 if #old > 0 then
-                  redis.call('HDEL', M .. 'g', unpack(old))
+                  on('g', 'HDEL', unpack(old))
                   redis.call('ZREM', M .. 'gx', unpack(old))
                 end
-                redis.call('ZREMRANGEBYSCORE', M .. 'plens', '-inf', cut)
-                redis.call('ZREMRANGEBYSCORE', M .. 'pat', '-inf', cut)
+                on('plens', 'ZREMRANGEBYSCORE', '-inf', cut)
+                on('pat', 'ZREMRANGEBYSCORE', '-inf', cut)
                 local function cap(zset, max, fields)
                   local extra = redis.call('ZCARD', M .. zset) - max
                   if extra <= 0 then return end
@@ -203,7 +207,7 @@ final class Scripts {
       new Script(
           LuaLib.CORE
               + """
-              local recorded = ver(redis.call('ZSCORE', M .. 'pat', ARGV[2])) or 0
+              local recorded = ver(redis.pcall('ZSCORE', M .. 'pat', ARGV[2])) or 0
               local before = math.max(recorded, floor_of('floor'))
               local n = 0
               for i = 2, #KEYS do

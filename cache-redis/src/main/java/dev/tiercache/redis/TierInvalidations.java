@@ -25,6 +25,7 @@ final class TierInvalidations {
   private final PatternSweeper sweeper;
   private final byte[] horizon;
   private final List<byte[]> caps;
+  private final byte[] memory;
 
   TierInvalidations(
       KeySpace keys, RedisScripting scripts, PatternSweeper sweeper, RedisTierOptions options, Limits limits) {
@@ -32,6 +33,7 @@ final class TierInvalidations {
     this.scripts = scripts;
     this.sweeper = sweeper;
     this.horizon = TierWrites.horizonMicros(options);
+    this.memory = bytes(Long.toString(options.invalidationMemory().toMillis()));
     this.caps =
         List.of(
             bytes(Integer.toString(limits.tombstones())),
@@ -117,6 +119,7 @@ final class TierInvalidations {
     args.addAll(caps);
     args.add(frame == null ? new byte[0] : bytes(keys.channel(cache)));
     args.add(frame == null ? new byte[0] : frame);
+    args.add(memory);
     args.addAll(ops.ops);
     return scripts.run(Scripts.INVALIDATE, ScriptOutputType.INTEGER, scriptKeys, args.toArray(byte[][]::new));
   }

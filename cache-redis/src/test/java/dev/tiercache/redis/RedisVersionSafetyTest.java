@@ -140,6 +140,27 @@ class RedisVersionSafetyTest {
   }
 
   @Test
+  void stateOverwrittenByAnotherProgramIsReplacedAndNothingOlderIsTrusted() {
+    join(tier.put(cache, "k", entry("v", "t"), LONG_TTL));
+    long before = join(tier.get(cache, "k2")).version();
+    for (String name : List.of("g", "gx", "plens", "pat", "ts")) {
+      redis.set(meta(name), "garbage");
+    }
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("epochs that cannot be read cover everything").isFalse();
+    join(tier.invalidateTag(cache, "t"));
+    join(tier.invalidatePrefix(cache, "p"));
+    join(tier.invalidatePattern(cache, "x*"));
+    join(tier.invalidateKey(cache, "gone"));
+
+    assertThat(lateWrite("k2", "late", before)).as("read before the state was lost").isEmpty();
+    long fresh = join(tier.get(cache, "k2")).version();
+    assertThat(lateWrite("k2", "fresh", fresh)).containsExactly("k2");
+    assertThat(join(tier.get(cache, "k2")).isHit()).isTrue();
+    assertThat(redis.type(meta("g"))).isEqualTo("hash");
+  }
+
+  @Test
   void aRestartThatLostEveryTombstoneStillRefusesLoadsThatReadBeforeIt() {
     long read = join(tier.get(cache, "k")).version();
     join(tier.invalidateKey(cache, "k"));
