@@ -21,6 +21,7 @@ final class LuaLib {
   static final String CORE =
       """
       local M = ARGV[1]
+      local clock_cache = nil
       local function num(n)
         -- Lua prints numbers with 14 digits; versions have 16.
         return string.format('%.0f', n)
@@ -43,6 +44,14 @@ final class LuaLib {
         if type(r) ~= 'string' then return nil, r end
         return ver(r), r
       end
+      local clock_now
+      -- A floor above the clock would refuse every write until something ticked it: the clock follows the floor.
+      local function follow(f)
+        if f > clock_now() then
+          redis.call('SET', M .. 'clock', num(f))
+          clock_cache = f
+        end
+      end
       -- A floor that is present but unreadable is repaired to now: nothing older can be trusted.
       local function floor_of(name)
         local f, raw = getv(M .. name)
@@ -50,10 +59,12 @@ final class LuaLib {
         if raw == false then return 0 end
         f = now_us()
         redis.call('SET', M .. name, num(f))
+        follow(f)
         return f
       end
       local function raise(name, f)
         if f > floor_of(name) then redis.call('SET', M .. name, num(f)) end
+        follow(f)
       end
       -- A command on one of the bucket's structures. If the key holds something else (another program's value), what
       -- it held is lost: it is replaced, and the floor rises, since nothing older can be trusted.
@@ -68,8 +79,7 @@ final class LuaLib {
       end
       -- The clock. Missing (new bucket, restart, flush, eviction) or corrupt, it re-seeds from the server's time in
       -- microseconds, and the seed becomes the floor: what was checked against the lost state is refused or a miss.
-      local clock_cache = nil
-      local function clock_now()
+      function clock_now()
         if clock_cache then return clock_cache end
         local c = getv(M .. 'clock')
         if not c then

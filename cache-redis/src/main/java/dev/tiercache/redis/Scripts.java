@@ -81,38 +81,36 @@ final class Scripts {
               + LuaLib.TOMBSTONES
               + """
               local elen, fv, ttl, force = #ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
-              local clock, now = clock_now(), now_us()
-              local floor = math.max(floor_of('floor'), floor_of('wfloor'))
+              local now = now_us()
+              local function below_floor(r)
+                return r < floor_of('floor') or r < floor_of('wfloor')
+              end
+              -- Why a conditional write of the key, whose load read version r, must be refused (nil: it may go).
+              local function refused(r, key, entry_key, tags)
+                if not r then return 'no version' end
+                if r > clock_now() then
+                  -- The clock went back: nothing checked before now can be trusted.
+                  raise('floor', math.max(now, clock_now() + 1))
+                  return 'rollback'
+                end
+                if below_floor(r) or r + HORIZON < now then return 'too old' end
+                if (ver(on('ts', 'ZSCORE', key)) or 0) > r then return 'tombstone' end
+                local cur = redis.pcall('HGET', entry_key, 'v')
+                if type(cur) == 'string' and (ver(cur) or 0) > r then return 'rewritten' end
+                if covered(tags, key, r) then return 'epoch' end
+                if on('pat', 'ZCOUNT', '(' .. num(r), '+inf') > 0 then return 'pattern' end
+                -- Checked again: a structure repaired above raised the floor.
+                if below_floor(r) then return 'state lost' end
+                return nil
+              end
               local written = {}
               local a = 10
               for i = 2, #KEYS do
                 local r, c, f, d, tg = ver(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
                 a = a + 5
                 local key = string.sub(KEYS[i], elen + 1)
-                local ok = tags_of(tg) ~= nil
-                if ok and not force then
-                  if not r then
-                    ok = false
-                  elseif r > clock then
-                    -- The clock went back: nothing checked before now can be trusted.
-                    local f2 = math.max(now, clock + 1)
-                    raise('floor', f2)
-                    redis.call('SET', M .. 'clock', num(f2))
-                    clock_cache, clock, floor = f2, f2, f2
-                    ok = false
-                  elseif r < floor or r + HORIZON < now then
-                    ok = false
-                  elseif (ver(on('ts', 'ZSCORE', key)) or 0) > r then
-                    ok = false
-                  else
-                    local cur = redis.pcall('HGET', KEYS[i], 'v')
-                    if (type(cur) == 'string' and (ver(cur) or 0) > r)
-                        or covered(tags_of(tg), key, r)
-                        or on('pat', 'ZCOUNT', '(' .. num(r), '+inf') > 0 then
-                      ok = false
-                    end
-                  end
-                end
+                local tags = tags_of(tg)
+                local ok = tags ~= nil and (force or not refused(r, key, KEYS[i], tags))
                 if ok then
                   local v = clock_tick()
                   redis.call('UNLINK', KEYS[i])

@@ -95,6 +95,21 @@ final class TierReads {
     return false;
   }
 
+  /** Compiled patterns: a read hands back the same few again and again. Bounded; cleared when full. */
+  private static final Map<String, Glob> GLOBS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static Glob compiled(String pattern) {
+    Glob glob = GLOBS.get(pattern);
+    if (glob == null) {
+      if (GLOBS.size() >= 1_024) {
+        GLOBS.clear();
+      }
+      glob = Glob.compile(pattern);
+      GLOBS.put(pattern, glob);
+    }
+    return glob;
+  }
+
   /** A pattern recorded in a bucket, with its version. */
   private record Recorded(Glob glob, long version) {
 
@@ -111,7 +126,7 @@ final class TierReads {
         recorded.add(
             pattern == null || version < 0
                 ? new Recorded(Glob.compile("*"), Long.MAX_VALUE)
-                : new Recorded(Glob.compile(pattern), version));
+                : new Recorded(compiled(pattern), version));
       }
       return recorded;
     }

@@ -211,6 +211,23 @@ class RedisHostileInputTest {
   }
 
   @Test
+  void patternsMatchNonAsciiKeysAsTheL1Does() {
+    // Issue 10 #6: once matched on bytes in Redis, where 'é' and 'ï' are two bytes each, and on chars in the L1.
+    for (String key : List.of("caf\u00e9", "na\u00efve", "cafe", "naive")) {
+      join(tier.put(cache, key, entry(key), TTL));
+    }
+
+    join(tier.invalidatePattern(cache, "caf?"));
+    join(tier.invalidatePattern(cache, "na[\u00ef]ve"));
+
+    assertThat(join(tier.get(cache, "caf\u00e9")).isHit()).isFalse();
+    assertThat(join(tier.get(cache, "na\u00efve")).isHit()).isFalse();
+    assertThat(join(tier.get(cache, "cafe")).isHit()).as("'caf?' covers it too").isFalse();
+    assertThat(join(tier.get(cache, "naive")).isHit()).isTrue();
+    assertThat(dev.tiercache.Glob.compile("caf?").matches("caf\u00e9")).as("as the L1 matches").isTrue();
+  }
+
+  @Test
   void aLoneSurrogateIsRefusedNotEncodedAsAQuestionMark() {
     join(tier.put(cache, "user?", entry("question"), TTL));
 

@@ -140,6 +140,19 @@ class RedisVersionSafetyTest {
   }
 
   @Test
+  void aCorruptFloorIsRepairedAndLaterWritesGoOn() {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    long before = join(tier.get(cache, "k2")).version();
+    redis.set(meta("floor"), "-1");
+
+    L2Read read = join(tier.get(cache, "k2"));
+    assertThat(join(tier.get(cache, "k")).isHit()).as("written before the floor was lost").isFalse();
+    assertThat(lateWrite("k2", "late", before)).isEmpty();
+    // The clock follows the repaired floor, so a fresh read's write goes through without any other write first.
+    assertThat(lateWrite("k2", "fresh", read.version())).containsExactly("k2");
+  }
+
+  @Test
   void stateOverwrittenByAnotherProgramIsReplacedAndNothingOlderIsTrusted() {
     join(tier.put(cache, "k", entry("v", "t"), LONG_TTL));
     long before = join(tier.get(cache, "k2")).version();
