@@ -37,9 +37,9 @@ final class Scripts {
           LuaLib.CORE
               + """
               local elen, fv, maxpat = #ARGV[2], ARGV[3], tonumber(ARGV[4])
-              local clock = clock_now()
+              -- The floor first: repairing it moves the clock, and the read must return the clock after that.
               local floor = floor_of('floor')
-              local out = {clock, {}}
+              local out = {clock_now(), {}}
               local oldest = nil
               for i = 2, #KEYS do
                 local h = redis.pcall('HMGET', KEYS[i], 'fv', 'v', 'c', 'f', 'd', 'tg')
