@@ -62,9 +62,10 @@ final class Scripts {
               end
               if oldest then
                 out[2] = redis.pcall('ZRANGEBYSCORE', M .. 'pat', '(' .. num(oldest), '+inf', 'WITHSCORES',
-                    'LIMIT', 0, maxpat)
-                -- Patterns that cannot be read: one that covers every key, newer than every entry.
-                if out[2].err then out[2] = {'*', '9999999999999999'} end
+                    'LIMIT', 0, maxpat + 1)
+                -- Patterns that cannot be read, or more than the cap (another tier's settings): one that covers
+                -- every key, newer than every entry.
+                if out[2].err or #out[2] > 2 * maxpat then out[2] = {'*', '9999999999999999'} end
               end
               return out
               """);

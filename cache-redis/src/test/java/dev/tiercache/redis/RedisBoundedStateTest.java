@@ -137,6 +137,17 @@ class RedisBoundedStateTest {
   }
 
   @Test
+  void aReaderThatWouldGetMorePatternsThanItsCapTakesTheEntryForCovered() {
+    join(tier.put(cache, "k", entry("v"), TTL));
+    for (int i = 0; i < 2 * SMALL.patterns(); i++) {
+      join(tier.invalidatePattern(cache, "other-" + i + "*"));
+    }
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("within the default cap: matched, not covered").isTrue();
+    assertThat(join(small.get(cache, "k")).isHit()).as("past its cap: never a possibly stale hit").isFalse();
+  }
+
+  @Test
   void aPatternInvalidationReturnsAtOnceAndSweepsInTheBackgroundOneScanAtATime() {
     debug(redis, "POPULATE", 200_000, "unrelated:" + cache);
     for (int i = 0; i < 50; i++) {
