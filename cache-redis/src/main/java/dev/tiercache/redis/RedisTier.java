@@ -1,22 +1,15 @@
 package dev.tiercache.redis;
 
-import static dev.tiercache.redis.KeySpace.bytes;
-
-import dev.tiercache.Tags;
 import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.InvalidationMessage;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.spi.L2Write;
 import io.lettuce.core.ClientOptions;
-import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
@@ -25,16 +18,14 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,12 +44,34 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <h2>How invalidation works in Redis</h2>
- * Tag and prefix invalidations are logical: they record a version that reads compare entries against, so they cost
- * the caller one small script per bucket however many keys they cover; covered entries then expire by their TTL.
- * A key invalidation leaves a tombstone, and a pattern invalidation is recorded and then deletes matching keys with
- * {@code SCAN} (never {@code KEYS}) in batches on every master. A value this store cannot read (written by another
- * program, or by an incompatible version) is reported as an entry of an unknown codec, which the cache counts as an
- * undecodable miss.
+ * Every invalidation is logical and costs the caller one small script per bucket, however many keys it covers: a key
+ * leaves a tombstone, a tag or prefix an epoch that reads compare entries against, a pattern a record that reads
+ * hand back to the JVM to match (no user pattern is ever matched inside Redis), and {@link #invalidateAll} raises a
+ * floor. Matching entries of a pattern are then removed in the background with {@code SCAN} (never {@code KEYS})
+ * and {@code UNLINK}. The tier {@link #announcesInvalidations() announces} invalidations: the bus message is
+ * published from the script that makes the change (the last bucket's, after all others), so a returned invalidation
+ * has reached both the L2 and the bus, and neither happens alone.
+ *
+ * <h2>What holds for versions</h2>
+ * Each bucket's clock ticks {@code max(clock + 1, server time in µs)} and never goes backwards while its key exists; a
+ * clock that is missing or corrupt re-seeds from the server time and raises the bucket's floor to it, so entries and
+ * reads older than the loss are misses and refused writes. A conditional write is refused when an invalidation or
+ * unconditional put covering its key came after its read, when its read is older than
+ * {@link RedisTierOptions#tombstoneTtl() the tombstone TTL} (how long tombstones are kept, so an expired tombstone
+ * never lets it through), when any pattern was recorded after its read, and when its read is newer than the clock (a
+ * rollback is evident: the floor rises to the server time). A rollback that no read or write ever saw the far side
+ * of (a load whose read preceded the restored snapshot) cannot be told from the present and is not detected.
+ * The state safety depends on carries no TTL, so a {@code volatile-*} eviction policy never removes it; it is bounded
+ * instead ({@code Limits}): tombstones are kept for the tombstone TTL and at most 20,000 per bucket, tag and prefix
+ * epochs and patterns for the longest entry TTL written to the bucket (at least the tombstone TTL) and at most
+ * 10,000 epochs, 64 prefix lengths and 64 patterns per bucket; past a bound the oldest go and a floor rises, which
+ * only ever refuses more writes or turns more old entries into misses. A read costs one {@code HMGET} per key plus
+ * one for its tags and at most 64 prefixes, whatever the history.
+ *
+ * <p>A value this store cannot read (written by another program, by an incompatible version, or corrupt) is
+ * reported as an entry of an unknown codec, which the cache counts as an undecodable miss; the next write replaces
+ * it. Keys, tags, prefixes and patterns must be well-formed UTF-16: a lone surrogate fails the call with an
+ * {@link IllegalArgumentException}.
  *
  * <h2>Ownership</h2>
  * A tier opens its own connections and closes them in {@link #close()}. It shuts down the client only when it
@@ -66,26 +79,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class RedisTier implements L2Store {
 
-  /** How many recent patterns each bucket remembers before it refuses every older write instead. */
-  static final int PATTERNS_KEPT = 256;
-
   /** The request queue bound of {@link #recommendedClientOptions()}. */
   public static final int RECOMMENDED_REQUEST_QUEUE = 10_000;
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisTier.class);
 
-  private static final byte[] FORMAT = bytes(Scripts.FORMAT);
-  private static final byte[] FORCE = bytes("1");
-  private static final byte[] CONDITIONAL = bytes("0");
-  private static final byte[] ABSENT = bytes("a");
-  private static final byte[] PRESENT = new byte[0];
-  private static final String UNREADABLE = "!unreadable";
-
-  private final RedisTierOptions options;
-  private final KeySpace keys;
   private final RedisConnections connections;
-  private final RedisScripting scripts;
   private final RedisBus bus;
+  private final PatternSweeper sweeper;
+  private final TierReads reads;
+  private final TierWrites writes;
+  private final TierInvalidations invalidations;
+  private final TierLeases leases;
   private final AutoCloseable ownedClient;
 
   private RedisTier(
@@ -93,12 +98,17 @@ public final class RedisTier implements L2Store {
       boolean cluster,
       RedisConnections connections,
       RedisBus.Connector busConnector,
-      AutoCloseable ownedClient) {
-    this.options = options;
-    this.keys = new KeySpace(options.namespace(), options.buckets(cluster));
+      AutoCloseable ownedClient,
+      Limits limits) {
+    KeySpace keys = new KeySpace(options.namespace(), options.buckets(cluster));
+    RedisScripting scripts = new RedisScripting(connections);
     this.connections = connections;
-    this.scripts = new RedisScripting(connections);
     this.ownedClient = ownedClient;
+    this.sweeper = new PatternSweeper(keys, connections, scripts, options.scanBatch());
+    this.reads = new TierReads(keys, scripts, limits);
+    this.writes = new TierWrites(keys, scripts, options, limits);
+    this.invalidations = new TierInvalidations(keys, scripts, sweeper, options, limits);
+    this.leases = new TierLeases(keys, connections, scripts);
     this.bus = new RedisBus(keys, connections, busConnector, options.probeTimeout());
   }
 
@@ -122,7 +132,7 @@ public final class RedisTier implements L2Store {
    * @throws io.lettuce.core.RedisConnectionException if Redis cannot be reached or refuses the credentials
    */
   public static RedisTier create(RedisClient client, RedisTierOptions options) {
-    return standalone(client, options, null);
+    return standalone(client, options, null, Limits.DEFAULT);
   }
 
   /**
@@ -138,7 +148,7 @@ public final class RedisTier implements L2Store {
     RedisClient client = RedisClient.create(uri);
     client.setOptions(recommendedClientOptions());
     try {
-      return standalone(client, RedisTierOptions.create(), client::shutdown);
+      return standalone(client, RedisTierOptions.create(), client::shutdown, Limits.DEFAULT);
     } catch (RedisConnectionException e) {
       client.shutdown();
       throw new RedisConnectionException(
@@ -171,6 +181,16 @@ public final class RedisTier implements L2Store {
    * @return the tier
    */
   public static RedisTier create(RedisClusterClient client, RedisTierOptions options) {
+    return create(client, options, Limits.DEFAULT);
+  }
+
+  /** A standalone tier with other bounds on its invalidation state (tests). */
+  static RedisTier create(RedisClient client, RedisTierOptions options, Limits limits) {
+    return standalone(client, options, null, limits);
+  }
+
+  /** A Cluster tier with other bounds on its invalidation state (tests). */
+  static RedisTier create(RedisClusterClient client, RedisTierOptions options, Limits limits) {
     Objects.requireNonNull(client, "client");
     return open(
         options,
@@ -179,7 +199,8 @@ public final class RedisTier implements L2Store {
         () -> client.connect(ByteArrayCodec.INSTANCE),
         c -> ((StatefulRedisClusterConnection<byte[], byte[]>) c).async(),
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
-        null);
+        null,
+        limits);
   }
 
   /** The server's own words (WRONGPASS, NOAUTH, connection refused) are at the bottom of Lettuce's chain. */
@@ -191,7 +212,8 @@ public final class RedisTier implements L2Store {
     return root.getMessage();
   }
 
-  private static RedisTier standalone(RedisClient client, RedisTierOptions options, AutoCloseable owned) {
+  private static RedisTier standalone(
+      RedisClient client, RedisTierOptions options, AutoCloseable owned, Limits limits) {
     Objects.requireNonNull(client, "client");
     return open(
         options,
@@ -200,7 +222,8 @@ public final class RedisTier implements L2Store {
         () -> client.connect(ByteArrayCodec.INSTANCE),
         c -> ((StatefulRedisConnection<byte[], byte[]>) c).async(),
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
-        owned);
+        owned,
+        limits);
   }
 
   /** What standalone and Cluster tiers share: only how connections are opened differs. */
@@ -211,11 +234,12 @@ public final class RedisTier implements L2Store {
       RedisConnections.Opener opener,
       Function<StatefulConnection<byte[], byte[]>, RedisClusterAsyncCommands<byte[], byte[]>> commandsOf,
       RedisBus.Connector pubSub,
-      AutoCloseable owned) {
+      AutoCloseable owned,
+      Limits limits) {
     Objects.requireNonNull(options, "options");
     warnIfQueueingWhileDisconnected(clientOptions);
     RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval());
-    return new RedisTier(options, cluster, connections, pubSub, owned);
+    return new RedisTier(options, cluster, connections, pubSub, owned, limits);
   }
 
   /**
@@ -270,277 +294,113 @@ public final class RedisTier implements L2Store {
     return bus;
   }
 
-  // ---- reads ----
-
   @Override
   public CompletableFuture<L2Read> get(String cache, String key) {
-    return readBucket(cache, keys.bucketOf(key), List.of(key)).thenApply(reads -> reads.get(key));
+    return guarded(() -> reads.get(cache, key));
   }
 
   @Override
   public CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
-    Map<Integer, List<String>> byBucket = byBucket(wanted);
-    List<CompletableFuture<Map<String, L2Read>>> parts = new ArrayList<>();
-    byBucket.forEach((bucket, bucketKeys) -> parts.add(readBucket(cache, bucket, bucketKeys)));
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .thenApply(
-            done -> {
-              Map<String, L2Read> all = new LinkedHashMap<>();
-              parts.forEach(part -> all.putAll(part.join()));
-              Map<String, L2Read> ordered = new LinkedHashMap<>();
-              wanted.forEach(k -> ordered.put(k, all.get(k)));
-              return ordered;
-            });
+    return guarded(() -> reads.getAll(cache, wanted));
   }
-
-  private CompletableFuture<Map<String, L2Read>> readBucket(String cache, int bucket, List<String> bucketKeys) {
-    byte[][] scriptKeys = new byte[bucketKeys.size() + 1][];
-    scriptKeys[0] = bytes(keys.clock(cache, bucket));
-    String entryPrefix = keys.entryPrefix(cache, bucket);
-    for (int i = 0; i < bucketKeys.size(); i++) {
-      scriptKeys[i + 1] = bytes(entryPrefix + bucketKeys.get(i));
-    }
-    return scripts
-        .<List<Object>>run(
-            Scripts.READ,
-            ScriptOutputType.MULTI,
-            scriptKeys,
-            bytes(keys.metaPrefix(cache, bucket)),
-            bytes(entryPrefix),
-            FORMAT)
-        .thenApply(
-            reply -> {
-              long version = (Long) reply.get(0);
-              Map<String, L2Read> reads = new LinkedHashMap<>();
-              for (int i = 0; i < bucketKeys.size(); i++) {
-                reads.put(bucketKeys.get(i), new L2Read(entryOf(reply.get(i + 1)), version));
-              }
-              return reads;
-            });
-  }
-
-  private static L2Entry entryOf(Object reply) {
-    if (reply instanceof Long code) {
-      return code == 0 ? null : new L2Entry(UNREADABLE, new byte[0], Tags.empty());
-    }
-    List<?> fields = (List<?>) reply;
-    String codec = new String((byte[]) fields.get(0), StandardCharsets.UTF_8);
-    boolean absent = ((byte[]) fields.get(1)).length > 0;
-    byte[] data = (byte[]) fields.get(2);
-    return new L2Entry(codec, absent ? null : data, decodeTags((byte[]) fields.get(3)));
-  }
-
-  /**
-   * Tags as one field: each tag as its UTF-8 byte length, a colon, and its bytes. Lua splits it without a table per
-   * tag field, and no tag content can break it.
-   */
-  static byte[] encodeTags(Tags tags) {
-    if (tags.isEmpty()) {
-      return PRESENT;
-    }
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    for (String tag : tags) {
-      byte[] utf8 = bytes(tag);
-      out.writeBytes(bytes(utf8.length + ":"));
-      out.writeBytes(utf8);
-    }
-    return out.toByteArray();
-  }
-
-  static Tags decodeTags(byte[] encoded) {
-    if (encoded.length == 0) {
-      return Tags.empty();
-    }
-    List<String> tags = new ArrayList<>();
-    int i = 0;
-    while (i < encoded.length) {
-      int colon = i;
-      while (encoded[colon] != ':') {
-        colon++;
-      }
-      int length = Integer.parseInt(new String(encoded, i, colon - i, StandardCharsets.US_ASCII));
-      tags.add(new String(encoded, colon + 1, length, StandardCharsets.UTF_8));
-      i = colon + 1 + length;
-    }
-    return Tags.of(tags);
-  }
-
-  // ---- writes ----
 
   @Override
   public CompletableFuture<Collection<String>> putIfCurrent(
       String cache, Map<String, L2Write> writes, Duration ttl) {
-    Map<Integer, List<String>> byBucket = byBucket(writes.keySet());
-    List<CompletableFuture<List<String>>> parts = new ArrayList<>();
-    byBucket.forEach((bucket, bucketKeys) -> parts.add(writeBucket(cache, bucket, bucketKeys, writes, ttl, false)));
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .thenApply(
-            done -> {
-              List<String> written = new ArrayList<>();
-              parts.forEach(part -> written.addAll(part.join()));
-              return written;
-            });
+    return guarded(() -> this.writes.putIfCurrent(cache, writes, ttl));
   }
 
   @Override
   public CompletableFuture<Void> put(String cache, String key, L2Entry entry, Duration ttl) {
-    return writeBucket(cache, keys.bucketOf(key), List.of(key), Map.of(key, new L2Write(entry, 0)), ttl, true)
-        .thenApply(written -> null);
+    return guarded(() -> this.writes.put(cache, key, entry, ttl, null));
   }
 
-  private CompletableFuture<List<String>> writeBucket(
-      String cache, int bucket, List<String> bucketKeys, Map<String, L2Write> writes, Duration ttl, boolean force) {
-    String entryPrefix = keys.entryPrefix(cache, bucket);
-    byte[][] scriptKeys = new byte[bucketKeys.size() + 1][];
-    scriptKeys[0] = bytes(keys.clock(cache, bucket));
-    List<byte[]> args = new ArrayList<>();
-    args.add(bytes(keys.metaPrefix(cache, bucket)));
-    args.add(bytes(entryPrefix));
-    args.add(FORMAT);
-    args.add(bytes(Long.toString(cappedTtl(ttl))));
-    args.add(force ? FORCE : CONDITIONAL);
-    for (int i = 0; i < bucketKeys.size(); i++) {
-      String key = bucketKeys.get(i);
-      scriptKeys[i + 1] = bytes(entryPrefix + key);
-      L2Write write = writes.get(key);
-      L2Entry entry = write.entry();
-      args.add(bytes(Long.toString(write.version())));
-      args.add(bytes(entry.codecId()));
-      args.add(entry.isAbsent() ? ABSENT : PRESENT);
-      args.add(entry.isAbsent() ? PRESENT : entry.value());
-      args.add(encodeTags(entry.tags()));
-    }
-    return scripts
-        .<List<Long>>run(Scripts.WRITE, ScriptOutputType.MULTI, scriptKeys, args.toArray(byte[][]::new))
-        .thenApply(
-            positions -> {
-              List<String> written = new ArrayList<>(positions.size());
-              positions.forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
-              return written;
-            });
-  }
-
-  private long cappedTtl(Duration ttl) {
-    return Math.max(1, Math.min(ttl.toMillis(), options.invalidationMemory().toMillis()));
-  }
-
-  // ---- load leases ----
-
+  /** Writes and publishes the announcement in one script: neither happens without the other. */
   @Override
-  public CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
-    byte[] lease = bytes(keys.lease(cache, key));
-    SetArgs onlyIfFree = SetArgs.Builder.nx().px(Math.max(1, ttl.toMillis()));
-    return connections.call(
-        c -> c.set(lease, bytes(owner), onlyIfFree).toCompletableFuture().thenApply("OK"::equals));
+  public CompletableFuture<Void> put(
+      String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement) {
+    Objects.requireNonNull(announcement, "announcement");
+    return guarded(() -> this.writes.put(cache, key, entry, ttl, announcement));
   }
 
+  /** True: invalidations and puts handed an announcement publish it from the script that makes the L2 change. */
   @Override
-  public CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
-    return scripts
-        .<Long>run(
-            Scripts.RELEASE_LEASE, ScriptOutputType.INTEGER, new byte[][] {bytes(keys.lease(cache, key))},
-            bytes(owner))
-        .thenApply(released -> null);
+  public boolean announcesInvalidations() {
+    return true;
   }
 
-  // ---- invalidation ----
+  /**
+   * Applies the message's invalidations and publishes it from the last bucket's script, after every other bucket
+   * was changed: a message that left means every covered entry stopped being served. A strategy that is not built
+   * in fails the call, and nothing is published.
+   */
+  @Override
+  public CompletableFuture<Void> invalidate(String cache, InvalidationMessage announcement) {
+    return guarded(
+        () -> invalidations.invalidate(cache, announcement.invalidations(), BusFrames.message(announcement)));
+  }
 
   @Override
   public CompletableFuture<Void> invalidateKey(String cache, String key) {
-    int bucket = keys.bucketOf(key);
-    return scripts
-        .<Long>run(
-            Scripts.INVALIDATE_KEY,
-            ScriptOutputType.INTEGER,
-            new byte[][] {bytes(keys.clock(cache, bucket)), bytes(keys.entry(cache, key))},
-            FORMAT,
-            bytes(Long.toString(options.tombstoneTtl().toMillis())),
-            bytes(keys.metaPrefix(cache, bucket)))
-        .thenApply(v -> null);
+    return applyOne(cache, "key", key);
   }
 
   @Override
   public CompletableFuture<Void> invalidateTag(String cache, String tag) {
-    return group(cache, "t", tag);
+    return applyOne(cache, "tag", tag);
   }
 
   @Override
   public CompletableFuture<Void> invalidatePrefix(String cache, String prefix) {
-    return group(cache, "p", prefix);
+    return applyOne(cache, "prefix", prefix);
   }
 
-  /** A tag or prefix epoch in every bucket: a fixed cost, however many keys it covers. */
-  private CompletableFuture<Void> group(String cache, String kind, String argument) {
-    byte[] memory = bytes(Long.toString(options.invalidationMemory().toMillis()));
-    List<CompletableFuture<Long>> parts = new ArrayList<>();
-    for (int bucket = 0; bucket < keys.buckets(); bucket++) {
-      parts.add(
-          scripts.run(
-              Scripts.INVALIDATE_GROUP,
-              ScriptOutputType.INTEGER,
-              new byte[][] {bytes(keys.clock(cache, bucket))},
-              bytes(keys.metaPrefix(cache, bucket)),
-              bytes(kind),
-              bytes(argument),
-              memory));
-    }
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+  /** Records the pattern (reads then match it in the JVM) and removes matching entries in the background. */
+  @Override
+  public CompletableFuture<Void> invalidatePattern(String cache, String glob) {
+    return applyOne(cache, "pattern", glob);
+  }
+
+  /** Raises every bucket's floor: a fixed cost, however many entries the cache holds. */
+  @Override
+  public CompletableFuture<Void> invalidateAll(String cache) {
+    return applyOne(cache, "all", "");
+  }
+
+  private CompletableFuture<Void> applyOne(String cache, String strategy, String argument) {
+    return guarded(
+        () -> invalidations.invalidate(cache, List.of(new InvalidationMessage.Item(strategy, argument)), null));
   }
 
   @Override
-  public CompletableFuture<Void> invalidatePattern(String cache, String glob) {
-    byte[] memory = bytes(Long.toString(options.invalidationMemory().toMillis()));
-    byte[] luaPattern = LuaPattern.fromGlob(glob);
-    byte[] keep = bytes(Integer.toString(PATTERNS_KEPT));
-    List<CompletableFuture<Long>> recorded = new ArrayList<>();
-    for (int bucket = 0; bucket < keys.buckets(); bucket++) {
-      recorded.add(
-          scripts.run(
-              Scripts.INVALIDATE_PATTERN,
-              ScriptOutputType.INTEGER,
-              new byte[][] {bytes(keys.clock(cache, bucket))},
-              bytes(keys.metaPrefix(cache, bucket)),
-              luaPattern,
-              memory,
-              keep));
-    }
-    ScanArgs match = ScanArgs.Builder.matches(bytes(keys.scanPattern(cache, glob))).limit(options.scanBatch());
-    return CompletableFuture.allOf(recorded.toArray(CompletableFuture[]::new))
-        .thenComposeAsync(done -> scanAndUnlink(ScanCursor.INITIAL, match));
+  public CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
+    return guarded(() -> leases.tryLease(cache, key, owner, ttl));
   }
 
-  /**
-   * One SCAN step, an UNLINK of what it found, then the next step: batches, never the whole key space at once. Each
-   * step is issued off Lettuce's event loop: a Cluster SCAN may wait for a node connection, which must not block the
-   * thread that would deliver it.
-   */
-  private CompletableFuture<Void> scanAndUnlink(ScanCursor cursor, ScanArgs match) {
-    return connections
-        .call(commands -> commands.scan(cursor, match).toCompletableFuture())
-        .thenComposeAsync(
-            (KeyScanCursor<byte[]> step) -> {
-              CompletableFuture<?> unlinked =
-                  step.getKeys().isEmpty()
-                      ? CompletableFuture.completedFuture(null)
-                      : connections.call(
-                          commands -> commands.unlink(step.getKeys().toArray(byte[][]::new)).toCompletableFuture());
-              return unlinked.thenComposeAsync(
-                  u -> step.isFinished() ? CompletableFuture.completedFuture(null) : scanAndUnlink(step, match));
-            });
+  @Override
+  public CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
+    return guarded(() -> leases.releaseLease(cache, key, owner));
   }
 
-  private Map<Integer, List<String>> byBucket(Collection<String> wanted) {
-    Map<Integer, List<String>> byBucket = new LinkedHashMap<>();
-    for (String key : wanted) {
-      byBucket.computeIfAbsent(keys.bucketOf(key), b -> new ArrayList<>()).add(key);
+  /** Whether a background sweep of a pattern is running (tests). */
+  boolean isSweeping(String cache, String glob) {
+    return sweeper.isSweeping(cache, glob);
+  }
+
+  /** Malformed text (a lone surrogate) fails the call's future, as every other failure of a store call does. */
+  private static <T> CompletableFuture<T> guarded(Supplier<CompletableFuture<T>> call) {
+    try {
+      return call.get();
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(e);
     }
-    return byBucket;
   }
 
   /** Closes the bus and the connections, and shuts down the client if this tier created it. */
   @Override
   public void close() {
     bus.close();
+    sweeper.close();
     connections.close();
     if (ownedClient != null) {
       try {

@@ -19,12 +19,17 @@ public final class RedisTierOptions {
   /** Buckets per cache on a Redis Cluster, so that one cache spreads over several shards. */
   public static final int DEFAULT_CLUSTER_BUCKETS = 16;
 
-  /** How long an invalidated key keeps its tombstone, which refuses writes of loads that began before it. */
+  /**
+   * How long a load may be in flight: an invalidated or unconditionally written key keeps its tombstone this long,
+   * and a conditional write whose read is older than this is refused, so a tombstone that is gone never lets one
+   * through.
+   */
   public static final Duration DEFAULT_TOMBSTONE_TTL = Duration.ofMinutes(5);
 
   /**
-   * How long tag, prefix and pattern invalidations are remembered. Entries cannot live longer: a write's TTL is
-   * capped by it, since an entry that outlived the memory of its invalidation would come back to life.
+   * The longest L2 entry TTL: a write's TTL is capped by it. Tag, prefix and pattern invalidations are remembered as
+   * long as the longest TTL written to their bucket (at least the tombstone TTL), so this also bounds how long they
+   * are kept.
    */
   public static final Duration DEFAULT_INVALIDATION_MEMORY = Duration.ofHours(24);
 
@@ -219,7 +224,8 @@ public final class RedisTierOptions {
     }
 
     /**
-     * Sets how long a tombstone refuses late writes of an invalidated key. Must exceed the longest load.
+     * Sets how long a load may be in flight: tombstones are kept this long, and a conditional write whose read is
+     * older is refused. Must exceed the longest load.
      *
      * @param ttl positive
      * @return this builder
@@ -232,7 +238,7 @@ public final class RedisTierOptions {
     }
 
     /**
-     * Sets how long tag, prefix and pattern invalidations are remembered; entry TTLs are capped by it.
+     * Sets the longest L2 entry TTL, which also bounds how long tag, prefix and pattern invalidations are kept.
      *
      * @param memory positive
      * @return this builder

@@ -2,179 +2,221 @@ package dev.tiercache.redis;
 
 /**
  * The Lua scripts that make each bucket's reads, conditional writes and invalidations atomic. Each script touches
- * only keys of one bucket (one hash tag), so it runs on one Cluster node.
+ * only keys of one bucket (one hash tag), so it runs on one Cluster node. The shared functions and the meta keys are
+ * in {@link LuaLib}.
  *
- * <p>Each bucket has a version clock. Every write and every invalidation takes the next value of it: an entry
- * records its write version ({@code v}), a tag or prefix its invalidation version. An entry is valid while none of
- * its tags, and no prefix of its key, was invalidated after it was written. A read returns the clock, and a write
- * that presents a read's version is refused if its key, one of its tags, a prefix or a pattern covering its key
- * changed after that version.
+ * <h2>Versions</h2>
+ * Each bucket has a clock in microseconds. Every write and every invalidation takes the next version,
+ * {@code max(clock + 1, server time)}; a read returns the clock. An entry records its write version, a tombstone,
+ * tag, prefix or pattern its invalidation version. Since a change after a read stores a version above the clock the
+ * read saw, a write that presents the read's version {@code r} is refused exactly when a change covering its key has
+ * a version above {@code r}, and also when:
+ * <ul>
+ *   <li>{@code r} is below the bucket's floor or write floor (state was lost or trimmed, see below);
+ *   <li>{@code r + horizon} is below the server time: the load took longer than the tier's tombstone TTL, which is
+ *       how long tombstones are kept, so a tombstone that is gone can never let it write;
+ *   <li>{@code r} is above the clock: the clock went back (a restore of an older snapshot, a failover to a lagging
+ *       replica), so the floor and the clock rise to the server time and every older entry becomes a miss;
+ *   <li>any pattern was recorded after {@code r} (no matching inside Redis: conservative).
+ * </ul>
  */
 final class Scripts {
 
   private Scripts() {}
 
-  /** Version of the entry layout (the {@code fv} field); an entry of another version reads as corrupt. */
+  /** Version of the entry layout (the {@code fv} field); an entry of another version reads as unreadable. */
   static final String FORMAT = "1";
 
   /**
-   * Shared Lua: the bucket's clock. A missing clock (a new bucket, or a Redis that restarted or was flushed) starts
-   * at the server's time in microseconds, far above any version handed out before, and that start is recorded as the
-   * bucket's floor: a conditional write whose read came before it is refused, since the state it was checked
-   * against is gone. This holds while a bucket issues fewer than one version per microsecond on average.
-   */
-  private static final String CLOCK =
-      """
-      local function clock_now(ck, meta)
-        local c = redis.call('GET', ck)
-        if c then return tonumber(c) end
-        local t = redis.call('TIME')
-        local seed = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
-        redis.call('SET', ck, seed)
-        redis.call('SET', meta .. 'floor', seed)
-        return tonumber(seed)
-      end
-      local function num(n)
-        -- Lua prints numbers with 14 digits; versions have 16.
-        return string.format('%.0f', n)
-      end
-      local function clock_tick(ck, meta)
-        clock_now(ck, meta)
-        return redis.call('INCR', ck)
-      end
-      """;
-
-  /** Shared Lua: is the entry (key without prefix, write version) covered by a prefix invalidated after v? */
-  private static final String PREFIX_CHECK =
-      CLOCK
-          + """
-      local plens_cache = nil
-      local function prefix_newer(meta, key, v)
-        -- The lengths of invalidated prefixes, read once per script: usually none, and then no lookups at all.
-        if plens_cache == nil then plens_cache = redis.call('SMEMBERS', meta .. 'plens') end
-        for _, l in ipairs(plens_cache) do
-          local n = tonumber(l)
-          if n and n <= #key then
-            local e = tonumber(redis.call('GET', meta .. 'p:' .. string.sub(key, 1, n)) or '0')
-            if e > v then return true end
-          end
-        end
-        return false
-      end
-      -- Tags travel as one field of length-prefixed strings ("3:abc5:hello"); nil if malformed.
-      local function tags_of(s)
-        local tags, i = {}, 1
-        if not s then return tags end
-        while i <= #s do
-          local colon = string.find(s, ':', i, true)
-          if not colon then return nil end
-          local n = tonumber(string.sub(s, i, colon - 1))
-          if not n then return nil end
-          tags[#tags + 1] = string.sub(s, colon + 1, colon + n)
-          i = colon + n + 1
-        end
-        return tags
-      end
-      local function tag_newer(meta, tags, v)
-        for _, t in ipairs(tags) do
-          local e = tonumber(redis.call('GET', meta .. 't:' .. t) or '0')
-          if e > v then return true end
-        end
-        return false
-      end
-      """;
-
-  /**
-   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format. Returns {clock, r...}, each r being 0 (miss),
-   * 1 (unreadable), or {codec, flags, data, tags}. One HMGET of fixed fields per key: the read path of every L2 hit.
+   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, most patterns returned. Returns
+   * {clock, patterns, r...}: patterns is a flat list of (pattern, version) recorded after the oldest entry found;
+   * each r is 0 (miss), 1 (unreadable) or {codec, flags, data, tags, version}. The caller matches the patterns.
    */
   static final Script READ =
       new Script(
-          PREFIX_CHECK
+          LuaLib.CORE
               + """
-              local meta, eprefix, fv = ARGV[1], ARGV[2], ARGV[3]
-              local out = {clock_now(KEYS[1], meta)}
+              local elen, fv, maxpat = #ARGV[2], ARGV[3], tonumber(ARGV[4])
+              -- The floor first: repairing it moves the clock, and the read must return the clock after that.
+              local floor = floor_of('floor')
+              local out = {clock_now(), {}}
+              local oldest = nil
               for i = 2, #KEYS do
                 local h = redis.pcall('HMGET', KEYS[i], 'fv', 'v', 'c', 'f', 'd', 'tg')
                 local r = 0
                 if h.err then
                   r = 1
-                elseif h[1] or h[2] or h[3] or h[4] then
-                  local v = tonumber(h[2])
-                  local tags = tags_of(h[6])
-                  if h[1] ~= fv or not v or not tags then
+                elseif h[1] or h[2] or h[3] or h[4] or h[5] or h[6] then
+                  local v, tags, f = ver(h[2]), tags_of(h[6]), h[4]
+                  if f == 'x' and h[1] == fv then
+                    r = 0 -- a tombstone of the previous layout
+                  elseif h[1] ~= fv or not v or not tags or not h[3] or #h[3] == 0
+                      or (f ~= '' and f ~= 'a') or (f == '' and not h[5]) then
                     r = 1
-                  elseif h[4] ~= 'x' and not tag_newer(meta, tags, v)
-                      and not prefix_newer(meta, string.sub(KEYS[i], #eprefix + 1), v) then
-                    if not h[3] then
-                      r = 1
-                    else
-                      r = {h[3], h[4] or '', h[5] or '', h[6] or ''}
-                    end
+                  elseif v >= floor and not covered(tags, string.sub(KEYS[i], elen + 1), v) then
+                    r = {h[3], f, h[5] or '', h[6], h[2]}
+                    if oldest == nil or v < oldest then oldest = v end
                   end
                 end
                 out[#out + 1] = r
+              end
+              if oldest then
+                out[2] = redis.pcall('ZRANGEBYSCORE', M .. 'pat', '(' .. num(oldest), '+inf', 'WITHSCORES',
+                    'LIMIT', 0, maxpat + 1)
+                -- Patterns that cannot be read, or more than the cap (another tier's settings): one that covers
+                -- every key, newer than every entry.
+                if out[2].err or #out[2] > 2 * maxpat then out[2] = {'*', '9999999999999999'} end
               end
               return out
               """);
 
   /**
-   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, ttl ms, force (1 = unconditional), then per key:
-   * version, codec, flags, data, tags (length-prefixed). Returns the 1-based positions of the keys written.
+   * KEYS: clock, entry keys. ARGV: meta prefix, horizon µs, tombstone cap, entry prefix, format, ttl ms, force
+   * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version, codec, flags, data,
+   * tags. Returns the 1-based positions of the keys written. An unconditional write leaves a tombstone of its
+   * version, so a load that read before it is refused even after the entry expired or was evicted.
    */
   static final Script WRITE =
       new Script(
-          PREFIX_CHECK
+          LuaLib.CORE
+              + LuaLib.TOMBSTONES
               + """
-              local meta, eprefix, fv, ttl, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
-              local written = {}
-              local a = 6
-              clock_now(KEYS[1], meta)
-              local floor = tonumber(redis.call('GET', meta .. 'floor') or '0')
-              for i = 2, #KEYS do
-                local version, c, f, d, tg = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-                local tags = tags_of(tg)
-                a = a + 5
-                local key = string.sub(KEYS[i], #eprefix + 1)
-                local ok = true
-                if not force and version < floor then ok = false end
-                if ok and not force then
-                  local okv, cur = pcall(redis.call, 'HGET', KEYS[i], 'v')
-                  if okv and cur and tonumber(cur) and tonumber(cur) > version then ok = false end
-                  if ok and tag_newer(meta, tags, version) then ok = false end
-                  if ok and prefix_newer(meta, key, version) then ok = false end
-                  if ok then
-                    if tonumber(redis.call('GET', meta .. 'patfloor') or '0') > version then
-                      ok = false
-                    else
-                      for _, p in ipairs(redis.call('ZRANGEBYSCORE', meta .. 'pat', '(' .. num(version), '+inf')) do
-                        if string.find(key, p) then ok = false break end
-                      end
-                    end
-                  end
+              local elen, fv, ttl, force = #ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
+              local now = now_us()
+              local function below_floor(r)
+                return r < floor_of('floor') or r < floor_of('wfloor')
+              end
+              -- Why a conditional write of the key, whose load read version r, must be refused (nil: it may go).
+              local function refused(r, key, entry_key, tags)
+                if not r then return 'no version' end
+                if r > clock_now() then
+                  -- The clock went back: nothing checked before now can be trusted.
+                  raise('floor', math.max(now, clock_now() + 1))
+                  return 'rollback'
                 end
+                if below_floor(r) or r + HORIZON < now then return 'too old' end
+                if (ver(on('ts', 'ZSCORE', key)) or 0) > r then return 'tombstone' end
+                local cur = redis.pcall('HGET', entry_key, 'v')
+                if type(cur) == 'string' and (ver(cur) or 0) > r then return 'rewritten' end
+                if covered(tags, key, r) then return 'epoch' end
+                if on('pat', 'ZCOUNT', '(' .. num(r), '+inf') > 0 then return 'pattern' end
+                -- Checked again: a structure repaired above raised the floor.
+                if below_floor(r) then return 'state lost' end
+                return nil
+              end
+              local written = {}
+              local a = 10
+              for i = 2, #KEYS do
+                local r, c, f, d, tg = ver(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+                a = a + 5
+                local key = string.sub(KEYS[i], elen + 1)
+                local tags = tags_of(tg)
+                local ok = tags ~= nil and (force or not refused(r, key, KEYS[i], tags))
                 if ok then
-                  local v = clock_tick(KEYS[1], meta)
+                  local v = clock_tick()
                   redis.call('UNLINK', KEYS[i])
                   redis.call('HSET', KEYS[i], 'fv', fv, 'v', num(v), 'c', c, 'f', f, 'd', d, 'tg', tg)
                   redis.call('PEXPIRE', KEYS[i], ttl)
+                  if force then tombstone(key, v) end
                   written[#written + 1] = i - 1
                 end
               end
+              if #written > 0 then
+                local longest = getv(M .. 'maxttl')
+                if not longest or ttl > longest then redis.call('SET', M .. 'maxttl', num(ttl)) end
+                if force then trim_tombstones() end
+              end
+              if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9]) end
               return written
               """);
 
-  /** KEYS: clock, entry key. ARGV: format, tombstone ttl ms, meta prefix. Replaces the entry with a tombstone. */
-  static final Script INVALIDATE_KEY =
+  /**
+   * KEYS: clock, the entry keys of the key invalidations. ARGV: meta prefix, horizon µs, tombstone cap, epoch cap,
+   * prefix-length cap, pattern cap, channel (empty: publish nothing), message, longest allowed TTL ms, then pairs of
+   * kind and argument:
+   * {@code k} and the 1-based index of the entry key, {@code t} and a tag, {@code p} and a prefix, {@code P} and a
+   * pattern, {@code a} and nothing. Applies them in order, trims the bucket's state, and publishes the message last.
+   * Epochs and patterns are kept {@code max(horizon, longest TTL) + 1 s}: after that no entry they cover is left and
+   * no write they must refuse can pass. Past a cap the oldest go and the floor rises to the newest of them.
+   */
+  static final Script INVALIDATE =
       new Script(
-          CLOCK
+          LuaLib.CORE
+              + LuaLib.TOMBSTONES
               + """
-          local v = clock_tick(KEYS[1], ARGV[3])
-          redis.call('UNLINK', KEYS[2])
-          redis.call('HSET', KEYS[2], 'fv', ARGV[1], 'v', num(v), 'f', 'x')
-          redis.call('PEXPIRE', KEYS[2], ARGV[2])
-          return v
-          """);
+              local MAX_G, MAX_PL, MAX_PAT = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+              local v = 0
+              local keys_touched, groups_touched = false, false
+              for a = 10, #ARGV - 1, 2 do
+                local kind, arg = ARGV[a], ARGV[a + 1]
+                v = clock_tick()
+                if kind == 'k' then
+                  local ek = KEYS[tonumber(arg)]
+                  redis.call('UNLINK', ek)
+                  tombstone(string.sub(ek, #M + 1), v)
+                  keys_touched = true
+                elseif kind == 't' or kind == 'p' then
+                  local field = kind .. ':' .. arg
+                  on('g', 'HSET', field, num(v))
+                  on('gx', 'ZADD', num(v), field)
+                  if kind == 'p' then on('plens', 'ZADD', num(v), #arg) end
+                  groups_touched = true
+                elseif kind == 'P' then
+                  on('pat', 'ZADD', num(v), arg)
+                  groups_touched = true
+                elseif kind == 'a' then
+                  raise('floor', v)
+                end
+              end
+              if keys_touched then trim_tombstones() end
+              if groups_touched then
+                -- Without a record of the longest TTL (lost), assume the longest allowed.
+                local longest = (getv(M .. 'maxttl') or tonumber(ARGV[9])) * 1000
+                local cut = '(' .. num(now_us() - math.max(HORIZON, longest) - 1000000)
+                local old = on('gx', 'ZRANGEBYSCORE', '-inf', cut, 'LIMIT', 0, 500)
+                if #old > 0 then
+                  on('g', 'HDEL', unpack(old))
+                  redis.call('ZREM', M .. 'gx', unpack(old))
+                end
+                on('plens', 'ZREMRANGEBYSCORE', '-inf', cut)
+                on('pat', 'ZREMRANGEBYSCORE', '-inf', cut)
+                local function cap(zset, max, fields)
+                  local extra = redis.call('ZCARD', M .. zset) - max
+                  if extra <= 0 then return end
+                  local popped = redis.call('ZPOPMIN', M .. zset, extra)
+                  if fields then
+                    for i = 1, #popped, 2 do redis.call('HDEL', M .. 'g', popped[i]) end
+                  end
+                  raise('floor', ver(popped[#popped]) or now_us())
+                end
+                cap('gx', MAX_G, true)
+                cap('plens', MAX_PL, false)
+                cap('pat', MAX_PAT, false)
+              end
+              if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
+              return v
+              """);
+
+  /**
+   * KEYS: clock, entry keys the JVM matched against the pattern. ARGV: meta prefix, pattern. Unlinks those written
+   * before the pattern was recorded (or before the floor); an entry written after it is left alone. Returns how many
+   * it unlinked.
+   */
+  static final Script SWEEP =
+      new Script(
+          LuaLib.CORE
+              + """
+              local recorded = ver(redis.pcall('ZSCORE', M .. 'pat', ARGV[2])) or 0
+              local before = math.max(recorded, floor_of('floor'))
+              local n = 0
+              for i = 2, #KEYS do
+                local v = redis.pcall('HGET', KEYS[i], 'v')
+                if type(v) ~= 'string' or (ver(v) or 0) < before then
+                  n = n + redis.call('UNLINK', KEYS[i])
+                end
+              end
+              return n
+              """);
 
   /** KEYS: lease key. ARGV: owner. Deletes the lease if the owner still holds it. */
   static final Script RELEASE_LEASE =
@@ -184,42 +226,5 @@ final class Scripts {
             return redis.call('DEL', KEYS[1])
           end
           return 0
-          """);
-
-  /** KEYS: clock. ARGV: meta prefix, kind ('t' or 'p'), argument, memory ms. Records a tag or prefix epoch. */
-  static final Script INVALIDATE_GROUP =
-      new Script(
-          CLOCK
-              + """
-          local meta, kind, arg, memory = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-          local v = clock_tick(KEYS[1], meta)
-          redis.call('SET', meta .. kind .. ':' .. arg, num(v), 'PX', memory)
-          if kind == 'p' then
-            redis.call('SADD', meta .. 'plens', #arg)
-            redis.call('PEXPIRE', meta .. 'plens', memory)
-          end
-          return v
-          """);
-
-  /**
-   * KEYS: clock. ARGV: meta prefix, Lua pattern, memory ms, how many patterns to keep. Records a pattern so that
-   * loads in flight cannot write covered keys back; the oldest patterns beyond the limit raise a floor below which
-   * every conditional write is refused.
-   */
-  static final Script INVALIDATE_PATTERN =
-      new Script(
-          CLOCK
-              + """
-          local meta, pattern, memory, keep = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-          local v = clock_tick(KEYS[1], meta)
-          redis.call('ZADD', meta .. 'pat', num(v), pattern)
-          local extra = redis.call('ZCARD', meta .. 'pat') - keep
-          if extra > 0 then
-            local dropped = redis.call('ZRANGE', meta .. 'pat', extra - 1, extra - 1, 'WITHSCORES')
-            redis.call('SET', meta .. 'patfloor', dropped[2], 'PX', memory)
-            redis.call('ZREMRANGEBYRANK', meta .. 'pat', 0, extra - 1)
-          end
-          redis.call('PEXPIRE', meta .. 'pat', memory)
-          return v
           """);
 }

@@ -127,11 +127,34 @@ class RedisSafetyTest {
     redis.hset(key + "wrong-codec", java.util.Map.of("fv", "1", "v", "1", "c", "json", "f", "", "d", "{}"));
     redis.hset(key + "wrong-format", java.util.Map.of("fv", "99", "v", "1", "c", "string", "d", "x"));
 
-    assertThat(read("plain-string")).isEqualTo("loaded:plain-string");
-    assertThat(read("wrong-codec")).isEqualTo("loaded:wrong-codec");
-    assertThat(read("wrong-format")).isEqualTo("loaded:wrong-format");
-    assertThat(loads).hasValue(3);
-    assertThat(registry.counter("cache.l2.errors", "cache", name, "op", "decode").count()).isEqualTo(3);
+    // Issue 10 #2 and #3: a tag field that once looped the read script, two that made Java throw, and a hash
+    // without its data field (once served as "").
+    redis.hset(key + "looping-tags", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "d", "x",
+        "tg", "0:-3:"));
+    redis.hset(key + "short-tags", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "d", "x",
+        "tg", "5:ab"));
+    redis.hset(key + "spaced-tags", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "d", "x",
+        "tg", " 1:a"));
+    redis.hset(key + "no-data", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "tg", ""));
+    java.util.List<String> corrupt =
+        java.util.List.of("plain-string", "wrong-codec", "wrong-format", "looping-tags", "short-tags",
+            "spaced-tags", "no-data");
+
+    for (String k : corrupt) {
+      assertThat(read(k)).isEqualTo("loaded:" + k);
+    }
+    assertThat(loads).hasValue(corrupt.size());
+    assertThat(registry.counter("cache.l2.errors", "cache", name, "op", "decode").count())
+        .isEqualTo(corrupt.size());
+    assertThat(registry.counter("cache.l2.errors", "cache", name, "op", "get").count()).as("not get failures")
+        .isZero();
+    // Each was replaced by the write-back of its load: a fresh node reads the loaded values from the L2.
+    TieredCache<String, String> fresh =
+        TieredCache.<String, String>builder(name).keyCodec(k -> k).l2(tier).valueCodec(ValueCodecs.string()).build();
+    for (String k : corrupt) {
+      assertThat(fresh.get(k, x -> "reloaded")).isEqualTo("loaded:" + k);
+    }
+    fresh.close();
   }
 
   @Test

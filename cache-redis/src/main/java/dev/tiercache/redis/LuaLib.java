@@ -1,0 +1,179 @@
+package dev.tiercache.redis;
+
+/**
+ * The Lua that every script of a bucket shares: strict parsing, the clock and its floors, and the look-up of the
+ * invalidation epochs that cover an entry. Every function here is linear in its input: nothing a caller passes and
+ * nothing read back from Redis is ever used as a Lua pattern, and every loop advances by at least one byte or one
+ * element per step.
+ *
+ * <p>Meta keys of a bucket (prefix {@code M}, see {@link KeySpace}): {@code clock}, {@code floor} (entries older are
+ * misses, writes whose read is older are refused), {@code wfloor} (writes whose read is older are refused),
+ * {@code maxttl} (longest entry TTL ever written, ms), {@code ts} (zset key to tombstone version), {@code g} (hash
+ * {@code t:<tag>} / {@code p:<prefix>} to epoch), {@code gx} (zset of the same fields by epoch, for trimming),
+ * {@code plens} (zset prefix length to newest epoch), {@code pat} (zset pattern to version). None of them carries a
+ * TTL, so a {@code volatile-*} eviction policy never removes them; the scripts trim them themselves.
+ */
+final class LuaLib {
+
+  private LuaLib() {}
+
+  /** Numbers, strict parsing and the clock. Sets nothing global but {@code M}, the meta prefix, set by each script. */
+  static final String CORE =
+      """
+      local M = ARGV[1]
+      local clock_cache = nil
+      local function num(n)
+        -- Lua prints numbers with 14 digits; versions have 16.
+        return string.format('%.0f', n)
+      end
+      -- A well-formed version: 1 to 16 decimal digits, nothing else; nil for anything else (a corrupt value).
+      local function ver(s)
+        if type(s) ~= 'string' or #s == 0 or #s > 16 or string.find(s, '%D') then return nil end
+        return tonumber(s)
+      end
+      local now_cache = nil
+      local function now_us()
+        if now_cache == nil then
+          local t = redis.call('TIME')
+          now_cache = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        end
+        return now_cache
+      end
+      local function getv(key)
+        local r = redis.pcall('GET', key)
+        if type(r) ~= 'string' then return nil, r end
+        return ver(r), r
+      end
+      local clock_now
+      -- A floor above the clock would refuse every write until something ticked it: the clock follows the floor.
+      local function follow(f)
+        if f > clock_now() then
+          redis.call('SET', M .. 'clock', num(f))
+          clock_cache = f
+        end
+      end
+      -- A floor that is present but unreadable is repaired to now: nothing older can be trusted.
+      local function floor_of(name)
+        local f, raw = getv(M .. name)
+        if f then return f end
+        if raw == false then return 0 end
+        f = now_us()
+        redis.call('SET', M .. name, num(f))
+        follow(f)
+        return f
+      end
+      local function raise(name, f)
+        if f > floor_of(name) then redis.call('SET', M .. name, num(f)) end
+        follow(f)
+      end
+      -- A command on one of the bucket's structures. If the key holds something else (another program's value), what
+      -- it held is lost: it is replaced, and the floor rises, since nothing older can be trusted.
+      local function on(name, cmd, ...)
+        local r = redis.pcall(cmd, M .. name, ...)
+        if type(r) == 'table' and r.err then
+          redis.call('DEL', M .. name)
+          raise('floor', now_us())
+          r = redis.call(cmd, M .. name, ...)
+        end
+        return r
+      end
+      -- The clock. Missing (new bucket, restart, flush, eviction) or corrupt, it re-seeds from the server's time in
+      -- microseconds, and the seed becomes the floor: what was checked against the lost state is refused or a miss.
+      function clock_now()
+        if clock_cache then return clock_cache end
+        local c = getv(M .. 'clock')
+        if not c then
+          c = math.max(now_us(), floor_of('floor'))
+          redis.call('SET', M .. 'clock', num(c))
+          raise('floor', c)
+        end
+        clock_cache = c
+        return c
+      end
+      -- Versions never go backwards: the next version is max(clock + 1, server time).
+      local function clock_tick()
+        local v = math.max(clock_now() + 1, now_us())
+        redis.call('SET', M .. 'clock', num(v))
+        clock_cache = v
+        return v
+      end
+      -- Tags travel as one field of length-prefixed strings ("3:abc5:hello"): 1 to 7 digits without a leading zero, a
+      -- colon, that many bytes. Anything else (a sign, a space, a length past the end, an empty tag) is nil.
+      local function tags_of(s)
+        if type(s) ~= 'string' then return nil end
+        local tags, i, n = {}, 1, #s
+        while i <= n do
+          local j = i
+          while j <= n and j - i < 7 do
+            local b = string.byte(s, j)
+            if b < 48 or b > 57 then break end
+            j = j + 1
+          end
+          if j == i or string.byte(s, i) == 48 or j > n or string.byte(s, j) ~= 58 then return nil end
+          local len = tonumber(string.sub(s, i, j - 1))
+          if len < 1 or j + len > n then return nil end
+          tags[#tags + 1] = string.sub(s, j + 1, j + len)
+          i = j + len + 1
+        end
+        return tags
+      end
+      -- The invalidated prefix lengths, read once per script; bounded by the per-bucket cap.
+      -- A structure that cannot be read covers everything: a miss or a refusal, never a stale hit.
+      local plens_cache, plens_broken = nil, false
+      local function plens()
+        if plens_cache == nil then
+          local r = redis.pcall('ZRANGE', M .. 'plens', 0, -1)
+          plens_cache = {}
+          if type(r) ~= 'table' or r.err then
+            plens_broken = true
+          else
+            for _, l in ipairs(r) do
+              local n = ver(l)
+              if n then plens_cache[#plens_cache + 1] = n else plens_broken = true end
+            end
+          end
+        end
+        return plens_cache
+      end
+      -- Whether a tag of the entry, or a prefix of its key, was invalidated after version v: one HMGET.
+      local function covered(tags, key, v)
+        local fields = {}
+        for _, t in ipairs(tags) do fields[#fields + 1] = 't:' .. t end
+        for _, l in ipairs(plens()) do
+          if l <= #key then fields[#fields + 1] = 'p:' .. string.sub(key, 1, l) end
+        end
+        if plens_broken then return true end
+        -- In chunks: unpack is bounded by Lua's stack.
+        for first = 1, #fields, 500 do
+          local epochs = redis.pcall('HMGET', M .. 'g', unpack(fields, first, math.min(first + 499, #fields)))
+          if type(epochs) ~= 'table' or epochs.err then return true end
+          for _, e in ipairs(epochs) do
+            local n = ver(e)
+            if n and n > v then return true end
+          end
+        end
+        return false
+      end
+      """;
+
+  /**
+   * Tombstones and their trimming: a tombstone lives until {@code version + horizon} in server time, the horizon
+   * beyond which every conditional write is refused anyway; past the per-bucket cap the oldest go, and the write
+   * floor rises to the newest of them. ARGV[2]: horizon in microseconds; ARGV[3]: tombstone cap.
+   */
+  static final String TOMBSTONES =
+      """
+      local HORIZON, MAX_TS = tonumber(ARGV[2]), tonumber(ARGV[3])
+      local function tombstone(key, v)
+        on('ts', 'ZADD', num(v), key)
+      end
+      local function trim_tombstones()
+        on('ts', 'ZREMRANGEBYSCORE', '-inf', '(' .. num(now_us() - HORIZON))
+        local extra = redis.call('ZCARD', M .. 'ts') - MAX_TS
+        if extra > 0 then
+          local popped = redis.call('ZPOPMIN', M .. 'ts', extra)
+          raise('wfloor', ver(popped[#popped]) or now_us())
+        end
+      end
+      """;
+}

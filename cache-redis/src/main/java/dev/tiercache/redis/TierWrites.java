@@ -1,0 +1,110 @@
+package dev.tiercache.redis;
+
+import static dev.tiercache.redis.KeySpace.bytes;
+
+import dev.tiercache.spi.InvalidationMessage;
+import dev.tiercache.spi.L2Entry;
+import dev.tiercache.spi.L2Write;
+import io.lettuce.core.ScriptOutputType;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The tier's writes: one {@link Scripts#WRITE} per bucket touched. A conditional write is refused in Lua when an
+ * invalidation, an unconditional put, a pattern or a lost state (a floor) came after its read; an unconditional
+ * write leaves a tombstone of its version, and may publish its bus message in the same script.
+ */
+final class TierWrites {
+
+  private static final byte[] FORMAT = bytes(Scripts.FORMAT);
+  private static final byte[] FORCE = bytes("1");
+  private static final byte[] CONDITIONAL = bytes("0");
+  private static final byte[] NONE = new byte[0];
+
+  private final KeySpace keys;
+  private final RedisScripting scripts;
+  private final RedisTierOptions options;
+  private final byte[] horizon;
+  private final byte[] maxTombstones;
+
+  TierWrites(KeySpace keys, RedisScripting scripts, RedisTierOptions options, Limits limits) {
+    this.keys = keys;
+    this.scripts = scripts;
+    this.options = options;
+    this.horizon = horizonMicros(options);
+    this.maxTombstones = bytes(Integer.toString(limits.tombstones()));
+  }
+
+  /** The load horizon: how long a load may be in flight, and so how long tombstones are kept (microseconds). */
+  static byte[] horizonMicros(RedisTierOptions options) {
+    return bytes(Long.toString(options.tombstoneTtl().toNanos() / 1_000));
+  }
+
+  CompletableFuture<Collection<String>> putIfCurrent(String cache, Map<String, L2Write> writes, Duration ttl) {
+    List<CompletableFuture<List<String>>> parts = new ArrayList<>();
+    keys.byBucket(writes.keySet())
+        .forEach((bucket, bucketKeys) -> parts.add(writeBucket(cache, bucket, bucketKeys, writes, ttl, null)));
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+        .thenApply(
+            done -> {
+              List<String> written = new ArrayList<>();
+              parts.forEach(part -> written.addAll(part.join()));
+              return written;
+            });
+  }
+
+  /** An unconditional write; with an announcement, the script also publishes it. */
+  CompletableFuture<Void> put(
+      String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement) {
+    return writeBucket(
+            cache, keys.bucketOf(key), List.of(key), Map.of(key, new L2Write(entry, 0)), ttl,
+            announcement == null ? NONE : BusFrames.message(announcement))
+        .thenApply(written -> null);
+  }
+
+  /** @param message null for a conditional write; the frame to publish (or empty) for an unconditional one */
+  private CompletableFuture<List<String>> writeBucket(
+      String cache, int bucket, List<String> bucketKeys, Map<String, L2Write> writes, Duration ttl, byte[] message) {
+    String entryPrefix = keys.entryPrefix(cache, bucket);
+    byte[][] scriptKeys = new byte[bucketKeys.size() + 1][];
+    scriptKeys[0] = bytes(keys.clock(cache, bucket));
+    List<byte[]> args = new ArrayList<>();
+    args.add(bytes(keys.metaPrefix(cache, bucket)));
+    args.add(horizon);
+    args.add(maxTombstones);
+    args.add(bytes(entryPrefix));
+    args.add(FORMAT);
+    args.add(bytes(Long.toString(cappedTtl(ttl))));
+    args.add(message == null ? CONDITIONAL : FORCE);
+    boolean publish = message != null && message.length > 0;
+    args.add(publish ? bytes(keys.channel(cache)) : NONE);
+    args.add(publish ? message : NONE);
+    for (int i = 0; i < bucketKeys.size(); i++) {
+      String key = bucketKeys.get(i);
+      scriptKeys[i + 1] = bytes(entryPrefix + KeySpace.wellFormed(key, "key"));
+      L2Write write = writes.get(key);
+      L2Entry entry = write.entry();
+      args.add(bytes(Long.toString(write.version())));
+      args.add(bytes(entry.codecId()));
+      args.add(entry.isAbsent() ? EntryFormat.ABSENT : EntryFormat.PRESENT);
+      args.add(entry.isAbsent() ? EntryFormat.PRESENT : entry.value());
+      args.add(EntryFormat.encodeTags(entry.tags()));
+    }
+    return scripts
+        .<List<Long>>run(Scripts.WRITE, ScriptOutputType.MULTI, scriptKeys, args.toArray(byte[][]::new))
+        .thenApply(
+            positions -> {
+              List<String> written = new ArrayList<>(positions.size());
+              positions.forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
+              return written;
+            });
+  }
+
+  private long cappedTtl(Duration ttl) {
+    return Math.max(1, Math.min(ttl.toMillis(), options.invalidationMemory().toMillis()));
+  }
+}

@@ -1,0 +1,177 @@
+package dev.tiercache.redis;
+
+import static dev.tiercache.redis.StoreKit.debug;
+import static dev.tiercache.redis.StoreKit.entry;
+import static dev.tiercache.redis.StoreKit.join;
+import static dev.tiercache.redis.StoreKit.uniqueName;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tiercache.redis.testing.RedisExtension;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Issue 9 #5 and #20, issue 10 #13: invalidation state is bounded, a read costs the same whatever the history, and
+ * a pattern invalidation returns at once and sweeps in the background, one scan at a time. This class has a server
+ * of its own, so that its command statistics count only what it does.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RedisBoundedStateTest {
+
+  @RegisterExtension static final RedisExtension REDIS = RedisExtension.standalone();
+
+  private static final Duration TTL = Duration.ofMinutes(5);
+  private static final Limits SMALL = new Limits(100, 100, 8, 8);
+
+  private static RedisClient client;
+  private static RedisTier tier;
+  private static RedisTier small;
+  private static StatefulRedisConnection<String, String> plain;
+  private static RedisCommands<String, String> redis;
+
+  private String cache;
+
+  @BeforeAll
+  static void connect() {
+    client = RedisClient.create(REDIS.uri());
+    tier = RedisTier.create(client);
+    small = RedisTier.create(client, RedisTierOptions.builder().tombstoneTtl(Duration.ofMillis(200)).build(), SMALL);
+    plain = client.connect();
+    redis = plain.sync();
+  }
+
+  @AfterAll
+  static void disconnect() {
+    plain.close();
+    small.close();
+    tier.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+
+  @BeforeEach
+  void name() {
+    cache = uniqueName("bounded");
+  }
+
+  private String meta(String name) {
+    return StoreKit.meta(cache, name);
+  }
+
+  /** How often Redis ran a command since the last reset, scripts' inner calls included. */
+  private static long calls(String command) {
+    String stats = redis.info("commandstats");
+    for (String line : stats.split("\r?\n")) {
+      if (line.startsWith("cmdstat_" + command + ":")) {
+        String calls = line.substring(line.indexOf("calls=") + 6);
+        return Long.parseLong(calls.substring(0, calls.indexOf(',')));
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void aReadCostsTheSameAfterThousandsOfDistinctPrefixLengths() {
+    String longKey = "z".repeat(2_100);
+    for (int length = 1; length <= 2_000; length++) {
+      join(tier.invalidatePrefix(cache, "z".repeat(length - 1) + "y"));
+    }
+    join(tier.put(cache, longKey, entry("v"), TTL));
+
+    redis.configResetstat();
+    assertThat(join(tier.get(cache, longKey)).isHit()).isTrue();
+
+    // One HMGET of the entry, one HMGET of at most 64 epochs; the old read made one GET per prefix length.
+    assertThat(calls("get") + calls("hmget")).isLessThanOrEqualTo(4);
+    assertThat(redis.zcard(meta("plens"))).isLessThanOrEqualTo(Limits.DEFAULT.prefixLengths());
+  }
+
+  @Test
+  void tagAndKeyInvalidationsLeaveBoundedStateAndStaySafe() {
+    join(small.put(cache, "before", entry("old", "t-0"), TTL));
+    long readBefore = join(small.get(cache, "k-0")).version();
+    for (int i = 0; i < 1_000; i++) {
+      join(small.invalidateTag(cache, "t-" + i));
+      join(small.invalidateKey(cache, "k-" + i));
+    }
+    join(small.put(cache, "after", entry("new", "t-5"), TTL));
+
+    assertThat(redis.hlen(meta("g"))).isLessThanOrEqualTo(SMALL.epochs());
+    assertThat(redis.zcard(meta("gx"))).isLessThanOrEqualTo(SMALL.epochs());
+    assertThat(redis.zcard(meta("ts"))).isLessThanOrEqualTo(SMALL.tombstones());
+    assertThat(redis.keys("tiercache:\\{" + cache + "\\}:*")).hasSizeLessThanOrEqualTo(12);
+    // Dropped state raised a floor: what it covered is still refused or a miss.
+    assertThat(join(small.get(cache, "before")).isHit()).isFalse();
+    assertThat(join(small.putIfCurrent(cache, Map.of("k-0", entry("late")), TTL, readBefore))).isEmpty();
+    assertThat(join(small.get(cache, "after")).isHit()).isTrue();
+  }
+
+  @Test
+  void epochsAndTombstonesGoOnceNoEntryTheyCoverAndNoLoadTheyRefuseCanBeLeft() {
+    join(small.put(cache, "k", entry("v", "a"), Duration.ofMillis(300)));
+    join(small.invalidateTag(cache, "a"));
+    join(small.invalidateKey(cache, "k"));
+    join(small.invalidatePattern(cache, "k*"));
+
+    // Kept for max(horizon, longest TTL) + 1 s; trimmed by later invalidations of the bucket.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> {
+          join(small.invalidateTag(cache, "probe"));
+          join(small.invalidateKey(cache, "probe"));
+          join(small.invalidatePattern(cache, "probe"));
+          return redis.hlen(meta("g")) == 1 && redis.zcard(meta("ts")) == 1 && redis.zcard(meta("pat")) == 1;
+        });
+    assertThat(redis.hkeys(meta("g"))).containsExactly("t:probe");
+  }
+
+  @Test
+  void aReaderThatWouldGetMorePatternsThanItsCapTakesTheEntryForCovered() {
+    join(tier.put(cache, "k", entry("v"), TTL));
+    for (int i = 0; i < 2 * SMALL.patterns(); i++) {
+      join(tier.invalidatePattern(cache, "other-" + i + "*"));
+    }
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("within the default cap: matched, not covered").isTrue();
+    assertThat(join(small.get(cache, "k")).isHit()).as("past its cap: never a possibly stale hit").isFalse();
+  }
+
+  @Test
+  void aPatternInvalidationReturnsAtOnceAndSweepsInTheBackgroundOneScanAtATime() {
+    debug(redis, "POPULATE", 200_000, "unrelated:" + cache);
+    for (int i = 0; i < 50; i++) {
+      join(tier.put(cache, "user:" + i, entry("u"), TTL));
+      join(tier.put(cache, "order:" + i, entry("o"), TTL));
+    }
+
+    redis.configResetstat();
+    long start = System.nanoTime();
+    for (int i = 0; i < 20; i++) {
+      join(tier.invalidatePattern(cache, "user:*"));
+    }
+    long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+    assertThat(elapsedMs).as("20 pattern invalidations over 200,000 keys, ms").isLessThan(2_000);
+    assertThat(join(tier.get(cache, "user:1")).isHit()).as("a miss at once, before any sweep").isFalse();
+    join(tier.put(cache, "user:late", entry("written after the pattern"), TTL));
+    await().atMost(Duration.ofSeconds(60)).until(() -> !tier.isSweeping(cache, "user:*"));
+
+    long steps = 200_000 / RedisTierOptions.DEFAULT_SCAN_BATCH + 100;
+    assertThat(calls("scan")).as("at most two passes, not one per call").isLessThanOrEqualTo(2 * steps);
+    assertThat(redis.exists("tiercache:{" + cache + "}:k:user:1")).isZero();
+    assertThat(redis.exists("tiercache:{" + cache + "}:k:order:1")).isOne();
+    assertThat(join(tier.get(cache, "user:late")).isHit()).as("written after the pattern, kept").isTrue();
+    assertThat(calls("keys")).isZero();
+  }
+}

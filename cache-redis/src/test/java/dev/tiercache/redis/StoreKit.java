@@ -1,0 +1,52 @@
+package dev.tiercache.redis;
+
+import dev.tiercache.Tags;
+import dev.tiercache.spi.L2Entry;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/** What the store-level Redis tests share: bounded waits on store calls, entries, names, and raw server commands. */
+final class StoreKit {
+
+  private StoreKit() {}
+
+  /** Waits at most 10 s for a store call; a failure or a timeout fails the test with its cause. */
+  static <T> T join(CompletableFuture<T> future) {
+    try {
+      return future.get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("store call failed: " + e, e);
+    }
+  }
+
+  /** An entry of codec {@code c} whose value is {@code text} as UTF-8. */
+  static L2Entry entry(String text, String... tags) {
+    return new L2Entry("c", text.getBytes(StandardCharsets.UTF_8), Tags.of(tags));
+  }
+
+  /** A cache name no other test uses. */
+  static String uniqueName(String prefix) {
+    return prefix + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+  }
+
+  /** A meta key of a one-bucket cache in the default namespace. */
+  static String meta(String cache, String name) {
+    return "tiercache:{" + cache + "}:m:" + name;
+  }
+
+  /** Runs {@code DEBUG <args>} (Lettuce has no method for RELOAD NOSAVE or POPULATE). */
+  static void debug(RedisCommands<String, String> redis, Object... args) {
+    CommandArgs<String, String> command = new CommandArgs<>(StringCodec.UTF8);
+    for (Object arg : args) {
+      command.add(arg.toString());
+    }
+    redis.dispatch(CommandType.DEBUG, new StatusOutput<>(StringCodec.UTF8), command);
+  }
+}
