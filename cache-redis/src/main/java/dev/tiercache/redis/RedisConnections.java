@@ -67,6 +67,16 @@ final class RedisConnections implements AutoCloseable {
     }
   }
 
+  /** The command connection, or null while Redis has never been reached. */
+  StatefulConnection<byte[], byte[]> connection() {
+    return commands == null ? null : connection;
+  }
+
+  /** Whether the connection is to a Redis Cluster. */
+  boolean isCluster() {
+    return connection() instanceof io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+  }
+
   /** Issues a command, or fails at once while Redis has never been reached. */
   <T> CompletableFuture<T> call(Function<RedisClusterAsyncCommands<byte[], byte[]>, CompletableFuture<T>> command) {
     RedisClusterAsyncCommands<byte[], byte[]> current = commands;

@@ -99,7 +99,7 @@ public final class RedisTier implements L2Store {
     this.connections = connections;
     this.scripts = new RedisScripting(connections);
     this.ownedClient = ownedClient;
-    this.bus = new RedisBus(keys, connections, busConnector, options.probeTimeout());
+    this.bus = new RedisBus(keys, connections, busConnector, options);
   }
 
   /**

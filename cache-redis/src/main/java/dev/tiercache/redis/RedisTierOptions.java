@@ -37,6 +37,12 @@ public final class RedisTierOptions {
   /** How long the bus waits for its start-up probe to come back. */
   public static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * How long a bus heartbeat may take to come back before it fails. Its echo normally takes a round trip; one that
+   * takes longer proves too little to be worth waiting for, and a failed one is simply sent again.
+   */
+  public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(2);
+
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]+");
 
   private final String namespace;
@@ -46,8 +52,10 @@ public final class RedisTierOptions {
   private final int scanBatch;
   private final Duration probeTimeout;
   private final Duration connectRetryInterval;
+  private final Duration heartbeatTimeout;
 
   private RedisTierOptions(Builder builder) {
+    this.heartbeatTimeout = builder.heartbeatTimeout;
     this.connectRetryInterval = builder.connectRetryInterval;
     this.namespace = builder.namespace;
     this.buckets = builder.buckets;
@@ -89,6 +97,7 @@ public final class RedisTierOptions {
     builder.scanBatch = scanBatch;
     builder.probeTimeout = probeTimeout;
     builder.connectRetryInterval = connectRetryInterval;
+    builder.heartbeatTimeout = heartbeatTimeout;
     return builder;
   }
 
@@ -156,6 +165,15 @@ public final class RedisTierOptions {
     return connectRetryInterval;
   }
 
+  /**
+   * Returns how long a bus heartbeat may take to come back.
+   *
+   * @return the timeout
+   */
+  public Duration heartbeatTimeout() {
+    return heartbeatTimeout;
+  }
+
   /** Builds {@link RedisTierOptions}; validates each setting as it is made. */
   public static final class Builder {
 
@@ -166,8 +184,23 @@ public final class RedisTierOptions {
     private int scanBatch = DEFAULT_SCAN_BATCH;
     private Duration probeTimeout = DEFAULT_PROBE_TIMEOUT;
     private Duration connectRetryInterval = DEFAULT_CONNECT_RETRY_INTERVAL;
+    private Duration heartbeatTimeout = DEFAULT_HEARTBEAT_TIMEOUT;
 
     private Builder() {}
+
+    /**
+     * Sets how long a bus heartbeat may take to come back before it fails. Defaults to
+     * {@link #DEFAULT_HEARTBEAT_TIMEOUT}.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder heartbeatTimeout(Duration timeout) {
+      this.heartbeatTimeout = positive(timeout, "heartbeatTimeout");
+      return this;
+    }
 
     /**
      * Sets how often a tier that started while Redis was down tries to reach it. Defaults to
