@@ -278,6 +278,11 @@ final class RedisBus implements InvalidationBus {
     channels.values().forEach(c -> c.subscribers.forEach(s -> s.suspect(reason)));
   }
 
+  /** How many heartbeat rounds wait for echoes; for tests that they do not pile up. */
+  int heartbeatsInFlight() {
+    return heartbeats.inFlight();
+  }
+
   /** How many malformed or foreign frames arrived; for tests and diagnostics. */
   long malformedFrames() {
     return malformed.get();
