@@ -48,8 +48,14 @@ final class BusChannel {
     }
   }
 
-  /** Redis refused the SUBSCRIBE (an ACL without the channel): whoever waits learns why. */
-  synchronized void refused(Throwable failure) {
+  /**
+   * The subscription cannot be made now (Redis unreachable) or at all (an ACL without the channel): whoever waits
+   * learns why at once instead of waiting out the probe timeout.
+   */
+  synchronized void fail(Throwable failure) {
+    if (confirmed) {
+      return;
+    }
     CompletableFuture<Void> waiting = confirmation;
     confirmation = new CompletableFuture<>();
     waiting.completeExceptionally(failure);

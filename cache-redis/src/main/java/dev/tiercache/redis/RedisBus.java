@@ -5,6 +5,7 @@ import static dev.tiercache.redis.KeySpace.bytes;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
 import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -216,9 +217,7 @@ final class RedisBus implements InvalidationBus {
         connection = connector.connect();
       } catch (RuntimeException e) {
         LOG.debug("the bus could not connect yet: {}", LogText.safe(e.getMessage()));
-        if (RedisConnections.refusedByServer(e)) {
-          channels.values().forEach(c -> c.refused(e));
-        }
+        channels.values().forEach(c -> c.fail(e));
         retryLater();
         return;
       }
@@ -236,13 +235,16 @@ final class RedisBus implements InvalidationBus {
       for (BusChannel channel : allChannels()) {
         if (!channel.confirmed && channel.shouldRequest(now, probeTimeout)) {
           connection.async().subscribe(bytes(channel.name)).whenComplete((ok, failure) -> {
-            if (failure != null && RedisConnections.refusedByServer(failure)) {
-              channel.refused(failure);
+            if (failure != null) {
+              channel.fail(failure);
             }
           });
         }
         pending |= !channel.confirmed;
       }
+    } else {
+      RedisConnectionException down = new RedisConnectionException("the bus connection is down");
+      channels.values().forEach(c -> c.fail(down));
     }
     if (pending || !connection.isOpen()) {
       retryLater();

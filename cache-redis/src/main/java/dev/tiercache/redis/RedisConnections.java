@@ -37,6 +37,7 @@ final class RedisConnections implements AutoCloseable {
   private volatile StatefulConnection<byte[], byte[]> connection;
   private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
   private volatile boolean closed;
+  private volatile RuntimeException refusal;
 
   RedisConnections(
       Opener opener,
@@ -80,6 +81,10 @@ final class RedisConnections implements AutoCloseable {
   /** Issues a command, or fails at once while Redis has never been reached. */
   <T> CompletableFuture<T> call(Function<RedisClusterAsyncCommands<byte[], byte[]>, CompletableFuture<T>> command) {
     RedisClusterAsyncCommands<byte[], byte[]> current = commands;
+    RuntimeException refused = refusal;
+    if (refused != null) {
+      return CompletableFuture.failedFuture(refused);
+    }
     return current == null ? CompletableFuture.failedFuture(NOT_YET) : command.apply(current);
   }
 
@@ -121,6 +126,14 @@ final class RedisConnections implements AutoCloseable {
             scheduleRetry();
           }
         });
+  }
+
+  /**
+   * Makes every later call fail with {@code reason}: a start-up check found, after the tier was created, that it
+   * must not use this Redis.
+   */
+  void refuse(RuntimeException reason) {
+    refusal = reason;
   }
 
   /** A server that answered and refused (wrong password, no such user, no permission) will not change its mind. */

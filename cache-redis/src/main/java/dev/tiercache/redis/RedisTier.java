@@ -215,6 +215,24 @@ public final class RedisTier implements L2Store {
     Objects.requireNonNull(options, "options");
     warnIfQueueingWhileDisconnected(clientOptions);
     RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval());
+    StartupChecks checks = new StartupChecks(connections, options);
+    if (connections.isConnected()) {
+      try {
+        checks.run();
+      } catch (RuntimeException e) {
+        connections.close();
+        throw e;
+      }
+    } else {
+      connections.whenConnected(() -> {
+        try {
+          checks.run();
+        } catch (IllegalStateException e) {
+          LOG.error("the tier will not use Redis: {}", e.getMessage());
+          connections.refuse(e);
+        }
+      });
+    }
     return new RedisTier(options, cluster, connections, pubSub, owned);
   }
 

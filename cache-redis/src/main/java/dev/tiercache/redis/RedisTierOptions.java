@@ -43,6 +43,19 @@ public final class RedisTierOptions {
    */
   public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(2);
 
+  /** What a start-up check does when it finds a problem. */
+  public enum StartupCheck {
+    /** Skips the check. */
+    IGNORE,
+    /** Logs the problem at WARN and carries on. */
+    WARN,
+    /**
+     * Refuses: {@code RedisTier.create} throws when Redis is reachable then; when Redis comes up later, the tier logs
+     * the problem at ERROR and fails every L2 call, so the caches run on their loaders instead of on a broken L2.
+     */
+    FAIL
+  }
+
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]+");
 
   private final String namespace;
@@ -53,8 +66,12 @@ public final class RedisTierOptions {
   private final Duration probeTimeout;
   private final Duration connectRetryInterval;
   private final Duration heartbeatTimeout;
+  private final StartupCheck evictionPolicyCheck;
+  private final StartupCheck permissionCheck;
 
   private RedisTierOptions(Builder builder) {
+    this.evictionPolicyCheck = builder.evictionPolicyCheck;
+    this.permissionCheck = builder.permissionCheck;
     this.heartbeatTimeout = builder.heartbeatTimeout;
     this.connectRetryInterval = builder.connectRetryInterval;
     this.namespace = builder.namespace;
@@ -98,6 +115,8 @@ public final class RedisTierOptions {
     builder.probeTimeout = probeTimeout;
     builder.connectRetryInterval = connectRetryInterval;
     builder.heartbeatTimeout = heartbeatTimeout;
+    builder.evictionPolicyCheck = evictionPolicyCheck;
+    builder.permissionCheck = permissionCheck;
     return builder;
   }
 
@@ -174,6 +193,24 @@ public final class RedisTierOptions {
     return heartbeatTimeout;
   }
 
+  /**
+   * Returns what happens when Redis's {@code maxmemory-policy} can evict the invalidation state.
+   *
+   * @return the check's mode
+   */
+  public StartupCheck evictionPolicyCheck() {
+    return evictionPolicyCheck;
+  }
+
+  /**
+   * Returns what happens when the Redis user lacks a command or key permission the tier needs.
+   *
+   * @return the check's mode
+   */
+  public StartupCheck permissionCheck() {
+    return permissionCheck;
+  }
+
   /** Builds {@link RedisTierOptions}; validates each setting as it is made. */
   public static final class Builder {
 
@@ -185,8 +222,38 @@ public final class RedisTierOptions {
     private Duration probeTimeout = DEFAULT_PROBE_TIMEOUT;
     private Duration connectRetryInterval = DEFAULT_CONNECT_RETRY_INTERVAL;
     private Duration heartbeatTimeout = DEFAULT_HEARTBEAT_TIMEOUT;
+    private StartupCheck evictionPolicyCheck = StartupCheck.WARN;
+    private StartupCheck permissionCheck = StartupCheck.FAIL;
 
     private Builder() {}
+
+    /**
+     * Sets what happens when Redis's {@code maxmemory-policy}, read when the tier first reaches Redis, is not
+     * {@code noeviction}: {@code allkeys-*} may evict any key and {@code volatile-*} keys with a TTL, as tombstones
+     * and invalidation epochs are, which can let stale values back in. Defaults to {@link StartupCheck#WARN}.
+     *
+     * @param check the mode
+     * @return this builder
+     * @throws NullPointerException if null
+     */
+    public Builder evictionPolicyCheck(StartupCheck check) {
+      this.evictionPolicyCheck = Objects.requireNonNull(check, "evictionPolicyCheck");
+      return this;
+    }
+
+    /**
+     * Sets what happens when the Redis user may not run a command the tier needs (scripts, SCAN, UNLINK, PUBLISH,
+     * and the commands its scripts run) on its key namespace, as checked when the tier first reaches Redis.
+     * Defaults to {@link StartupCheck#FAIL}: a tier that cannot work would otherwise run silently on the loaders.
+     *
+     * @param check the mode
+     * @return this builder
+     * @throws NullPointerException if null
+     */
+    public Builder permissionCheck(StartupCheck check) {
+      this.permissionCheck = Objects.requireNonNull(check, "permissionCheck");
+      return this;
+    }
 
     /**
      * Sets how long a bus heartbeat may take to come back before it fails. Defaults to
