@@ -45,7 +45,7 @@ final class BusNodes implements Heartbeats.Targets {
       // A failed master keeps its flag until the topology changes, but loses its slots to the promoted replica.
       if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
         String id = node.getNodeId();
-        masters.add(target(id, frame -> onNode(cluster, id, heartbeatChannel, frame)));
+        masters.add(target(id, frame -> connections.failuresReported(onNode(cluster, id, heartbeatChannel, frame))));
       }
     }
     return masters;
@@ -57,7 +57,7 @@ final class BusNodes implements Heartbeats.Targets {
     if (connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
       RedisClusterNode owner = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(channel));
       if (owner != null) {
-        return onNode(cluster, owner.getNodeId(), channel, message);
+        return connections.failuresReported(onNode(cluster, owner.getNodeId(), channel, message));
       }
     }
     return connections.call(c -> c.publish(channel, message).toCompletableFuture());

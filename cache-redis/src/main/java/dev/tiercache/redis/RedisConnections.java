@@ -38,11 +38,19 @@ final class RedisConnections implements AutoCloseable {
   private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
   private volatile boolean closed;
   private volatile RuntimeException refusal;
+  private final java.util.function.Consumer<Throwable> onFailure;
 
+  /**
+   * Opens the connection, or starts retrying in the background.
+   *
+   * @param onFailure told of every failed call (a Cluster tier reloads its topology); may ignore them
+   */
   RedisConnections(
       Opener opener,
       Function<StatefulConnection<byte[], byte[]>, RedisClusterAsyncCommands<byte[], byte[]>> commandsOf,
-      Duration retryInterval) {
+      Duration retryInterval,
+      java.util.function.Consumer<Throwable> onFailure) {
+    this.onFailure = onFailure;
     this.opener = opener;
     this.commandsOf = commandsOf;
     this.retryInterval = retryInterval;
@@ -85,7 +93,20 @@ final class RedisConnections implements AutoCloseable {
     if (refused != null) {
       return CompletableFuture.failedFuture(refused);
     }
-    return current == null ? CompletableFuture.failedFuture(NOT_YET) : command.apply(current);
+    if (current == null) {
+      return CompletableFuture.failedFuture(NOT_YET);
+    }
+    return failuresReported(command.apply(current));
+  }
+
+  /** Reports a failure of {@code future} to the failure hook, and returns it unchanged. */
+  <T> CompletableFuture<T> failuresReported(CompletableFuture<T> future) {
+    future.whenComplete((ok, failure) -> {
+      if (failure != null) {
+        onFailure.accept(failure);
+      }
+    });
+    return future;
   }
 
   private boolean tryOpen() {

@@ -25,6 +25,9 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +38,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +75,15 @@ public final class RedisTier implements L2Store {
 
   /** The request queue bound of {@link #recommendedClientOptions()}. */
   public static final int RECOMMENDED_REQUEST_QUEUE = 10_000;
+
+  /** The least time between two adaptive topology reloads in {@link #recommendedClusterClientOptions()}. */
+  public static final Duration RECOMMENDED_ADAPTIVE_REFRESH_TIMEOUT = Duration.ofMillis(500);
+
+  /** The periodic topology reload of {@link #recommendedClusterClientOptions()}, a backstop. */
+  public static final Duration RECOMMENDED_PERIODIC_REFRESH = Duration.ofSeconds(5);
+
+  /** The longest wait between two reconnect attempts with {@link #recommendedReconnectDelay()}. */
+  public static final Duration RECOMMENDED_MAX_RECONNECT_DELAY = Duration.ofMillis(500);
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisTier.class);
 
@@ -135,20 +148,33 @@ public final class RedisTier implements L2Store {
   @SuppressWarnings("deprecation") // getUsername: the credentials provider that replaces it is asynchronous
   public static RedisTier create(RedisURI uri) {
     Objects.requireNonNull(uri, "uri");
-    RedisClient client = RedisClient.create(uri);
+    ClientResources resources = DefaultClientResources.builder().reconnectDelay(recommendedReconnectDelay()).build();
+    RedisClient client = RedisClient.create(resources, uri);
     client.setOptions(recommendedClientOptions());
-    try {
-      return standalone(client, RedisTierOptions.create(), client::shutdown);
-    } catch (RedisConnectionException e) {
+    AutoCloseable owned = () -> {
       client.shutdown();
+      resources.shutdown().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    };
+    try {
+      return standalone(client, RedisTierOptions.create(), owned);
+    } catch (RedisConnectionException e) {
+      closeQuietly(owned);
       throw new RedisConnectionException(
           "could not connect to Redis at " + uri.getHost() + ":" + uri.getPort()
               + (uri.getUsername() == null ? "" : " as user '" + uri.getUsername() + "'")
               + ": " + rootMessage(e),
           e);
     } catch (RuntimeException e) {
-      client.shutdown();
+      closeQuietly(owned);
       throw e;
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable owned) {
+    try {
+      owned.close();
+    } catch (Exception e) {
+      LOG.debug("could not shut the client down: {}", e.toString());
     }
   }
 
@@ -179,6 +205,7 @@ public final class RedisTier implements L2Store {
         () -> client.connect(ByteArrayCodec.INSTANCE),
         c -> ((StatefulRedisClusterConnection<byte[], byte[]>) c).async(),
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        new TopologyRefresh(client)::failed,
         null);
   }
 
@@ -200,6 +227,7 @@ public final class RedisTier implements L2Store {
         () -> client.connect(ByteArrayCodec.INSTANCE),
         c -> ((StatefulRedisConnection<byte[], byte[]>) c).async(),
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        failure -> {},
         owned);
   }
 
@@ -211,10 +239,11 @@ public final class RedisTier implements L2Store {
       RedisConnections.Opener opener,
       Function<StatefulConnection<byte[], byte[]>, RedisClusterAsyncCommands<byte[], byte[]>> commandsOf,
       RedisBus.Connector pubSub,
+      java.util.function.Consumer<Throwable> onFailure,
       AutoCloseable owned) {
     Objects.requireNonNull(options, "options");
     warnIfQueueingWhileDisconnected(clientOptions);
-    RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval());
+    RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval(), onFailure);
     StartupChecks checks = new StartupChecks(connections, options);
     if (connections.isConnected()) {
       try {
@@ -254,8 +283,13 @@ public final class RedisTier implements L2Store {
   }
 
   /**
-   * The Cluster counterpart of {@link #recommendedClientOptions()}, which also refreshes the topology after
-   * failovers and periodically.
+   * The Cluster counterpart of {@link #recommendedClientOptions()}, which also follows failovers as fast as the
+   * cluster completes them: every adaptive trigger (MOVED and ASK replies, unknown nodes, uncovered slots, and each
+   * reconnect attempt to a node), rate-limited to one reload per {@link #RECOMMENDED_ADAPTIVE_REFRESH_TIMEOUT}
+   * instead of Lettuce's 30 s, so a reload after the replica's promotion is not swallowed by one that ran before it;
+   * a periodic reload every {@link #RECOMMENDED_PERIODIC_REFRESH} as a backstop; and dynamic refresh sources, so a
+   * reload asks the nodes the topology names, not only the seeds. A Cluster tier also reloads when its own calls
+   * fail for want of a node.
    *
    * @return the options
    */
@@ -265,7 +299,11 @@ public final class RedisTier implements L2Store {
             .topologyRefreshOptions(
                 ClusterTopologyRefreshOptions.builder()
                     .enableAllAdaptiveRefreshTriggers()
-                    .enablePeriodicRefresh(Duration.ofSeconds(30))
+                    .adaptiveRefreshTriggersTimeout(RECOMMENDED_ADAPTIVE_REFRESH_TIMEOUT)
+                    .refreshTriggersReconnectAttempts(1)
+                    .enablePeriodicRefresh(RECOMMENDED_PERIODIC_REFRESH)
+                    .dynamicRefreshSources(true)
+                    .closeStaleConnections(true)
                     .build());
     builder
         .autoReconnect(true)
@@ -273,6 +311,20 @@ public final class RedisTier implements L2Store {
         .requestQueueSize(RECOMMENDED_REQUEST_QUEUE)
         .replayFilter(command -> true);
     return builder.build();
+  }
+
+  /**
+   * A reconnect delay that brings an instance back within about half a second of its network or Redis coming back:
+   * Lettuce's default doubles up to 30 s, so after a few seconds away the next attempt can be seconds late. Jittered,
+   * so that many instances do not reconnect in lock step. Client resources carry it, not client options:
+   * {@code DefaultClientResources.builder().reconnectDelay(RedisTier.recommendedReconnectDelay()).build()};
+   * {@link #create(RedisURI)} uses it.
+   *
+   * @return a supplier of the delay, one per connection
+   */
+  public static Supplier<Delay> recommendedReconnectDelay() {
+    return () -> Delay.equalJitter(
+        Duration.ofMillis(20), RECOMMENDED_MAX_RECONNECT_DELAY, 10, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private static void warnIfQueueingWhileDisconnected(ClientOptions clientOptions) {
