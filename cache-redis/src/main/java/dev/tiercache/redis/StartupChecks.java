@@ -141,7 +141,9 @@ final class StartupChecks {
       List<Object> refusedInside = optional(denied, "EVAL",
           c -> c.<List<Object>>eval(COMMANDS.body, ScriptOutputType.MULTI, keys, channel));
       if (refusedInside != null) {
-        refusedInside.forEach(r -> denied.add("in a script, " + text(r)));
+        // Only refusals count: OOM or READONLY say nothing about the user's rights.
+        refusedInside.stream().map(StartupChecks::text).filter(StartupChecks::deniesPermission)
+            .forEach(r -> denied.add("in a script, " + r));
       }
       String sha = optional(denied, "SCRIPT LOAD", c -> c.scriptLoad(COMMANDS.body));
       optional(denied, "EVALSHA", c -> c.<List<Object>>evalsha(
@@ -172,7 +174,9 @@ final class StartupChecks {
       if (!e.refused) {
         throw e;
       }
-      denied.add(command + " (" + e.getMessage() + ")");
+      if (deniesPermission(e.getMessage())) {
+        denied.add(command + " (" + e.getMessage() + ")");
+      }
       return null;
     }
   }
@@ -192,6 +196,15 @@ final class StartupChecks {
       Thread.currentThread().interrupt();
       throw new CheckFailed("interrupted", false);
     }
+  }
+
+  /**
+   * NOPERM (Redis 6.2 words it "The user executing the script can't ..." inside scripts), or a command renamed or
+   * disabled on the server; other errors (OOM, READONLY) are not about rights.
+   */
+  static boolean deniesPermission(String message) {
+    return message.contains("NOPERM") || message.contains("unknown command")
+        || message.contains("The user executing the script");
   }
 
   private static String infoField(String info, String field) {

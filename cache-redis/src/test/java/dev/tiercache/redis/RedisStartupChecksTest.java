@@ -82,6 +82,16 @@ class RedisStartupChecksTest {
   }
 
   @Test
+  void aCommandOnlyTheScriptsRunIsCheckedInsideAScript() {
+    admin("ACL SETUSER limited on >secret ~tiercache:* &* +@all -zadd");
+
+    assertThatThrownBy(() -> RedisTier.create(client(limitedUser())))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("in a script, ZADD: ")
+        .hasMessageNotContaining("EVAL (");
+  }
+
+  @Test
   void aUserLimitedToOtherKeysIsRefused() {
     admin("ACL SETUSER limited on >secret ~other:* &* +@all");
 
