@@ -46,15 +46,22 @@ final class Heartbeats {
   private final Targets targets;
   private final long timeoutNanos;
   private final Consumer<String> onLoss;
+  private final Runnable onDeaf;
   private final Map<Long, Round> inFlight = new ConcurrentHashMap<>();
   private final Map<String, NavigableSet<Long>> unreturned = new ConcurrentHashMap<>();
   private long lastRound;
   private Round current;
 
-  Heartbeats(Targets targets, Duration timeout, Consumer<String> onLoss) {
+  /**
+   * @param onLoss told when an echo came back while an earlier one of the same node never did
+   * @param onDeaf told when a round timed out although every node executed its publish: Redis sent the echoes and
+   *     they did not arrive, so the Pub/Sub connection is broken (half-open) rather than Redis slow
+   */
+  Heartbeats(Targets targets, Duration timeout, Consumer<String> onLoss, Runnable onDeaf) {
     this.targets = targets;
     this.timeoutNanos = timeout.toNanos();
     this.onLoss = onLoss;
+    this.onDeaf = onDeaf;
   }
 
   /**
@@ -74,14 +81,26 @@ final class Heartbeats {
     long number = ++lastRound;
     Set<String> ids = new HashSet<>();
     nodes.forEach(t -> ids.add(t.node()));
-    // A node no longer published on (a demoted master) is no longer watched: nothing is kept per node forever.
+    // A node no longer published on (a demoted or dead master) is no longer watched: nothing is kept per node
+    // forever. If it left with heartbeats outstanding it may have died with messages it was still relaying.
+    boolean leftWithOutstanding = unreturned.entrySet().stream()
+        .anyMatch(e -> !ids.contains(e.getKey()) && !e.getValue().isEmpty());
     unreturned.keySet().retainAll(ids);
+    if (leftWithOutstanding) {
+      onLoss.accept("a Redis node left the topology with heartbeats that never came back");
+    }
     Round round = new Round(System.nanoTime(), ConcurrentHashMap.newKeySet());
     round.awaiting.addAll(ids);
+    Set<String> executed = ConcurrentHashMap.newKeySet();
     inFlight.put(number, round);
     round.done
         .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
-        .whenComplete((t, failure) -> inFlight.remove(number, round));
+        .whenComplete((t, failure) -> {
+          inFlight.remove(number, round);
+          if (failure instanceof java.util.concurrent.TimeoutException && executed.containsAll(ids)) {
+            onDeaf.run();
+          }
+        });
     current = round;
     for (Target target : nodes) {
       NavigableSet<Long> sent = unreturned.computeIfAbsent(target.node(), n -> new ConcurrentSkipListSet<>());
@@ -94,6 +113,8 @@ final class Heartbeats {
           .whenComplete((receivers, failure) -> {
             if (failure != null) {
               round.done.completeExceptionally(failure);
+            } else {
+              executed.add(target.node());
             }
           });
     }

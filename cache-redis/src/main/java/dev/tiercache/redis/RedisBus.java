@@ -46,6 +46,11 @@ final class RedisBus implements InvalidationBus {
   /** At most one L1 clear per interval for a flood of malformed frames on one channel. */
   static final Duration MALFORMED_SUSPECT_INTERVAL = Duration.ofSeconds(1);
 
+  /** How many executed-but-lost heartbeat rounds in a row mark the Pub/Sub connection as broken. */
+  static final int DEAF_ROUNDS = 2;
+
+  private static final long REPLACE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+
   /** Opens the Pub/Sub connection of a standalone or Cluster client. */
   interface Connector {
     StatefulRedisPubSubConnection<byte[], byte[]> connect();
@@ -63,6 +68,9 @@ final class RedisBus implements InvalidationBus {
   private final Map<String, BusChannel> channels = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> probes = new ConcurrentHashMap<>();
   private final AtomicLong malformed = new AtomicLong();
+  /** Consecutive heartbeat rounds that Redis executed but that did not come back. */
+  private final AtomicLong deafRounds = new AtomicLong();
+  private final AtomicLong lastReplaced = new AtomicLong(System.nanoTime() - REPLACE_INTERVAL_NANOS);
   private final LogText.RateLimited malformedWarning = new LogText.RateLimited();
   private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
   private volatile boolean closing;
@@ -82,7 +90,7 @@ final class RedisBus implements InvalidationBus {
     String hb = options.namespace() + ":hb:" + UUID.randomUUID();
     this.heartbeatChannel = new BusChannel(hb, scheduler, () -> suspectAll("malformed frames on the bus"));
     this.nodes = new BusNodes(connections, bytes(hb));
-    this.heartbeats = new Heartbeats(nodes, options.heartbeatTimeout(), this::suspectAll);
+    this.heartbeats = new Heartbeats(nodes, options.heartbeatTimeout(), this::suspectAll, this::deaf);
     connections.whenConnected(this::kick);
   }
 
@@ -222,7 +230,7 @@ final class RedisBus implements InvalidationBus {
         return;
       }
       connection.addListener(new Delivery());
-      connection.addListener(new ConnectionWatch());
+      connection.addListener(new ConnectionWatch(connection));
       pubSub = connection;
       if (closing) {
         connection.close();
@@ -260,6 +268,36 @@ final class RedisBus implements InvalidationBus {
       scheduler.schedule(this::reconcile, retryInterval.toMillis(), TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException closed) {
       retryScheduled = false;
+    }
+  }
+
+  /**
+   * A heartbeat Redis executed never came back: the Pub/Sub connection is half-open (its peer gone without a reset,
+   * which TCP does not notice on a connection that only receives). Two in a row, and the connection is replaced: the
+   * listeners hear lost, then suspect and restored once the new one is subscribed. At most once per interval.
+   */
+  private void deaf() {
+    if (deafRounds.incrementAndGet() < DEAF_ROUNDS || closing) {
+      return;
+    }
+    long now = System.nanoTime();
+    long last = lastReplaced.get();
+    if (now - last < REPLACE_INTERVAL_NANOS || !lastReplaced.compareAndSet(last, now)) {
+      return;
+    }
+    deafRounds.set(0);
+    StatefulRedisPubSubConnection<byte[], byte[]> broken;
+    synchronized (this) {
+      broken = pubSub;
+      pubSub = null; // from now on, events of the broken connection are ignored
+      if (broken != null) {
+        dropped("the bus connection stopped delivering");
+      }
+    }
+    if (broken != null) {
+      LOG.warn("bus heartbeats reach Redis but do not come back; replacing the Pub/Sub connection");
+      broken.closeAsync();
+      kick();
     }
   }
 
@@ -315,6 +353,7 @@ final class RedisBus implements InvalidationBus {
         return;
       }
       if (frame.isHeartbeat()) {
+        deafRounds.set(0);
         heartbeats.echoed(frame.round(), frame.node());
       } else if (frame.probe() != null) {
         CompletableFuture<Void> echo = probes.get(frame.probe());
@@ -346,19 +385,30 @@ final class RedisBus implements InvalidationBus {
     }
   }
 
+  /** Under the bus's lock: no message arrives any more, and nothing sent before proves anything. */
+  private void dropped(String reason) {
+    heartbeats.reset(reason);
+    allChannels().forEach(BusChannel::unconfirm);
+    channels.values().forEach(c -> c.subscribers.forEach(s -> s.lost(reason)));
+  }
+
   /** A dropped Pub/Sub connection loses messages from the moment it drops. */
   private final class ConnectionWatch implements RedisConnectionStateListener {
 
+    private final StatefulRedisPubSubConnection<byte[], byte[]> watched;
+
+    ConnectionWatch(StatefulRedisPubSubConnection<byte[], byte[]> watched) {
+      this.watched = watched;
+    }
+
     @Override
     public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-      if (closing) {
-        return;
-      }
-      LOG.warn("bus connection lost; caches read past their L1 until it is back and caught up");
       synchronized (RedisBus.this) {
-        heartbeats.reset("the bus connection dropped");
-        allChannels().forEach(BusChannel::unconfirm);
-        channels.values().forEach(c -> c.subscribers.forEach(s -> s.lost("the bus connection dropped")));
+        if (closing || watched != pubSub) {
+          return; // closing, or a connection already replaced
+        }
+        LOG.warn("bus connection lost; caches read past their L1 until it is back and caught up");
+        dropped("the bus connection dropped");
       }
     }
 

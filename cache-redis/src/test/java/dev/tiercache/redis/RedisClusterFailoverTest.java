@@ -46,7 +46,8 @@ class RedisClusterFailoverTest {
         : RedisTier.recommendedClusterClientOptions());
     try (RedisTier tier = RedisTier.create(client, RedisTierOptions.builder()
         .heartbeatTimeout(PROBE_TIMEOUT).build())) {
-      tier.bus().subscribe("failover", new RecordingListener());
+      RecordingListener listener = new RecordingListener();
+      tier.bus().subscribe("failover", listener);
       List<String> oneKeyPerBucket = oneKeyPerBucket(RedisTierOptions.DEFAULT_CLUSTER_BUCKETS);
       await().atMost(Duration.ofSeconds(10)).until(() -> l2Works(tier, oneKeyPerBucket) && heartbeatWorks(tier));
 
@@ -90,6 +91,8 @@ class RedisClusterFailoverTest {
       assertThat(heartbeatBack.get()).as("the heartbeat came back").isNotZero();
       assertThat(Duration.ofNanos(l2Back.get() - healthy)).isLessThan(HEAL_BOUND);
       assertThat(Duration.ofNanos(heartbeatBack.get() - healthy)).isLessThan(HEAL_BOUND);
+      // The dead master may have died with messages it was still relaying: the caches were told to clear.
+      assertThat(listener.count("suspect")).as("suspects after the failover").isPositive();
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));

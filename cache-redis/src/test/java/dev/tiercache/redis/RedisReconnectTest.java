@@ -30,7 +30,8 @@ class RedisReconnectTest {
 
   // Lettuce's default doubles from 1 ms: attempts about 8.2 s and 16.4 s after the drop, so a 10 s cut ends mid-gap.
   private static final Duration CUT = Duration.ofSeconds(10);
-  private static final Duration BACK_WITHIN = Duration.ofMillis(1_500);
+  /** About a second; 2 s leaves room for a loaded CI machine (2.3 s was seen once with five builds on 2 cores). */
+  private static final Duration BACK_WITHIN = Duration.ofMillis(2_000);
 
   @Test
   void anInstanceCutOffForSecondsIsBackWithinASecondOfItsNetwork() throws Exception {
