@@ -4,24 +4,15 @@ import dev.tiercache.codec.KeyCodec;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
-import dev.tiercache.spi.L2Write;
-import java.time.Duration;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,9 +21,7 @@ import org.slf4j.LoggerFactory;
 final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
-  private static final long NO_VERSION = Long.MIN_VALUE;
-  /** Covers every key: what a node that lost track of what it invalidated tells the others. */
-  private static final Invalidation EVERYTHING = Invalidation.all();
+
 
   private final String name;
   private final KeyCodec<? super K> keyCodec;
@@ -41,13 +30,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final L1Tier<V> l1;
   private final L2Tier<V> l2;
   private final BusLink bus;
-  private final boolean cacheAbsent;
   private final Executor executor;
-  private final ConcurrentHashMap<String, Flight<V>> flights = new ConcurrentHashMap<>();
-  private final PendingInvalidations pending;
-  private final Duration retryInterval;
-  private final AtomicBoolean draining = new AtomicBoolean();
-  private final Duration loadLease;
+  private final Flights<V> flights = new Flights<>();
+  private final Invalidator invalidator;
+  private final Waits<V> waits;
+  private final KeyRules keyRules;
+  private final Loads<K, V> loads;
   /** This instance on the bus (its messages' origin) and in the L2 (the owner of its load leases). */
   private final String instanceId = UUID.randomUUID().toString();
   private volatile boolean closed;
@@ -61,19 +49,24 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
             : new MicrometerMetrics(settings.meterRegistry, settings.name);
     this.l1 = new L1Tier<>(settings, log, metrics);
     this.l2 = settings.l2 == null ? null : new L2Tier<>(settings, metrics);
-    this.cacheAbsent = settings.negativeTtl != null;
     this.executor = settings.executor;
-    this.pending = new PendingInvalidations(settings.pendingInvalidations);
-    this.retryInterval = settings.l2RetryInterval;
-    this.loadLease = settings.loadLease;
-    if (l2 != null) {
-      metrics.bindPendingInvalidations(pending::size);
-    }
-    InvalidationBus busToUse = settings.bus != null ? settings.bus : settings.l2 == null ? null : settings.l2.bus();
+    this.invalidator = new Invalidator(settings, instanceId, log, l1, l2, flights, metrics);
+    this.waits = new Waits<>(name, flights, settings.loadTimeout);
+    this.keyRules = new KeyRules(settings.maxKeyBytes);
+    InvalidationBus storeBus = settings.l2 == null ? null : settings.l2.bus();
+    InvalidationBus busToUse = settings.bus != null ? settings.bus : storeBus;
     this.bus =
         busToUse == null
             ? null
-            : new BusLink(settings, instanceId, busToUse, metrics, this::applyLocally, this::clearL1);
+            : new BusLink(
+                settings, instanceId, busToUse, metrics, invalidator::applyLocally, invalidator::clearL1);
+    invalidator.connect(
+        bus, bus != null && busToUse == storeBus && settings.l2.announcesInvalidations());
+    if (l2 != null && bus == null) {
+      LOG.warn("cache '{}' shares an L2 but has no bus: invalidations made on other instances never reach its L1,"
+          + " which it serves without any staleness bound; give the store a bus or call bus(...)", name);
+    }
+    this.loads = new Loads<>(settings, log, l1, l2, bus, flights, invalidator, metrics, instanceId);
   }
 
   @Override
@@ -95,12 +88,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (hit != null) {
       return hit.value;
     }
-    Flight<V> mine = new Flight<>(tags);
+    Flight<V> mine = new Flight<>(tags, true);
     Flight<V> flight = join(k, mine);
     if (flight == mine) {
-      load(k, key, mine, loader);
+      loads.load(k, key, mine, loader);
     }
-    return await(flight.result);
+    return await(k, flight);
   }
 
   @Override
@@ -110,12 +103,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (hit != null) {
       return CompletableFuture.completedFuture(hit.value);
     }
-    Flight<V> mine = new Flight<>(tags);
-    Flight<V> flight = join(k, mine);
-    if (flight == mine) {
-      runAsync(k, mine, () -> load(k, key, mine, loader));
+    Flight<V> mine = new Flight<>(tags, false);
+    Flight<V> flight;
+    try {
+      flight = join(k, mine);
+    } catch (IllegalStateException reentry) {
+      return CompletableFuture.failedFuture(reentry);
     }
-    return flight.result.copy();
+    if (flight == mine) {
+      runAsync(k, mine, () -> loads.load(k, key, mine, loader));
+    }
+    return waits.forAsync(k, flight);
   }
 
   @Override
@@ -134,8 +132,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (found == null) {
       return null;
     }
-    l1.install(k, found.value(), found.tags(), stamp);
-    return found.value();
+    // An invalidation that overtook this read may cover what it found: then it is a miss.
+    return l1.install(k, found.value(), found.tags(), stamp) == null ? null : found.value();
   }
 
   /** The read-through L1 lookup of get and getAsync: validates the arguments, and refreshes a hit that is due. */
@@ -144,35 +142,38 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(loader, "loader");
     L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
-      refreshIfDue(k, key, hit, loader);
+      refreshIfDue(k, key, tags, hit, loader);
     }
     return hit;
   }
 
-  /** The L1 entry for a key, unless the bus has been down past its grace period (then the L1 is not trusted). */
+  /** The L1 entry for a key, unless this instance cannot prove its bus is caught up (then the L1 is not trusted). */
   private L1Entry<V> l1Hit(String k) {
     return bus == null || bus.l1Servable() ? l1.get(k) : null;
   }
 
   /** Whether the L2 may be read and written: there is one, and no invalidation waits to be applied to it. */
   private boolean l2Trusted() {
-    return l2 != null && pending.isEmpty();
+    return invalidator.l2Trusted();
   }
 
   /**
    * Starts a background reload of an entry that a read found due for refresh, unless a load of the key is already in
    * flight. Readers keep the current value; a reader that comes after expiry joins the reload.
    */
-  private void refreshIfDue(String k, K key, L1Entry<V> hit, Function<? super K, ? extends V> loader) {
+  private void refreshIfDue(
+      String k, K key, Tags tags, L1Entry<V> hit, Function<? super K, ? extends V> loader) {
     if (hit.isAbsent() || !l1.wantsRefresh(hit)) {
       return;
     }
-    Flight<V> mine = new Flight<>(hit.tags);
+    // The reloaded value carries the caller's tags as a load would (and the old entry's, which can only widen what
+    // invalidates it).
+    Flight<V> mine = new Flight<>(tags.union(hit.tags), false);
     mine.refresh = true;
     if (flights.putIfAbsent(k, mine) == null) {
       mine.stamp = log.stamp();
       mine.result.whenComplete((value, failure) -> metrics.refreshed(failure == null));
-      runAsync(k, mine, () -> load(k, key, mine, loader));
+      runAsync(k, mine, () -> loads.load(k, key, mine, loader));
     }
   }
 
@@ -184,116 +185,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private Flight<V> join(String key, Flight<V> mine) {
     Flight<V> existing = flights.putIfAbsent(key, mine);
     if (existing != null) {
+      waits.refuseReentry(existing);
       metrics.coalesced();
       return existing;
     }
     mine.stamp = log.stamp();
     return mine;
-  }
-
-  /**
-   * Runs one key's load: L2, then the loader; completes the flight either way and never throws. A refresh reads the
-   * L2 only for its version: the L2 may hold the very copy being refreshed.
-   */
-  private void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
-    String leaseOwner = null;
-    try {
-      long version = NO_VERSION;
-      if (l2Trusted()) {
-        L2Read read = l2.get(k);
-        if (read != null) {
-          version = read.version();
-          L2Tier.Hit<V> found = flight.refresh ? null : l2.decode(read);
-          if (found != null) {
-            l1.install(k, found.value(), found.tags(), flight.stamp);
-            finish(k, flight, found.value());
-            return;
-          }
-        }
-      }
-      if (loadLease != null && version != NO_VERSION && !flight.refresh) {
-        if (l2.tryLease(k, instanceId, loadLease)) {
-          leaseOwner = instanceId;
-        } else {
-          L2Read filled = awaitOtherLoad(k);
-          L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
-          if (found != null) {
-            l1.install(k, found.value(), found.tags(), flight.stamp);
-            finish(k, flight, found.value());
-            return;
-          }
-          version = filled == null ? version : filled.version();
-        }
-      }
-      long start = System.nanoTime();
-      V value;
-      try {
-        value = timedLoad(() -> loader.apply(key));
-      } catch (RuntimeException | Error e) {
-        L1Entry<V> stale = l1.stale(k);
-        if (stale == null || (bus != null && !bus.l1Servable())) {
-          throw e;
-        }
-        // Fail-safe: the loader failed, an expired value is at hand and nothing invalidated it.
-        metrics.staleServed();
-        l1.keepServing(k, stale);
-        finish(k, flight, stale.value);
-        return;
-      }
-      long loadNanos = System.nanoTime() - start;
-      if (value != null || cacheAbsent) {
-        // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
-        L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags);
-        if (version != NO_VERSION && l2Trusted()) {
-          l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
-        }
-        l1.install(k, value, flight.tags, flight.stamp, loadNanos);
-      }
-      finish(k, flight, value);
-    } catch (Throwable t) {
-      flights.remove(k, flight);
-      flight.result.completeExceptionally(t);
-    } finally {
-      if (leaseOwner != null) {
-        // After the L2 write: the instances waiting on the lease find the value as soon as they can take it.
-        l2.releaseLease(k, leaseOwner);
-      }
-    }
-  }
-
-  /**
-   * Another instance holds the load lease: polls the L2 until its value appears, at most for the lease's length.
-   * Returns the last read, a hit if the value came, or null if the L2 failed.
-   */
-  private L2Read awaitOtherLoad(String k) {
-    long deadline = System.nanoTime() + loadLease.toNanos();
-    long pause = Math.max(TimeUnit.MILLISECONDS.toNanos(2), loadLease.toNanos() / 50);
-    L2Read read = null;
-    for (int polls = 0; polls < 1_000 && System.nanoTime() - deadline < 0; polls++) {
-      LockSupport.parkNanos(pause);
-      read = l2.get(k);
-      if (read == null || read.isHit()) {
-        return read;
-      }
-    }
-    return read;
-  }
-
-  private void finish(String k, Flight<V> flight, V value) {
-    flights.remove(k, flight);
-    flight.result.complete(value);
-  }
-
-  private <T> T timedLoad(java.util.function.Supplier<T> loader) {
-    long start = System.nanoTime();
-    boolean success = false;
-    try {
-      T result = loader.get();
-      success = true;
-      return result;
-    } finally {
-      metrics.load(System.nanoTime() - start, success);
-    }
   }
 
   @Override
@@ -323,17 +220,27 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         }
         continue;
       }
-      Flight<V> mine = new Flight<>(tags);
+      Flight<V> mine = new Flight<>(tags, true);
       Flight<V> flight = flights.putIfAbsent(k, mine);
       if (flight == null) {
         owned.put(k, mine);
       } else {
+        try {
+          waits.refuseReentry(flight);
+        } catch (IllegalStateException e) {
+          // The flights this call registered will never run: fail them, or later readers would wait on them forever.
+          owned.forEach((key, orphan) -> {
+            flights.remove(key, orphan);
+            orphan.result.completeExceptionally(e);
+          });
+          throw e;
+        }
         metrics.coalesced();
         joined.put(k, flight);
       }
     }
     if (!owned.isEmpty()) {
-      loadAll(owned, requested, tags, bulkLoader);
+      loads.loadAll(owned, requested, tags, bulkLoader);
     }
     collect(owned, found);
     collect(joined, found);
@@ -351,81 +258,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private void collect(Map<String, Flight<V>> flightsByKey, Map<String, V> found) {
     flightsByKey.forEach(
         (k, flight) -> {
-          V value = await(flight.result);
+          V value = await(k, flight);
           if (value != null) {
             found.put(k, value);
           }
         });
-  }
-
-  /**
-   * Loads the keys this call owns: one L2 read for all, one bulk loader call for what the L2 misses. One stamp,
-   * taken after every flight was registered, serves them all.
-   */
-  private void loadAll(
-      Map<String, Flight<V>> owned,
-      Map<String, K> requested,
-      Tags tags,
-      Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
-    long stamp = log.stamp();
-    Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
-    try {
-      Map<String, Long> versions = new HashMap<>();
-      if (l2Trusted()) {
-        Map<String, L2Read> reads = l2.getAll(pending.keySet());
-        if (reads != null) {
-          for (Map.Entry<String, L2Read> read : reads.entrySet()) {
-            Flight<V> flight = pending.get(read.getKey());
-            if (flight == null) {
-              continue;
-            }
-            versions.put(read.getKey(), read.getValue().version());
-            L2Tier.Hit<V> hit = l2.decode(read.getValue());
-            if (hit != null) {
-              l1.install(read.getKey(), hit.value(), hit.tags(), stamp);
-              pending.remove(read.getKey());
-              finish(read.getKey(), flight, hit.value());
-            }
-          }
-        }
-      }
-      if (pending.isEmpty()) {
-        return;
-      }
-      Set<K> toLoad = new LinkedHashSet<>();
-      pending.keySet().forEach(k -> toLoad.add(requested.get(k)));
-      Map<K, V> loaded = timedLoad(() -> bulkLoader.apply(Collections.unmodifiableSet(toLoad)));
-      Objects.requireNonNull(loaded, "bulkLoader returned null");
-      Map<String, V> values = new LinkedHashMap<>();
-      Map<String, L2Write> present = new HashMap<>();
-      Map<String, L2Write> absent = new HashMap<>();
-      for (String k : pending.keySet()) {
-        V value = loaded.get(requested.get(k));
-        values.put(k, value);
-        // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
-        L2Entry encoded = l2 == null || (value == null && !cacheAbsent) ? null : l2.encode(value, tags);
-        Long version = versions.get(k);
-        if (version != null && encoded != null) {
-          (value == null ? absent : present).put(k, new L2Write(encoded, version));
-        }
-      }
-      if (!versions.isEmpty() && l2Trusted()) {
-        l2.putIfCurrent(present, false);
-        l2.putIfCurrent(absent, true);
-      }
-      for (Map.Entry<String, V> e : values.entrySet()) {
-        if (e.getValue() != null || cacheAbsent) {
-          l1.install(e.getKey(), e.getValue(), tags, stamp);
-        }
-        finish(e.getKey(), pending.get(e.getKey()), e.getValue());
-      }
-    } catch (Throwable t) {
-      pending.forEach(
-          (k, flight) -> {
-            flights.remove(k, flight);
-            flight.result.completeExceptionally(t);
-          });
-    }
   }
 
   @Override
@@ -450,25 +287,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(tags, "tags");
     L2Entry entry = l2 == null ? null : l2.encode(value, tags);
-    Invalidation supersede = Invalidation.key(k);
-    InvalidationLog.Entry running = log.begin(supersede, () -> applyExclusive(supersede));
-    boolean stored = true;
-    try {
-      if (l2 != null) {
-        stored = l2Trusted() && l2.put(k, entry);
-        if (!stored) {
-          // The L2 may still hold the old value: remove it there once the L2 is back.
-          defer(supersede);
-        }
-      }
-    } finally {
-      log.end(running, () -> detachFlights(supersede));
+    if (entry != null) {
+      l2.requireFits(entry);
     }
-    publish(supersede);
-    if (stored) {
-      // Stamped at the put's end: loads that began before it cannot be installed over it.
-      l1.install(k, value, tags, running.end);
-    }
+    invalidator.put(k, value, tags, entry, l1);
   }
 
   @Override
@@ -476,7 +298,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     encode(key);
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(tags, "tags");
-    return CompletableFuture.runAsync(() -> put(key, value, tags), executor);
+    return runOffCaller(() -> put(key, value, tags));
   }
 
   // ---- invalidation ----
@@ -485,66 +307,32 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   public void invalidate(Invalidation invalidation) {
     Objects.requireNonNull(invalidation, "invalidation");
     ensureOpen();
-    metrics.invalidation(invalidation.strategy().name());
-    InvalidationLog.Entry running = begin(invalidation);
-    finishInvalidation(invalidation, running);
+    keyRules.checkArgument(invalidation);
+    invalidator.invalidate(invalidation);
   }
 
   @Override
   public CompletableFuture<Void> invalidateAsync(Invalidation invalidation) {
     Objects.requireNonNull(invalidation, "invalidation");
     ensureOpen();
-    metrics.invalidation(invalidation.strategy().name());
-    InvalidationLog.Entry running = begin(invalidation);
-    return CompletableFuture.runAsync(() -> finishInvalidation(invalidation, running), executor);
-  }
-
-  /** Applies an invalidation to the L2 (or queues it), ends it in the log, and tells the other instances. */
-  private void finishInvalidation(Invalidation invalidation, InvalidationLog.Entry running) {
-    try {
-      if (l2 != null && !(pending.isEmpty() && l2.invalidate(invalidation))) {
-        defer(invalidation);
-      }
-    } finally {
-      log.end(running, () -> detachFlights(invalidation));
-      publish(invalidation);
-    }
+    keyRules.checkArgument(invalidation);
+    InvalidationLog.Entry running = invalidator.start(invalidation);
+    return runOffCaller(() -> invalidator.complete(invalidation, running));
   }
 
   /**
-   * Queues an invalidation the L2 could not take, in order behind any already waiting, and schedules a retry. From
-   * now until the queue is empty this instance does not trust the L2.
+   * Runs a write on the cache's executor, or on the caller's thread if the executor refuses it: a write must never
+   * be left half done (an invalidation that began and never ended would refuse its keys' installs forever).
    */
-  private void defer(Invalidation invalidation) {
-    if (pending.add(invalidation)) {
-      clearL1("more invalidations are waiting for the L2 than the pending queue holds");
-    }
-    scheduleDrain();
-  }
-
-  private void scheduleDrain() {
-    if (!closed && draining.compareAndSet(false, true)) {
-      CompletableFuture.delayedExecutor(retryInterval.toNanos(), TimeUnit.NANOSECONDS, executor).execute(this::drain);
-    }
-  }
-
-  /** Applies pending invalidations in order, and tells the other instances again, since they may have read the L2
-   * before it was cleaned. Stops at the first failure and tries again later. */
-  private void drain() {
+  private CompletableFuture<Void> runOffCaller(Runnable write) {
     try {
-      PendingInvalidations.Next next;
-      while (!closed && (next = pending.next()) != null) {
-        boolean applied = next.everything() ? l2.invalidateEverything() : l2.invalidate(next.invalidation());
-        if (!applied) {
-          return;
-        }
-        pending.applied(next);
-        publish(next.everything() ? EVERYTHING : next.invalidation());
-      }
-    } finally {
-      draining.set(false);
-      if (!pending.isEmpty()) {
-        scheduleDrain();
+      return CompletableFuture.runAsync(write, executor);
+    } catch (RejectedExecutionException e) {
+      try {
+        write.run();
+        return CompletableFuture.completedFuture(null);
+      } catch (RuntimeException | Error failure) {
+        return CompletableFuture.failedFuture(failure);
       }
     }
   }
@@ -552,54 +340,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public void invalidateKey(K key) {
     invalidate(Invalidation.key(encode(key)));
-  }
-
-  /** Starts an invalidation here: covered L1 entries stop being served and covered loads stop being joined. */
-  private InvalidationLog.Entry begin(Invalidation invalidation) {
-    InvalidationLog.Entry running = log.begin(invalidation, () -> applyExclusive(invalidation));
-    if (invalidation.singleKey() == null) {
-      l1.sweep(running);
-    }
-    if (LOG.isDebugEnabled()) {
-      LOG.debug("cache '{}' invalidates {} '{}'", name, invalidation.strategy().name(), invalidation.argument());
-    }
-    return running;
-  }
-
-  private void applyExclusive(Invalidation invalidation) {
-    String single = invalidation.singleKey();
-    if (single != null) {
-      l1.remove(single);
-    }
-    detachFlights(invalidation);
-  }
-
-  /** Later readers start a fresh load instead of joining one that may have read what the invalidation removed. */
-  private void detachFlights(Invalidation invalidation) {
-    String single = invalidation.singleKey();
-    if (single != null) {
-      flights.remove(single);
-      return;
-    }
-    flights.entrySet().removeIf(e -> invalidation.covers(e.getKey(), e.getValue().tags));
-  }
-
-  /** Applies an invalidation that another instance already applied to the L2. */
-  private void applyLocally(Invalidation invalidation) {
-    InvalidationLog.Entry running = begin(invalidation);
-    log.end(running, () -> detachFlights(invalidation));
-  }
-
-  private void clearL1(String reason) {
-    LOG.warn("cache '{}' clears its L1: {}", name, reason);
-    metrics.l1Cleared();
-    applyLocally(EVERYTHING);
-  }
-
-  private void publish(Invalidation invalidation) {
-    if (bus != null) {
-      bus.publish(List.of(invalidation));
-    }
   }
 
   // ---- plumbing ----
@@ -616,16 +356,24 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       return;
     }
     closed = true;
+    invalidator.close();
     if (bus != null) {
       bus.close();
     }
+    metrics.close();
     l1.clear();
   }
 
+  /**
+   * Encodes a key under one rule for every operation: not null, not empty, well-formed UTF-16 (a lone surrogate
+   * would become another key's bytes in Redis), and at most {@code maxKeyBytes} of UTF-8.
+   */
   private String encode(K key) {
     Objects.requireNonNull(key, "key");
     ensureOpen();
-    return Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
+    String k = Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
+    keyRules.check(k);
+    return k;
   }
 
   private void ensureOpen() {
@@ -644,20 +392,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
   }
 
-  /** Waits for a load and rethrows its failure as the loader threw it. */
-  private static <T> T await(CompletableFuture<T> result) {
-    try {
-      return result.join();
-    } catch (CompletionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException) {
-        throw (RuntimeException) cause;
-      }
-      if (cause instanceof Error) {
-        throw (Error) cause;
-      }
-      throw e;
-    }
+  private V await(String k, Flight<V> flight) {
+    return waits.await(k, flight);
   }
 
   @Override

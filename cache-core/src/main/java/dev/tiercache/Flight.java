@@ -6,13 +6,47 @@ import java.util.concurrent.CompletableFuture;
 final class Flight<V> {
 
   final CompletableFuture<V> result = new CompletableFuture<>();
-  final Tags tags;
+  /**
+   * The tags invalidations are matched against: the caller's, plus those of the L2 entry the flight read. Widened
+   * before the entry is installed, under the log's install lock, so a tag invalidation that starts later detaches the
+   * flight (DESIGN.md invariant 1: a read that starts after it cannot join a load that read what it covers).
+   */
+  private volatile Tags tags;
   /** Taken after the flight became visible to invalidations, before anything is read. */
   long stamp;
   /** A background reload of an entry still in the L1, started by refresh-ahead. */
   boolean refresh;
+  /** When the flight began, for the load timeout of those who join it. */
+  final long startedAt = System.nanoTime();
+  /**
+   * The thread running the load, or null before it starts: a loader that asks for a key its own thread is loading
+   * would wait for itself forever, so that is refused.
+   */
+  volatile Thread owner;
 
-  Flight(Tags tags) {
+  /**
+   * Creates a flight.
+   *
+   * @param tags the caller's tags
+   * @param loadsHere whether the calling thread runs the load itself (false when it goes to an executor)
+   */
+  Flight(Tags tags, boolean loadsHere) {
     this.tags = tags;
+    this.owner = loadsHere ? Thread.currentThread() : null;
+  }
+
+  boolean ownedByCurrentThread() {
+    return owner == Thread.currentThread();
+  }
+
+  Tags tags() {
+    return tags;
+  }
+
+  /** Adds the tags of the L2 entry this flight read. */
+  void widen(Tags entryTags) {
+    if (!entryTags.isEmpty()) {
+      tags = tags.union(entryTags);
+    }
   }
 }
