@@ -10,25 +10,40 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
- * The bytes of a bus message: a format byte, a kind byte, then either an {@link InvalidationMessage} (origin,
- * sequence, send time, and the items as strategy name and argument) or a probe token. Strings are length-prefixed
- * UTF-8, so any key or tag travels unchanged.
+ * The bytes of a bus message: a format byte, a kind byte, then an {@link InvalidationMessage} (origin, sequence, send
+ * time, and the items as strategy name and argument), a probe token, or a heartbeat (its round and the node it was
+ * published on). Strings are length-prefixed UTF-8, so any key or tag travels unchanged. Anything read is checked:
+ * a frame is either well formed (names within their alphabets and lengths) or refused as a whole, so that nothing a
+ * foreign publisher sends reaches a log or a listener unchecked.
  */
 final class BusFrames {
 
   static final int FORMAT = 1;
   static final int MESSAGE = 0;
   static final int PROBE = 1;
+  static final int HEARTBEAT = 2;
 
   /** The largest item count or string length a frame may claim, so a foreign frame cannot make us allocate much. */
   private static final int LIMIT = 1 << 20;
 
   private BusFrames() {}
 
-  /** A decoded frame: a message, or the token of a probe. */
-  record Frame(InvalidationMessage message, String probe) {}
+  /** Strategy names as {@link dev.tiercache.InvalidationStrategy#name()} defines them. */
+  private static final Pattern STRATEGY = Pattern.compile("[a-z0-9-]{1,64}");
+
+  /** Origins, probe tokens and node ids: printable ASCII without spaces, short. */
+  private static final Pattern TOKEN = Pattern.compile("[!-~]{1,128}");
+
+  /** A decoded frame: a message, the token of a probe, or a heartbeat's round and node. */
+  record Frame(InvalidationMessage message, String probe, long round, String node) {
+
+    boolean isHeartbeat() {
+      return node != null;
+    }
+  }
 
   static byte[] message(InvalidationMessage message) {
     return write(out -> {
@@ -52,6 +67,18 @@ final class BusFrames {
   }
 
   /**
+   * A heartbeat frame: the round number and the id of the node it is published on, so that the echo says which
+   * node's order it proves.
+   */
+  static byte[] heartbeat(long round, String node) {
+    return write(out -> {
+      out.writeByte(HEARTBEAT);
+      out.writeLong(round);
+      writeString(out, node);
+    });
+  }
+
+  /**
    * Decodes a frame.
    *
    * @throws IllegalArgumentException if the bytes are not a frame of this format
@@ -63,26 +90,42 @@ final class BusFrames {
       }
       int kind = in.readUnsignedByte();
       if (kind == PROBE) {
-        return new Frame(null, readString(in));
+        return end(in, new Frame(null, checked(readString(in), TOKEN, "probe token"), 0, null));
+      }
+      if (kind == HEARTBEAT) {
+        long round = in.readLong();
+        return end(in, new Frame(null, null, round, checked(readString(in), TOKEN, "heartbeat node")));
       }
       if (kind != MESSAGE) {
         throw new IllegalArgumentException("unknown bus frame kind " + kind);
       }
-      String origin = readString(in);
+      String origin = checked(readString(in), TOKEN, "origin");
       long sequence = in.readLong();
       long sentAt = in.readLong();
       int count = bounded(in.readInt());
       List<InvalidationMessage.Item> items = new ArrayList<>(Math.min(count, 1024));
       for (int i = 0; i < count; i++) {
-        items.add(new InvalidationMessage.Item(readString(in), readString(in)));
+        items.add(new InvalidationMessage.Item(checked(readString(in), STRATEGY, "strategy"), readString(in)));
       }
-      if (in.available() > 0) {
-        throw new IllegalArgumentException("trailing bytes in bus frame");
-      }
-      return new Frame(new InvalidationMessage(origin, sequence, sentAt, items), null);
+      return end(in, new Frame(new InvalidationMessage(origin, sequence, sentAt, items), null, 0, null));
     } catch (IOException e) {
       throw new IllegalArgumentException("truncated bus frame", e);
     }
+  }
+
+  private static Frame end(DataInputStream in, Frame frame) throws IOException {
+    if (in.available() > 0) {
+      throw new IllegalArgumentException("trailing bytes in bus frame");
+    }
+    return frame;
+  }
+
+  /** The message names the field only, never the text: the text is what failed the check. */
+  private static String checked(String text, Pattern allowed, String what) {
+    if (!allowed.matcher(text).matches()) {
+      throw new IllegalArgumentException("malformed " + what + " in bus frame");
+    }
+    return text;
   }
 
   private interface Body {

@@ -4,6 +4,8 @@ import static dev.tiercache.redis.KeySpace.bytes;
 
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -15,21 +17,39 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The invalidation bus on Redis Pub/Sub: one channel per cache, one Pub/Sub connection per tier, opened on the first
- * subscription. Lettuce reconnects and resubscribes by itself; because Pub/Sub keeps nothing for a subscriber that
- * was away, every resubscription (and every disconnect) tells the listeners that messages may have been lost.
+ * The invalidation bus on Redis Pub/Sub: one channel per cache, plus one heartbeat channel that only this bus
+ * subscribes to, all on one Pub/Sub connection per tier. Redis writes to one connection in the order it executed the
+ * publishes, so a heartbeat's echo arrives behind every message published before it ({@link Heartbeats} for the
+ * Cluster case).
+ *
+ * <p>Connection life: nothing here throws because Redis is down. The Pub/Sub connection is opened, and channels
+ * subscribed, by a background task that retries until they are; Lettuce then reconnects and resubscribes by itself,
+ * and the task subscribes whatever Lettuce does not know. A drop tells every listener {@code onConnectionLost}; the
+ * next confirmation of a channel tells its listeners {@code onSuspect} (Pub/Sub keeps nothing for a subscriber that
+ * was away) then {@code onConnectionRestored}. Heartbeats sent before a drop never complete.
  */
 final class RedisBus implements InvalidationBus {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisBus.class);
+
+  /** At most one L1 clear per interval for a flood of malformed frames on one channel. */
+  static final Duration MALFORMED_SUSPECT_INTERVAL = Duration.ofSeconds(1);
+
+  /** How many executed-but-lost heartbeat rounds in a row mark the Pub/Sub connection as broken. */
+  static final int DEAF_ROUNDS = 2;
+
+  private static final long REPLACE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   /** Opens the Pub/Sub connection of a standalone or Cluster client. */
   interface Connector {
@@ -40,187 +60,379 @@ final class RedisBus implements InvalidationBus {
   private final RedisConnections connections;
   private final Connector connector;
   private final Duration probeTimeout;
-  private final Map<String, List<Listener>> listeners = new ConcurrentHashMap<>();
+  private final Duration retryInterval;
+  private final BusNodes nodes;
+  private final Heartbeats heartbeats;
+  private final BusChannel heartbeatChannel;
+  private final ScheduledExecutorService scheduler;
+  private final Map<String, BusChannel> channels = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> probes = new ConcurrentHashMap<>();
-  /** Channels whose first SUBSCRIBE was confirmed; a later confirmation is a resubscription. */
-  private final Map<String, Boolean> subscribedOnce = new ConcurrentHashMap<>();
-  private StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
+  private final AtomicLong malformed = new AtomicLong();
+  /** Consecutive heartbeat rounds that Redis executed but that did not come back. */
+  private final AtomicLong deafRounds = new AtomicLong();
+  private final AtomicLong lastReplaced = new AtomicLong(System.nanoTime() - REPLACE_INTERVAL_NANOS);
+  private final LogText.RateLimited malformedWarning = new LogText.RateLimited();
+  private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
   private volatile boolean closing;
+  private boolean retryScheduled;
 
-  RedisBus(KeySpace keys, RedisConnections connections, Connector connector, Duration probeTimeout) {
+  RedisBus(KeySpace keys, RedisConnections connections, Connector connector, RedisTierOptions options) {
     this.keys = keys;
     this.connections = connections;
     this.connector = connector;
-    this.probeTimeout = probeTimeout;
-    connections.whenConnected(this::connectedLate);
+    this.probeTimeout = options.probeTimeout();
+    this.retryInterval = options.connectRetryInterval();
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "tiercache-bus");
+      thread.setDaemon(true);
+      return thread;
+    });
+    String hb = options.namespace() + ":hb:" + UUID.randomUUID();
+    this.heartbeatChannel = new BusChannel(hb, scheduler, () -> suspectAll("malformed frames on the bus"));
+    this.nodes = new BusNodes(connections, bytes(hb));
+    this.heartbeats = new Heartbeats(nodes, options.heartbeatTimeout(), this::suspectAll, this::deaf);
+    connections.whenConnected(this::kick);
   }
 
   @Override
   public CompletableFuture<Void> publish(String cache, InvalidationMessage message) {
-    return connections
-        .call(c -> c.publish(bytes(keys.channel(cache)), BusFrames.message(message)).toCompletableFuture())
-        .thenApply(receivers -> null);
+    return nodes.publish(bytes(keys.channel(cache)), BusFrames.message(message)).thenApply(receivers -> null);
   }
 
   /**
-   * Subscribes, then proves the channel works end to end by sending itself a probe and waiting for it, so that a
-   * wrong server, an ACL without Pub/Sub rights or a codec mismatch fails here, loudly.
-   *
-   * @throws IllegalStateException if the probe does not come back within the probe timeout
+   * Sends a heartbeat round, or joins the one in flight, as the SPI says. Fails at once while the cache's channel or
+   * the heartbeat channel is not subscribed on the current connection: no echo could prove anything then.
    */
   @Override
-  public synchronized Subscription subscribe(String cache, Listener listener) {
-    String channel = keys.channel(cache);
-    List<Listener> list = listeners.computeIfAbsent(channel, c -> new CopyOnWriteArrayList<>());
-    list.add(listener);
-    if (!connections.isConnected()) {
-      // Started while Redis is down: the cache runs on its L1 for the grace period, then past it until Redis is up.
-      listener.onConnectionLost("Redis is not reachable yet");
-      return () -> unsubscribe(channel, listener);
+  public CompletableFuture<Long> heartbeat(String cache) {
+    BusChannel channel = channels.get(keys.channel(cache));
+    if (closing || channel == null || !channel.confirmed || !heartbeatChannel.confirmed) {
+      return CompletableFuture.failedFuture(new IllegalStateException("the bus is not subscribed"));
     }
-    try {
-      if (list.size() == 1) {
-        connection().sync().subscribe(bytes(channel));
+    // Only a round sent after both channels were confirmed proves anything about them.
+    return heartbeats.beat(Math.max(channel.confirmedAt, heartbeatChannel.confirmedAt));
+  }
+
+  /**
+   * Subscribes. When Redis answers, waits (at most the probe timeout) for the subscription and for a probe sent to
+   * itself, so that a user without Pub/Sub rights, or an L2 and a bus on different servers, fail here, loudly. When
+   * Redis does not answer, tells the listener the connection is lost and subscribes in the background.
+   *
+   * @throws IllegalStateException if Redis refuses the subscription or the probe, or the probe reached nobody
+   */
+  @Override
+  public Subscription subscribe(String cache, Listener listener) {
+    String name = keys.channel(cache);
+    BusSubscriber subscriber = new BusSubscriber(listener);
+    BusChannel channel;
+    synchronized (this) {
+      channel = channels.computeIfAbsent(name, n -> new BusChannel(n, scheduler, () -> suspect(n)));
+      channel.subscribers.add(subscriber);
+      if (channel.confirmed) {
+        subscriber.restored();
       }
-      probe(channel);
-    } catch (RuntimeException e) {
-      unsubscribe(channel, listener);
-      throw e;
     }
-    return () -> unsubscribe(channel, listener);
-  }
-
-  /** Redis appeared after the caches subscribed: subscribe their channels now, then let them trust their L1 again. */
-  private synchronized void connectedLate() {
-    if (listeners.isEmpty()) {
-      return;
+    Subscription subscription = () -> unsubscribe(channel, subscriber);
+    if (channel.confirmed) {
+      return subscription;
     }
+    kick();
+    long deadline = System.nanoTime() + probeTimeout.toNanos();
     try {
-      for (String channel : listeners.keySet()) {
-        connection().sync().subscribe(bytes(channel));
-        probe(channel);
+      channel.confirmation().get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      probe(name, deadline);
+    } catch (ExecutionException e) {
+      if (RedisConnections.refusedByServer(e)) {
+        subscription.close();
+        throw new IllegalStateException("Redis refused the bus subscription of '" + LogText.safe(name) + "': "
+            + LogText.safe(e.getCause().getMessage()) + "; the user needs SUBSCRIBE and PUBLISH on it", e.getCause());
       }
-    } catch (RuntimeException e) {
-      LOG.error("the bus could not subscribe once Redis was reachable: {}", e.getMessage());
-      return;
+      notYet(channel, subscriber);
+    } catch (TimeoutException e) {
+      notYet(channel, subscriber);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      notYet(channel, subscriber);
     }
-    listeners.values().forEach(list -> list.forEach(l -> {
-      l.onSuspect("the bus connected late");
-      l.onConnectionRestored();
-    }));
+    return subscription;
   }
 
-  private synchronized void unsubscribe(String channel, Listener listener) {
-    List<Listener> list = listeners.get(channel);
-    if (list != null && list.remove(listener) && list.isEmpty() && pubSub != null && pubSub.isOpen()) {
-      listeners.remove(channel);
-      subscribedOnce.remove(channel);
-      pubSub.async().unsubscribe(bytes(channel));
+  /** The subscription is still on its way: the cache does not trust its bus until it is confirmed. */
+  private synchronized void notYet(BusChannel channel, BusSubscriber subscriber) {
+    if (!channel.confirmed) {
+      subscriber.lost("Redis is not reachable yet; the bus subscribes when it is");
     }
   }
 
-  private void probe(String channel) {
+  private void probe(String channel, long deadline) throws ExecutionException, TimeoutException,
+      InterruptedException {
     String token = UUID.randomUUID().toString();
     CompletableFuture<Void> echo = new CompletableFuture<>();
     probes.put(token, echo);
     try {
-      connections
-          .call(c -> c.publish(bytes(channel), BusFrames.probe(token)).toCompletableFuture())
-          .get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-      echo.get(probeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while probing the bus channel '" + channel + "'", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException(
-          "the bus channel '" + channel + "' did not deliver its probe within " + probeTimeout
-              + ": check that the L2 and the bus reach the same Redis and that the user may PUBLISH and SUBSCRIBE",
-          e instanceof ExecutionException ? e.getCause() : e);
+      long receivers = nodes.publish(bytes(channel), BusFrames.probe(token))
+          .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (receivers == 0 && !connections.isCluster()) {
+        throw new IllegalStateException("the bus probe on '" + LogText.safe(channel) + "' reached no subscriber:"
+            + " check that the L2 and the bus reach the same Redis");
+      }
+      echo.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      LOG.warn("the bus probe on '{}' did not come back within {}; the cache reads past its L1 until heartbeats do",
+          LogText.safe(channel), probeTimeout);
     } finally {
       probes.remove(token);
     }
   }
 
-  private synchronized StatefulRedisPubSubConnection<byte[], byte[]> connection() {
-    if (pubSub == null) {
-      StatefulRedisPubSubConnection<byte[], byte[]> opened = connector.connect();
-      opened.addListener(new Delivery());
-      opened.addListener(new ConnectionWatch());
-      pubSub = opened;
+  private void unsubscribe(BusChannel channel, BusSubscriber subscriber) {
+    StatefulRedisPubSubConnection<byte[], byte[]> connection;
+    synchronized (this) {
+      if (!channel.subscribers.remove(subscriber) || !channel.subscribers.isEmpty()) {
+        return;
+      }
+      channels.remove(channel.name, channel);
+      connection = pubSub;
     }
-    return pubSub;
+    if (connection != null && connection.isOpen()) {
+      connection.async().unsubscribe(bytes(channel.name));
+    }
   }
 
-  /** Hands messages to the listeners of their channel. */
+  /** Runs {@link #reconcile()} soon on the bus's own thread, never on the caller's. */
+  private void kick() {
+    try {
+      scheduler.execute(this::reconcile);
+    } catch (RejectedExecutionException closed) {
+      // closing
+    }
+  }
+
+  /**
+   * Opens the Pub/Sub connection if there is none and subscribes every channel not confirmed on it; retries until
+   * all are. Runs on the bus thread only, so a slow connect never blocks a caller or Lettuce's event loop.
+   */
+  private void reconcile() {
+    synchronized (this) {
+      retryScheduled = false;
+    }
+    if (closing || !connections.isConnected()) {
+      return; // the tier's connection calls kick() once Redis is first reached
+    }
+    StatefulRedisPubSubConnection<byte[], byte[]> connection = pubSub;
+    if (connection == null) {
+      try {
+        connection = connector.connect();
+      } catch (RuntimeException e) {
+        LOG.debug("the bus could not connect yet: {}", LogText.safe(e.getMessage()));
+        channels.values().forEach(c -> c.fail(e));
+        retryLater();
+        return;
+      }
+      connection.addListener(new Delivery());
+      connection.addListener(new ConnectionWatch(connection));
+      pubSub = connection;
+      if (closing) {
+        connection.close();
+        return;
+      }
+    }
+    boolean pending = false;
+    if (connection.isOpen()) {
+      long now = System.nanoTime();
+      for (BusChannel channel : allChannels()) {
+        if (!channel.confirmed && channel.shouldRequest(now, probeTimeout)) {
+          connection.async().subscribe(bytes(channel.name)).whenComplete((ok, failure) -> {
+            if (failure != null) {
+              channel.fail(failure);
+            }
+          });
+        }
+        pending |= !channel.confirmed;
+      }
+    } else {
+      RedisConnectionException down = new RedisConnectionException("the bus connection is down");
+      channels.values().forEach(c -> c.fail(down));
+    }
+    if (pending || !connection.isOpen()) {
+      retryLater();
+    }
+  }
+
+  private synchronized void retryLater() {
+    if (retryScheduled || closing) {
+      return;
+    }
+    retryScheduled = true;
+    try {
+      scheduler.schedule(this::reconcile, retryInterval.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      retryScheduled = false;
+    }
+  }
+
+  /**
+   * A heartbeat Redis executed never came back: the Pub/Sub connection is half-open (its peer gone without a reset,
+   * which TCP does not notice on a connection that only receives). Two in a row, and the connection is replaced: the
+   * listeners hear lost, then suspect and restored once the new one is subscribed. At most once per interval.
+   */
+  private void deaf() {
+    if (deafRounds.incrementAndGet() < DEAF_ROUNDS || closing) {
+      return;
+    }
+    long now = System.nanoTime();
+    long last = lastReplaced.get();
+    if (now - last < REPLACE_INTERVAL_NANOS || !lastReplaced.compareAndSet(last, now)) {
+      return;
+    }
+    deafRounds.set(0);
+    StatefulRedisPubSubConnection<byte[], byte[]> broken;
+    synchronized (this) {
+      broken = pubSub;
+      pubSub = null; // from now on, events of the broken connection are ignored
+      if (broken != null) {
+        dropped("the bus connection stopped delivering");
+      }
+    }
+    if (broken != null) {
+      LOG.warn("bus heartbeats reach Redis but do not come back; replacing the Pub/Sub connection");
+      broken.closeAsync();
+      kick();
+    }
+  }
+
+  private List<BusChannel> allChannels() {
+    List<BusChannel> all = new java.util.ArrayList<>(channels.values());
+    all.add(heartbeatChannel);
+    return all;
+  }
+
+  private void suspect(String channel) {
+    BusChannel target = channels.get(channel);
+    if (target != null) {
+      target.subscribers.forEach(s -> s.suspect("malformed frames on the bus"));
+    }
+  }
+
+  private void suspectAll(String reason) {
+    channels.values().forEach(c -> c.subscribers.forEach(s -> s.suspect(reason)));
+  }
+
+  /** How many heartbeat rounds wait for echoes; for tests that they do not pile up. */
+  int heartbeatsInFlight() {
+    return heartbeats.inFlight();
+  }
+
+  /** How many malformed or foreign frames arrived; for tests and diagnostics. */
+  long malformedFrames() {
+    return malformed.get();
+  }
+
+  /** Hands messages to the listeners of their channel, echoes to the heartbeats, probes to their waiters. */
   private final class Delivery extends RedisPubSubAdapter<byte[], byte[]> {
 
     @Override
     public void message(byte[] channelBytes, byte[] payload) {
-      String channel = new String(channelBytes, StandardCharsets.UTF_8);
-      List<Listener> list = listeners.getOrDefault(channel, List.of());
+      String name = new String(channelBytes, StandardCharsets.UTF_8);
+      BusChannel channel = name.equals(heartbeatChannel.name) ? heartbeatChannel : channels.get(name);
+      if (channel == null) {
+        return; // a channel just unsubscribed
+      }
       BusFrames.Frame frame;
       try {
         frame = BusFrames.read(payload);
+        if (frame.isHeartbeat() != (channel == heartbeatChannel)) {
+          throw new IllegalArgumentException("a frame of the wrong kind for its channel");
+        }
       } catch (IllegalArgumentException e) {
-        LOG.warn("undecodable message on bus channel '{}': {}", channel, e.getMessage());
-        list.forEach(l -> l.onSuspect("an undecodable message on the bus"));
+        long count = malformed.incrementAndGet();
+        malformedWarning.warn(() -> LOG.warn("malformed frame on bus channel '{}' ({}); {} so far, caches clear"
+            + " their L1 at most once per {}", LogText.safe(name), e.getMessage(), count,
+            MALFORMED_SUSPECT_INTERVAL));
+        channel.malformed.request();
         return;
       }
-      if (frame.probe() != null) {
+      if (frame.isHeartbeat()) {
+        deafRounds.set(0);
+        heartbeats.echoed(frame.round(), frame.node());
+      } else if (frame.probe() != null) {
         CompletableFuture<Void> echo = probes.get(frame.probe());
         if (echo != null) {
           echo.complete(null);
         }
-        return;
-      }
-      for (Listener listener : list) {
-        try {
-          listener.onMessage(frame.message());
-        } catch (RuntimeException e) {
-          LOG.warn("a bus listener of channel '{}' failed: {}", channel, e.toString());
-        }
+      } else {
+        channel.subscribers.forEach(s -> s.deliver(frame.message()));
       }
     }
 
     @Override
     public void subscribed(byte[] channelBytes, long count) {
-      String channel = new String(channelBytes, StandardCharsets.UTF_8);
-      if (subscribedOnce.putIfAbsent(channel, Boolean.TRUE) != null) {
-        // Lettuce resubscribed after a reconnect: whatever was published meanwhile is gone.
-        LOG.info("bus channel '{}' resubscribed; its caches clear their L1", channel);
-        listeners.getOrDefault(channel, List.of()).forEach(l -> {
-          l.onSuspect("the bus resubscribed");
-          l.onConnectionRestored();
-        });
+      String name = new String(channelBytes, StandardCharsets.UTF_8);
+      synchronized (RedisBus.this) {
+        BusChannel channel = name.equals(heartbeatChannel.name) ? heartbeatChannel : channels.get(name);
+        if (channel == null || channel.confirmed) {
+          return; // a repeated SUBSCRIBE on a live connection loses nothing
+        }
+        if (channel == heartbeatChannel) {
+          heartbeats.reset("a new subscription began"); // no round sent before it may prove anything
+        }
+        channel.confirm();
+        if (channel.subscribers.stream().anyMatch(BusSubscriber::hasBeenLive)) {
+          LOG.info("bus channel '{}' subscribed again; its caches clear their L1", LogText.safe(name));
+        }
+        channel.subscribers.forEach(s -> s.restored());
       }
     }
+  }
+
+  /** Under the bus's lock: no message arrives any more, and nothing sent before proves anything. */
+  private void dropped(String reason) {
+    heartbeats.reset(reason);
+    allChannels().forEach(BusChannel::unconfirm);
+    channels.values().forEach(c -> c.subscribers.forEach(s -> s.lost(reason)));
   }
 
   /** A dropped Pub/Sub connection loses messages from the moment it drops. */
   private final class ConnectionWatch implements RedisConnectionStateListener {
 
-    @Override
-    public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-      if (closing) {
-        return;
-      }
-      LOG.warn("bus connection lost; caches serve their L1 for their grace period, and clear it when it is back");
-      listeners.values().forEach(list -> list.forEach(l -> l.onConnectionLost("the bus connection dropped")));
+    private final StatefulRedisPubSubConnection<byte[], byte[]> watched;
+
+    ConnectionWatch(StatefulRedisPubSubConnection<byte[], byte[]> watched) {
+      this.watched = watched;
     }
 
     @Override
-    public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection, SocketAddress address) {}
+    public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+      synchronized (RedisBus.this) {
+        if (closing || watched != pubSub) {
+          return; // closing, or a connection already replaced
+        }
+        LOG.warn("bus connection lost; caches read past their L1 until it is back and caught up");
+        dropped("the bus connection dropped");
+      }
+    }
 
     @Override
-    public void onRedisExceptionCaught(io.lettuce.core.RedisChannelHandler<?, ?> connection, Throwable cause) {}
+    public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
+      kick(); // Lettuce resubscribes what it knows; this subscribes the rest
+    }
+
+    @Override
+    public void onRedisExceptionCaught(RedisChannelHandler<?, ?> connection, Throwable cause) {}
   }
 
   @Override
-  public synchronized void close() {
-    closing = true;
-    if (pubSub != null) {
-      pubSub.close();
+  public void close() {
+    StatefulRedisPubSubConnection<byte[], byte[]> connection;
+    synchronized (this) {
+      closing = true;
+      connection = pubSub;
       pubSub = null;
+      heartbeats.reset("the bus is closed");
+    }
+    scheduler.shutdownNow();
+    if (connection != null) {
+      connection.close();
     }
   }
 }

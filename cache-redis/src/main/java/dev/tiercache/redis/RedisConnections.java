@@ -37,11 +37,20 @@ final class RedisConnections implements AutoCloseable {
   private volatile StatefulConnection<byte[], byte[]> connection;
   private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
   private volatile boolean closed;
+  private volatile RuntimeException refusal;
+  private final java.util.function.Consumer<Throwable> onFailure;
 
+  /**
+   * Opens the connection, or starts retrying in the background.
+   *
+   * @param onFailure told of every failed call (a Cluster tier reloads its topology); may ignore them
+   */
   RedisConnections(
       Opener opener,
       Function<StatefulConnection<byte[], byte[]>, RedisClusterAsyncCommands<byte[], byte[]>> commandsOf,
-      Duration retryInterval) {
+      Duration retryInterval,
+      java.util.function.Consumer<Throwable> onFailure) {
+    this.onFailure = onFailure;
     this.opener = opener;
     this.commandsOf = commandsOf;
     this.retryInterval = retryInterval;
@@ -67,10 +76,37 @@ final class RedisConnections implements AutoCloseable {
     }
   }
 
+  /** The command connection, or null while Redis has never been reached. */
+  StatefulConnection<byte[], byte[]> connection() {
+    return commands == null ? null : connection;
+  }
+
+  /** Whether the connection is to a Redis Cluster. */
+  boolean isCluster() {
+    return connection() instanceof io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+  }
+
   /** Issues a command, or fails at once while Redis has never been reached. */
   <T> CompletableFuture<T> call(Function<RedisClusterAsyncCommands<byte[], byte[]>, CompletableFuture<T>> command) {
     RedisClusterAsyncCommands<byte[], byte[]> current = commands;
-    return current == null ? CompletableFuture.failedFuture(NOT_YET) : command.apply(current);
+    RuntimeException refused = refusal;
+    if (refused != null) {
+      return CompletableFuture.failedFuture(refused);
+    }
+    if (current == null) {
+      return CompletableFuture.failedFuture(NOT_YET);
+    }
+    return failuresReported(command.apply(current));
+  }
+
+  /** Reports a failure of {@code future} to the failure hook, and returns it unchanged. */
+  <T> CompletableFuture<T> failuresReported(CompletableFuture<T> future) {
+    future.whenComplete((ok, failure) -> {
+      if (failure != null) {
+        onFailure.accept(failure);
+      }
+    });
+    return future;
   }
 
   private boolean tryOpen() {
@@ -111,6 +147,14 @@ final class RedisConnections implements AutoCloseable {
             scheduleRetry();
           }
         });
+  }
+
+  /**
+   * Makes every later call fail with {@code reason}: a start-up check found, after the tier was created, that it
+   * must not use this Redis.
+   */
+  void refuse(RuntimeException reason) {
+    refusal = reason;
   }
 
   /** A server that answered and refused (wrong password, no such user, no permission) will not change its mind. */

@@ -18,6 +18,10 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -82,6 +86,15 @@ public final class RedisTier implements L2Store {
   /** The request queue bound of {@link #recommendedClientOptions()}. */
   public static final int RECOMMENDED_REQUEST_QUEUE = 10_000;
 
+  /** The least time between two adaptive topology reloads in {@link #recommendedClusterClientOptions()}. */
+  public static final Duration RECOMMENDED_ADAPTIVE_REFRESH_TIMEOUT = Duration.ofMillis(500);
+
+  /** The periodic topology reload of {@link #recommendedClusterClientOptions()}, a backstop. */
+  public static final Duration RECOMMENDED_PERIODIC_REFRESH = Duration.ofSeconds(5);
+
+  /** The longest wait between two reconnect attempts with {@link #recommendedReconnectDelay()}. */
+  public static final Duration RECOMMENDED_MAX_RECONNECT_DELAY = Duration.ofMillis(500);
+
   private static final Logger LOG = LoggerFactory.getLogger(RedisTier.class);
 
   private final RedisConnections connections;
@@ -109,7 +122,7 @@ public final class RedisTier implements L2Store {
     this.writes = new TierWrites(keys, scripts, options, limits);
     this.invalidations = new TierInvalidations(keys, scripts, sweeper, options, limits);
     this.leases = new TierLeases(keys, connections, scripts);
-    this.bus = new RedisBus(keys, connections, busConnector, options.probeTimeout());
+    this.bus = new RedisBus(keys, connections, busConnector, options);
   }
 
   /**
@@ -145,20 +158,33 @@ public final class RedisTier implements L2Store {
   @SuppressWarnings("deprecation") // getUsername: the credentials provider that replaces it is asynchronous
   public static RedisTier create(RedisURI uri) {
     Objects.requireNonNull(uri, "uri");
-    RedisClient client = RedisClient.create(uri);
+    ClientResources resources = DefaultClientResources.builder().reconnectDelay(recommendedReconnectDelay()).build();
+    RedisClient client = RedisClient.create(resources, uri);
     client.setOptions(recommendedClientOptions());
-    try {
-      return standalone(client, RedisTierOptions.create(), client::shutdown, Limits.DEFAULT);
-    } catch (RedisConnectionException e) {
+    AutoCloseable owned = () -> {
       client.shutdown();
+      resources.shutdown().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    };
+    try {
+      return standalone(client, RedisTierOptions.create(), owned, Limits.DEFAULT);
+    } catch (RedisConnectionException e) {
+      closeQuietly(owned);
       throw new RedisConnectionException(
           "could not connect to Redis at " + uri.getHost() + ":" + uri.getPort()
               + (uri.getUsername() == null ? "" : " as user '" + uri.getUsername() + "'")
               + ": " + rootMessage(e),
           e);
     } catch (RuntimeException e) {
-      client.shutdown();
+      closeQuietly(owned);
       throw e;
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable owned) {
+    try {
+      owned.close();
+    } catch (Exception e) {
+      LOG.debug("could not shut the client down: {}", e.toString());
     }
   }
 
@@ -199,6 +225,7 @@ public final class RedisTier implements L2Store {
         () -> client.connect(ByteArrayCodec.INSTANCE),
         c -> ((StatefulRedisClusterConnection<byte[], byte[]>) c).async(),
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        new TopologyRefresh(client)::failed,
         null,
         limits);
   }
@@ -222,6 +249,7 @@ public final class RedisTier implements L2Store {
         () -> client.connect(ByteArrayCodec.INSTANCE),
         c -> ((StatefulRedisConnection<byte[], byte[]>) c).async(),
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        failure -> {},
         owned,
         limits);
   }
@@ -234,11 +262,30 @@ public final class RedisTier implements L2Store {
       RedisConnections.Opener opener,
       Function<StatefulConnection<byte[], byte[]>, RedisClusterAsyncCommands<byte[], byte[]>> commandsOf,
       RedisBus.Connector pubSub,
+      java.util.function.Consumer<Throwable> onFailure,
       AutoCloseable owned,
       Limits limits) {
     Objects.requireNonNull(options, "options");
     warnIfQueueingWhileDisconnected(clientOptions);
-    RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval());
+    RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval(), onFailure);
+    StartupChecks checks = new StartupChecks(connections, options);
+    if (connections.isConnected()) {
+      try {
+        checks.run();
+      } catch (RuntimeException e) {
+        connections.close();
+        throw e;
+      }
+    } else {
+      connections.whenConnected(() -> {
+        try {
+          checks.run();
+        } catch (IllegalStateException e) {
+          LOG.error("the tier will not use Redis: {}", e.getMessage());
+          connections.refuse(e);
+        }
+      });
+    }
     return new RedisTier(options, cluster, connections, pubSub, owned, limits);
   }
 
@@ -260,8 +307,13 @@ public final class RedisTier implements L2Store {
   }
 
   /**
-   * The Cluster counterpart of {@link #recommendedClientOptions()}, which also refreshes the topology after
-   * failovers and periodically.
+   * The Cluster counterpart of {@link #recommendedClientOptions()}, which also follows failovers as fast as the
+   * cluster completes them: every adaptive trigger (MOVED and ASK replies, unknown nodes, uncovered slots, and each
+   * reconnect attempt to a node), rate-limited to one reload per {@link #RECOMMENDED_ADAPTIVE_REFRESH_TIMEOUT}
+   * instead of Lettuce's 30 s, so a reload after the replica's promotion is not swallowed by one that ran before it;
+   * a periodic reload every {@link #RECOMMENDED_PERIODIC_REFRESH} as a backstop; and dynamic refresh sources, so a
+   * reload asks the nodes the topology names, not only the seeds. A Cluster tier also reloads when its own calls
+   * fail for want of a node.
    *
    * @return the options
    */
@@ -271,7 +323,11 @@ public final class RedisTier implements L2Store {
             .topologyRefreshOptions(
                 ClusterTopologyRefreshOptions.builder()
                     .enableAllAdaptiveRefreshTriggers()
-                    .enablePeriodicRefresh(Duration.ofSeconds(30))
+                    .adaptiveRefreshTriggersTimeout(RECOMMENDED_ADAPTIVE_REFRESH_TIMEOUT)
+                    .refreshTriggersReconnectAttempts(1)
+                    .enablePeriodicRefresh(RECOMMENDED_PERIODIC_REFRESH)
+                    .dynamicRefreshSources(true)
+                    .closeStaleConnections(true)
                     .build());
     builder
         .autoReconnect(true)
@@ -279,6 +335,20 @@ public final class RedisTier implements L2Store {
         .requestQueueSize(RECOMMENDED_REQUEST_QUEUE)
         .replayFilter(command -> true);
     return builder.build();
+  }
+
+  /**
+   * A reconnect delay that brings an instance back within about half a second of its network or Redis coming back:
+   * Lettuce's default doubles up to 30 s, so after a few seconds away the next attempt can be seconds late. Jittered,
+   * so that many instances do not reconnect in lock step. Client resources carry it, not client options:
+   * {@code DefaultClientResources.builder().reconnectDelay(RedisTier.recommendedReconnectDelay()).build()};
+   * {@link #create(RedisURI)} uses it.
+   *
+   * @return a supplier of the delay, one per connection
+   */
+  public static Supplier<Delay> recommendedReconnectDelay() {
+    return () -> Delay.equalJitter(
+        Duration.ofMillis(20), RECOMMENDED_MAX_RECONNECT_DELAY, 10, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private static void warnIfQueueingWhileDisconnected(ClientOptions clientOptions) {

@@ -42,6 +42,25 @@ public final class RedisTierOptions {
   /** How long the bus waits for its start-up probe to come back. */
   public static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * How long a bus heartbeat may take to come back before it fails. Its echo normally takes a round trip; one that
+   * takes longer proves too little to be worth waiting for, and a failed one is simply sent again.
+   */
+  public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(2);
+
+  /** What a start-up check does when it finds a problem. */
+  public enum StartupCheck {
+    /** Skips the check. */
+    IGNORE,
+    /** Logs the problem at WARN and carries on. */
+    WARN,
+    /**
+     * Refuses: {@code RedisTier.create} throws when Redis is reachable then; when Redis comes up later, the tier logs
+     * the problem at ERROR and fails every L2 call, so the caches run on their loaders instead of on a broken L2.
+     */
+    FAIL
+  }
+
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]+");
 
   private final String namespace;
@@ -51,8 +70,14 @@ public final class RedisTierOptions {
   private final int scanBatch;
   private final Duration probeTimeout;
   private final Duration connectRetryInterval;
+  private final Duration heartbeatTimeout;
+  private final StartupCheck evictionPolicyCheck;
+  private final StartupCheck permissionCheck;
 
   private RedisTierOptions(Builder builder) {
+    this.evictionPolicyCheck = builder.evictionPolicyCheck;
+    this.permissionCheck = builder.permissionCheck;
+    this.heartbeatTimeout = builder.heartbeatTimeout;
     this.connectRetryInterval = builder.connectRetryInterval;
     this.namespace = builder.namespace;
     this.buckets = builder.buckets;
@@ -94,6 +119,9 @@ public final class RedisTierOptions {
     builder.scanBatch = scanBatch;
     builder.probeTimeout = probeTimeout;
     builder.connectRetryInterval = connectRetryInterval;
+    builder.heartbeatTimeout = heartbeatTimeout;
+    builder.evictionPolicyCheck = evictionPolicyCheck;
+    builder.permissionCheck = permissionCheck;
     return builder;
   }
 
@@ -161,6 +189,33 @@ public final class RedisTierOptions {
     return connectRetryInterval;
   }
 
+  /**
+   * Returns how long a bus heartbeat may take to come back.
+   *
+   * @return the timeout
+   */
+  public Duration heartbeatTimeout() {
+    return heartbeatTimeout;
+  }
+
+  /**
+   * Returns what happens when Redis's {@code maxmemory-policy} can evict the invalidation state.
+   *
+   * @return the check's mode
+   */
+  public StartupCheck evictionPolicyCheck() {
+    return evictionPolicyCheck;
+  }
+
+  /**
+   * Returns what happens when the Redis user lacks a command or key permission the tier needs.
+   *
+   * @return the check's mode
+   */
+  public StartupCheck permissionCheck() {
+    return permissionCheck;
+  }
+
   /** Builds {@link RedisTierOptions}; validates each setting as it is made. */
   public static final class Builder {
 
@@ -171,8 +226,53 @@ public final class RedisTierOptions {
     private int scanBatch = DEFAULT_SCAN_BATCH;
     private Duration probeTimeout = DEFAULT_PROBE_TIMEOUT;
     private Duration connectRetryInterval = DEFAULT_CONNECT_RETRY_INTERVAL;
+    private Duration heartbeatTimeout = DEFAULT_HEARTBEAT_TIMEOUT;
+    private StartupCheck evictionPolicyCheck = StartupCheck.WARN;
+    private StartupCheck permissionCheck = StartupCheck.FAIL;
 
     private Builder() {}
+
+    /**
+     * Sets what happens when Redis's {@code maxmemory-policy}, read when the tier first reaches Redis, is not
+     * {@code noeviction}: {@code allkeys-*} may evict any key and {@code volatile-*} keys with a TTL, as tombstones
+     * and invalidation epochs are, which can let stale values back in. Defaults to {@link StartupCheck#WARN}.
+     *
+     * @param check the mode
+     * @return this builder
+     * @throws NullPointerException if null
+     */
+    public Builder evictionPolicyCheck(StartupCheck check) {
+      this.evictionPolicyCheck = Objects.requireNonNull(check, "evictionPolicyCheck");
+      return this;
+    }
+
+    /**
+     * Sets what happens when the Redis user may not run a command the tier needs (scripts, SCAN, UNLINK, PUBLISH,
+     * and the commands its scripts run) on its key namespace, as checked when the tier first reaches Redis.
+     * Defaults to {@link StartupCheck#FAIL}: a tier that cannot work would otherwise run silently on the loaders.
+     *
+     * @param check the mode
+     * @return this builder
+     * @throws NullPointerException if null
+     */
+    public Builder permissionCheck(StartupCheck check) {
+      this.permissionCheck = Objects.requireNonNull(check, "permissionCheck");
+      return this;
+    }
+
+    /**
+     * Sets how long a bus heartbeat may take to come back before it fails. Defaults to
+     * {@link #DEFAULT_HEARTBEAT_TIMEOUT}.
+     *
+     * @param timeout positive
+     * @return this builder
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder heartbeatTimeout(Duration timeout) {
+      this.heartbeatTimeout = positive(timeout, "heartbeatTimeout");
+      return this;
+    }
 
     /**
      * Sets how often a tier that started while Redis was down tries to reach it. Defaults to

@@ -28,10 +28,8 @@ class RedisStartupTest {
     REDIS.stop();
     RedisTierOptions options =
         RedisTierOptions.builder().connectRetryInterval(Duration.ofMillis(200)).build();
-    RedisClient clientA = RedisClient.create(REDIS.uri());
-    clientA.setOptions(RedisTier.recommendedClientOptions());
-    RedisClient clientB = RedisClient.create(REDIS.uri());
-    clientB.setOptions(RedisTier.recommendedClientOptions());
+    RedisClient clientA = client();
+    RedisClient clientB = client();
     AtomicReference<String> database = new AtomicReference<>("v1");
     AtomicInteger loadsA = new AtomicInteger();
     AtomicInteger loadsB = new AtomicInteger();
@@ -61,6 +59,56 @@ class RedisStartupTest {
       clientA.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       clientB.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
+  }
+
+  /**
+   * Issue 9 defect 10: the tier had connected, Redis went down, and then a cache was built on it. The build used to
+   * throw RedisConnectionException (a synchronous subscribe); now it returns at once and the cache subscribes when
+   * Redis is back.
+   */
+  @Test
+  void aCacheBuiltOnAConnectedTierWhileRedisIsDownSubscribesWhenItIsBack() throws Exception {
+    RedisTierOptions options =
+        RedisTierOptions.builder().connectRetryInterval(Duration.ofMillis(100)).build();
+    RedisClient clientA = client();
+    RedisClient clientB = client();
+    AtomicReference<String> database = new AtomicReference<>("v1");
+    try (RedisTier tierA = RedisTier.create(clientA, options);
+        RedisTier tierB = RedisTier.create(clientB, options)) {
+      REDIS.stop();
+      long start = System.nanoTime();
+      RecordingListener listener = new RecordingListener();
+      try (TieredCache<String, String> a = cache(tierA);
+          TieredCache<String, String> b = cache(tierB);
+          var subscription = tierB.bus().subscribe("startup", listener)) {
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        assertThat(listener.events).containsExactly("lost");
+        assertThat(b.get("k", k -> database.get())).isEqualTo("v1");
+
+        REDIS.start();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(
+            () -> assertThat(listener.events).containsExactly("lost", "suspect", "restored"));
+        tierA.bus().publish("startup", RecordingListener.message("a", 1, "k")).get(5, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(5)).until(() -> listener.messages.size() == 1);
+        // Once both subscribed, an invalidation on A reaches B's L1.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+          database.set(database.get() + "+");
+          a.invalidate(Invalidation.key("k"));
+          String expected = database.get();
+          await().atMost(Duration.ofSeconds(1)).untilAsserted(
+              () -> assertThat(b.get("k", k -> database.get())).isEqualTo(expected));
+        });
+      }
+    } finally {
+      clientA.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      clientB.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+
+  private static RedisClient client() {
+    RedisClient client = RedisClient.create(REDIS.uri());
+    client.setOptions(RedisTier.recommendedClientOptions());
+    return client;
   }
 
   private static TieredCache<String, String> cache(RedisTier tier) {

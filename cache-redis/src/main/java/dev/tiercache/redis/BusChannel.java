@@ -1,0 +1,73 @@
+package dev.tiercache.redis;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * One channel of the bus and what the bus knows of it: its subscribers, whether Redis confirmed the subscription on
+ * the current connection (and when), and when a SUBSCRIBE was last asked for, so a retry does not flood Redis.
+ */
+final class BusChannel {
+
+  final String name;
+  final List<BusSubscriber> subscribers = new CopyOnWriteArrayList<>();
+  /** Malformed frames on this channel make its subscribers suspect, at most once per interval. */
+  final Throttle malformed;
+  volatile boolean confirmed;
+  /** The {@link System#nanoTime()} of the last confirmation; a heartbeat sent before it proves nothing. */
+  volatile long confirmedAt;
+  private CompletableFuture<Void> confirmation = new CompletableFuture<>();
+  private boolean requested;
+  private long requestedAt;
+
+  BusChannel(String name, ScheduledExecutorService scheduler, Runnable onMalformed) {
+    this.name = name;
+    this.malformed = new Throttle(RedisBus.MALFORMED_SUSPECT_INTERVAL, scheduler, onMalformed);
+  }
+
+  /** Completes when Redis confirms the subscription; exceptionally if it refuses it. */
+  synchronized CompletableFuture<Void> confirmation() {
+    return confirmation;
+  }
+
+  synchronized void confirm() {
+    confirmedAt = System.nanoTime();
+    confirmed = true;
+    confirmation.complete(null);
+  }
+
+  /** The connection dropped: the subscription must be confirmed again, and may be asked for at once. */
+  synchronized void unconfirm() {
+    confirmed = false;
+    requested = false;
+    if (confirmation.isDone()) {
+      confirmation = new CompletableFuture<>();
+    }
+  }
+
+  /**
+   * The subscription cannot be made now (Redis unreachable) or at all (an ACL without the channel): whoever waits
+   * learns why at once instead of waiting out the probe timeout.
+   */
+  synchronized void fail(Throwable failure) {
+    if (confirmed) {
+      return;
+    }
+    CompletableFuture<Void> waiting = confirmation;
+    confirmation = new CompletableFuture<>();
+    waiting.completeExceptionally(failure);
+  }
+
+  /** Whether to send a SUBSCRIBE now: never asked on this connection, or asked longer than {@code patience} ago. */
+  synchronized boolean shouldRequest(long now, Duration patience) {
+    if (requested && now - requestedAt < patience.toNanos()) {
+      return false;
+    }
+    requested = true;
+    requestedAt = now;
+    return true;
+  }
+}
