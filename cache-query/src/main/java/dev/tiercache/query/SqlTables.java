@@ -10,6 +10,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import net.sf.jsqlparser.parser.CCJSqlParser;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
+import net.sf.jsqlparser.parser.SimpleNode;
+import net.sf.jsqlparser.parser.Token;
 import net.sf.jsqlparser.schema.Table;
 import net.sf.jsqlparser.statement.Statement;
 import net.sf.jsqlparser.statement.Statements;
@@ -252,7 +254,31 @@ final class SqlTables {
 
   private static void add(Set<String> into, Table table) {
     if (table != null && table.getName() != null) {
-      into.add(normaliseQualified(table.getFullyQualifiedName()));
+      into.add(normaliseQualified(sourceName(table)));
     }
+  }
+
+  /**
+   * The table's name as written: JSqlParser splits a quoted name at its dots ({@code "my.table"} becomes schema
+   * {@code my}, table {@code table}), so the name is read back from the source tokens: {@code name (. name)*}.
+   */
+  private static String sourceName(Table table) {
+    SimpleNode node = table.getASTNode();
+    if (node == null || node.jjtGetFirstToken() == null) {
+      return table.getFullyQualifiedName();
+    }
+    StringBuilder name = new StringBuilder();
+    boolean expectName = true;
+    for (Token t = node.jjtGetFirstToken(); t != null && t.image != null; t = t.next) {
+      if (expectName == t.image.equals(".")) {
+        break;
+      }
+      name.append(t.image);
+      expectName = !expectName;
+      if (t == node.jjtGetLastToken()) {
+        break;
+      }
+    }
+    return name.length() == 0 ? table.getFullyQualifiedName() : name.toString();
   }
 }

@@ -67,6 +67,25 @@ class TableExtractionTest {
         .containsExactlyInAnyOrder("a", "b", "c");
   }
 
+  /** Issue 12 item 1: every clause, including those JSqlParser's TablesNamesFinder skips. */
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "SELECT u.id FROM users u ORDER BY (SELECT MAX(total) FROM orders o WHERE o.user_id = u.id)",
+        "SELECT COUNT(*) FILTER (WHERE id IN (SELECT user_id FROM orders)) FROM users",
+        "SELECT id FROM users GROUP BY id, (SELECT MAX(total) FROM orders)",
+        "SELECT id, SUM(id) OVER (PARTITION BY (SELECT MAX(total) FROM orders)) FROM users",
+        "SELECT DISTINCT ON ((SELECT MAX(total) FROM orders)) id FROM users",
+        "SELECT id FROM users OFFSET (SELECT COUNT(*) FROM orders) ROWS FETCH NEXT 5 ROWS ONLY",
+        "SELECT id FROM users QUALIFY ROW_NUMBER() OVER (ORDER BY id) < (SELECT COUNT(*) FROM orders)",
+        "SELECT id FROM users UNION SELECT id FROM users ORDER BY (SELECT MAX(total) FROM orders)",
+        "SELECT id FROM users HAVING COUNT(*) > (SELECT COUNT(*) FROM orders)",
+      })
+  void aTableNamedInAnyClauseIsTagged(String sql) {
+    assertThat(reads(sql)).contains("users", "orders");
+  }
+
   @Test
   void aSubqueryAliasedLikeATableDoesNotHideTheTable() {
     // JSqlParser's own finder drops every name used as an alias, so this would lose table:users.
@@ -116,8 +135,11 @@ class TableExtractionTest {
         "SELECT * FROM app.\"Weird\"\"Name\"|weird\"name",
         "SELECT * FROM USERS|users",
         "SELECT * FROM catalog1.schema1.Users|users",
+        "SELECT * FROM \"my.table\" t|my.table",
+        "SELECT * FROM app.\"my.table\"|my.table",
       })
   void quotedAndQualifiedNamesAreNormalised(String sql, String table) {
+    // "my.table" is one name (JSqlParser itself splits it at the dot): tagged as invalidateTables tags it.
     assertThat(reads(sql)).containsExactly(table);
   }
 
