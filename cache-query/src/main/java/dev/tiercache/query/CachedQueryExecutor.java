@@ -60,10 +60,13 @@ public final class CachedQueryExecutor {
   private final QueryPlanner planner;
   private final CachedReads reads;
   private final Transactions transactions;
+  private final TableDependencies dependencies;
+  private final ViewCatalog views = new ViewCatalog();
 
   private CachedQueryExecutor(Builder builder) {
     this.cache = builder.cache;
-    this.planner = new QueryPlanner(new TableDependencies(builder.changes));
+    this.dependencies = new TableDependencies(builder.changes);
+    this.planner = new QueryPlanner(dependencies);
     QueryMetrics metrics =
         builder.meterRegistry == null
             ? QueryMetrics.NOOP
@@ -487,7 +490,12 @@ public final class CachedQueryExecutor {
     if (planner.refusal(query) != null || transactions.active()) {
       return reads.uncached(query, () -> sql(query, () -> transactions.readDirect(work)));
     }
-    return reads.get(query, planner.key(query, tags), tags, () -> sql(query, () -> transactions.readForCache(work)));
+    SqlWork<List<T>> checked =
+        c -> {
+          views.warnIfBlind(c, planner.readTables(query), dependencies);
+          return work.run(c);
+        };
+    return reads.get(query, planner.key(query, tags), tags, () -> sql(query, () -> transactions.readForCache(checked)));
   }
 
   /** A JDBC call whose SQLException becomes an {@link UncheckedSQLException}. */
@@ -632,6 +640,27 @@ public final class CachedQueryExecutor {
       }
       for (String base : baseTables) {
         cascade(base, view);
+      }
+      return this;
+    }
+
+    /**
+     * Declares every view of the data source's database with the tables its definition reads, from {@code
+     * INFORMATION_SCHEMA.VIEWS} (H2, PostgreSQL, MySQL and others have it), when the executor is built; as {@link
+     * #view} for each. Views created later are not seen. Call it after {@link #dataSource}.
+     *
+     * @return this builder
+     * @throws IllegalStateException if no data source is set
+     * @throws UncheckedSQLException if the views cannot be read
+     */
+    public Builder viewsFromDatabase() {
+      if (dataSource == null) {
+        throw new IllegalStateException("viewsFromDatabase() needs the dataSource(...) first");
+      }
+      try {
+        ViewCatalog.fromDatabase(dataSource).forEach((view, tables) -> view(view, tables.toArray(String[]::new)));
+      } catch (SQLException e) {
+        throw new UncheckedSQLException("cannot read INFORMATION_SCHEMA.VIEWS", e);
       }
       return this;
     }

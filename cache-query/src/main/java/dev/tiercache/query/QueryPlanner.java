@@ -76,7 +76,8 @@ final class QueryPlanner {
     return analysis.uncacheable();
   }
 
-  private Set<String> readTables(Query query) {
+  /** The tables a read names (explicit or parsed), before declared dependencies. */
+  Set<String> readTables(Query query) {
     if (query.hasExplicitTables()) {
       return new LinkedHashSet<>(query.explicitTables());
     }
