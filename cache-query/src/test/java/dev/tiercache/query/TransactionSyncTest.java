@@ -167,6 +167,69 @@ class TransactionSyncTest {
     assertThat(blind.queryList(ALL, User::map)).extracting(User::name).containsExactly("alice", "bob");
   }
 
+  /**
+   * A reader that joins another thread's load must not be handed rows read inside that thread's undeclared
+   * transaction: it reads for itself, and nothing is cached.
+   */
+  @Test
+  void aReaderJoiningALoadReadInsideSomeonesTransactionReadsForItself() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    TieredCache<String, QueryResult> metered =
+        TieredCache.<String, QueryResult>builder(cache.name() + "-m").meterRegistry(registry).build();
+    CachedQueryExecutor blind = CachedQueryExecutor.builder(metered).dataSource(transactions.dataSource()).build();
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Thread[] inTransaction = new Thread[1];
+    RowMapper<String> name =
+        (rs, n) -> {
+          if (Thread.currentThread() == inTransaction[0] && n == 0) {
+            started.countDown();
+            try {
+              if (!release.await(10, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("never released");
+              }
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new IllegalStateException(e);
+            }
+          }
+          return rs.getString("name");
+        };
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      java.util.concurrent.Future<List<String>> insider =
+          pool.submit(
+              () -> {
+                inTransaction[0] = Thread.currentThread();
+                transactions.begin();
+                try {
+                  try (var c = transactions.dataSource().getConnection(); var s = c.createStatement()) {
+                    s.executeUpdate("INSERT INTO users VALUES (3, 'uncommitted')");
+                  }
+                  return blind.queryList(ALL, name);
+                } finally {
+                  transactions.rollback();
+                }
+              });
+      assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+      java.util.concurrent.Future<List<String>> outsider = pool.submit(() -> blind.queryList(ALL, name));
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> registry.find("cache.stampede.coalesced").counters().stream()
+              .mapToDouble(io.micrometer.core.instrument.Counter::count).sum() >= 1);
+      release.countDown();
+
+      assertThat(insider.get(10, TimeUnit.SECONDS)).containsExactly("alice", "bob", "uncommitted");
+      assertThat(outsider.get(10, TimeUnit.SECONDS)).containsExactly("alice", "bob");
+      assertThat(metered.getIfPresent(blind.keyOf(Query.sql(ALL)))).isNull();
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+      metered.close();
+    }
+  }
+
   @Test
   void insideInTransactionTheExecutorsOwnMethodsUseTheTransaction() {
     CachedQueryExecutor own = CachedQueryExecutor.builder(cache).dataSource(db.dataSource()).build();
