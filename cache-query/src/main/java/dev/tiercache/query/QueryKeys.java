@@ -146,8 +146,9 @@ final class QueryKeys {
 
   /** Checks a parameter's type and returns what the query keeps: a copy of a mutable value, the value otherwise. */
   static Object requireSupported(Object p, int position) {
-    if (p == null || p instanceof SqlNull || p instanceof String || p instanceof Number && isSupportedNumber(p) || p instanceof Boolean
-        || p instanceof Character || p instanceof UUID || p instanceof Enum<?> || TIME_TYPES.contains(p.getClass())) {
+    if (p == null || p instanceof SqlNull || p instanceof String || p instanceof Number && isSupportedNumber(p)
+        || p instanceof Boolean || p instanceof Character || p instanceof UUID || p instanceof Enum<?>
+        || TIME_TYPES.contains(p.getClass())) {
       return p;
     }
     if (p instanceof byte[] b) {
@@ -167,8 +168,8 @@ final class QueryKeys {
   private static IllegalArgumentException unsupported(Object p, int position) {
     return new IllegalArgumentException(
         (position > 0 ? "parameter " + position : "a parameter") + " has type " + p.getClass().getName()
-            + ", which has no JVM-independent cache key encoding; pass one of: null, SqlNull, String, Character, Boolean,"
-            + " Byte, Short, Integer, Long, Float, Double, BigDecimal, BigInteger, byte[], UUID, an enum,"
+            + ", which has no JVM-independent cache key encoding; pass one of: null, SqlNull, String, Character,"
+            + " Boolean, Byte, Short, Integer, Long, Float, Double, BigDecimal, BigInteger, byte[], UUID, an enum,"
             + " java.sql.Date/Time/Timestamp, java.util.Date, or a java.time value");
   }
 

@@ -100,7 +100,9 @@ class CachedQueryExecutorTest {
    */
   private TieredCache<String, QueryResult> newCache() {
     var builder =
-        TieredCache.<String, QueryResult>builder(name).l2(l2).valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class));
+        TieredCache.<String, QueryResult>builder(name)
+            .l2(l2)
+            .valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class));
     if (caches.isEmpty()) {
       builder.meterRegistry(registry);
     }
@@ -273,7 +275,8 @@ class CachedQueryExecutorTest {
   @Test
   void anUpdateOnAConnectionWithoutAutoCommitIsCommittedBeforeTheInvalidation() {
     DataSource manual = withoutAutoCommit(db.dataSource());
-    CachedQueryExecutor manualExecutor = CachedQueryExecutor.builder(cache).dataSource(manual).manualCommitPool(true).build();
+    CachedQueryExecutor manualExecutor =
+        CachedQueryExecutor.builder(cache).dataSource(manual).manualCommitPool(true).build();
     executor.queryList(ACTIVE, User::from, true);
     manualExecutor.update("UPDATE users SET name = ? WHERE id = ?", "bobby", 2L);
     // Another connection sees it, so it was committed; the cached result was invalidated.

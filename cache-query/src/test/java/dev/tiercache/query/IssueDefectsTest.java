@@ -184,11 +184,12 @@ class IssueDefectsTest {
     long second = executor.queryForObject(next, Long.class);
     assertThat(second).isGreaterThan(first);
 
+    String random = "SELECT id, name FROM users WHERE id < " + (db.isPostgres() ? "random()" : "RAND()") + " * 10";
     int before = counting.connections();
     executor.queryForObject("SELECT CURRENT_TIMESTAMP", java.time.OffsetDateTime.class);
     executor.queryForObject("SELECT CURRENT_TIMESTAMP", java.time.OffsetDateTime.class);
-    executor.queryList("SELECT id, name FROM users WHERE id < RAND() * 10", User::map);
-    executor.queryList("SELECT id, name FROM users WHERE id < RAND() * 10", User::map);
+    executor.queryList(random, User::map);
+    executor.queryList(random, User::map);
     executor.queryForObject("SELECT 1", Integer.class);
     executor.queryForObject("SELECT 1", Integer.class);
     assertThat(counting.connections()).as("every call reached the database").isEqualTo(before + 6);

@@ -82,7 +82,8 @@ class JdbcApiTest {
 
   @Test
   void mappersSeeTheRowNumberAndScalarsMayBeNull() {
-    List<String> numbered = executor.queryList("SELECT name FROM users ORDER BY id", (rs, n) -> n + ":" + rs.getString(1));
+    List<String> numbered =
+        executor.queryList("SELECT name FROM users ORDER BY id", (rs, n) -> n + ":" + rs.getString(1));
     assertThat(numbered).containsExactly("0:alice", "1:bob", "2:carol");
     assertThat(executor.queryForObject("SELECT COUNT(*) FROM users", Long.class)).isEqualTo(3L);
     assertThat(executor.queryForObject("SELECT age FROM users WHERE id = ?", Integer.class, 2L)).isNull();

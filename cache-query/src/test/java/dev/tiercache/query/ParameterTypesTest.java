@@ -99,7 +99,8 @@ class ParameterTypesTest {
   }
 
   private static List<Integer> idsWhere(String column, Object value) {
-    return executor.queryList("SELECT id FROM typed WHERE " + column + " = ? ORDER BY id", (rs, n) -> rs.getInt(1), value);
+    return executor.queryList(
+        "SELECT id FROM typed WHERE " + column + " = ? ORDER BY id", (rs, n) -> rs.getInt(1), value);
   }
 
   @ParameterizedTest(name = "{0} = {1}")
