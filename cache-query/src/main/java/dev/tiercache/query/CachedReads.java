@@ -3,6 +3,7 @@ package dev.tiercache.query;
 import dev.tiercache.Tags;
 import dev.tiercache.TieredCache;
 import dev.tiercache.codec.CodecException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -84,32 +85,20 @@ final class CachedReads {
       idsByKey.keySet().forEach(cache::invalidateKey);
     }
     long[] misses = new long[1];
-    Map<String, QueryResult> found;
-    try {
-      found =
-          cache.getAll(
-              idsByKey.keySet(),
-              tags,
-              keys -> {
-                Set<I> wanted = new LinkedHashSet<>();
-                keys.forEach(k -> wanted.add(idsByKey.get(k)));
-                misses[0] = wanted.size();
-                Map<? extends I, ? extends T> rows =
-                    timed(query, () -> loader.apply(Collections.unmodifiableSet(wanted)));
-                Objects.requireNonNull(rows, "the executeAll loader returned null");
-                Map<String, QueryResult> values = new HashMap<>();
-                for (String k : keys) {
-                  T row = rows.get(idsByKey.get(k));
-                  values.put(k, freeze(query, row == null ? List.of() : List.of(row)));
-                }
-                return values;
-              });
-    } catch (Uncacheable e) {
-      throw new IllegalStateException("executeAll results are single rows and never uncacheable", e);
-    } catch (CodecException e) {
-      throw notEncodable(query, e);
+    Map<String, QueryResult> found = bulkGet(query, tags, idsByKey, loader, misses);
+    List<String> expired = new ArrayList<>();
+    long now = System.currentTimeMillis();
+    found.forEach((k, v) -> {
+      if (v.expired(now)) {
+        expired.add(k);
+      }
+    });
+    if (!expired.isEmpty()) {
+      expired.forEach(cache::invalidateKey); // older than the query's own TTL: drop them everywhere, load again
+      found = bulkGet(query, tags, idsByKey, loader, misses);
     }
-    metrics.executions(query.label(), idsByKey.size() - misses[0], misses[0]);
+    long missed = Math.min(misses[0], idsByKey.size());
+    metrics.executions(query.label(), idsByKey.size() - missed, missed);
     Map<I, T> result = new LinkedHashMap<>();
     found.forEach(
         (k, value) -> {
@@ -119,6 +108,33 @@ final class CachedReads {
           }
         });
     return Collections.unmodifiableMap(result);
+  }
+
+  private <I, T> Map<String, QueryResult> bulkGet(
+      Query query, Tags tags, Map<String, I> idsByKey,
+      Function<? super Set<I>, ? extends Map<? extends I, ? extends T>> loader, long[] misses) {
+    try {
+      return cache.getAll(
+          idsByKey.keySet(),
+          tags,
+          keys -> {
+            Set<I> wanted = new LinkedHashSet<>();
+            keys.forEach(k -> wanted.add(idsByKey.get(k)));
+            misses[0] += wanted.size();
+            Map<? extends I, ? extends T> rows = timed(query, () -> loader.apply(Collections.unmodifiableSet(wanted)));
+            Objects.requireNonNull(rows, "the executeAll loader returned null");
+            Map<String, QueryResult> values = new HashMap<>();
+            for (String k : keys) {
+              T row = rows.get(idsByKey.get(k));
+              values.put(k, freeze(query, row == null ? List.of() : List.of(row)));
+            }
+            return values;
+          });
+    } catch (Uncacheable e) {
+      throw new IllegalStateException("executeAll results are single rows and never uncacheable", e);
+    } catch (CodecException e) {
+      throw notEncodable(query, e);
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tiercache.codec.CodecException;
 import dev.tiercache.codec.ValueCodec;
@@ -65,7 +66,12 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
     for (Class<?> type : Objects.requireNonNull(rowTypes, "rowTypes")) {
       allowed.put(Objects.requireNonNull(type, "row type").getName(), type);
     }
-    ObjectMapper copy = mapper.copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    // Exact decimals: a BigDecimal keeps its scale (1.50 stays 1.50), as the database returned it.
+    ObjectMapper copy =
+        mapper.copy()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
     return new QueryResultCodec(copy, Map.copyOf(allowed));
   }
 

@@ -138,6 +138,36 @@ class JdbcApiTest {
     assertThatThrownBy(() -> Query.named("x").ttl(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
   }
 
+  record Renamed(long userId, String fullName) {}
+
+  @Test
+  void recordsAreMappedByColumnNameIgnoringCaseAndUnderscores() {
+    assertThat(executor.queryOne("SELECT id AS user_id, name AS FULL_NAME FROM users WHERE id = ?",
+            RowMapper.record(Renamed.class), 1L))
+        .contains(new Renamed(1, "alice"));
+    assertThatThrownBy(() -> RowMapper.record(Record.class)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void executeAllHonoursTheQueryTtl() {
+    AtomicInteger loads = new AtomicInteger();
+    Query byId = Query.named("byId").tables("users").ttl(Duration.ofMillis(200));
+    java.util.function.Function<java.util.Set<Long>, Map<Long, String>> loader = ids -> {
+      loads.incrementAndGet();
+      Map<Long, String> rows = new java.util.HashMap<>();
+      ids.forEach(id -> rows.put(id, "u" + id));
+      return rows;
+    };
+    assertThat(executor.executeAll(byId, List.of(1L, 2L), loader)).hasSize(2);
+    assertThat(executor.executeAll(byId, List.of(1L, 2L), loader)).hasSize(2);
+    assertThat(loads).hasValue(1);
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+        .until(() -> {
+          executor.executeAll(byId, List.of(1L, 2L), loader);
+          return loads.get() > 1;
+        });
+  }
+
   @Test
   void executeInsideATransactionRunsTheLoaderAndCachesNothing() {
     Query report = Query.named("report").tables("users");
