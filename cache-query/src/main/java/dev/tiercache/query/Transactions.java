@@ -82,7 +82,14 @@ final class Transactions {
     }
     if (sync.isActive()) {
       try (Connection connection = requireDataSource().getConnection()) {
-        return work.run(connection);
+        boolean outside = connection.getAutoCommit();
+        T result = work.run(connection);
+        if (outside) {
+          // The data source is not transaction-aware: the write committed on its own, whatever the caller's
+          // transaction does. Invalidate now, as well as after the caller's commit.
+          invalidator.accept(tags);
+        }
+        return result;
       } finally {
         // Registered even if the statement failed: the caller may still commit what came before it.
         sync.afterCommit(() -> invalidator.accept(tags));

@@ -148,6 +148,18 @@ class TransactionSyncTest {
   }
 
   @Test
+  void aWriteThatCommitsOnItsOwnInsideACallersTransactionIsInvalidatedAtOnce() throws SQLException {
+    // The sync says "in a transaction" but the data source is a plain one: the write auto-commits.
+    CachedQueryExecutor misconfigured =
+        CachedQueryExecutor.builder(cache).dataSource(db.dataSource()).transactionSync(transactions.sync()).build();
+    assertThat(names()).containsExactly("alice", "bob");
+    transactions.begin();
+    misconfigured.update("UPDATE users SET name = ? WHERE id = ?", "alicia", 1L);
+    transactions.rollback();
+    assertThat(names()).containsExactly("alicia", "bob");
+  }
+
+  @Test
   void withoutASyncATransactionAwareDataSourceIsNeitherCachedNorCommitted() throws SQLException {
     CachedQueryExecutor blind = CachedQueryExecutor.builder(cache).dataSource(transactions.dataSource()).build();
     transactions.begin();
