@@ -468,6 +468,10 @@ public final class CachedQueryExecutor {
   }
 
   private void invalidate(Tags tags) {
+    if (tags.contains(QueryPlanner.EVERYTHING)) {
+      cache.invalidate(Invalidation.all());
+      return;
+    }
     for (String tag : tags) {
       cache.invalidate(Invalidation.tag(tag));
     }

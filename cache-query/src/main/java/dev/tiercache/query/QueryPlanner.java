@@ -12,6 +12,12 @@ import java.util.Set;
  */
 final class QueryPlanner {
 
+  /**
+   * Marks a write whose effects no tag can name ({@code TRUNCATE ... CASCADE} of a table without declared
+   * cascades): the executor invalidates the whole cache ({@link dev.tiercache.Invalidation#all()}) for it.
+   */
+  static final String EVERYTHING = "tiercache-query:everything";
+
   private final TableDependencies dependencies;
 
   QueryPlanner(TableDependencies dependencies) {
@@ -44,6 +50,10 @@ final class QueryPlanner {
         throw cannotTell(analysis, true);
       }
       tables = analysis.tables();
+      Set<String> declared = dependencies.writtenTables(tables);
+      if (analysis.cascades() && declared.size() == tables.size()) {
+        return Tags.of(EVERYTHING); // TRUNCATE ... CASCADE with nothing declared: which tables it empties is unknown
+      }
     }
     return tags(dependencies.writtenTables(tables), write);
   }

@@ -46,8 +46,11 @@ final class SqlTables {
    * @param uncacheable why a read must not be cached even though it is one (null if it may be)
    * @param lockingRead a read that takes row locks: never cached, even with explicit tables
    * @param problem why the statement could not be analysed (OTHER, UNPARSEABLE)
+   * @param cascades a write that changes tables it does not name, which ones the statement cannot tell ({@code
+   *     TRUNCATE ... CASCADE})
    */
-  record Analysis(Kind kind, Set<String> tables, String uncacheable, boolean lockingRead, String problem) {}
+  record Analysis(
+      Kind kind, Set<String> tables, String uncacheable, boolean lockingRead, String problem, boolean cascades) {}
 
   /** Functions whose result changes from call to call, session to session, or that have side effects. */
   private static final Set<String> VOLATILE =
@@ -150,9 +153,10 @@ final class SqlTables {
       } else if (all.isEmpty()) {
         uncacheable = "it reads no table, so no write could ever invalidate it";
       }
-      return new Analysis(Kind.READ, all, uncacheable, locking, null);
+      return new Analysis(Kind.READ, all, uncacheable, locking, null, false);
     }
     Set<String> written = new TreeSet<>();
+    boolean cascades = false;
     if (statement instanceof Select) {
       written.addAll(all); // a data-modifying CTE: count everything it names
     } else if (statement instanceof Insert insert) {
@@ -174,6 +178,7 @@ final class SqlTables {
       add(written, upsert.getTable());
     } else if (statement instanceof Truncate truncate) {
       add(written, truncate.getTable());
+      cascades = truncate.getCascade();
       if (truncate.getTables() != null) {
         truncate.getTables().forEach(t -> add(written, t));
       }
@@ -186,7 +191,7 @@ final class SqlTables {
     if (written.isEmpty()) {
       return failed(Kind.OTHER, "no written table was found in it");
     }
-    return new Analysis(Kind.WRITE, Collections.unmodifiableSet(written), null, false, null);
+    return new Analysis(Kind.WRITE, Collections.unmodifiableSet(written), null, false, null, cascades);
   }
 
   private static boolean hasWith(Statement statement) {
@@ -200,7 +205,7 @@ final class SqlTables {
   }
 
   private static Analysis failed(Kind kind, String problem) {
-    return new Analysis(kind, Set.of(), null, false, problem);
+    return new Analysis(kind, Set.of(), null, false, problem, false);
   }
 
   private static Set<String> names(List<Table> tables) {

@@ -141,6 +141,19 @@ class IssueDefectsTest {
     assertThat(declared.queryList(orders, RowMapper.record(Order.class))).isEmpty();
   }
 
+  /** Item 3: TRUNCATE ... CASCADE empties tables it does not name: without a declaration, everything goes. */
+  @Test
+  void item3_aTruncateCascadeWithoutDeclaredCascadesInvalidatesTheWholeCache() {
+    QueryPlanner blind = new QueryPlanner(TableDependencies.NONE);
+    assertThat(blind.writeTags(Query.sql("TRUNCATE TABLE users CASCADE")).asSet())
+        .containsExactly(QueryPlanner.EVERYTHING);
+    QueryPlanner declared = new QueryPlanner(new TableDependencies(java.util.Map.of("users", java.util.Set.of(
+        "orders"))));
+    assertThat(declared.writeTags(Query.sql("TRUNCATE TABLE users CASCADE")).asSet())
+        .containsExactlyInAnyOrder("table:users", "table:orders");
+    assertThat(blind.writeTags(Query.sql("TRUNCATE TABLE users")).asSet()).containsExactly("table:users");
+  }
+
   /** Item 4: a query on a view is invalidated by writes to its base tables once the view is declared. */
   @Test
   void item4_aDeclaredViewIsInvalidatedByWritesToItsBaseTables() {
