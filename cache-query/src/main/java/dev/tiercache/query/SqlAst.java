@@ -1,6 +1,8 @@
 package dev.tiercache.query;
 
 import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -39,11 +41,21 @@ final class SqlAst {
   record Found(
       List<Table> tables, Set<String> functions, boolean volatileExpression, boolean locking, boolean modifyingCte) {}
 
-  private static final ClassValue<List<Field>> FIELDS =
+  /** Reads one child of a node: a field, or (where the field cannot be opened) a public getter. */
+  @FunctionalInterface
+  private interface Child {
+    Object of(Object node) throws ReflectiveOperationException;
+  }
+
+  /**
+   * The children of each syntax-tree class: its fields (and its superclasses'), read directly where JSqlParser is on
+   * the class path; on the module path, where its packages are exported but not opened, its public getters.
+   */
+  private static final ClassValue<List<Child>> CHILDREN =
       new ClassValue<>() {
         @Override
-        protected List<Field> computeValue(Class<?> type) {
-          List<Field> fields = new ArrayList<>();
+        protected List<Child> computeValue(Class<?> type) {
+          List<Child> children = new ArrayList<>();
           for (Class<?> c = type; c != null && c.getName().startsWith(PACKAGE); c = c.getSuperclass()) {
             for (Field f : c.getDeclaredFields()) {
               if (Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive() || f.getType() == String.class
@@ -51,17 +63,61 @@ final class SqlAst {
                   || c == Column.class && f.getType() == Table.class) {
                 continue;
               }
-              f.setAccessible(true);
-              fields.add(f);
+              if (!f.trySetAccessible()) {
+                return getters(type);
+              }
+              children.add(f::get);
             }
           }
-          return Collections.unmodifiableList(fields);
+          return Collections.unmodifiableList(children);
         }
       };
+
+  private static final ClassValue<List<Child>> GETTERS =
+      new ClassValue<>() {
+        @Override
+        protected List<Child> computeValue(Class<?> type) {
+          return getters(type);
+        }
+      };
+
+  private static List<Child> getters(Class<?> type) {
+    List<Child> children = new ArrayList<>();
+    for (Method m : type.getMethods()) {
+      String name = m.getName();
+      if (m.getParameterCount() == 0 && !Modifier.isStatic(m.getModifiers())
+          && (name.startsWith("get") || name.startsWith("is")) && !m.getReturnType().isPrimitive()
+          && m.getReturnType() != String.class && !m.getReturnType().getName().startsWith(PARSER_PACKAGE)
+          && m.getDeclaringClass() != Object.class && !(type == Column.class && m.getReturnType() == Table.class)
+          && !name.equals("getASTNode")) {
+        children.add(
+            node -> {
+              try {
+                return m.invoke(node);
+              } catch (InvocationTargetException e) {
+                if (e.getCause() instanceof RuntimeException) {
+                  return null; // a typed view of another child (getValues() of a PlainSelect casts): skip it
+                }
+                throw e;
+              }
+            });
+      }
+    }
+    return Collections.unmodifiableList(children);
+  }
 
   private SqlAst() {}
 
   static Found walk(Object root) {
+    return walk(root, CHILDREN::get);
+  }
+
+  /** Walks through public getters only, as on the module path; for tests. */
+  static Found walkByGetters(Object root) {
+    return walk(root, GETTERS::get);
+  }
+
+  private static Found walk(Object root, java.util.function.Function<Class<?>, List<Child>> children) {
     List<Table> tables = new ArrayList<>();
     Set<String> functions = new java.util.TreeSet<>();
     boolean volatileExpression = false;
@@ -121,11 +177,11 @@ final class SqlAst {
       if (!node.getClass().getName().startsWith(PACKAGE)) {
         continue;
       }
-      for (Field field : FIELDS.get(node.getClass())) {
+      for (Child child : children.apply(node.getClass())) {
         try {
-          push(todo, field.get(node));
-        } catch (IllegalAccessException e) {
-          throw new IllegalStateException("cannot read " + field, e);
+          push(todo, child.of(node));
+        } catch (ReflectiveOperationException e) {
+          throw new IllegalStateException("cannot read a node of " + node.getClass().getName(), e);
         }
       }
     }
