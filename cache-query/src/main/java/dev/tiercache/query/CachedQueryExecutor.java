@@ -39,11 +39,12 @@ import java.util.function.Supplier;
  * A SELECT's rows, as an unmodifiable list (absence included: {@code queryOne} caches an empty list), if every row
  * is immutable (see {@link RowMapper}) and there are at most {@link CachedQueryExecutorBuilder#maxCachedRows} of
  * them. Read through the database every time, never cached: a {@link Query#bypass() bypass}, a locking read
- * ({@code FOR UPDATE/SHARE}), every read while the calling thread is inside a transaction (the executor's own, or the caller's through {@link
- * TransactionSync}), a read on a manual-commit connection that no transaction was declared for, a larger result,
- * and, unless the query names its tables or has a TTL, a read that names no table or calls a volatile function
- * (sequences, the clock, random values, locks, session functions). Refused with an exception: SQL that the parser
- * cannot read and that names no tables, statements of the wrong kind, and rows holding resources or mutable values.
+ * ({@code FOR UPDATE/SHARE}), every read while the calling thread is inside a transaction (the executor's own, or
+ * the caller's through {@link TransactionSync}), a read on a manual-commit connection that no transaction was
+ * declared for, a larger result, and, unless the query names its tables or has a TTL, a read that names no table
+ * or calls a volatile function (sequences, the clock, random values, locks, session functions). Refused with an
+ * exception: SQL that the parser cannot read and that names no tables, statements of the wrong kind, and rows
+ * holding resources or mutable values.
  *
  * <h2>Writes and transactions</h2>
  * {@link #update} and {@link #batchUpdate} invalidate the tables they write (and those declared to change with them,
