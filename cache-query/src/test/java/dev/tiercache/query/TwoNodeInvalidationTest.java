@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tiercache.TieredCache;
-import dev.tiercache.codec.JsonCodec;
 import dev.tiercache.redis.RedisTier;
 import dev.tiercache.redis.testing.RedisExtension;
 import io.lettuce.core.RedisClient;
@@ -41,7 +40,13 @@ class TwoNodeInvalidationTest {
   private static final Duration BUS_DELAY = Duration.ofSeconds(5);
   private static final String ACTIVE = "SELECT id, name FROM users WHERE active = ? ORDER BY id";
 
+  record OrderLine(long id, String userName) {}
+
   record User(long id, String name) {
+    static User from(ResultSet rs, int rowNum) throws SQLException {
+      return from(rs);
+    }
+
     static User from(ResultSet rs) throws SQLException {
       return new User(rs.getLong("id"), rs.getString("name"));
     }
@@ -52,14 +57,14 @@ class TwoNodeInvalidationTest {
     final RedisClient client = RedisClient.create(REDIS.uri());
     final RedisTier tier = RedisTier.create(client);
     final TestDatabase.CountingDataSource database = db.countingDataSource();
-    final TieredCache<String, List<User>> cache;
-    final CachedQueryExecutor<User> executor;
+    final TieredCache<String, QueryResult> cache;
+    final CachedQueryExecutor executor;
 
     Node(String cacheName) {
       cache =
-          TieredCache.<String, List<User>>builder(cacheName)
+          TieredCache.<String, QueryResult>builder(cacheName)
               .l2(tier)
-              .valueCodec(JsonCodec.of(new TypeReference<List<User>>() {}))
+              .valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class, OrderLine.class))
               .build();
       executor = CachedQueryExecutor.builder(cache).dataSource(database.proxy).build();
     }
@@ -84,7 +89,9 @@ class TwoNodeInvalidationTest {
   @BeforeAll
   static void database() {
     db = TestDatabase.create();
-    db.exec("CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, active BOOLEAN NOT NULL)");
+    db.exec(
+        "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, active BOOLEAN NOT NULL)",
+        "CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL)");
   }
 
   @AfterAll
@@ -94,7 +101,8 @@ class TwoNodeInvalidationTest {
 
   @BeforeEach
   void nodes() {
-    db.exec("DELETE FROM users", "INSERT INTO users VALUES (1, 'alice', TRUE), (2, 'bob', TRUE)");
+    db.exec("DELETE FROM users", "DELETE FROM orders", "INSERT INTO users VALUES (1, 'alice', TRUE), (2, 'bob', TRUE)",
+        "INSERT INTO orders VALUES (10, 1)");
     String name = "query-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
     a = new Node(name);
     nodes.add(a);
@@ -121,6 +129,26 @@ class TwoNodeInvalidationTest {
     await()
         .atMost(BUS_DELAY)
         .untilAsserted(() -> assertThat(b.activeNames()).containsExactly("alice", "bob", "carol"));
+  }
+
+  /**
+   * Issue 12 item 2 across nodes: node B caches a join of another row type through a second executor over its
+   * cache; a users write through node A's executor reaches it.
+   */
+  @Test
+  void aUsersWriteOnNodeAReachesAJoinOfAnotherRowTypeCachedOnNodeB() {
+    String join = "SELECT o.id, u.name FROM orders o JOIN users u ON u.id = o.user_id ORDER BY o.id";
+    CachedQueryExecutor ordersOnB = CachedQueryExecutor.builder(b.cache).dataSource(b.database.proxy).build();
+    RowMapper<OrderLine> line = (rs, n) -> new OrderLine(rs.getLong(1), rs.getString(2));
+    assertThat(ordersOnB.queryList(join, line)).containsExactly(new OrderLine(10, "alice"));
+    assertThat(b.activeNames()).containsExactly("alice", "bob");
+
+    a.executor.update("UPDATE users SET name = ? WHERE id = ?", "alicia", 1L);
+
+    await()
+        .atMost(BUS_DELAY)
+        .untilAsserted(() -> assertThat(ordersOnB.queryList(join, line)).containsExactly(new OrderLine(10, "alicia")));
+    assertThat(b.activeNames()).containsExactly("alicia", "bob");
   }
 
   @Test
