@@ -35,8 +35,9 @@ import org.springframework.context.annotation.Configuration;
  * {@code tiercache.*} properties, {@link TiercacheCacheCustomizer} and {@link TiercacheCacheManagerBuilderCustomizer}
  * beans, with meters in Boot's {@link MeterRegistry}. Also declares a {@link TiercacheEvictor}.
  *
- * <p>Backs off when the application defines its own {@link CacheManager}, when {@code tiercache.enabled=false}, and
- * (the L2 only) when {@code tiercache.l2.enabled=false} or an {@link L2Store} bean exists. Runs before Boot's own
+ * <p>Backs off entirely when the application defines its own {@link CacheManager} (to change the auto-configured
+ * one, declare a {@link TiercacheCacheManagerBuilderCustomizer} instead) or sets {@code tiercache.enabled=false};
+ * backs off from Redis when {@code tiercache.l2.enabled=false} or the application defines its own {@link L2Store}. Runs before Boot's own
  * cache auto-configuration, which then backs off. Every bean it creates is closed with the context: the caches, then
  * the tier, then the client.
  */
@@ -48,6 +49,7 @@ import org.springframework.context.annotation.Configuration;
     })
 @ConditionalOnClass({TieredCache.class, TiercacheCacheManager.class, CacheManager.class})
 @ConditionalOnBean(CacheAspectSupport.class)
+@ConditionalOnMissingBean(CacheManager.class)
 @ConditionalOnProperty(prefix = "tiercache", name = "enabled", matchIfMissing = true)
 @EnableConfigurationProperties({TiercacheProperties.class, RedisProperties.class})
 public class TiercacheAutoConfiguration {
@@ -66,7 +68,6 @@ public class TiercacheAutoConfiguration {
    * @return the manager; closed with the context
    */
   @Bean
-  @ConditionalOnMissingBean(CacheManager.class)
   public TiercacheCacheManager cacheManager(
       TiercacheProperties properties,
       ObjectProvider<L2Store> l2,
@@ -87,7 +88,6 @@ public class TiercacheAutoConfiguration {
    * @return the evictor
    */
   @Bean
-  @ConditionalOnBean(TiercacheCacheManager.class)
   @ConditionalOnMissingBean
   public TiercacheEvictor tiercacheEvictor(TiercacheCacheManager manager) {
     return new TiercacheEvictor(manager);
@@ -100,7 +100,7 @@ public class TiercacheAutoConfiguration {
   static class RedisL2Configuration {
 
     @Bean(destroyMethod = "shutdown")
-    @ConditionalOnMissingBean(name = "tiercacheRedisClient")
+    @ConditionalOnMissingBean(value = L2Store.class, name = "tiercacheRedisClient")
     AbstractRedisClient tiercacheRedisClient(RedisProperties redis, ObjectProvider<ClientResources> resources) {
       return BootRedisClients.create(redis, resources.getIfUnique());
     }
