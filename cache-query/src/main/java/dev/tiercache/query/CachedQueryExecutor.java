@@ -3,111 +3,91 @@ package dev.tiercache.query;
 import dev.tiercache.Invalidation;
 import dev.tiercache.Tags;
 import dev.tiercache.TieredCache;
-import dev.tiercache.codec.CodecException;
-import io.micrometer.core.instrument.MeterRegistry;
-import java.io.InputStream;
-import java.io.Reader;
-import java.math.BigInteger;
-import java.sql.Blob;
-import java.sql.Clob;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLXML;
-import java.sql.Types;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.Spliterator;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import javax.sql.DataSource;
 
 /**
- * Caches query results in a {@link TieredCache}: a thin layer that derives each query's cache key and tags, and
- * invalidates the tables a write touches. It keeps no map, TTL or invalidation path of its own; expiry, both tiers,
- * stampede protection and cross-node invalidation are the cache's.
+ * Caches query results in a {@link TieredCache}, for JDBC code: a thin layer that derives each query's cache key
+ * and tags ({@code table:<name>} for every table it reads), and invalidates the tables a write touches once it has
+ * committed. It keeps no map, TTL or invalidation path of its own; expiry, both tiers, stampede protection and
+ * cross-node invalidation are the cache's. One executor serves every row type; any number of executors may share
+ * one cache, and a write through any of them (or {@code cache.invalidate(Invalidation.tag("table:users"))}) reaches
+ * every cached query over that table.
  *
  * <pre>{@code
- * TieredCache<String, List<User>> cache = TieredCache.<String, List<User>>builder("users")
+ * TieredCache<String, QueryResult> cache = TieredCache.<String, QueryResult>builder("queries")
  *     .l2(RedisTier.create(redisClient))
- *     .valueCodec(JsonCodec.of(new TypeReference<List<User>>() {}))
+ *     .valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class))
  *     .build();
- * CachedQueryExecutor<User> users = CachedQueryExecutor.builder(cache).dataSource(dataSource).build();
+ * CachedQueryExecutor sql = CachedQueryExecutor.builder(cache).dataSource(dataSource).build();
  *
- * List<User> active = users.queryList("SELECT * FROM users WHERE active = ?", User::fromRow, true);
- * Optional<User> one = users.queryOne("SELECT * FROM users WHERE id = ?", User::fromRow, 42);
- * users.update("UPDATE users SET active = ? WHERE id = ?", false, 42);   // invalidates table:users everywhere
+ * List<User> active = sql.queryList("SELECT * FROM users WHERE active = ?", RowMapper.record(User.class), true);
+ * Optional<User> one = sql.queryOne("SELECT * FROM users WHERE id = ?", User::map, 42L);
+ * long count = sql.queryForObject("SELECT COUNT(*) FROM users", Long.class);
+ * sql.update("UPDATE users SET active = ? WHERE id = ?", false, 42L);   // invalidates table:users everywhere
  * }</pre>
  *
- * <h2>What is cached</h2>
- * A result is an immutable list of rows of type {@code R} (a single-row result is a list of at most one row, so an
- * absent row is cached too, and invalidated like any other). Rows should be immutable. Results that cannot be
- * cached (result sets, streams, iterators, connections, LOBs, readers, or anything the cache's value codec cannot
- * encode) are rejected with an {@link IllegalArgumentException}, and nothing is cached.
- *
- * <h2>Keys and tags</h2>
- * The key is derived from the query's normalised text and parameter values (see {@link Query}); it is the same in
- * every JVM, and two different queries never share one. The row mapper is not part of the key: map one SQL text one
- * way, or give differently mapped queries different {@link Query#named names}. Each result carries the tags of its
- * query, by default {@code table:<name>} for every table it reads.
+ * <h2>What is cached, and what is not</h2>
+ * A SELECT's rows, as an unmodifiable list (absence included: {@code queryOne} caches an empty list), if every row
+ * is immutable (see {@link RowMapper}) and there are at most {@link Builder#maxCachedRows} of them. Read through the
+ * database every time, never cached: a {@link Query#bypass() bypass}, a locking read ({@code FOR UPDATE/SHARE}),
+ * every read while the calling thread is inside a transaction (the executor's own, or the caller's through {@link
+ * TransactionSync}), a read on a manual-commit connection that no transaction was declared for, a larger result,
+ * and, unless the query names its tables or has a TTL, a read that names no table or calls a volatile function
+ * (sequences, the clock, random values, locks, session functions). Refused with an exception: SQL that the parser
+ * cannot read and that names no tables, statements of the wrong kind, and rows holding resources or mutable values.
  *
  * <h2>Writes and transactions</h2>
- * {@link #update} runs one statement on its own connection, commits it if the connection is not in auto-commit
- * mode, and only then invalidates the tables it writes, on every node. {@link #inTransaction} runs several
- * statements in one transaction and invalidates what they wrote after the commit, and nothing if it rolls back. A
- * write made any other way (another program, a transaction of your own) is not seen: call {@link #invalidateTables}
- * after it commits. Between the commit and the invalidation, readers may still get the old rows; a load that read
- * the old rows before the invalidation is not cached after it (the cache's guarantee).
+ * {@link #update} and {@link #batchUpdate} invalidate the tables they write (and those declared to change with them,
+ * see {@link Builder#cascade}) once the write has committed: at once in auto-commit mode, after the executor's
+ * commit in {@link #inTransaction}, in {@link TransactionSync#afterCommit} inside a caller's transaction, and never
+ * on rollback. A write made any other way (another program, raw JDBC outside a transaction the executor knows)
+ * is not seen: call {@link #invalidateTables} after it commits.
  *
  * <p>Instances are immutable and thread-safe.
- *
- * @param <R> the row type
  */
-public final class CachedQueryExecutor<R> {
+public final class CachedQueryExecutor {
 
-  private static final List<Class<?>> NOT_CACHEABLE =
-      List.of(
-          ResultSet.class, Connection.class, java.sql.Statement.class, Blob.class, Clob.class, SQLXML.class,
-          java.sql.Array.class, java.sql.Ref.class, InputStream.class, Reader.class, java.util.stream.BaseStream.class,
-          Iterator.class, Spliterator.class, Future.class, CompletionStage.class, AutoCloseable.class);
+  private final TieredCache<String, QueryResult> cache;
+  private final QueryPlanner planner;
+  private final CachedReads reads;
+  private final Transactions transactions;
+  private final TableDependencies dependencies;
+  private final ViewCatalog views = new ViewCatalog();
 
-  private final TieredCache<String, List<R>> cache;
-  private final DataSource dataSource;
-  private final QueryMetrics metrics;
-
-  private CachedQueryExecutor(Builder<R> builder) {
+  private CachedQueryExecutor(Builder builder) {
     this.cache = builder.cache;
-    this.dataSource = builder.dataSource;
-    this.metrics =
-        builder.meterRegistry == null ? QueryMetrics.NOOP : QueryMetrics.micrometer(builder.meterRegistry, cache.name());
+    this.dependencies = new TableDependencies(builder.changes);
+    this.planner = new QueryPlanner(dependencies);
+    QueryMetrics metrics =
+        builder.meterRegistry == null
+            ? QueryMetrics.NOOP
+            : QueryMetrics.micrometer(builder.meterRegistry, cache.name(), builder.maxMeteredQueries);
+    this.reads = new CachedReads(cache, metrics, builder.maxCachedRows);
+    this.transactions =
+        new Transactions(
+            builder.dataSource, builder.transactionSync, builder.manualCommitPool, this::invalidate,
+            planner::writeTags);
   }
 
   /**
    * Starts building an executor over a cache. The executor does not own the cache: closing it is the caller's job.
    *
-   * @param cache the cache that holds the results; with an L2, its value codec must encode {@code List<R>}
-   * @param <R> the row type
+   * @param cache the cache that holds the results; with an L2, its value codec must encode {@link QueryResult}
+   *     (for example {@link QueryResultCodec#json})
    * @return a builder
    * @throws NullPointerException if {@code cache} is null
    */
-  public static <R> Builder<R> builder(TieredCache<String, List<R>> cache) {
-    return new Builder<>(cache);
+  public static Builder builder(TieredCache<String, QueryResult> cache) {
+    return new Builder(cache);
   }
 
   /**
@@ -115,7 +95,7 @@ public final class CachedQueryExecutor<R> {
    *
    * @return the cache
    */
-  public TieredCache<String, List<R>> cache() {
+  public TieredCache<String, QueryResult> cache() {
     return cache;
   }
 
@@ -128,11 +108,12 @@ public final class CachedQueryExecutor<R> {
    * @throws IllegalArgumentException if the query is SQL whose tables cannot be found (see {@link #tagsOf})
    */
   public String keyOf(Query query) {
-    return QueryKeys.key(query, tagsOf(query));
+    return planner.key(query, tagsOf(query));
   }
 
   /**
-   * Returns the tags a query's result carries: {@code table:<name>} for each table it reads, and its extra tags.
+   * Returns the tags a query's result carries: {@code table:<name>} for each table it reads and each table declared
+   * to change it ({@link Builder#cascade}, {@link Builder#view}), and its extra tags.
    *
    * @param query the query
    * @return the tags
@@ -141,115 +122,77 @@ public final class CachedQueryExecutor<R> {
    *     with {@link Query#tables(String...)}
    */
   public Tags tagsOf(Query query) {
-    return Objects.requireNonNull(query, "query").resolveTags(false);
+    return planner.readTags(Objects.requireNonNull(query, "query"));
   }
 
   /**
-   * Returns a query's cached result, or loads, caches and returns it. Concurrent calls for the same missing result
-   * on one node share one load.
+   * Returns a query's cached result, or loads, caches and returns it: the way to cache reads that existing code
+   * makes (a repository method, a JdbcTemplate call, a jOOQ query) without rewriting them. Concurrent calls for the
+   * same missing result on one node share one load. Inside a transaction, or for a {@link Query#bypass()}, the
+   * loader runs and nothing is cached.
    *
-   * @param query the query: its key and tags
+   * @param query the query: its key and tags (name its tables, unless it is SQL the executor can parse)
    * @param loader loads the rows on a miss; must not return null (return an empty list for no rows)
+   * @param <T> the row type
    * @return the rows, as an unmodifiable list
-   * @throws NullPointerException if an argument is null, the loader returns null, or a row is null
+   * @throws NullPointerException if an argument is null, or the loader returns null
    * @throws IllegalArgumentException if the query's tables cannot be found, or the result cannot be cached (see
    *     the class documentation); nothing is cached
    * @throws RuntimeException whatever the loader threw; nothing is cached
    */
-  public List<R> execute(Query query, Supplier<? extends List<? extends R>> loader) {
+  public <T> List<T> execute(Query query, Supplier<? extends List<? extends T>> loader) {
     Objects.requireNonNull(loader, "loader");
     Tags tags = tagsOf(query);
-    String key = QueryKeys.key(query, tags);
-    AtomicBoolean loaded = new AtomicBoolean();
-    List<R> rows;
-    try {
-      rows =
-          cache.get(
-              key,
-              tags,
-              k -> {
-                loaded.set(true);
-                return timed(query, () -> frozen(query, loader.get()));
-              });
-    } catch (CodecException e) {
-      throw notEncodable(query, e);
+    if (planner.refusal(query) != null || transactions.active()) {
+      return reads.uncached(query, loader);
     }
-    metrics.executions(query.name(), loaded.get() ? 0 : 1, loaded.get() ? 1 : 0);
-    return Collections.unmodifiableList(rows);
+    return reads.get(query, planner.key(query, tags), tags, loader);
   }
 
   /**
    * Looks up one row per id, as {@code findByIds} does: ids found in either tier are served from there, and the
-   * loader is called once, with the ids that both tiers miss. An id the loader leaves out is cached as absent (and
-   * invalidated like the rest).
+   * loader is called once, with the ids that both tiers miss. An id the loader leaves out is cached as absent. Each
+   * row is cached under its own key and carries the query's tags, so a write to one of its tables removes it.
+   * Inside a transaction, the loader is called with every id and nothing is cached.
    *
-   * <p>Each row is cached under its own key and carries the query's tags, so a write to one of its tables (or any
-   * {@code cache.invalidate(Invalidation.tag(...))}) removes it.
-   *
-   * @param query the lookup: its name or SQL, and parameters shared by all ids; each id adds one parameter
+   * @param query the lookup: its name or SQL, and parameters shared by all ids; each id adds one to its key
    * @param ids the ids; each of a type {@link Query} supports as a parameter
    * @param loader given the ids to load (an unmodifiable set), returns the rows it found, by id
    * @param <I> the id type
+   * @param <T> the row type
    * @return the rows found, by id, in the order of {@code ids}; an unmodifiable map
    * @throws NullPointerException if an argument or id is null, or the loader returns null
    * @throws IllegalArgumentException if an id has an unsupported type, or a row cannot be cached; nothing the loader
    *     returned is cached
    * @throws RuntimeException whatever the loader threw; nothing it was asked for is cached
    */
-  public <I> Map<I, R> executeAll(
+  public <I, T> Map<I, T> executeAll(
       Query query,
       Collection<? extends I> ids,
-      Function<? super Set<I>, ? extends Map<? extends I, ? extends R>> loader) {
+      Function<? super Set<I>, ? extends Map<? extends I, ? extends T>> loader) {
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(loader, "loader");
     Tags tags = tagsOf(query);
-    Map<String, I> idsByKey = new LinkedHashMap<>();
-    for (I id : ids) {
-      Objects.requireNonNull(id, "ids must not contain null");
-      QueryKeys.requireSupported(id, 0);
-      idsByKey.putIfAbsent(QueryKeys.bulkKey(query, tags, id), id);
+    if (planner.refusal(query) != null || transactions.active()) {
+      Map<? extends I, ? extends T> rows = loader.apply(Set.copyOf(ids));
+      Map<I, T> result = new java.util.LinkedHashMap<>();
+      for (I id : ids) {
+        if (rows.get(id) != null) {
+          result.put(id, rows.get(id));
+        }
+      }
+      return java.util.Collections.unmodifiableMap(result);
     }
-    long[] misses = new long[1];
-    Map<String, List<R>> found;
-    try {
-      found =
-          cache.getAll(
-              idsByKey.keySet(),
-              tags,
-              keys -> {
-                Set<I> wanted = new LinkedHashSet<>();
-                keys.forEach(k -> wanted.add(idsByKey.get(k)));
-                misses[0] = wanted.size();
-                Map<? extends I, ? extends R> rows =
-                    timed(query, () -> loader.apply(Collections.unmodifiableSet(wanted)));
-                Objects.requireNonNull(rows, "the executeAll loader returned null");
-                Map<String, List<R>> values = new HashMap<>();
-                for (String k : keys) {
-                  R row = rows.get(idsByKey.get(k));
-                  values.put(k, row == null ? List.of() : frozen(query, List.of(row)));
-                }
-                return values;
-              });
-    } catch (CodecException e) {
-      throw notEncodable(query, e);
-    }
-    metrics.executions(query.name(), idsByKey.size() - misses[0], misses[0]);
-    Map<I, R> result = new LinkedHashMap<>();
-    found.forEach(
-        (k, rows) -> {
-          if (!rows.isEmpty()) {
-            result.put(idsByKey.get(k), rows.get(0));
-          }
-        });
-    return Collections.unmodifiableMap(result);
+    return reads.getAll(query, tags, ids, loader);
   }
 
   /**
    * Runs a SELECT through the cache: a hit is served from the cache, a miss runs the query on the data source.
    *
-   * @param sql the SELECT, with {@code ?} parameters
-   * @param mapper maps each row; must not return null
+   * @param sql the SELECT, with {@code ?} parameters (a collection parameter expands for {@code IN (?)})
+   * @param mapper maps each row
    * @param params the parameters (see {@link Query} for the supported types)
+   * @param <T> the row type
    * @return the rows, as an unmodifiable list
    * @throws IllegalArgumentException if the SQL is not a single SELECT JSqlParser can read (use {@link
    *     #queryList(Query, RowMapper)} with {@link Query#tables}), a parameter type is unsupported, or a row cannot be
@@ -257,40 +200,55 @@ public final class CachedQueryExecutor<R> {
    * @throws IllegalStateException if the executor has no data source
    * @throws UncheckedSQLException if the database fails; nothing is cached
    */
-  public List<R> queryList(String sql, RowMapper<? extends R> mapper, Object... params) {
+  public <T> List<T> queryList(String sql, RowMapper<T> mapper, Object... params) {
     return queryList(Query.sql(sql, params), mapper);
   }
 
   /**
-   * Runs a SQL {@link Query} (one with explicit tables or tags, for example) through the cache.
+   * Runs a SELECT with named parameters ({@code :name}) through the cache.
+   *
+   * @param sql the SELECT
+   * @param params the values by name; a collection expands for {@code IN (:ids)}
+   * @param mapper maps each row
+   * @param <T> the row type
+   * @return the rows, as an unmodifiable list
+   * @throws IllegalArgumentException as {@link #queryList(String, RowMapper, Object...)}, or a name has no value
+   * @throws IllegalStateException if the executor has no data source
+   * @throws UncheckedSQLException if the database fails; nothing is cached
+   */
+  public <T> List<T> queryList(String sql, Map<String, ?> params, RowMapper<T> mapper) {
+    return queryList(Query.sql(sql, params), mapper);
+  }
+
+  /**
+   * Runs a SQL {@link Query} (with explicit tables, tags, a TTL, a bypass or a refresh) through the cache.
    *
    * @param query a query made by {@link Query#sql}
-   * @param mapper maps each row; must not return null
+   * @param mapper maps each row
+   * @param <T> the row type
    * @return the rows, as an unmodifiable list
    * @throws IllegalArgumentException if the query is not SQL, its tables cannot be found, or a row cannot be cached
    * @throws IllegalStateException if the executor has no data source
    * @throws UncheckedSQLException if the database fails; nothing is cached
    */
-  public List<R> queryList(Query query, RowMapper<? extends R> mapper) {
-    Objects.requireNonNull(mapper, "mapper");
-    DataSource source = requireDataSource();
-    requireSql(query);
-    return execute(query, () -> select(source, query, mapper, 0));
+  public <T> List<T> queryList(Query query, RowMapper<T> mapper) {
+    return select(query, mapper, 0, null);
   }
 
   /**
    * Runs a SELECT that finds at most one row through the cache. Absence is cached too.
    *
    * @param sql the SELECT, with {@code ?} parameters
-   * @param mapper maps the row; must not return null
+   * @param mapper maps the row
    * @param params the parameters
-   * @return the row, or empty if there is none
+   * @param <T> the row type
+   * @return the row, or empty if there is none (or its mapper returned null)
    * @throws IllegalStateException if the query finds more than one row (nothing is cached), or the executor has no
    *     data source
    * @throws IllegalArgumentException as {@link #queryList(String, RowMapper, Object...)}
    * @throws UncheckedSQLException if the database fails
    */
-  public Optional<R> queryOne(String sql, RowMapper<? extends R> mapper, Object... params) {
+  public <T> Optional<T> queryOne(String sql, RowMapper<T> mapper, Object... params) {
     return queryOne(Query.sql(sql, params), mapper);
   }
 
@@ -299,45 +257,78 @@ public final class CachedQueryExecutor<R> {
    * #queryList(Query, RowMapper)} of the same query, whose result is then the same list.
    *
    * @param query a query made by {@link Query#sql}
-   * @param mapper maps the row; must not return null
+   * @param mapper maps the row
+   * @param <T> the row type
    * @return the row, or empty if there is none
    * @throws IllegalStateException if the query finds more than one row, or the executor has no data source
    * @throws IllegalArgumentException as {@link #queryList(Query, RowMapper)}
    * @throws UncheckedSQLException if the database fails
    */
-  public Optional<R> queryOne(Query query, RowMapper<? extends R> mapper) {
-    Objects.requireNonNull(mapper, "mapper");
-    DataSource source = requireDataSource();
-    requireSql(query);
-    List<R> rows =
-        execute(
-            query,
-            () -> {
-              List<R> found = select(source, query, mapper, 2);
-              if (found.size() > 1) {
-                throw tooMany(query);
-              }
-              return found;
-            });
-    if (rows.size() > 1) {
-      throw tooMany(query);
-    }
-    return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
+  public <T> Optional<T> queryOne(Query query, RowMapper<T> mapper) {
+    List<T> rows = select(query, mapper, 2, "at most one row");
+    return rows.isEmpty() ? Optional.empty() : Optional.ofNullable(rows.get(0));
   }
 
   /**
-   * Runs an INSERT, UPDATE, DELETE, MERGE or TRUNCATE on its own connection, commits it (if the connection is not
-   * in auto-commit mode), then invalidates the tables it writes in the cache, on every node.
+   * Runs a SELECT of exactly one row and one column through the cache, as JDBC templates' {@code queryForObject}.
+   *
+   * @param sql the SELECT, with {@code ?} parameters
+   * @param type the column's Java type ({@code Long}, {@code String}, {@code BigDecimal}, {@code java.time}...)
+   * @param params the parameters
+   * @param <T> the type
+   * @return the value; null for SQL {@code NULL}
+   * @throws IllegalStateException if the query finds no row or more than one, or the executor has no data source
+   * @throws IllegalArgumentException as {@link #queryList(String, RowMapper, Object...)}
+   * @throws UncheckedSQLException if the database fails
+   */
+  public <T> T queryForObject(String sql, Class<T> type, Object... params) {
+    return queryForObject(Query.sql(sql, params), type);
+  }
+
+  /**
+   * Runs a SQL {@link Query} of exactly one row and one column through the cache.
+   *
+   * @param query a query made by {@link Query#sql}
+   * @param type the column's Java type
+   * @param <T> the type
+   * @return the value; null for SQL {@code NULL}
+   * @throws IllegalStateException if the query finds no row or more than one, or the executor has no data source
+   * @throws IllegalArgumentException as {@link #queryList(Query, RowMapper)}
+   * @throws UncheckedSQLException if the database fails
+   */
+  public <T> T queryForObject(Query query, Class<T> type) {
+    List<T> rows = select(query, RowMapper.scalar(type), 2, "exactly one row");
+    return rows.get(0);
+  }
+
+  /**
+   * Runs an INSERT, UPDATE, DELETE, MERGE or TRUNCATE, then invalidates the tables it writes once it has committed
+   * (see the class documentation for where it runs and when it invalidates).
    *
    * @param sql the statement, with {@code ?} parameters
    * @param params the parameters (see {@link Query} for the supported types)
    * @return the update count
    * @throws IllegalArgumentException if the written tables cannot be found in the SQL (nothing was run); name them
    *     with {@link #update(Query)} and {@link Query#tables}
-   * @throws IllegalStateException if the executor has no data source
-   * @throws UncheckedSQLException if the database fails; nothing is invalidated
+   * @throws IllegalStateException if the executor has no data source, or the connection is in manual-commit mode
+   *     outside a known transaction and {@link Builder#manualCommitPool} was not set (nothing was run)
+   * @throws UncheckedSQLException if the database fails; nothing is invalidated unless a commit was attempted
    */
   public int update(String sql, Object... params) {
+    return update(Query.sql(sql, params));
+  }
+
+  /**
+   * Runs a write with named parameters ({@code :name}); see {@link #update(String, Object...)}.
+   *
+   * @param sql the statement
+   * @param params the values by name
+   * @return the update count
+   * @throws IllegalArgumentException as {@link #update(String, Object...)}, or a name has no value
+   * @throws IllegalStateException as {@link #update(String, Object...)}
+   * @throws UncheckedSQLException if the database fails
+   */
+  public int update(String sql, Map<String, ?> params) {
     return update(Query.sql(sql, params));
   }
 
@@ -348,40 +339,88 @@ public final class CachedQueryExecutor<R> {
    * @return the update count
    * @throws IllegalArgumentException if {@code write} is not SQL or its written tables cannot be found (nothing
    *     was run)
-   * @throws IllegalStateException if the executor has no data source
-   * @throws UncheckedSQLException if the database fails; nothing is invalidated
+   * @throws IllegalStateException as {@link #update(String, Object...)}
+   * @throws UncheckedSQLException if the database fails
    */
   public int update(Query write) {
-    DataSource source = requireDataSource();
     requireSql(write);
-    Tags invalidated = write.resolveTags(true);
-    int count;
-    try (Connection connection = source.getConnection()) {
-      if (connection.getAutoCommit()) {
-        count = run(connection, write);
-      } else {
-        try {
-          count = run(connection, write);
-          connection.commit();
-        } catch (SQLException | RuntimeException e) {
-          rollback(connection, e);
-          throw e;
-        }
-      }
+    Tags tags = planner.writeTags(write);
+    try {
+      return transactions.write(tags, c -> Jdbc.update(c, write));
     } catch (SQLException e) {
-      throw new UncheckedSQLException("update '" + write.name() + "' failed", e);
+      throw failed("update", write, e);
     }
-    invalidate(invalidated);
-    return count;
   }
 
   /**
-   * Runs work in one database transaction and, once it has committed, invalidates every table written through
-   * the {@link Transaction}. If the work throws, the transaction is rolled back, nothing is invalidated, and the
-   * exception is rethrown ({@link SQLException} wrapped in {@link UncheckedSQLException}). If the commit itself
-   * fails, whether it took effect is unknown, so the tables are invalidated anyway before the failure is thrown.
+   * Runs one write once per parameter list, as one JDBC batch on one connection, then invalidates its tables once.
    *
-   * @param work the work; reads through its transaction bypass the cache
+   * @param sql the statement, with {@code ?} parameters (collections are not expanded in a batch)
+   * @param batchArgs one parameter array per execution
+   * @return the update counts, as the driver reports them
+   * @throws IllegalArgumentException as {@link #update(String, Object...)}, or the lists differ in length
+   * @throws IllegalStateException as {@link #update(String, Object...)}
+   * @throws UncheckedSQLException if the database fails
+   */
+  public int[] batchUpdate(String sql, List<Object[]> batchArgs) {
+    Objects.requireNonNull(batchArgs, "batchArgs");
+    Query write = Query.sql(sql, batchArgs.isEmpty() ? new Object[0] : batchArgs.get(0));
+    List<Query> rows = new ArrayList<>(batchArgs.size());
+    for (Object[] args : batchArgs) {
+      Query row = Query.sql(sql, args);
+      if (!row.name().equals(write.name())) {
+        throw new IllegalArgumentException("every parameter list of a batch must expand to the same SQL");
+      }
+      rows.add(row);
+    }
+    if (rows.isEmpty()) {
+      return new int[0];
+    }
+    Tags tags = planner.writeTags(write);
+    try {
+      return transactions.write(tags, c -> Jdbc.batch(c, write.name(), rows));
+    } catch (SQLException e) {
+      throw failed("batch update", write, e);
+    }
+  }
+
+  /**
+   * Runs an INSERT (or other write) and returns the keys the database generated, then invalidates its tables as
+   * {@link #update(Query)} does.
+   *
+   * @param write a query made by {@link Query#sql}
+   * @param keyMapper maps each row of generated keys (for example {@code RowMapper.scalar(Long.class)})
+   * @param keyColumns the key columns to return; none lets the driver choose
+   * @param <K> the key type
+   * @return the keys, in an unmodifiable list
+   * @throws IllegalArgumentException as {@link #update(Query)}
+   * @throws IllegalStateException as {@link #update(String, Object...)}
+   * @throws UncheckedSQLException if the database fails
+   */
+  public <K> List<K> updateReturningKeys(Query write, RowMapper<K> keyMapper, String... keyColumns) {
+    requireSql(write);
+    Objects.requireNonNull(keyMapper, "keyMapper");
+    Objects.requireNonNull(keyColumns, "keyColumns");
+    Tags tags = planner.writeTags(write);
+    try {
+      return java.util.Collections.unmodifiableList(
+          transactions.write(tags, c -> Jdbc.updateReturningKeys(c, write, keyColumns.clone(), keyMapper)));
+    } catch (SQLException e) {
+      throw failed("update", write, e);
+    }
+  }
+
+  /**
+   * Runs work in one database transaction and, once it has committed, invalidates every table written in it:
+   * through the {@link Transaction}, and through this executor's own methods on the same thread, which inside the
+   * work use the transaction's connection and never the cache. If the work throws, the transaction is rolled back,
+   * nothing is invalidated, and the exception is rethrown ({@link SQLException} wrapped in {@link
+   * UncheckedSQLException}). If the commit itself fails, whether it took effect is unknown, so the tables are
+   * invalidated anyway before the failure is thrown. Inside a caller's transaction ({@link TransactionSync}) or an
+   * outer {@code inTransaction}, it joins that one: it neither commits nor rolls back, and invalidates after the
+   * outer commit.
+   *
+   * @param work the work
    * @param <T> what the work returns
    * @return what the work returned
    * @throws NullPointerException if {@code work} is null
@@ -391,53 +430,17 @@ public final class CachedQueryExecutor<R> {
    */
   public <T> T inTransaction(TransactionCallback<T> work) {
     Objects.requireNonNull(work, "work");
-    DataSource source = requireDataSource();
-    Tx tx = null;
-    boolean commitAttempted = false;
-    boolean committed = false;
-    try (Connection connection = source.getConnection()) {
-      boolean autoCommit = connection.getAutoCommit();
-      if (autoCommit) {
-        connection.setAutoCommit(false);
-      }
-      try {
-        tx = new Tx(connection);
-        T result;
-        try {
-          result = work.run(tx);
-        } catch (Throwable t) {
-          tx.open = false;
-          rollback(connection, t);
-          throw t;
-        }
-        tx.open = false;
-        commitAttempted = true;
-        connection.commit();
-        committed = true;
-        return result;
-      } finally {
-        if (autoCommit) {
-          restoreAutoCommit(connection);
-        }
-      }
+    try {
+      return transactions.inTransaction(work);
     } catch (SQLException e) {
-      throw new UncheckedSQLException(
-          committed
-              ? "closing the connection failed after the commit"
-              : commitAttempted
-                  ? "commit failed; the tables written were invalidated in case it took effect"
-                  : "transaction failed",
-          e);
-    } finally {
-      if (commitAttempted) {
-        invalidate(Tags.of(new ArrayList<>(tx.invalidated)));
-      }
+      throw new UncheckedSQLException("transaction failed", e);
     }
   }
 
   /**
-   * Invalidates every cached result that reads these tables, on every node. Use it after writes this executor did
-   * not make.
+   * Invalidates every cached result that reads these tables (or tables declared to change with them), on every
+   * node. Use it after writes this executor did not make; inside a transaction, prefer {@link
+   * Transaction#invalidateOnCommit}.
    *
    * @param tables table names, possibly qualified or quoted (they are normalised)
    * @throws NullPointerException if {@code tables} or a name is null
@@ -445,15 +448,13 @@ public final class CachedQueryExecutor<R> {
    */
   public void invalidateTables(String... tables) {
     Objects.requireNonNull(tables, "tables");
-    List<String> tags = new ArrayList<>(tables.length);
-    for (String table : tables) {
-      tags.add(Query.tableTag(Query.tableName(table)));
+    if (tables.length > 0) {
+      invalidate(planner.writeTags(Query.named("invalidateTables").tables(tables)));
     }
-    invalidate(Tags.of(tags));
   }
 
   /**
-   * Invalidates every cached result that carries one of these tags, {@link #executeAll} entries included.
+   * Invalidates every cached result that carries one of these tags, on every node.
    *
    * @param tags the tags (for example {@code table:users} or {@code tenant:7})
    * @throws NullPointerException if {@code tags} or a tag is null
@@ -469,285 +470,228 @@ public final class CachedQueryExecutor<R> {
     }
   }
 
-  // ---- JDBC ----
-
-  private DataSource requireDataSource() {
-    if (dataSource == null) {
-      throw new IllegalStateException(
-          "this executor has no DataSource: call CachedQueryExecutor.builder(cache).dataSource(...) to use the JDBC"
-              + " methods");
+  /**
+   * Reads through the cache, or past it when the query must not be cached. {@code expected} ("at most one row",
+   * "exactly one row") is checked before anything is cached.
+   */
+  private <T> List<T> select(Query query, RowMapper<T> mapper, int maxRows, String expected) {
+    Objects.requireNonNull(mapper, "mapper");
+    requireSql(query);
+    transactions.requireDataSource();
+    Tags tags = tagsOf(query);
+    SqlWork<List<T>> work =
+        c -> {
+          List<T> rows = Jdbc.select(c, query, mapper, maxRows);
+          if (expected != null && (rows.size() > 1 || rows.isEmpty() && expected.startsWith("exactly"))) {
+            throw tooMany(query, expected);
+          }
+          return rows;
+        };
+    if (planner.refusal(query) != null || transactions.active()) {
+      return reads.uncached(query, () -> sql(query, () -> transactions.readDirect(work)));
     }
-    return dataSource;
+    SqlWork<List<T>> checked =
+        c -> {
+          views.warnIfBlind(c, planner.readTables(query), dependencies);
+          return work.run(c);
+        };
+    return reads.get(query, planner.key(query, tags), tags, () -> sql(query, () -> transactions.readForCache(checked)));
   }
 
-  private static void requireSql(Query query) {
+  /** A JDBC call whose SQLException becomes an {@link UncheckedSQLException}. */
+  private interface Call<T> {
+    T call() throws SQLException;
+  }
+
+  private static <T> T sql(Query query, Call<T> call) {
+    try {
+      return call.call();
+    } catch (SQLException e) {
+      throw failed("query", query, e);
+    }
+  }
+
+  static void requireSql(Query query) {
     if (!Objects.requireNonNull(query, "query").isSql()) {
       throw new IllegalArgumentException(
           "the JDBC methods need SQL: make the query with Query.sql(...), not Query.named(...)");
     }
   }
 
-  private static <R> List<R> select(DataSource source, Query query, RowMapper<? extends R> mapper, int maxRows) {
-    try (Connection connection = source.getConnection();
-        PreparedStatement statement = connection.prepareStatement(query.name())) {
-      if (maxRows > 0) {
-        statement.setMaxRows(maxRows);
-      }
-      bind(statement, query.params());
-      try (ResultSet rs = statement.executeQuery()) {
-        List<R> rows = new ArrayList<>();
-        while (rs.next()) {
-          rows.add(mapper.map(rs));
-        }
-        return rows;
-      }
-    } catch (SQLException e) {
-      throw new UncheckedSQLException("query '" + query.name() + "' failed", e);
-    }
+  private static UncheckedSQLException failed(String what, Query query, SQLException e) {
+    return new UncheckedSQLException(what + " '" + query.label() + "' failed", e);
   }
 
-  private static int run(Connection connection, Query write) throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(write.name())) {
-      bind(statement, write.params());
-      return statement.executeUpdate();
-    }
-  }
-
-  private static void bind(PreparedStatement statement, List<Object> params) throws SQLException {
-    for (int i = 0; i < params.size(); i++) {
-      Object p = params.get(i);
-      int index = i + 1;
-      if (p == null) {
-        statement.setNull(index, Types.NULL);
-      } else if (p instanceof Enum<?> e) {
-        statement.setString(index, e.name());
-      } else if (p instanceof Character c) {
-        statement.setString(index, c.toString());
-      } else if (p instanceof byte[] b) {
-        statement.setBytes(index, b);
-      } else if (p instanceof BigInteger b) {
-        statement.setBigDecimal(index, new java.math.BigDecimal(b));
-      } else if (p instanceof Instant t) {
-        // Not every driver takes an Instant (JDBC 4.2 maps OffsetDateTime): bind the same instant in UTC.
-        statement.setObject(index, t.atOffset(ZoneOffset.UTC));
-      } else if (p instanceof java.util.Date d && !(p instanceof java.sql.Date || p instanceof java.sql.Time
-          || p instanceof java.sql.Timestamp)) {
-        statement.setTimestamp(index, new java.sql.Timestamp(d.getTime()));
-      } else {
-        statement.setObject(index, p);
-      }
-    }
-  }
-
-  private static void rollback(Connection connection, Throwable cause) {
-    try {
-      connection.rollback();
-    } catch (SQLException | RuntimeException e) {
-      cause.addSuppressed(e);
-    }
-  }
-
-  private static void restoreAutoCommit(Connection connection) {
-    try {
-      connection.setAutoCommit(true);
-    } catch (SQLException ignored) {
-      // The connection is being closed; a pool resets or discards it.
-    }
-  }
-
-  // ---- results ----
-
-  private <T> T timed(Query query, Supplier<T> load) {
-    long start = System.nanoTime();
-    boolean success = false;
-    try {
-      T result = load.get();
-      success = true;
-      return result;
-    } finally {
-      metrics.load(query.name(), System.nanoTime() - start, success);
-    }
-  }
-
-  /** Checks a loaded result and returns an immutable copy of it. */
-  private static <R> List<R> frozen(Query query, List<? extends R> rows) {
-    Objects.requireNonNull(rows, () -> "the loader of '" + query.name() + "' returned null: return List.of() for no rows");
-    for (int i = 0; i < rows.size(); i++) {
-      Object row = rows.get(i);
-      if (row == null) {
-        int index = i;
-        throw new NullPointerException("row " + index + " of '" + query.name() + "' is null: rows cannot be null");
-      }
-      requireCacheable(query, row, 0);
-    }
-    return List.copyOf(rows);
-  }
-
-  private static void requireCacheable(Query query, Object value, int depth) {
-    for (Class<?> type : NOT_CACHEABLE) {
-      if (type.isInstance(value)) {
-        throw notCacheable(query, value.getClass());
-      }
-    }
-    if (value instanceof Iterable<?> && !(value instanceof Collection<?>)) {
-      throw notCacheable(query, value.getClass());
-    }
-    if (depth >= 3) {
-      return;
-    }
-    if (value instanceof Collection<?> c) {
-      for (Object element : c) {
-        if (element != null) {
-          requireCacheable(query, element, depth + 1);
-        }
-      }
-    } else if (value instanceof Map<?, ?> m) {
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (e.getKey() != null) {
-          requireCacheable(query, e.getKey(), depth + 1);
-        }
-        if (e.getValue() != null) {
-          requireCacheable(query, e.getValue(), depth + 1);
-        }
-      }
-    } else if (value instanceof Object[] array) {
-      for (Object element : array) {
-        if (element != null) {
-          requireCacheable(query, element, depth + 1);
-        }
-      }
-    }
-  }
-
-  private static IllegalArgumentException notCacheable(Query query, Class<?> type) {
-    return new IllegalArgumentException(
-        "the result of '" + query.name() + "' holds a " + type.getName() + ", which cannot be cached: it is an open"
-            + " resource, a lazy sequence or a mutable JDBC object; copy what you need into plain values (a record of"
-            + " strings, numbers, byte arrays...) in the loader or row mapper");
-  }
-
-  private static IllegalArgumentException notEncodable(Query query, CodecException e) {
-    return new IllegalArgumentException(
-        "the result of '" + query.name() + "' cannot be cached: the cache's value codec cannot encode it ("
-            + e.getMessage() + ")",
-        e);
-  }
-
-  private static IllegalStateException tooMany(Query query) {
-    return new IllegalStateException("queryOne expected at most one row from '" + query.name() + "' but got more");
-  }
-
-  /** A transaction handed to {@link #inTransaction}'s work. */
-  private final class Tx implements Transaction {
-    private final Connection connection;
-    private final Set<String> invalidated = new LinkedHashSet<>();
-    private boolean open = true;
-
-    Tx(Connection connection) {
-      this.connection = connection;
-    }
-
-    @Override
-    public int update(String sql, Object... params) {
-      return update(Query.sql(sql, params));
-    }
-
-    @Override
-    public int update(Query write) {
-      requireOpen();
-      requireSql(write);
-      Tags tags = write.resolveTags(true);
-      try {
-        int count = run(connection, write);
-        tags.forEach(invalidated::add);
-        return count;
-      } catch (SQLException e) {
-        throw new UncheckedSQLException("update '" + write.name() + "' failed", e);
-      }
-    }
-
-    @Override
-    public <T> List<T> queryList(String sql, RowMapper<T> mapper, Object... params) {
-      requireOpen();
-      Objects.requireNonNull(mapper, "mapper");
-      Query query = Query.sql(sql, params);
-      try (PreparedStatement statement = connection.prepareStatement(query.name())) {
-        bind(statement, query.params());
-        try (ResultSet rs = statement.executeQuery()) {
-          List<T> rows = new ArrayList<>();
-          while (rs.next()) {
-            rows.add(mapper.map(rs));
-          }
-          return Collections.unmodifiableList(rows);
-        }
-      } catch (SQLException e) {
-        throw new UncheckedSQLException("query '" + query.name() + "' failed", e);
-      }
-    }
-
-    @Override
-    public Connection connection() {
-      requireOpen();
-      return connection;
-    }
-
-    @Override
-    public void invalidateOnCommit(String... tables) {
-      requireOpen();
-      Objects.requireNonNull(tables, "tables");
-      for (String table : tables) {
-        invalidated.add(Query.tableTag(Query.tableName(table)));
-      }
-    }
-
-    private void requireOpen() {
-      if (!open) {
-        throw new IllegalStateException("the transaction has ended: use it only inside the inTransaction callback");
-      }
-    }
+  private static IllegalStateException tooMany(Query query, String expected) {
+    return new IllegalStateException("expected " + expected + " from '" + query.label() + "' but got another number");
   }
 
   /**
    * Builds a {@link CachedQueryExecutor}. Every setting is optional; a builder is not thread-safe, and may build
    * several executors.
-   *
-   * @param <R> the row type
    */
-  public static final class Builder<R> {
+  public static final class Builder {
 
-    private final TieredCache<String, List<R>> cache;
-    private DataSource dataSource;
+    private final TieredCache<String, QueryResult> cache;
+    private javax.sql.DataSource dataSource;
+    private TransactionSync transactionSync = TransactionSync.none();
+    private boolean manualCommitPool;
+    private int maxCachedRows = 10_000;
+    private int maxMeteredQueries = 200;
+    private final Map<String, Set<String>> changes = new java.util.HashMap<>();
     private Object meterRegistry;
 
-    private Builder(TieredCache<String, List<R>> cache) {
+    private Builder(TieredCache<String, QueryResult> cache) {
       this.cache = Objects.requireNonNull(cache, "cache");
     }
 
     /**
-     * Sets the data source of the JDBC methods ({@code queryList}, {@code queryOne}, {@code update}, {@code
-     * inTransaction}). Without one, only {@code execute} and {@code executeAll} work.
+     * Sets the data source of the JDBC methods. It may be transaction-aware (hand out the connection of the calling
+     * thread's transaction, as Spring's {@code TransactionAwareDataSourceProxy} does); then also set {@link
+     * #transactionSync}. Without a data source, only {@code execute}, {@code executeAll} and the invalidation
+     * methods work.
      *
      * @param dataSource the data source
      * @return this builder
      * @throws NullPointerException if {@code dataSource} is null
      */
-    public Builder<R> dataSource(DataSource dataSource) {
+    public Builder dataSource(javax.sql.DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
       return this;
     }
 
     /**
-     * Publishes per-query metrics: {@code cache.query.executions{cache,query,result=hit|miss}} and the loader timer
-     * {@code cache.query.loads{cache,query,result=success|failure}}, where {@code query} is the query's
-     * {@link Query#name() name}. The cache's own metrics are the cache builder's business. Without a registry, no
-     * Micrometer class is loaded.
+     * Tells the executor about the caller's transactions. While {@link TransactionSync#isActive()} on the calling
+     * thread, the executor uses the connection the data source hands out and never commits, rolls back or
+     * reconfigures it, caches no read, and invalidates what it wrote in {@link TransactionSync#afterCommit}; nothing
+     * on rollback. The default, {@link TransactionSync#none()}, knows no transactions.
+     *
+     * @param sync the seam, for example the Spring integration's
+     * @return this builder
+     * @throws NullPointerException if {@code sync} is null
+     */
+    public Builder transactionSync(TransactionSync sync) {
+      this.transactionSync = Objects.requireNonNull(sync, "sync");
+      return this;
+    }
+
+    /**
+     * Says that the data source's connections start in manual-commit mode and belong to no transaction (a pool
+     * configured with {@code autoCommit=false}): the executor then commits its own writes and caches reads made on
+     * them. Without it, a manual-commit connection outside a known transaction may be a caller's transaction: reads
+     * on it are not cached and writes are refused, so that the executor never commits someone else's transaction.
+     *
+     * @param manualCommitPool true if the pool hands out fresh manual-commit connections
+     * @return this builder
+     */
+    public Builder manualCommitPool(boolean manualCommitPool) {
+      this.manualCommitPool = manualCommitPool;
+      return this;
+    }
+
+    /**
+     * Sets the most rows a cached result may hold (10,000 by default); a larger result is returned but not cached.
+     *
+     * @param maxRows the bound; positive
+     * @return this builder
+     * @throws IllegalArgumentException if {@code maxRows} is not positive
+     */
+    public Builder maxCachedRows(int maxRows) {
+      if (maxRows <= 0) {
+        throw new IllegalArgumentException("maxCachedRows must be positive");
+      }
+      this.maxCachedRows = maxRows;
+      return this;
+    }
+
+    /**
+     * Declares that a write to {@code table} also changes {@code alsoChanged}, although statements do not name
+     * them: {@code ON DELETE CASCADE}, {@code ON UPDATE CASCADE}, {@code TRUNCATE ... CASCADE}, triggers. Reads of
+     * {@code alsoChanged} are then also tagged {@code table:<table>}, and writes to {@code table} also invalidate
+     * them. Transitive; declare it once, on every executor that reads or writes these tables.
+     *
+     * @param table the table written
+     * @param alsoChanged the tables the database changes with it
+     * @return this builder
+     * @throws NullPointerException if a name is null
+     * @throws IllegalArgumentException if a name is blank
+     */
+    public Builder cascade(String table, String... alsoChanged) {
+      String from = Query.tableName(table);
+      for (String to : Objects.requireNonNull(alsoChanged, "alsoChanged")) {
+        changes.computeIfAbsent(from, k -> new java.util.TreeSet<>()).add(Query.tableName(to));
+      }
+      return this;
+    }
+
+    /**
+     * Declares a view and the tables it shows: a write to any of them changes the view. A query on the view is then
+     * tagged with its base tables too.
+     *
+     * @param view the view's name
+     * @param baseTables the tables (or views) its definition reads
+     * @return this builder
+     * @throws NullPointerException if a name is null
+     * @throws IllegalArgumentException if a name is blank, or no base table is given
+     */
+    public Builder view(String view, String... baseTables) {
+      if (Objects.requireNonNull(baseTables, "baseTables").length == 0) {
+        throw new IllegalArgumentException("a view needs at least one base table");
+      }
+      for (String base : baseTables) {
+        cascade(base, view);
+      }
+      return this;
+    }
+
+    /**
+     * Declares every view of the data source's database with the tables its definition reads, from {@code
+     * INFORMATION_SCHEMA.VIEWS} (H2, PostgreSQL, MySQL and others have it), when the executor is built; as {@link
+     * #view} for each. Views created later are not seen. Call it after {@link #dataSource}.
+     *
+     * @return this builder
+     * @throws IllegalStateException if no data source is set
+     * @throws UncheckedSQLException if the views cannot be read
+     */
+    public Builder viewsFromDatabase() {
+      if (dataSource == null) {
+        throw new IllegalStateException("viewsFromDatabase() needs the dataSource(...) first");
+      }
+      try {
+        ViewCatalog.fromDatabase(dataSource).forEach((view, tables) -> view(view, tables.toArray(String[]::new)));
+      } catch (SQLException e) {
+        throw new UncheckedSQLException("cannot read INFORMATION_SCHEMA.VIEWS", e);
+      }
+      return this;
+    }
+
+    /**
+     * Publishes per-query metrics: {@code cache.query.executions{cache,query,result=hit|miss|uncached}} and the
+     * loader timer {@code cache.query.loads{cache,query,result=success|failure}}, where {@code query} is the query's
+     * {@link Query#label() label}. At most {@code maxMeteredQueries} labels (200 by default) get meters of their
+     * own; the rest share {@code query=other}. Without a registry, no Micrometer class is loaded.
      *
      * @param registry the registry
      * @return this builder
      * @throws NullPointerException if {@code registry} is null
      */
-    public Builder<R> meterRegistry(MeterRegistry registry) {
+    public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
       this.meterRegistry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /**
+     * Sets how many distinct query labels get meters of their own (200 by default).
+     *
+     * @param maxQueries the bound; positive
+     * @return this builder
+     * @throws IllegalArgumentException if {@code maxQueries} is not positive
+     */
+    public Builder maxMeteredQueries(int maxQueries) {
+      if (maxQueries <= 0) {
+        throw new IllegalArgumentException("maxMeteredQueries must be positive");
+      }
+      this.maxMeteredQueries = maxQueries;
       return this;
     }
 
@@ -756,8 +700,8 @@ public final class CachedQueryExecutor<R> {
      *
      * @return the executor
      */
-    public CachedQueryExecutor<R> build() {
-      return new CachedQueryExecutor<>(this);
+    public CachedQueryExecutor build() {
+      return new CachedQueryExecutor(this);
     }
   }
 }

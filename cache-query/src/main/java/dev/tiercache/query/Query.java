@@ -1,53 +1,66 @@
 package dev.tiercache.query;
 
 import dev.tiercache.Tags;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
- * One query to cache: a name or a SQL text, its parameters, and the tags its result carries. Immutable; the
- * parameters are copied (byte arrays and {@code java.util.Date}s too), so changing an argument afterwards changes
- * nothing.
+ * One query to cache: a name or a SQL text, its parameters, the tags its result carries, and how it uses the cache
+ * (a TTL of its own, a bypass, a refresh). Immutable; the parameters are copied, so changing an argument afterwards
+ * changes nothing.
  *
  * <pre>{@code
- * Query.sql("SELECT * FROM users WHERE id = ?", 42)           // tagged table:users, found by parsing
- * Query.named("users.active", tenantId).tables("users")        // a name, tables given by the caller
- * Query.sql(vendorSpecificSql, 7).tables("orders").tags("tenant:7")
+ * Query.sql("SELECT * FROM users WHERE id = ?", 42)                    // tagged table:users, found by parsing
+ * Query.sql("SELECT * FROM users WHERE id IN (:ids)", Map.of("ids", List.of(1, 2, 3)))   // named, IN-list
+ * Query.named("users.active", tenantId).tables("users")                 // a name, tables given by the caller
+ * Query.sql("SELECT NEXT VALUE FOR seq").bypass()                       // run it, never cache it
+ * Query.sql(reportSql, from, to).ttl(Duration.ofSeconds(30))            // a shorter life than the cache's TTL
  * }</pre>
  *
  * <h2>Tags</h2>
- * A SQL query is tagged {@code table:<name>} for every table it reads (a write: every table it writes), found by
- * parsing the SQL; {@link #tables(String...)} replaces what parsing finds (needed for views, functions that read
- * tables, and SQL the parser cannot read). Table names are normalised: last part of a qualified name, quotes
- * removed, lowercased. A named query has no table tags unless given.
+ * A SQL query is tagged {@code table:<name>} for every table it names (a write: every table it writes), found by
+ * parsing the SQL; {@link #tables(String...)} replaces what parsing finds (for SQL the parser cannot read, and as
+ * the explicit opt-in to cache a read that has no table or calls a volatile function). Table names are normalised:
+ * last part of a qualified name, quotes removed, lowercased. A named query has no table tags unless given.
  *
  * <h2>Parameters</h2>
- * {@code null}, {@code String}, {@code Character}, {@code Boolean}, {@code Byte}, {@code Short}, {@code Integer},
- * {@code Long}, {@code Float}, {@code Double}, {@code BigDecimal}, {@code BigInteger}, {@code byte[]}, {@code UUID},
- * enums (bound as their {@code name()}), {@code java.sql.Date}, {@code Time}, {@code Timestamp}, {@code
- * java.util.Date}, and the {@code java.time} types {@code LocalDate}, {@code LocalTime}, {@code LocalDateTime},
- * {@code OffsetDateTime}, {@code OffsetTime}, {@code ZonedDateTime}, {@code Instant}, {@code Year}, {@code
- * YearMonth}, {@code Duration}. These have an encoding that is the same in every JVM, which the cache key needs.
+ * Positional ({@code ?}) or named ({@code :name}, with a map). A {@link java.util.Collection} parameter expands to
+ * one placeholder per element, for {@code IN (...)} lists; an empty one is refused. Supported values: {@code null},
+ * {@link SqlNull} (a null of a given SQL type), {@code String}, {@code Character}, {@code Boolean}, {@code Byte},
+ * {@code Short}, {@code Integer}, {@code Long}, {@code Float}, {@code Double}, {@code BigDecimal}, {@code
+ * BigInteger}, {@code byte[]}, {@code UUID}, enums (bound as their {@code name()}), {@code java.sql.Date}, {@code
+ * Time}, {@code Timestamp}, {@code java.util.Date}, and the {@code java.time} types {@code LocalDate}, {@code
+ * LocalTime}, {@code LocalDateTime}, {@code OffsetDateTime}, {@code OffsetTime}, {@code ZonedDateTime}, {@code
+ * Instant}, {@code Year}, {@code YearMonth}, {@code Duration}. These have an encoding that is the same in every JVM,
+ * which the cache key needs.
  */
 public final class Query {
 
   private final String text;
+  private final String label;
   private final boolean sql;
   private final List<Object> params;
   private final List<String> tables;
   private final List<String> tags;
+  private final Duration ttl;
+  private final QueryMode mode;
 
-  private Query(String text, boolean sql, List<Object> params, List<String> tables, List<String> tags) {
+  private Query(
+      String text, String label, boolean sql, List<Object> params, List<String> tables, List<String> tags,
+      Duration ttl, QueryMode mode) {
     this.text = text;
+    this.label = label;
     this.sql = sql;
     this.params = params;
     this.tables = tables;
     this.tags = tags;
+    this.ttl = ttl;
+    this.mode = mode;
   }
 
   /**
@@ -64,30 +77,65 @@ public final class Query {
     if (name.isBlank()) {
       throw new IllegalArgumentException("a query name must not be blank");
     }
-    return new Query(name, false, copy(params), null, List.of());
+    Objects.requireNonNull(params, "params (pass no arguments, not a null array, for a query without parameters)");
+    return new Query(name, name, false, copy(java.util.Arrays.asList(params)), null, List.of(),
+        null, QueryMode.CACHED);
   }
 
   /**
-   * Creates a SQL query with {@code ?} parameters. Its text is normalised for the cache key (whitespace outside
-   * quotes collapsed); it is parsed for its tables when first needed.
+   * Creates a SQL query with {@code ?} parameters; a collection parameter expands to one placeholder per element.
+   * Its text is normalised for the cache key (whitespace outside literals and comments collapsed); it is parsed for
+   * its tables when first needed.
    *
    * @param sql the SQL statement; non-blank
    * @param params its parameters, in {@code ?} order (see the class documentation for the supported types)
    * @return the query
    * @throws NullPointerException if {@code sql} or {@code params} is null
-   * @throws IllegalArgumentException if {@code sql} is blank or a parameter has an unsupported type
+   * @throws IllegalArgumentException if {@code sql} is blank, the placeholders and parameters do not match, a
+   *     collection is empty, or a parameter has an unsupported type
    */
   public static Query sql(String sql, Object... params) {
+    Objects.requireNonNull(params, "params (pass no arguments, not a null array, for a query without parameters)");
+    String text = requireSql(sql);
+    SqlText.Expanded expanded = SqlText.positional(text, params);
+    return ofSql(text, expanded);
+  }
+
+  /**
+   * Creates a SQL query with named parameters ({@code :name}); a collection value expands to one placeholder per
+   * element. {@code ::} (a PostgreSQL cast) is left alone.
+   *
+   * @param sql the SQL statement; non-blank
+   * @param params the values by name; every name in the SQL must have one
+   * @return the query
+   * @throws NullPointerException if {@code sql} or {@code params} is null
+   * @throws IllegalArgumentException if {@code sql} is blank or mixes {@code ?} with names, a name has no value, a
+   *     collection is empty, or a value has an unsupported type
+   */
+  public static Query sql(String sql, Map<String, ?> params) {
+    Objects.requireNonNull(params, "params");
+    String text = requireSql(sql);
+    return ofSql(text, SqlText.named(text, params));
+  }
+
+  private static String requireSql(String sql) {
     Objects.requireNonNull(sql, "sql");
     if (sql.isBlank()) {
       throw new IllegalArgumentException("SQL must not be blank");
     }
-    return new Query(QueryKeys.normaliseSql(sql), true, copy(params), null, List.of());
+    return SqlText.normalise(sql);
+  }
+
+  private static Query ofSql(String label, SqlText.Expanded expanded) {
+    return new Query(
+        SqlText.normalise(expanded.sql()), label, true, copy(expanded.params()), null, List.of(), null,
+        QueryMode.CACHED);
   }
 
   /**
    * Returns a copy whose table tags are exactly {@code table:<name>} for these tables, instead of what parsing the
-   * SQL finds. Names may be qualified and quoted; they are normalised.
+   * SQL finds. Naming the tables is also the opt-in to cache a read that reads no table or calls a volatile function
+   * (never a locking read). Names may be qualified and quoted; they are normalised.
    *
    * @param tables the tables the query reads (or, for {@code update}, writes); at least one
    * @return the new query
@@ -103,7 +151,7 @@ public final class Query {
     for (String table : tables) {
       names.add(tableName(table));
     }
-    return new Query(text, sql, params, List.copyOf(new LinkedHashSet<>(names)), tags);
+    return new Query(text, label, sql, params, List.copyOf(new LinkedHashSet<>(names)), tags, ttl, mode);
   }
 
   /**
@@ -118,16 +166,63 @@ public final class Query {
     Objects.requireNonNull(tags, "tags");
     List<String> all = new ArrayList<>(this.tags);
     all.addAll(Tags.of(tags).asSet());
-    return new Query(text, sql, params, this.tables, List.copyOf(new LinkedHashSet<>(all)));
+    return new Query(text, label, sql, params, this.tables, List.copyOf(new LinkedHashSet<>(all)), ttl, mode);
   }
 
   /**
-   * Returns the query's name: the name given to {@link #named}, or the normalised SQL text.
+   * Returns a copy whose cached result is served for at most {@code ttl} after it was loaded (the cache's own TTL
+   * still applies if shorter). A TTL is also the opt-in to cache a read that reads no table or calls a volatile
+   * function (never a locking read): such a result is then at most {@code ttl} old.
    *
-   * @return the name, used as the {@code query} tag of the executor's metrics
+   * @param ttl how long the result may be served; positive
+   * @return the new query
+   * @throws NullPointerException if {@code ttl} is null
+   * @throws IllegalArgumentException if {@code ttl} is not positive
+   */
+  public Query ttl(Duration ttl) {
+    Objects.requireNonNull(ttl, "ttl");
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new IllegalArgumentException("a query TTL must be positive");
+    }
+    return new Query(text, label, sql, params, tables, tags, ttl, mode);
+  }
+
+  /**
+   * Returns a copy that reads the database and leaves the cache alone: nothing is served from it or stored in it.
+   *
+   * @return the new query
+   */
+  public Query bypass() {
+    return new Query(text, label, sql, params, tables, tags, ttl, QueryMode.BYPASS);
+  }
+
+  /**
+   * Returns a copy that drops its cached result (on every node) and loads and caches a fresh one.
+   *
+   * @return the new query
+   */
+  public Query refresh() {
+    return new Query(text, label, sql, params, tables, tags, ttl, QueryMode.REFRESH);
+  }
+
+  /**
+   * Returns the query's text: the name given to {@link #named}, or the normalised SQL with named parameters and
+   * collections expanded to {@code ?} placeholders (what is sent to the database).
+   *
+   * @return the text
    */
   public String name() {
     return text;
+  }
+
+  /**
+   * Returns the query's label: its name, or its normalised SQL as written (before named parameters and collections
+   * are expanded), so that IN-lists of any length share one label. Used in metrics and messages.
+   *
+   * @return the label
+   */
+  public String label() {
+    return label;
   }
 
   /**
@@ -140,7 +235,7 @@ public final class Query {
   }
 
   /**
-   * Returns the parameters.
+   * Returns the parameters, one per {@code ?} of {@link #name()}.
    *
    * @return an unmodifiable list, which may hold nulls; byte arrays in it are the query's own copies
    */
@@ -167,45 +262,20 @@ public final class Query {
   }
 
   /**
-   * The tables this query reads ({@code write == false}) or writes: the explicit ones, or what parsing finds.
+   * Returns the TTL given to {@link #ttl}, if any.
    *
-   * @throws IllegalArgumentException if they cannot be found, or the statement is not of the expected kind
+   * @return the TTL, or null if the cache's own applies
    */
-  Set<String> resolveTables(boolean write) {
-    if (tables != null) {
-      return new LinkedHashSet<>(tables);
-    }
-    if (!sql) {
-      return Set.of();
-    }
-    SqlTables.Analysis analysis = SqlTables.analyse(text);
-    SqlTables.Kind expected = write ? SqlTables.Kind.WRITE : SqlTables.Kind.READ;
-    if (analysis.kind() == expected) {
-      return analysis.tables();
-    }
-    String why =
-        analysis.kind() == SqlTables.Kind.UNPARSEABLE || analysis.kind() == SqlTables.Kind.OTHER
-            ? analysis.problem()
-            : "it is a " + (write ? "query" : "write") + " statement";
-    throw new IllegalArgumentException(
-        "cannot tell which tables this SQL "
-            + (write ? "writes" : "reads")
-            + ": "
-            + why
-            + (write
-                ? "; writes go through update(...) with INSERT/UPDATE/DELETE/MERGE, or name the tables with"
-                    + " Query.sql(sql, params).tables(...)"
-                : "; cached reads must be SELECT statements, or name the tables with Query.sql(sql, params).tables(...)"));
+  public Duration ttl() {
+    return ttl;
   }
 
-  /** The tags of this query's result (reads) or the tags a write invalidates. */
-  Tags resolveTags(boolean write) {
-    List<String> all = new ArrayList<>();
-    for (String table : resolveTables(write)) {
-      all.add(tableTag(table));
-    }
-    all.addAll(tags);
-    return Tags.of(all);
+  QueryMode mode() {
+    return mode;
+  }
+
+  boolean hasExplicitTables() {
+    return tables != null;
   }
 
   static String tableTag(String normalisedTable) {
@@ -221,18 +291,17 @@ public final class Query {
     return name;
   }
 
-  private static List<Object> copy(Object[] params) {
-    Objects.requireNonNull(params, "params (pass no arguments, not a null array, for a query without parameters)");
-    Object[] copy = new Object[params.length];
-    for (int i = 0; i < params.length; i++) {
-      copy[i] = QueryKeys.requireSupported(params[i], i + 1);
+  private static List<Object> copy(List<Object> params) {
+    List<Object> copy = new ArrayList<>(params.size());
+    for (int i = 0; i < params.size(); i++) {
+      copy.add(QueryKeys.requireSupported(params.get(i), i + 1));
     }
-    return Collections.unmodifiableList(Arrays.asList(copy));
+    return Collections.unmodifiableList(copy);
   }
 
-  /** Shows the name only: parameters may be personal data, and are never logged. */
+  /** Shows the label only: parameters may be personal data, and are never logged. */
   @Override
   public String toString() {
-    return "Query[" + text + ", " + params.size() + " parameter(s)]";
+    return "Query[" + label + ", " + params.size() + " parameter(s)]";
   }
 }

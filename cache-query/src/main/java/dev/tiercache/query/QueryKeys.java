@@ -129,8 +129,14 @@ final class QueryKeys {
       tagged(out, "sql.Time", t.toString());
       out.writeLong(t.getTime());
     } else if (p instanceof java.util.Date d) {
+      // Bound as a Timestamp, which the driver turns into a wall clock in this JVM's time zone: the zone is part of
+      // what is asked, so JVMs in different zones never share a key for different wall clocks.
       string(out, "util.Date");
       out.writeLong(d.getTime());
+      string(out, java.util.TimeZone.getDefault().getID());
+    } else if (p instanceof SqlNull n) {
+      string(out, "SqlNull");
+      out.writeInt(n.sqlType());
     } else if (TIME_TYPES.contains(p.getClass())) {
       tagged(out, p.getClass().getSimpleName(), p.toString());
     } else {
@@ -140,7 +146,7 @@ final class QueryKeys {
 
   /** Checks a parameter's type and returns what the query keeps: a copy of a mutable value, the value otherwise. */
   static Object requireSupported(Object p, int position) {
-    if (p == null || p instanceof String || p instanceof Number && isSupportedNumber(p) || p instanceof Boolean
+    if (p == null || p instanceof SqlNull || p instanceof String || p instanceof Number && isSupportedNumber(p) || p instanceof Boolean
         || p instanceof Character || p instanceof UUID || p instanceof Enum<?> || TIME_TYPES.contains(p.getClass())) {
       return p;
     }
@@ -161,64 +167,9 @@ final class QueryKeys {
   private static IllegalArgumentException unsupported(Object p, int position) {
     return new IllegalArgumentException(
         (position > 0 ? "parameter " + position : "a parameter") + " has type " + p.getClass().getName()
-            + ", which has no JVM-independent cache key encoding; pass one of: null, String, Character, Boolean,"
+            + ", which has no JVM-independent cache key encoding; pass one of: null, SqlNull, String, Character, Boolean,"
             + " Byte, Short, Integer, Long, Float, Double, BigDecimal, BigInteger, byte[], UUID, an enum,"
             + " java.sql.Date/Time/Timestamp, java.util.Date, or a java.time value");
   }
 
-  /**
-   * Normalises SQL text for the key: trimmed, and each run of whitespace outside quotes becomes one space (one
-   * newline if it held a line break). Text with comments ({@code --}, {@code /*}, {@code #}), dollar quoting or
-   * backslash escapes is only trimmed, since they hide where quotes end: the normalisation must never make two
-   * different statements one.
-   */
-  static String normaliseSql(String sql) {
-    int from = 0;
-    int to = sql.length();
-    while (from < to && isSpace(sql.charAt(from))) {
-      from++;
-    }
-    while (to > from && isSpace(sql.charAt(to - 1))) {
-      to--;
-    }
-    String trimmed = sql.substring(from, to);
-    if (trimmed.indexOf('$') >= 0 || trimmed.indexOf('\\') >= 0 || trimmed.indexOf('#') >= 0
-        || trimmed.contains("--") || trimmed.contains("/*")) {
-      return trimmed;
-    }
-    StringBuilder out = new StringBuilder(trimmed.length());
-    char quote = 0;
-    int i = 0;
-    while (i < trimmed.length()) {
-      char c = trimmed.charAt(i);
-      if (quote != 0) {
-        out.append(c);
-        if (c == quote) {
-          quote = 0;
-        }
-        i++;
-      } else if (c == '\'' || c == '"' || c == '`') {
-        quote = c;
-        out.append(c);
-        i++;
-      } else if (isSpace(c)) {
-        boolean lineBreak = false;
-        while (i < trimmed.length() && isSpace(trimmed.charAt(i))) {
-          char w = trimmed.charAt(i);
-          lineBreak |= w == '\n' || w == '\r';
-          i++;
-        }
-        out.append(lineBreak ? '\n' : ' ');
-      } else {
-        out.append(c);
-        i++;
-      }
-    }
-    return out.toString();
-  }
-
-  /** The whitespace of SQL itself; other characters that Java calls whitespace may matter to a database. */
-  private static boolean isSpace(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-  }
 }

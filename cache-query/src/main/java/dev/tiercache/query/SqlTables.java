@@ -2,51 +2,70 @@ package dev.tiercache.query;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Supplier;
 import net.sf.jsqlparser.parser.CCJSqlParser;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
+import net.sf.jsqlparser.parser.SimpleNode;
+import net.sf.jsqlparser.parser.Token;
 import net.sf.jsqlparser.schema.Table;
 import net.sf.jsqlparser.statement.Statement;
 import net.sf.jsqlparser.statement.Statements;
 import net.sf.jsqlparser.statement.delete.Delete;
 import net.sf.jsqlparser.statement.insert.Insert;
 import net.sf.jsqlparser.statement.merge.Merge;
-import net.sf.jsqlparser.statement.select.FromItem;
 import net.sf.jsqlparser.statement.select.Join;
-import net.sf.jsqlparser.statement.select.ParenthesedSelect;
-import net.sf.jsqlparser.statement.select.PlainSelect;
 import net.sf.jsqlparser.statement.select.Select;
-import net.sf.jsqlparser.statement.select.SetOperationList;
-import net.sf.jsqlparser.statement.select.WithItem;
 import net.sf.jsqlparser.statement.truncate.Truncate;
 import net.sf.jsqlparser.statement.update.Update;
 import net.sf.jsqlparser.statement.upsert.Upsert;
-import net.sf.jsqlparser.util.TablesNamesFinder;
 
 /**
- * Finds the tables a SQL statement reads (a query) or writes (INSERT, UPDATE, DELETE, MERGE, UPSERT, TRUNCATE), with
- * JSqlParser. Names are normalised to their last part, unquoted and lowercased ({@code public."Users"} becomes
- * {@code users}): two spellings of one table always meet, and two tables that share a name in different schemas
- * only invalidate each other more often than needed, never less.
+ * What a SQL statement reads or writes, found with JSqlParser. A read is tagged with every table named anywhere in
+ * it (any clause, any subquery; a CTE's name too, which costs an extra tag and never a missed one). Names are
+ * normalised to their last part, unquoted and lowercased ({@code public."Users"} becomes {@code users}): two
+ * spellings of one table always meet, and two tables that share a name in different schemas only invalidate each
+ * other more often than needed, never less.
  *
- * <p>The result of each distinct statement text is memoised (bounded), because statements are code constants and
- * parsing costs far more than a cache hit. This is a memo of a pure function, not a cache of data.
+ * <p>The analysis of each distinct statement text is memoised (bounded): statements are code constants, and parsing
+ * costs far more than a cache hit. This is a memo of a pure function, not a cache of data.
  */
 final class SqlTables {
 
   /** What a statement does. */
   enum Kind { READ, WRITE, OTHER, UNPARSEABLE }
 
-  /** The analysis of one statement; {@code problem} says why it could not be analysed. */
-  record Analysis(Kind kind, Set<String> tables, String problem) {}
+  /**
+   * The analysis of one statement.
+   *
+   * @param tables the tables read (READ) or written (WRITE)
+   * @param uncacheable why a read must not be cached even though it is one (null if it may be)
+   * @param lockingRead a read that takes row locks: never cached, even with explicit tables
+   * @param problem why the statement could not be analysed (OTHER, UNPARSEABLE)
+   */
+  record Analysis(Kind kind, Set<String> tables, String uncacheable, boolean lockingRead, String problem) {}
+
+  /** Functions whose result changes from call to call, session to session, or that have side effects. */
+  private static final Set<String> VOLATILE =
+      Set.of(
+          "rand", "random", "uuid", "random_uuid", "gen_random_uuid", "newid", "sys_guid", "now", "current_timestamp",
+          "current_date", "current_time", "localtime", "localtimestamp", "sysdate", "systimestamp", "getdate",
+          "getutcdate", "sysdatetime", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "timeofday",
+          "unix_timestamp", "utc_timestamp", "utc_date", "utc_time", "curdate", "curtime", "nextval", "currval",
+          "lastval", "setval", "next_value", "last_insert_id", "identity", "scope_identity", "get_lock",
+          "release_lock", "sleep", "pg_sleep", "txid_current", "pg_current_xact_id", "current_user", "session_user",
+          "user", "current_role", "current_schema", "current_database", "database", "schema", "connection_id",
+          "pg_backend_pid", "session_id", "found_rows", "row_count", "lock_timeout", "set_config", "current_setting",
+          "nextval_for", "disk_space_used", "memory_used", "memory_free", "transaction_id", "lo_import", "lo_export",
+          "dblink", "dblink_exec", "file_read", "file_write", "csvread", "csvwrite", "link_schema");
+
+  private static final List<String> VOLATILE_PREFIXES =
+      List.of("pg_advisory", "pg_try_advisory", "dbms_random", "dbms_lock", "random_", "pg_notify", "pg_terminate",
+          "pg_cancel", "pg_reload", "pg_stat_reset");
 
   private static final Cache<String, Analysis> MEMO = Caffeine.newBuilder().maximumSize(2_000).build();
 
@@ -54,6 +73,18 @@ final class SqlTables {
 
   static Analysis analyse(String sql) {
     return MEMO.get(sql, SqlTables::parse);
+  }
+
+  static boolean isVolatileName(String function) {
+    if (VOLATILE.contains(function)) {
+      return true;
+    }
+    for (String prefix : VOLATILE_PREFIXES) {
+      if (function.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Normalises one identifier part: surrounding quotes removed (doubled quotes undone), lowercased. */
@@ -72,7 +103,10 @@ final class SqlTables {
     return name.toLowerCase(Locale.ROOT);
   }
 
-  /** Normalises a possibly qualified table name written by a caller ({@code app."Orders"} becomes {@code orders}). */
+  /**
+   * Normalises a possibly qualified name ({@code app."Orders"} becomes {@code orders}, {@code "my.table"} stays
+   * {@code my.table}): the one function behind tags from parsing and from {@code invalidateTables}.
+   */
   static String normaliseQualified(String qualified) {
     int start = 0;
     char quote = 0;
@@ -95,37 +129,47 @@ final class SqlTables {
 
   private static Analysis parse(String sql) {
     Statement statement;
+    SqlAst.Found found;
     try {
       statement = parseOne(sql);
+      if (statement == null) {
+        return failed(Kind.UNPARSEABLE, "it is not exactly one SQL statement");
+      }
+      found = SqlAst.walk(statement);
     } catch (Exception | StackOverflowError e) {
-      return new Analysis(Kind.UNPARSEABLE, Set.of(), "JSqlParser cannot parse it (" + firstLine(e) + ")");
+      return failed(Kind.UNPARSEABLE, "JSqlParser cannot parse it (" + firstLine(e) + ")");
     }
-    if (statement == null) {
-      return new Analysis(Kind.UNPARSEABLE, Set.of(), "it is not exactly one SQL statement");
-    }
-    if (statement instanceof Select select) {
-      return new Analysis(Kind.READ, finder().find(select), null);
+    Set<String> all = names(found.tables());
+    if (statement instanceof Select && !found.modifyingCte()) {
+      boolean locking = found.locking() || SqlText.looksLocking(sql);
+      String uncacheable = null;
+      if (locking) {
+        uncacheable = "it locks rows (FOR UPDATE/SHARE)";
+      } else if (found.volatileExpression() || found.functions().stream().anyMatch(SqlTables::isVolatileName)) {
+        uncacheable = "it calls a volatile function (a sequence, the clock, a random value, a lock, the session)";
+      } else if (all.isEmpty()) {
+        uncacheable = "it reads no table, so no write could ever invalidate it";
+      }
+      return new Analysis(Kind.READ, all, uncacheable, locking, null);
     }
     Set<String> written = new TreeSet<>();
-    List<WithItem<?>> with = null;
-    if (statement instanceof Insert insert) {
+    if (statement instanceof Select) {
+      written.addAll(all); // a data-modifying CTE: count everything it names
+    } else if (statement instanceof Insert insert) {
       add(written, insert.getTable());
-      with = insert.getWithItemsList();
     } else if (statement instanceof Update update) {
       add(written, update.getTable());
       // Multi-table UPDATE (MySQL) may write any joined table: over-invalidating is safe, under- is not.
       joined(written, update.getStartJoins());
       joined(written, update.getJoins());
-      with = update.getWithItemsList();
     } else if (statement instanceof Delete delete) {
       add(written, delete.getTable());
-      if (delete.getTables() != null) {
-        delete.getTables().forEach(t -> add(written, t));
+      if (delete.getTables() != null && !delete.getTables().isEmpty()) {
+        // DELETE o FROM users u JOIN orders o ...: the targets may be aliases; count every table it names.
+        written.addAll(all);
       }
-      with = delete.getWithItemsList();
     } else if (statement instanceof Merge merge) {
       add(written, merge.getTable());
-      with = merge.getWithItemsList();
     } else if (statement instanceof Upsert upsert) {
       add(written, upsert.getTable());
     } else if (statement instanceof Truncate truncate) {
@@ -134,16 +178,35 @@ final class SqlTables {
         truncate.getTables().forEach(t -> add(written, t));
       }
     } else {
-      return new Analysis(Kind.OTHER, Set.of(), "it is a " + statement.getClass().getSimpleName() + " statement");
+      return failed(Kind.OTHER, "it is a " + statement.getClass().getSimpleName() + " statement");
     }
-    if (with != null && !with.isEmpty()) {
-      // A WITH clause may hold data-modifying statements (PostgreSQL): count everything the statement names.
-      written.addAll(finder().find(statement));
+    if (found.modifyingCte() || hasWith(statement)) {
+      written.addAll(all); // a WITH clause may hold data-modifying statements (PostgreSQL)
     }
     if (written.isEmpty()) {
-      return new Analysis(Kind.OTHER, Set.of(), "no written table was found in it");
+      return failed(Kind.OTHER, "no written table was found in it");
     }
-    return new Analysis(Kind.WRITE, Collections.unmodifiableSet(written), null);
+    return new Analysis(Kind.WRITE, Collections.unmodifiableSet(written), null, false, null);
+  }
+
+  private static boolean hasWith(Statement statement) {
+    List<?> with =
+        statement instanceof Insert i ? i.getWithItemsList()
+            : statement instanceof Update u ? u.getWithItemsList()
+            : statement instanceof Delete d ? d.getWithItemsList()
+            : statement instanceof Merge m ? m.getWithItemsList()
+            : null;
+    return with != null && !with.isEmpty();
+  }
+
+  private static Analysis failed(Kind kind, String problem) {
+    return new Analysis(kind, Set.of(), null, false, problem);
+  }
+
+  private static Set<String> names(List<Table> tables) {
+    Set<String> names = new TreeSet<>();
+    tables.forEach(t -> add(names, t));
+    return Collections.unmodifiableSet(names);
   }
 
   /** Parses exactly one statement on the caller's thread (JSqlParser's own helpers start a thread per parse). */
@@ -182,8 +245,7 @@ final class SqlTables {
   private static void joined(Set<String> into, List<Join> joins) {
     if (joins != null) {
       for (Join join : joins) {
-        FromItem item = join.getRightItem();
-        if (item instanceof Table table) {
+        if (join.getRightItem() instanceof Table table) {
           add(into, table);
         }
       }
@@ -192,164 +254,31 @@ final class SqlTables {
 
   private static void add(Set<String> into, Table table) {
     if (table != null && table.getName() != null) {
-      into.add(normalise(table.getName()));
+      into.add(normaliseQualified(sourceName(table)));
     }
-  }
-
-  private static ScopedFinder finder() {
-    return new ScopedFinder();
   }
 
   /**
-   * JSqlParser's table finder with SQL's scoping of WITH names: a reference is to a CTE only where a CTE of that
-   * name is visible (earlier items of the same WITH, every item of a WITH RECURSIVE, and the statement body), so
-   * {@code WITH users AS (SELECT * FROM users) ...} still reports the real table {@code users}. Aliases of
-   * subqueries are never tables, and the finder never mistakes a real table for one.
+   * The table's name as written: JSqlParser splits a quoted name at its dots ({@code "my.table"} becomes schema
+   * {@code my}, table {@code table}), so the name is read back from the source tokens: {@code name (. name)*}.
    */
-  private static final class ScopedFinder extends TablesNamesFinder<Void> {
-
-    /** One WITH clause being visited; {@code visible} items of it are in scope. */
-    private static final class Frame {
-      final List<WithItem<?>> items;
-      final boolean recursive;
-      int visible;
-
-      Frame(List<WithItem<?>> items) {
-        this.items = items;
-        this.recursive = items.stream().anyMatch(WithItem::isRecursive);
-        this.visible = recursive ? items.size() : 0;
+  private static String sourceName(Table table) {
+    SimpleNode node = table.getASTNode();
+    if (node == null || node.jjtGetFirstToken() == null) {
+      return table.getFullyQualifiedName();
+    }
+    StringBuilder name = new StringBuilder();
+    boolean expectName = true;
+    for (Token t = node.jjtGetFirstToken(); t != null && t.image != null; t = t.next) {
+      if (expectName == t.image.equals(".")) {
+        break;
+      }
+      name.append(t.image);
+      expectName = !expectName;
+      if (t == node.jjtGetLastToken()) {
+        break;
       }
     }
-
-    private final Deque<Frame> frames = new ArrayDeque<>();
-    private final Set<String> found = new TreeSet<>();
-
-    Set<String> find(Statement statement) {
-      getTables(statement);
-      return Collections.unmodifiableSet(found);
-    }
-
-    private <T> T scoped(List<WithItem<?>> items, Supplier<T> visit) {
-      if (items == null || items.isEmpty()) {
-        return visit.get();
-      }
-      frames.push(new Frame(items));
-      try {
-        return visit.get();
-      } finally {
-        frames.pop();
-      }
-    }
-
-    @Override
-    public <S> Void visit(Select select, S context) {
-      return scoped(select.getWithItemsList(), () -> super.visit(select, context));
-    }
-
-    @Override
-    public <S> Void visit(PlainSelect select, S context) {
-      return scoped(select.getWithItemsList(), () -> super.visit(select, context));
-    }
-
-    @Override
-    public <S> Void visit(SetOperationList select, S context) {
-      return scoped(select.getWithItemsList(), () -> super.visit(select, context));
-    }
-
-    @Override
-    public <S> Void visit(ParenthesedSelect select, S context) {
-      return scoped(select.getWithItemsList(), () -> super.visit(select, context));
-    }
-
-    @Override
-    public <S> Void visit(Insert insert, S context) {
-      return scoped(insert.getWithItemsList(), () -> super.visit(insert, context));
-    }
-
-    @Override
-    public <S> Void visit(Update update, S context) {
-      return scoped(update.getWithItemsList(), () -> super.visit(update, context));
-    }
-
-    @Override
-    public <S> Void visit(Merge merge, S context) {
-      return scoped(merge.getWithItemsList(), () -> super.visit(merge, context));
-    }
-
-    @Override
-    public <S> Void visit(WithItem<?> item, S context) {
-      Frame frame = frameOf(item);
-      int index = frame == null ? -1 : indexOf(frame.items, item);
-      if (frame != null && !frame.recursive) {
-        frame.visible = index;
-      }
-      if (item.getSelect() != null) {
-        item.getSelect().accept((net.sf.jsqlparser.statement.select.SelectVisitor<?>) this, context);
-      }
-      if (frame != null && !frame.recursive) {
-        frame.visible = index + 1;
-      }
-      return null;
-    }
-
-    @Override
-    public <S> Void visit(Table table, S context) {
-      if (table.getName() == null) {
-        return null;
-      }
-      boolean qualified = table.getSchemaName() != null || table.getDatabaseName() != null;
-      if (!qualified && isCte(table.getName())) {
-        return null;
-      }
-      found.add(normalise(table.getName()));
-      return null;
-    }
-
-    private Frame frameOf(WithItem<?> item) {
-      for (Frame frame : frames) {
-        if (indexOf(frame.items, item) >= 0) {
-          return frame;
-        }
-      }
-      return null;
-    }
-
-    private static int indexOf(List<WithItem<?>> items, WithItem<?> item) {
-      for (int i = 0; i < items.size(); i++) {
-        if (items.get(i) == item) {
-          return i;
-        }
-      }
-      return -1;
-    }
-
-    private boolean isCte(String reference) {
-      for (Frame frame : frames) {
-        for (int i = 0; i < frame.visible; i++) {
-          if (sameName(frame.items.get(i).getAliasName(), reference)) {
-            return true;
-          }
-        }
-      }
-      return false;
-    }
-
-    /**
-     * Unquoted names match whatever their case (databases fold them); a quoted one only its exact spelling. When in
-     * doubt the reference counts as a table: an extra tag costs little, a missing one serves stale rows.
-     */
-    private static boolean sameName(String cte, String reference) {
-      if (cte == null) {
-        return false;
-      }
-      if (!isQuoted(cte) && !isQuoted(reference)) {
-        return cte.equalsIgnoreCase(reference);
-      }
-      return cte.equals(reference);
-    }
-
-    private static boolean isQuoted(String name) {
-      return !name.isEmpty() && (name.charAt(0) == '"' || name.charAt(0) == '`' || name.charAt(0) == '[');
-    }
+    return name.length() == 0 ? table.getFullyQualifiedName() : name.toString();
   }
 }

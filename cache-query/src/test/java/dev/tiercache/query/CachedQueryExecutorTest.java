@@ -1,5 +1,7 @@
 package dev.tiercache.query;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -42,6 +44,10 @@ import org.junit.jupiter.api.Timeout;
 class CachedQueryExecutorTest {
 
   record User(long id, String name, boolean active) {
+    static User from(ResultSet rs, int rowNum) throws SQLException {
+      return from(rs);
+    }
+
     static User from(ResultSet rs) throws SQLException {
       return new User(rs.getLong("id"), rs.getString("name"), rs.getBoolean("active"));
     }
@@ -57,8 +63,8 @@ class CachedQueryExecutorTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private String name;
   private TestDatabase.CountingDataSource counting;
-  private TieredCache<String, List<User>> cache;
-  private CachedQueryExecutor<User> executor;
+  private TieredCache<String, QueryResult> cache;
+  private CachedQueryExecutor executor;
 
   @BeforeAll
   static void database() {
@@ -95,13 +101,13 @@ class CachedQueryExecutorTest {
    * A cache on the shared in-memory L2: a second one behaves like another node without a bus. Only the first
    * publishes metrics, so that the registry holds one node's.
    */
-  private TieredCache<String, List<User>> newCache() {
+  private TieredCache<String, QueryResult> newCache() {
     var builder =
-        TieredCache.<String, List<User>>builder(name).l2(l2).valueCodec(JsonCodec.of(new TypeReference<List<User>>() {}));
+        TieredCache.<String, QueryResult>builder(name).l2(l2).valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class));
     if (caches.isEmpty()) {
       builder.meterRegistry(registry);
     }
-    TieredCache<String, List<User>> c = builder.build();
+    TieredCache<String, QueryResult> c = builder.build();
     caches.add(c);
     return c;
   }
@@ -127,7 +133,7 @@ class CachedQueryExecutorTest {
 
   @Test
   void anUpdateInvalidatesTheTablesItWritesAndNoOthers() {
-    CachedQueryExecutor<User> orders = executor;
+    CachedQueryExecutor orders = executor;
     String ordersSql = "SELECT o.id, u.name, TRUE AS active FROM orders o JOIN users u ON u.id = o.user_id"
         + " WHERE o.total > ? ORDER BY o.id";
     String unrelated = "SELECT id, CAST(total AS VARCHAR(20)) AS name, TRUE AS active FROM orders ORDER BY id";
@@ -175,7 +181,7 @@ class CachedQueryExecutorTest {
     assertThatThrownBy(() -> first.add(new User(3, "c", true))).isInstanceOf(UnsupportedOperationException.class);
 
     // Another node reads the entry from the L2: the codec hands out a mutable ArrayList, the executor does not.
-    CachedQueryExecutor<User> other = CachedQueryExecutor.builder(newCache()).build();
+    CachedQueryExecutor other = CachedQueryExecutor.builder(newCache()).build();
     List<User> fromL2 = other.execute(Query.named("copy").tables("users"), () -> {
       throw new AssertionError("the L2 holds it");
     });
@@ -196,7 +202,7 @@ class CachedQueryExecutorTest {
               int n = tx.update("UPDATE users SET active = ? WHERE id = ?", false, 1L);
               n += tx.update(Query.sql("INSERT INTO users VALUES (?, ?, ?)", 5L, "erin", true));
               // Inside the transaction the write is visible to it, and not yet invalidated in the cache.
-              assertThat(tx.queryList("SELECT name FROM users WHERE active = ? ORDER BY id", rs -> rs.getString(1),
+              assertThat(tx.queryList("SELECT name FROM users WHERE active = ? ORDER BY id", (rs, i) -> rs.getString(1),
                   true)).containsExactly("bob", "erin");
               assertThat(cache.getIfPresent(key)).isNotNull();
               return n;
@@ -236,13 +242,13 @@ class CachedQueryExecutorTest {
         .hasRootCauseMessage("deadlock, say");
 
     assertThat(invalidations()).isEqualTo(invalidationsBefore);
-    assertThat(cache.getIfPresent(key)).hasSize(2);
+    assertThat(cache.getIfPresent(key).rows()).hasSize(2);
     int before = counting.connections();
     assertThat(names(executor.queryList(active, User::from))).containsExactly("alice", "bob");
     assertThat(counting.connections()).as("still cached").isEqualTo(before);
     // And the database agrees: the writes were rolled back.
     List<String> committed =
-        executor.inTransaction(tx -> tx.queryList("SELECT name FROM users ORDER BY id", rs -> rs.getString(1)));
+        executor.inTransaction(tx -> tx.queryList("SELECT name FROM users ORDER BY id", (rs, n) -> rs.getString(1)));
     assertThat(committed).containsExactly("alice", "bob", "carol");
   }
 
@@ -270,7 +276,7 @@ class CachedQueryExecutorTest {
   @Test
   void anUpdateOnAConnectionWithoutAutoCommitIsCommittedBeforeTheInvalidation() {
     DataSource manual = withoutAutoCommit(db.dataSource());
-    CachedQueryExecutor<User> manualExecutor = CachedQueryExecutor.builder(cache).dataSource(manual).build();
+    CachedQueryExecutor manualExecutor = CachedQueryExecutor.builder(cache).dataSource(manual).manualCommitPool(true).build();
     executor.queryList(ACTIVE, User::from, true);
     manualExecutor.update("UPDATE users SET name = ? WHERE id = ?", "bobby", 2L);
     // Another connection sees it, so it was committed; the cached result was invalidated.
@@ -295,7 +301,7 @@ class CachedQueryExecutorTest {
     assertThat(calls).as("only 3 was missing; 99 is cached as absent").containsExactly(Set.of(1L, 2L, 99L), Set.of(3L));
 
     // Another node's L1 misses them all, the shared L2 holds them all: no load.
-    CachedQueryExecutor<User> other = CachedQueryExecutor.builder(newCache()).build();
+    CachedQueryExecutor other = CachedQueryExecutor.builder(newCache()).build();
     assertThat(other.executeAll(byIds, List.of(1L, 2L, 3L, 99L), loader).keySet()).containsExactly(1L, 2L, 3L);
     assertThat(calls).hasSize(2);
 
@@ -335,9 +341,9 @@ class CachedQueryExecutorTest {
   @Test
   void nonCacheableResultsAreRejectedAndNothingIsCached() throws Exception {
     Query query = Query.named("bad").tables("users");
-    TieredCache<String, List<Object>> objectCache = TieredCache.<String, List<Object>>builder(name + "-o").build();
+    TieredCache<String, QueryResult> objectCache = TieredCache.<String, QueryResult>builder(name + "-o").build();
     caches.add(objectCache);
-    CachedQueryExecutor<Object> objects = CachedQueryExecutor.builder(objectCache).build();
+    CachedQueryExecutor objects = CachedQueryExecutor.builder(objectCache).build();
     try (Connection connection = db.dataSource().getConnection()) {
       ResultSet open = connection.createStatement().executeQuery("SELECT id FROM users");
       List<Object> rejected =
@@ -357,10 +363,10 @@ class CachedQueryExecutorTest {
     assertThat(objects.execute(query, () -> List.of("fine"))).containsExactly("fine");
 
     // A row mapper that hands back the result set itself.
-    TieredCache<String, List<ResultSet>> rsCache = TieredCache.<String, List<ResultSet>>builder(name + "-r").build();
+    TieredCache<String, QueryResult> rsCache = TieredCache.<String, QueryResult>builder(name + "-r").build();
     caches.add(rsCache);
-    CachedQueryExecutor<ResultSet> careless = CachedQueryExecutor.builder(rsCache).dataSource(db.dataSource()).build();
-    assertThatThrownBy(() -> careless.queryList("SELECT id FROM users", rs -> rs))
+    CachedQueryExecutor careless = CachedQueryExecutor.builder(rsCache).dataSource(db.dataSource()).build();
+    assertThatThrownBy(() -> careless.queryList("SELECT id FROM users", (rs, n) -> rs))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("ResultSet");
   }
@@ -373,17 +379,18 @@ class CachedQueryExecutorTest {
 
   @Test
   void aResultTheValueCodecCannotEncodeIsRejected() {
-    TieredCache<String, List<Object>> jsonCache =
-        TieredCache.<String, List<Object>>builder(name + "-json")
+    TieredCache<String, QueryResult> jsonCache =
+        TieredCache.<String, QueryResult>builder(name + "-json")
             .l2(l2)
-            .valueCodec(JsonCodec.of(new TypeReference<List<Object>>() {}))
+            .valueCodec(QueryResultCodec.json(new ObjectMapper()))
             .build();
     caches.add(jsonCache);
-    CachedQueryExecutor<Object> objects = CachedQueryExecutor.builder(jsonCache).build();
+    CachedQueryExecutor objects = CachedQueryExecutor.builder(jsonCache).build();
     List<Integer> loads = new ArrayList<>();
+    record NotRegistered(int x) {}
     assertThatThrownBy(() -> objects.execute(Query.named("opaque"), () -> {
           loads.add(1);
-          return List.of(new Object());
+          return List.of(new NotRegistered(1));
         }))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("value codec cannot encode it");
@@ -400,11 +407,10 @@ class CachedQueryExecutorTest {
     assertThatThrownBy(() -> executor.execute(Query.named("n"), () -> null))
         .isInstanceOf(NullPointerException.class)
         .hasMessageContaining("List.of()");
+    // A null row is a scalar query's SQL NULL: it is cached like any other value.
     List<User> withNull = new ArrayList<>();
     withNull.add(null);
-    assertThatThrownBy(() -> executor.execute(Query.named("n"), () -> withNull))
-        .isInstanceOf(NullPointerException.class)
-        .hasMessageContaining("row 0");
+    assertThat(executor.execute(Query.named("n"), () -> withNull)).containsExactly((User) null);
   }
 
   @Test
@@ -412,7 +418,7 @@ class CachedQueryExecutorTest {
     assertThatThrownBy(() -> executor.queryList("SELECT id, name, active FROM users WHERE no_such_column = ?",
             User::from, 1))
         .isInstanceOf(UncheckedSQLException.class);
-    assertThatThrownBy(() -> executor.queryList(ACTIVE, rs -> {
+    assertThatThrownBy(() -> executor.queryList(ACTIVE, (rs, n) -> {
           throw new SQLException("mapper failed");
         }, true))
         .isInstanceOf(UncheckedSQLException.class)
@@ -464,7 +470,7 @@ class CachedQueryExecutorTest {
     assertThatThrownBy(() -> CachedQueryExecutor.builder(cache).meterRegistry(null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("registry");
-    CachedQueryExecutor<User> noJdbc = CachedQueryExecutor.builder(cache).build();
+    CachedQueryExecutor noJdbc = CachedQueryExecutor.builder(cache).build();
     assertThatThrownBy(() -> noJdbc.queryList(ACTIVE, User::from, true))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("dataSource(...)");

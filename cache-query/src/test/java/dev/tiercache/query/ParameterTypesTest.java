@@ -34,8 +34,8 @@ class ParameterTypesTest {
 
   private static TestDatabase db;
   private static TestDatabase.CountingDataSource counting;
-  private static TieredCache<String, List<Integer>> cache;
-  private static CachedQueryExecutor<Integer> executor;
+  private static TieredCache<String, QueryResult> cache;
+  private static CachedQueryExecutor executor;
 
   /** Column, the value row 1 holds, the value row 2 holds. */
   static Stream<Arguments> columns() {
@@ -68,7 +68,7 @@ class ParameterTypesTest {
             + " c_time TIME, c_ts TIMESTAMP, c_ldt TIMESTAMP, c_instant TIMESTAMP WITH TIME ZONE, c_uuid UUID,"
             + " c_bytes " + db.binaryType() + ", c_enum VARCHAR(20), c_null VARCHAR(10))");
     counting = db.countingDataSource();
-    cache = TieredCache.<String, List<Integer>>builder("types").build();
+    cache = TieredCache.<String, QueryResult>builder("types").build();
     executor = CachedQueryExecutor.builder(cache).dataSource(counting.proxy).build();
     // The rows are written through the executor too: binding on the write path.
     insert(1, true);
@@ -99,7 +99,7 @@ class ParameterTypesTest {
   }
 
   private static List<Integer> idsWhere(String column, Object value) {
-    return executor.queryList("SELECT id FROM typed WHERE " + column + " = ? ORDER BY id", rs -> rs.getInt(1), value);
+    return executor.queryList("SELECT id FROM typed WHERE " + column + " = ? ORDER BY id", (rs, n) -> rs.getInt(1), value);
   }
 
   @ParameterizedTest(name = "{0} = {1}")
@@ -116,9 +116,9 @@ class ParameterTypesTest {
   @Test
   void nullIsBoundAsSqlNull() {
     String sql = "SELECT id FROM typed WHERE c_null IS NOT DISTINCT FROM ? ORDER BY id";
-    assertThat(executor.queryList(sql, rs -> rs.getInt(1), (Object) null)).containsExactly(1);
-    assertThat(executor.queryList(sql, rs -> rs.getInt(1), "set")).containsExactly(2);
-    assertThat(executor.queryList(sql, rs -> rs.getInt(1), "null")).isEmpty();
+    assertThat(executor.queryList(sql, (rs, n) -> rs.getInt(1), (Object) null)).containsExactly(1);
+    assertThat(executor.queryList(sql, (rs, n) -> rs.getInt(1), "set")).containsExactly(2);
+    assertThat(executor.queryList(sql, (rs, n) -> rs.getInt(1), "null")).isEmpty();
   }
 
   @Test
@@ -129,7 +129,7 @@ class ParameterTypesTest {
       where.append(" AND ").append(a.get()[0]).append(" = ?");
       params.add(a.get()[1]);
     });
-    assertThat(executor.queryList(where.toString(), rs -> rs.getInt(1), params.toArray())).containsExactly(1);
+    assertThat(executor.queryList(where.toString(), (rs, n) -> rs.getInt(1), params.toArray())).containsExactly(1);
   }
 
   /** An equal value that is a different object, so a key built from identity would miss. */

@@ -45,8 +45,8 @@ class QueryKeyTest {
     caches.forEach(TieredCache::close);
   }
 
-  private CachedQueryExecutor<Object> executor() {
-    TieredCache<String, List<Object>> cache = TieredCache.<String, List<Object>>builder("keys").build();
+  private CachedQueryExecutor executor() {
+    TieredCache<String, QueryResult> cache = TieredCache.<String, QueryResult>builder("keys").build();
     caches.add(cache);
     return CachedQueryExecutor.builder(cache).build();
   }
@@ -57,7 +57,7 @@ class QueryKeyTest {
     // would make nodes of different versions miss each other's entries, and fails here first. Both were also
     // computed outside Java, from the encoding as documented in QueryKeys: SHA-256 over length-prefixed UTF-16BE
     // strings "tiercache-query/1", "single", kind, text, the sorted tags, then each parameter's type and value.
-    CachedQueryExecutor<Object> executor = executor();
+    CachedQueryExecutor executor = executor();
     assertThat(executor.keyOf(Query.sql("SELECT * FROM users WHERE id = ? AND name = ?", 42L, "Zoë")))
         .isEqualTo("q:e6459d4ca90d2b3358026b715d4d5f46e530a68ed3343c310077969bad6f279d");
     assertThat(
@@ -84,25 +84,25 @@ class QueryKeyTest {
 
   @Test
   void sqlWhitespaceOutsideQuotesDoesNotMatterButInsideItDoes() {
-    CachedQueryExecutor<Object> executor = executor();
+    CachedQueryExecutor executor = executor();
     String key = executor.keyOf(Query.sql("SELECT * FROM users WHERE name = ?", "x"));
     assertThat(executor.keyOf(Query.sql("  SELECT *  FROM\tusers   WHERE name = ?  ", "x"))).isEqualTo(key);
     assertThat(executor.keyOf(Query.sql("SELECT * FROM users WHERE name = ?", "y"))).isNotEqualTo(key);
     assertThat(executor.keyOf(Query.sql("SELECT * FROM users WHERE name = 'a  b'")))
         .isNotEqualTo(executor.keyOf(Query.sql("SELECT * FROM users WHERE name = 'a b'")));
     // A line comment ends at the line break: the line break is kept, so these stay different.
-    assertThat(QueryKeys.normaliseSql("SELECT a -- x\n, b FROM t"))
-        .isNotEqualTo(QueryKeys.normaliseSql("SELECT a -- x , b FROM t"));
+    assertThat(SqlText.normalise("SELECT a -- x\n, b FROM t"))
+        .isNotEqualTo(SqlText.normalise("SELECT a -- x , b FROM t"));
     // A quote inside a comment must not make the normaliser collapse a literal's spaces.
-    assertThat(QueryKeys.normaliseSql("-- it's\nSELECT 'x  y' FROM t"))
-        .isNotEqualTo(QueryKeys.normaliseSql("-- it's\nSELECT 'x y' FROM t"));
-    assertThat(QueryKeys.normaliseSql("SELECT $$a  b$$")).isNotEqualTo(QueryKeys.normaliseSql("SELECT $$a b$$"));
-    assertThat(QueryKeys.normaliseSql("SELECT\u001Ca")).isNotEqualTo(QueryKeys.normaliseSql("SELECT a"));
+    assertThat(SqlText.normalise("-- it's\nSELECT 'x  y' FROM t"))
+        .isNotEqualTo(SqlText.normalise("-- it's\nSELECT 'x y' FROM t"));
+    assertThat(SqlText.normalise("SELECT $$a  b$$")).isNotEqualTo(SqlText.normalise("SELECT $$a b$$"));
+    assertThat(SqlText.normalise("SELECT\u001Ca")).isNotEqualTo(SqlText.normalise("SELECT a"));
   }
 
   @Test
   void everyParameterTypeGivesItsOwnKey() {
-    CachedQueryExecutor<Object> executor = executor();
+    CachedQueryExecutor executor = executor();
     List<Object> values =
         Arrays.asList(
             null, "null", "", "1", 1, 1L, (short) 1, (byte) 1, 1.0d, 1.0f, new BigDecimal("1"), new BigDecimal("1.0"),
@@ -137,7 +137,7 @@ class QueryKeyTest {
 
   @Test
   void aQueryKeepsItsOwnCopyOfMutableParameters() {
-    CachedQueryExecutor<Object> executor = executor();
+    CachedQueryExecutor executor = executor();
     byte[] bytes = {1, 2, 3};
     Timestamp ts = Timestamp.valueOf("2024-01-01 00:00:00");
     Query query = Query.named("q", bytes, ts);
@@ -164,8 +164,8 @@ class QueryKeyTest {
         "2020-01-01", UUID.fromString("00000000-0000-0000-0000-000000000000"), "\u0000", "\u0000\u0000", "é", "e\u0301"};
     String[][] tableSets = {{}, {"t"}, {"u"}, {"t", "u"}};
     String[] extraTags = {null, "tenant:1", "tenant:2"};
-    CachedQueryExecutor<Object> first = executor();
-    CachedQueryExecutor<Object> second = executor();
+    CachedQueryExecutor first = executor();
+    CachedQueryExecutor second = executor();
     Map<String, List<Object>> identityByKey = new HashMap<>();
     Set<List<Object>> identities = new HashSet<>();
     for (int i = 0; i < 20_000; i++) {

@@ -1,5 +1,7 @@
 package dev.tiercache.query;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -42,6 +44,10 @@ class TwoNodeInvalidationTest {
   private static final String ACTIVE = "SELECT id, name FROM users WHERE active = ? ORDER BY id";
 
   record User(long id, String name) {
+    static User from(ResultSet rs, int rowNum) throws SQLException {
+      return from(rs);
+    }
+
     static User from(ResultSet rs) throws SQLException {
       return new User(rs.getLong("id"), rs.getString("name"));
     }
@@ -52,14 +58,14 @@ class TwoNodeInvalidationTest {
     final RedisClient client = RedisClient.create(REDIS.uri());
     final RedisTier tier = RedisTier.create(client);
     final TestDatabase.CountingDataSource database = db.countingDataSource();
-    final TieredCache<String, List<User>> cache;
-    final CachedQueryExecutor<User> executor;
+    final TieredCache<String, QueryResult> cache;
+    final CachedQueryExecutor executor;
 
     Node(String cacheName) {
       cache =
-          TieredCache.<String, List<User>>builder(cacheName)
+          TieredCache.<String, QueryResult>builder(cacheName)
               .l2(tier)
-              .valueCodec(JsonCodec.of(new TypeReference<List<User>>() {}))
+              .valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class))
               .build();
       executor = CachedQueryExecutor.builder(cache).dataSource(database.proxy).build();
     }

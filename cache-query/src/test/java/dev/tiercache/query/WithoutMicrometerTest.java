@@ -21,9 +21,9 @@ class WithoutMicrometerTest {
   /** Runs inside a class loader that cannot see Micrometer. */
   public static final class Probe {
     public static List<Object> run() {
-      TieredCache<String, List<String>> cache = TieredCache.<String, List<String>>builder("probe").build();
+      TieredCache<String, QueryResult> cache = TieredCache.<String, QueryResult>builder("probe").build();
       try {
-        CachedQueryExecutor<String> executor = CachedQueryExecutor.builder(cache).build();
+        CachedQueryExecutor executor = CachedQueryExecutor.builder(cache).build();
         List<Object> out = new ArrayList<>();
         out.addAll(executor.execute(Query.sql("SELECT name FROM users WHERE id = ?", 1), () -> List.of("first")));
         out.addAll(executor.execute(Query.sql("SELECT name FROM users WHERE id = ?", 1), () -> List.of("second")));

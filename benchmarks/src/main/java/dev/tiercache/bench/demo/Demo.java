@@ -1,11 +1,13 @@
 package dev.tiercache.bench.demo;
 
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tiercache.TieredCache;
 import dev.tiercache.bench.BenchRedis;
-import dev.tiercache.codec.JsonCodec;
 import dev.tiercache.codec.KeyCodec;
 import dev.tiercache.query.CachedQueryExecutor;
+import dev.tiercache.query.QueryResult;
+import dev.tiercache.query.QueryResultCodec;
+import dev.tiercache.query.RowMapper;
 import dev.tiercache.redis.RedisTier;
 import io.lettuce.core.RedisClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -101,8 +103,8 @@ public final class Demo {
     final String name;
     final RedisClient client;
     final RedisTier tier;
-    final TieredCache<String, List<User>> cache;
-    final CachedQueryExecutor<User> queries;
+    final TieredCache<String, QueryResult> cache;
+    final CachedQueryExecutor queries;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     Node(String name, BenchRedis redis, JdbcDataSource database, String cacheName) {
@@ -111,18 +113,18 @@ public final class Demo {
       client.setOptions(RedisTier.recommendedClientOptions());
       tier = RedisTier.create(client);
       cache =
-          TieredCache.<String, List<User>>builder(cacheName)
+          TieredCache.<String, QueryResult>builder(cacheName)
               .keyCodec(KeyCodec.identity())
               .l1(l1 -> l1.maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(5)))
               .l2(tier)
-              .valueCodec(JsonCodec.of(new TypeReference<List<User>>() {}))
+              .valueCodec(QueryResultCodec.json(new ObjectMapper(), User.class))
               .meterRegistry(registry)
               .build();
       queries = CachedQueryExecutor.builder(cache).dataSource(database).build();
     }
 
     Optional<User> read(long id) {
-      return queries.queryOne(BY_ID, row -> new User(row.getLong("id"), row.getString("name")), id);
+      return queries.queryOne(BY_ID, RowMapper.record(User.class), id);
     }
 
     /** Counts at the end of the warm-up, so that the printed rates cover the measured reads only. */

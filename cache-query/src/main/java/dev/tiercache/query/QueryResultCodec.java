@@ -1,0 +1,176 @@
+package dev.tiercache.query;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tiercache.codec.CodecException;
+import dev.tiercache.codec.ValueCodec;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Encodes {@link QueryResult}s as JSON with Jackson, for the L2 of a cache shared by queries of many row types. Each
+ * result records the class name of its rows, and decoding accepts only the row classes the codec was given (plus
+ * strings, numbers, booleans and UUIDs): the bytes in a shared Redis never choose an arbitrary class to instantiate.
+ * A result with a row of a class not given is refused when it is encoded, which the executor reports as a result
+ * that cannot be cached. Jackson ({@code com.fasterxml.jackson.core:jackson-databind}) is an optional dependency:
+ * add it to use this class.
+ *
+ * <pre>{@code
+ * ObjectMapper mapper = new ObjectMapper().registerModule(new JavaTimeModule());
+ * TieredCache<String, QueryResult> cache = TieredCache.<String, QueryResult>builder("queries")
+ *     .l2(redis).valueCodec(QueryResultCodec.json(mapper, User.class, Order.class)).build();
+ * }</pre>
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class QueryResultCodec implements ValueCodec<QueryResult> {
+
+  private static final List<Class<?>> SCALARS =
+      List.of(
+          String.class, Boolean.class, Integer.class, Long.class, Short.class, Byte.class, Double.class,
+          Float.class, BigDecimal.class, BigInteger.class, UUID.class, Character.class);
+
+  private final ObjectMapper mapper;
+  private final Map<String, Class<?>> allowed;
+
+  private QueryResultCodec(ObjectMapper mapper, Map<String, Class<?>> allowed) {
+    this.mapper = mapper;
+    this.allowed = allowed;
+  }
+
+  /**
+   * Creates a codec that accepts rows of these classes (and scalars).
+   *
+   * @param mapper the mapper (register the modules your row types need, for example {@code JavaTimeModule}); it
+   *     must not enable default typing
+   * @param rowTypes the row classes of every query cached with this codec
+   * @return the codec
+   * @throws NullPointerException if an argument is null
+   */
+  public static QueryResultCodec json(ObjectMapper mapper, Class<?>... rowTypes) {
+    Objects.requireNonNull(mapper, "mapper");
+    Map<String, Class<?>> allowed = new HashMap<>();
+    SCALARS.forEach(c -> allowed.put(c.getName(), c));
+    for (Class<?> type : Objects.requireNonNull(rowTypes, "rowTypes")) {
+      allowed.put(Objects.requireNonNull(type, "row type").getName(), type);
+    }
+    ObjectMapper copy = mapper.copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    return new QueryResultCodec(copy, Map.copyOf(allowed));
+  }
+
+  /**
+   * Returns the format's identifier, recorded with each L2 entry.
+   *
+   * @return {@code "query-json/1"}
+   */
+  @Override
+  public String id() {
+    return "query-json/1";
+  }
+
+  /**
+   * Writes a result as JSON: its expiry, the row classes, and each row with the index of its class.
+   *
+   * @param value the result
+   * @return the bytes
+   * @throws CodecException if a row's class was not given to {@link #json}, or Jackson cannot write it; the message
+   *     names the class, never a value
+   */
+  @Override
+  public byte[] encode(QueryResult value) {
+    ObjectNode root = mapper.createObjectNode();
+    root.put("exp", value.expiresAtMillis());
+    ArrayNode types = root.putArray("types");
+    Map<Class<?>, Integer> index = new LinkedHashMap<>();
+    ArrayNode rows = root.putArray("rows");
+    try {
+      for (Object row : value.rows()) {
+        ArrayNode cell = rows.addArray();
+        if (row == null) {
+          cell.add(-1);
+          continue;
+        }
+        Class<?> type = row.getClass();
+        if (allowed.get(type.getName()) != type) {
+          throw new CodecException(
+              "rows of " + type.getName() + " are not among the row types given to QueryResultCodec.json");
+        }
+        Integer i = index.get(type);
+        if (i == null) {
+          i = index.size();
+          index.put(type, i);
+          types.add(type.getName());
+        }
+        cell.add(i);
+        cell.add(mapper.valueToTree(row));
+      }
+      return mapper.writeValueAsBytes(root);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new CodecException("cannot write a query result as JSON (" + e.getClass().getSimpleName() + ")", e);
+    }
+  }
+
+  /**
+   * Reads a result written by {@link #encode}.
+   *
+   * @param bytes the bytes
+   * @return the result
+   * @throws CodecException if the bytes are malformed or name a row class not given to {@link #json}
+   */
+  @Override
+  public QueryResult decode(byte[] bytes) {
+    try {
+      JsonNode root = mapper.readTree(bytes);
+      if (root == null || !root.isObject() || !root.path("exp").isIntegralNumber() || !root.path("types").isArray()
+          || !root.path("rows").isArray()) {
+        throw new CodecException("not a query result");
+      }
+      List<Class<?>> types = new ArrayList<>();
+      for (JsonNode name : root.get("types")) {
+        Class<?> type = allowed.get(name.asText());
+        if (type == null) {
+          throw new CodecException("a query result names a row class that is not allowed");
+        }
+        types.add(type);
+      }
+      List<Object> rows = new ArrayList<>();
+      for (JsonNode cell : root.get("rows")) {
+        int i = cell.path(0).asInt(Integer.MIN_VALUE);
+        if (i == -1) {
+          rows.add(null);
+        } else if (i >= 0 && i < types.size() && cell.size() == 2) {
+          rows.add(mapper.treeToValue(cell.get(1), types.get(i)));
+        } else {
+          throw new CodecException("a query result row is malformed");
+        }
+      }
+      return new QueryResult(rows, root.get("exp").asLong());
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof CodecException c) {
+        throw c;
+      }
+      throw new CodecException("cannot read a query result (" + e.getClass().getSimpleName() + ")", e);
+    }
+  }
+
+  /**
+   * Describes the codec.
+   *
+   * @return a description naming how many row classes it accepts
+   */
+  @Override
+  public String toString() {
+    return "QueryResultCodec[" + (allowed.size() - SCALARS.size()) + " row type(s)]";
+  }
+}
