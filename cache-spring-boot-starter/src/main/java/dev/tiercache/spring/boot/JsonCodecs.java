@@ -13,6 +13,10 @@ final class JsonCodecs {
     this.mapper = mapper;
   }
 
+  ObjectMapper mapper() {
+    return mapper;
+  }
+
   ValueCodec<?> codecFor(Class<?> type) {
     return JsonCodec.of(type, mapper);
   }

@@ -1,5 +1,6 @@
 package dev.tiercache.spring.boot;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +35,9 @@ public class TiercacheProperties {
 
   /** The shared L2. */
   private final L2 l2 = new L2();
+
+  /** The CachedQueryExecutor bean (with cache-query and a DataSource). */
+  private final Query query = new Query();
 
   /** Settings every cache starts from. */
   @NestedConfigurationProperty private final TiercacheCacheProperties defaults = new TiercacheCacheProperties();
@@ -141,6 +145,15 @@ public class TiercacheProperties {
   }
 
   /**
+   * Returns the query executor settings.
+   *
+   * @return the query settings
+   */
+  public Query getQuery() {
+    return query;
+  }
+
+  /**
    * Returns the settings every cache starts from.
    *
    * @return the defaults
@@ -201,6 +214,157 @@ public class TiercacheProperties {
      */
     public void setNamespace(String namespace) {
       this.namespace = namespace;
+    }
+  }
+
+  /** The CachedQueryExecutor bean, joined to Spring's transactions. */
+  public static class Query {
+
+    /** Whether to declare a CachedQueryExecutor bean when cache-query and a DataSource are present. */
+    private boolean enabled = true;
+
+    /** The name of the query results' cache (its Redis namespace part and the cache tag of its meters). */
+    private String cacheName = "queries";
+
+    /** The row classes of every cached query; the JSON codec of the L2 reads back only these (and scalars). The executor is declared only when they are set (or tiercache.l2.enabled=false). */
+    private List<Class<?>> rowTypes = new ArrayList<>();
+
+    /** The most query results the L1 holds (default 10000). */
+    private Long l1MaximumSize;
+
+    /** How long a query result lives in the L1 after it was written. */
+    private Duration l1ExpireAfterWrite;
+
+    /** How long a query result lives in Redis (default 30m). */
+    private Duration l2Ttl;
+
+    /** The most rows a cached result may hold; larger results are returned but not cached (default 10000). */
+    private Integer maxCachedRows;
+
+    /**
+     * Returns whether the executor is declared.
+     *
+     * @return whether the executor is declared
+     */
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    /**
+     * Sets whether the executor is declared.
+     *
+     * @param enabled whether the executor is declared
+     */
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    /**
+     * Returns the cache name.
+     *
+     * @return the cache name
+     */
+    public String getCacheName() {
+      return cacheName;
+    }
+
+    /**
+     * Sets the cache name.
+     *
+     * @param cacheName the cache name
+     */
+    public void setCacheName(String cacheName) {
+      this.cacheName = cacheName;
+    }
+
+    /**
+     * Returns the row classes.
+     *
+     * @return the row classes
+     */
+    public List<Class<?>> getRowTypes() {
+      return rowTypes;
+    }
+
+    /**
+     * Sets the row classes.
+     *
+     * @param rowTypes the row classes
+     */
+    public void setRowTypes(List<Class<?>> rowTypes) {
+      this.rowTypes = rowTypes;
+    }
+
+    /**
+     * Returns the most L1 entries.
+     *
+     * @return the most L1 entries
+     */
+    public Long getL1MaximumSize() {
+      return l1MaximumSize;
+    }
+
+    /**
+     * Sets the most L1 entries.
+     *
+     * @param l1MaximumSize the most L1 entries
+     */
+    public void setL1MaximumSize(Long l1MaximumSize) {
+      this.l1MaximumSize = l1MaximumSize;
+    }
+
+    /**
+     * Returns the L1 time to live.
+     *
+     * @return the L1 time to live
+     */
+    public Duration getL1ExpireAfterWrite() {
+      return l1ExpireAfterWrite;
+    }
+
+    /**
+     * Sets the L1 time to live.
+     *
+     * @param l1ExpireAfterWrite the L1 time to live
+     */
+    public void setL1ExpireAfterWrite(Duration l1ExpireAfterWrite) {
+      this.l1ExpireAfterWrite = l1ExpireAfterWrite;
+    }
+
+    /**
+     * Returns the L2 time to live.
+     *
+     * @return the L2 time to live
+     */
+    public Duration getL2Ttl() {
+      return l2Ttl;
+    }
+
+    /**
+     * Sets the L2 time to live.
+     *
+     * @param l2Ttl the L2 time to live
+     */
+    public void setL2Ttl(Duration l2Ttl) {
+      this.l2Ttl = l2Ttl;
+    }
+
+    /**
+     * Returns the bound.
+     *
+     * @return the bound
+     */
+    public Integer getMaxCachedRows() {
+      return maxCachedRows;
+    }
+
+    /**
+     * Sets the bound.
+     *
+     * @param maxCachedRows the bound
+     */
+    public void setMaxCachedRows(Integer maxCachedRows) {
+      this.maxCachedRows = maxCachedRows;
     }
   }
 }

@@ -19,7 +19,9 @@ final class Contexts {
 
   static final AutoConfigurations TIERCACHE =
       AutoConfigurations.of(
+          TiercacheInfrastructureAutoConfiguration.class,
           TiercacheAutoConfiguration.class,
+          TiercacheQueryAutoConfiguration.class,
           TiercacheHealthAutoConfiguration.class,
           CacheAutoConfiguration.class,
           JacksonAutoConfiguration.class,

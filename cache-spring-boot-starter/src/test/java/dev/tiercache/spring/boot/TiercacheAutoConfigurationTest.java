@@ -108,7 +108,7 @@ class TiercacheAutoConfigurationTest {
     runner.withUserConfiguration(OwnCacheManager.class).run(context -> {
       assertThat(context).hasSingleBean(CacheManager.class);
       assertThat(context).doesNotHaveBean(TiercacheCacheManager.class);
-      assertThat(context).doesNotHaveBean(RedisTier.class);
+      assertThat(context).doesNotHaveBean(TiercacheEvictor.class);
     });
   }
 
