@@ -107,6 +107,15 @@ final class PropertiesSpecs {
     }
   }
 
+  /** One setting of a cache: its own if set, else the defaults'; null if neither is set. */
+  static <T> T setting(
+      TiercacheProperties properties, String cacheName, Function<TiercacheCacheProperties, T> setting) {
+    return first(
+        properties.getCaches().getOrDefault(cacheName, new TiercacheCacheProperties()),
+        properties.getDefaults(),
+        setting);
+  }
+
   private static <T> T first(
       TiercacheCacheProperties own,
       TiercacheCacheProperties defaults,

@@ -1,6 +1,5 @@
 package dev.tiercache.spring.boot;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -223,20 +222,14 @@ public class TiercacheProperties {
     /** Whether to declare a CachedQueryExecutor bean when cache-query and a DataSource are present. */
     private boolean enabled = true;
 
-    /** The name of the query results' cache (its Redis namespace part and the cache tag of its meters). */
+    /**
+     * The name of the query results' cache (its Redis namespace part and the cache tag of its meters); its L1 size,
+     * L1 expiry and L2 TTL are set like any cache's, under tiercache.caches.&lt;name&gt; and tiercache.defaults.
+     */
     private String cacheName = "queries";
 
     /** The row classes of every cached query; the JSON codec of the L2 reads back only these (and scalars). The executor is declared only when they are set (or tiercache.l2.enabled=false). */
     private List<Class<?>> rowTypes = new ArrayList<>();
-
-    /** The most query results the L1 holds (default 10000). */
-    private Long l1MaximumSize;
-
-    /** How long a query result lives in the L1 after it was written. */
-    private Duration l1ExpireAfterWrite;
-
-    /** How long a query result lives in Redis (default 30m). */
-    private Duration l2Ttl;
 
     /** The most rows a cached result may hold; larger results are returned but not cached (default 10000). */
     private Integer maxCachedRows;
@@ -293,60 +286,6 @@ public class TiercacheProperties {
      */
     public void setRowTypes(List<Class<?>> rowTypes) {
       this.rowTypes = rowTypes;
-    }
-
-    /**
-     * Returns the most L1 entries.
-     *
-     * @return the most L1 entries
-     */
-    public Long getL1MaximumSize() {
-      return l1MaximumSize;
-    }
-
-    /**
-     * Sets the most L1 entries.
-     *
-     * @param l1MaximumSize the most L1 entries
-     */
-    public void setL1MaximumSize(Long l1MaximumSize) {
-      this.l1MaximumSize = l1MaximumSize;
-    }
-
-    /**
-     * Returns the L1 time to live.
-     *
-     * @return the L1 time to live
-     */
-    public Duration getL1ExpireAfterWrite() {
-      return l1ExpireAfterWrite;
-    }
-
-    /**
-     * Sets the L1 time to live.
-     *
-     * @param l1ExpireAfterWrite the L1 time to live
-     */
-    public void setL1ExpireAfterWrite(Duration l1ExpireAfterWrite) {
-      this.l1ExpireAfterWrite = l1ExpireAfterWrite;
-    }
-
-    /**
-     * Returns the L2 time to live.
-     *
-     * @return the L2 time to live
-     */
-    public Duration getL2Ttl() {
-      return l2Ttl;
-    }
-
-    /**
-     * Sets the L2 time to live.
-     *
-     * @param l2Ttl the L2 time to live
-     */
-    public void setL2Ttl(Duration l2Ttl) {
-      this.l2Ttl = l2Ttl;
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.tiercache.query.QueryResult;
 import dev.tiercache.query.QueryResultCodec;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.spring.SpringTransactionSync;
+import java.time.Duration;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -56,13 +57,17 @@ public class TiercacheQueryAutoConfiguration {
       ObjectProvider<JsonCodecs> json,
       ObjectProvider<TiercacheMeters> meters) {
     TiercacheProperties.Query query = properties.getQuery();
-    TieredCacheBuilder<String, QueryResult> builder = TieredCache.builder(query.getCacheName());
+    String name = query.getCacheName();
+    TieredCacheBuilder<String, QueryResult> builder = TieredCache.builder(name);
+    Long l1Size = PropertiesSpecs.setting(properties, name, TiercacheCacheProperties::getL1MaximumSize);
+    Duration l1Ttl = PropertiesSpecs.setting(properties, name, TiercacheCacheProperties::getL1ExpireAfterWrite);
+    Duration l2Ttl = PropertiesSpecs.setting(properties, name, TiercacheCacheProperties::getL2Ttl);
     builder.l1(l1 -> {
-      if (query.getL1MaximumSize() != null) {
-        l1.maximumSize(query.getL1MaximumSize());
+      if (l1Size != null) {
+        l1.maximumSize(l1Size);
       }
-      if (query.getL1ExpireAfterWrite() != null) {
-        l1.expireAfterWrite(query.getL1ExpireAfterWrite());
+      if (l1Ttl != null) {
+        l1.expireAfterWrite(l1Ttl);
       }
     });
     L2Store store = l2.getIfUnique();
@@ -75,8 +80,8 @@ public class TiercacheQueryAutoConfiguration {
         throw new IllegalStateException("the query cache's L2 codec needs tiercache.query.row-types");
       }
       builder.l2(store).valueCodec(QueryResultCodec.json(codecs.mapper(), query.getRowTypes().toArray(Class<?>[]::new)));
-      if (query.getL2Ttl() != null) {
-        builder.l2Ttl(query.getL2Ttl());
+      if (l2Ttl != null) {
+        builder.l2Ttl(l2Ttl);
       }
     }
     meters.ifAvailable(m -> m.bind(builder));
