@@ -31,6 +31,20 @@ public final class TiercacheCacheManagerBuilder {
     this.l2 = l2;
   }
 
+  /** A copy for a manager, so that changing this builder later changes no manager it built. */
+  private TiercacheCacheManagerBuilder snapshot() {
+    TiercacheCacheManagerBuilder copy = new TiercacheCacheManagerBuilder(l2);
+    copy.defaults.copyFrom(defaults);
+    copy.perCache.putAll(perCache);
+    copy.customizers.addAll(customizers);
+    copy.cacheNames.addAll(cacheNames);
+    copy.dynamic = dynamic;
+    copy.allowNullValues = allowNullValues;
+    copy.transactionAware = transactionAware;
+    copy.meterRegistry = meterRegistry;
+    return copy;
+  }
+
   /**
    * Changes the settings every cache starts from.
    *
@@ -131,6 +145,6 @@ public final class TiercacheCacheManagerBuilder {
    * @throws IllegalStateException if a cache's settings are incomplete (an L2 without a value codec)
    */
   public TiercacheCacheManager build() {
-    return new TiercacheCacheManager(this);
+    return new TiercacheCacheManager(snapshot());
   }
 }

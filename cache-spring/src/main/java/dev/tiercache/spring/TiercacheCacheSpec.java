@@ -38,19 +38,24 @@ public final class TiercacheCacheSpec {
 
   TiercacheCacheSpec copy() {
     TiercacheCacheSpec copy = new TiercacheCacheSpec();
-    copy.l1MaximumSize = l1MaximumSize;
-    copy.l1ExpireAfterWrite = l1ExpireAfterWrite;
-    copy.l1ExpireAfterAccess = l1ExpireAfterAccess;
-    copy.l2Ttl = l2Ttl;
-    copy.ttlJitter = ttlJitter;
-    copy.l2Timeout = l2Timeout;
-    copy.busGracePeriod = busGracePeriod;
-    copy.valueCodec = valueCodec;
-    copy.keyCodec = keyCodec;
-    copy.tags = tags;
-    copy.allowNullValues = allowNullValues;
-    copy.builderSteps.addAll(builderSteps);
+    copy.copyFrom(this);
     return copy;
+  }
+
+  void copyFrom(TiercacheCacheSpec other) {
+    l1MaximumSize = other.l1MaximumSize;
+    l1ExpireAfterWrite = other.l1ExpireAfterWrite;
+    l1ExpireAfterAccess = other.l1ExpireAfterAccess;
+    l2Ttl = other.l2Ttl;
+    ttlJitter = other.ttlJitter;
+    l2Timeout = other.l2Timeout;
+    busGracePeriod = other.busGracePeriod;
+    valueCodec = other.valueCodec;
+    keyCodec = other.keyCodec;
+    tags = other.tags;
+    allowNullValues = other.allowNullValues;
+    builderSteps.clear();
+    builderSteps.addAll(other.builderSteps);
   }
 
   /**
