@@ -1,0 +1,60 @@
+package dev.tiercache.spring.boot;
+
+import dev.tiercache.spring.TiercacheCache;
+import dev.tiercache.spring.TiercacheCacheManager;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.boot.actuate.health.AbstractHealthIndicator;
+import org.springframework.boot.actuate.health.Health;
+
+/**
+ * The {@code tiercache} health contributor: DOWN while Redis does not answer a PING within a second, UP otherwise,
+ * with each cache's L2 circuit breaker state and pending invalidations as details (from its meters, when there is a
+ * meter registry). Caches keep working while Redis is down (L1 and loader), so this indicator is not part of the
+ * liveness or readiness groups unless the application adds it.
+ */
+final class TiercacheHealthIndicator extends AbstractHealthIndicator implements DisposableBean {
+
+  private static final Duration PING_TIMEOUT = Duration.ofSeconds(1);
+
+  private final TiercacheCacheManager manager;
+  private final RedisPing ping;
+  private final Function<String, Map<String, Object>> cacheDetails;
+
+  TiercacheHealthIndicator(
+      TiercacheCacheManager manager, RedisPing ping, Function<String, Map<String, Object>> cacheDetails) {
+    super("Tiercache health check failed");
+    this.manager = manager;
+    this.ping = ping;
+    this.cacheDetails = cacheDetails;
+  }
+
+  @Override
+  protected void doHealthCheck(Health.Builder builder) {
+    if (ping == null) {
+      builder.up().withDetail("l2", "none");
+    } else {
+      try {
+        ping.ping(PING_TIMEOUT);
+        builder.up().withDetail("redis", "reachable");
+      } catch (Exception e) {
+        builder.down().withDetail("redis", "unreachable").withDetail("error", e.getClass().getSimpleName());
+      }
+    }
+    Map<String, Object> caches = new LinkedHashMap<>();
+    for (TiercacheCache cache : manager.tiercaches()) {
+      caches.put(cache.getName(), cacheDetails.apply(cache.getName()));
+    }
+    builder.withDetail("caches", caches);
+  }
+
+  @Override
+  public void destroy() {
+    if (ping != null) {
+      ping.close();
+    }
+  }
+}
