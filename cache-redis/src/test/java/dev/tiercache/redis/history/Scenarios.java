@@ -1,0 +1,83 @@
+package dev.tiercache.redis.history;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tiercache.redis.history.Workload.Fault;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.assertj.core.api.SoftAssertions;
+
+/**
+ * Runs a scenario (workload, fault, check), prints its one-line summary, keeps its report for the class's table, and
+ * asserts the contract: no stale read on the invalidating instance, none on another past the bound, no read
+ * exception, no anomaly.
+ */
+final class Scenarios {
+
+  /** The cross-instance bound: the instances' maxStaleness once the product has it; {@code -Dhistory.boundMs}. */
+  static final Duration BOUND = Duration.ofMillis(Long.getLong("history.boundMs", 500));
+
+  private final Faults.Timing timing = Faults.Timing.fromSystemProperties();
+  private final Workload.Config config = Workload.Config.standard();
+  private final HistoryChecker checker = new HistoryChecker(BOUND, HistoryChecker.STUCK_AFTER);
+  private final List<Report> reports = new ArrayList<>();
+
+  Faults.Timing timing() {
+    return timing;
+  }
+
+  /** Runs, checks, prints and keeps the report; does not assert. */
+  Report run(String scenario, CacheInstances instances, Fault fault) throws Exception {
+    String cacheName = "history-" + scenario + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    History history = new Workload(config).run(instances, cacheName, BOUND, timing.run(), fault);
+    Report report = checker.check(scenario, history);
+    synchronized (reports) {
+      reports.add(report);
+    }
+    System.out.println(report.summary());
+    history.faults().forEach(w -> System.out.printf("HISTORY %-22s   fault: %s for %d ms%n", scenario, w.what(),
+        Duration.ofNanos(w.to() - w.from()).toMillis()));
+    report.examples().forEach(e -> System.out.printf("HISTORY %-22s   e.g. %s%n", scenario, e));
+    return report;
+  }
+
+  /** Runs and asserts the contract. */
+  void assertCoherent(String scenario, CacheInstances instances, Fault fault) throws Exception {
+    Report report = run(scenario, instances, fault);
+    SoftAssertions soft = new SoftAssertions();
+    soft.assertThat(report.reads()).as("reads that returned a value").isPositive();
+    soft.assertThat(report.staleSame()).as("stale reads on the invalidating instance; " + report.summary())
+        .isZero();
+    soft.assertThat(report.staleOther())
+        .as("stale reads on other instances more than " + BOUND.toMillis() + " ms after; " + report.summary())
+        .isZero();
+    soft.assertThat(report.readExceptions()).as("read exceptions; " + report.summary()).isEmpty();
+    soft.assertThat(report.anomalies()).as("anomalies; " + report.summary()).isEmpty();
+    soft.assertAll();
+  }
+
+  /** Prints the table of every scenario run so far (the format of issue 9's). */
+  void printTable(String title) {
+    synchronized (reports) {
+      if (reports.isEmpty()) {
+        return;
+      }
+      StringBuilder table = new StringBuilder();
+      table.append("\nHISTORY TABLE ").append(title).append(": ").append(config.instances()).append(" instances x ")
+          .append(config.threads()).append(" threads, ").append(config.keys()).append(" keys, ")
+          .append(config.writesPerSecond()).append(" writes/s per instance (the rest reads), runs of ")
+          .append(timing.run().toMillis()).append(" ms, bound ").append(BOUND.toMillis()).append(" ms (")
+          .append(CacheInstances.productHasMaxStaleness() ? "the instances' maxStaleness" : "checker only: the "
+              + "product has no maxStaleness setting yet").append(")\n");
+      table.append(Report.tableHeader()).append('\n');
+      reports.forEach(r -> table.append(r.tableRow()).append('\n'));
+      System.out.println(table);
+    }
+  }
+
+  static void assertPositive(long value, String what) {
+    assertThat(value).as(what).isPositive();
+  }
+}
