@@ -139,7 +139,9 @@ final class Faults {
         redis.stop();
       } finally {
         redis.start();
-        context.window("restarted from a snapshot " + timing.faultFor().toMillis() + " ms old", from);
+        long loaded = withAdmin(redis.uri(), c -> c.dbsize());
+        context.window("restarted from a snapshot " + timing.faultFor().toMillis() + " ms old (" + loaded
+            + " keys loaded)", from);
         deleteQuietly(dump);
       }
     };
@@ -162,7 +164,8 @@ final class Faults {
           if (!"OK".equals(reply)) {
             throw new IllegalStateException("DEBUG RELOAD NOSAVE answered " + reply);
           }
-          context.window("DEBUG RELOAD NOSAVE of a snapshot " + timing.faultFor().toMillis() + " ms old", from);
+          context.window("DEBUG RELOAD NOSAVE of a snapshot " + timing.faultFor().toMillis() + " ms old ("
+              + c.dbsize() + " keys loaded)", from);
         } finally {
           deleteQuietly(dump);
         }

@@ -67,6 +67,7 @@ public final class HistoryChecker {
     long stuckNanos = stuckAfter.toNanos();
     List<Long> latencies = new ArrayList<>();
     for (Op op : history.ops()) {
+      report.op(op);
       if (op.type() == Type.WRITE) {
         report.write(op);
         continue;

@@ -12,6 +12,7 @@ import java.util.Map;
  * cached values.
  *
  * @param scenario the scenario's name
+ * @param span from the first operation's start to the last one's end
  * @param bound the cross-instance staleness bound the history was checked against
  * @param reads reads that returned a value
  * @param writes writes (database update and cache call)
@@ -29,6 +30,7 @@ import java.util.Map;
  */
 public record Report(
     String scenario,
+    Duration span,
     Duration bound,
     long reads,
     long writes,
@@ -72,14 +74,14 @@ public record Report(
 
   /** The header of {@link #tableRow()}, in the format of issue 9's table. */
   public static String tableHeader() {
-    return "| scenario | stale same / other (stuck) | worst age | reads: max / p99 latency, exceptions "
-        + "| writes threw | anomalies |\n|---|---|---|---|---|---|";
+    return "| scenario | run | stale same / other (stuck) | worst age | reads: max / p99 latency, exceptions "
+        + "| writes threw | anomalies |\n|---|---|---|---|---|---|---|";
   }
 
   /** One row of the table. */
   public String tableRow() {
-    return String.format("| %s | %d / %d (%d) | %s | %s / %s, %d | %d of %d | %d |",
-        scenario, staleSame, staleOther, stuck, age(worstAge), ms(readMax), ms(readP99), readExceptionCount(),
+    return String.format("| %s | %.1f s | %d / %d (%d) | %s | %s / %s, %d | %d of %d | %d |",
+        scenario, span.toMillis() / 1e3, staleSame, staleOther, stuck, age(worstAge), ms(readMax), ms(readP99), readExceptionCount(),
         writesThrewCount(), writes, anomalyCount());
   }
 
@@ -104,6 +106,8 @@ public record Report(
     private long stuck;
     private long worstAge = -1;
     private long[] latencies = new long[0];
+    private long firstStart = Long.MAX_VALUE;
+    private long lastEnd = Long.MIN_VALUE;
     private final Map<String, Long> readExceptions = HistoryChecker.emptyByName();
     private final Map<Kind, Long> writesThrew = HistoryChecker.emptyByKind();
     private final Map<Kind, Long> staleByKind = HistoryChecker.emptyByKind();
@@ -113,6 +117,11 @@ public record Report(
     Builder(String scenario, Duration bound) {
       this.scenario = scenario;
       this.bound = bound;
+    }
+
+    void op(Op op) {
+      firstStart = Math.min(firstStart, op.start());
+      lastEnd = Math.max(lastEnd, op.end());
     }
 
     void write(Op op) {
@@ -166,7 +175,8 @@ public record Report(
       Duration max = Duration.ofNanos(latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
       Duration p99 = Duration.ofNanos(
           latencies.length == 0 ? 0 : latencies[(int) Math.min(latencies.length - 1, Math.ceil(latencies.length * 0.99) - 1)]);
-      return new Report(scenario, bound, reads, writes, staleSame, staleOther, stuck,
+      Duration span = Duration.ofNanos(lastEnd < firstStart ? 0 : lastEnd - firstStart);
+      return new Report(scenario, span, bound, reads, writes, staleSame, staleOther, stuck,
           worstAge < 0 ? null : Duration.ofNanos(worstAge), max, p99, Collections.unmodifiableMap(readExceptions),
           Collections.unmodifiableMap(writesThrew), Collections.unmodifiableMap(staleByKind),
           Collections.unmodifiableMap(anomalies), List.copyOf(examples));

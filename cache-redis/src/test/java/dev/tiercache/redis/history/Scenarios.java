@@ -1,7 +1,5 @@
 package dev.tiercache.redis.history;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.tiercache.redis.history.Workload.Fault;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,8 +28,13 @@ final class Scenarios {
 
   /** Runs, checks, prints and keeps the report; does not assert. */
   Report run(String scenario, CacheInstances instances, Fault fault) throws Exception {
+    return run(scenario, instances, fault, timing.run());
+  }
+
+  /** Like {@link #run(String, CacheInstances, Fault)}, for a run of {@code length}. */
+  Report run(String scenario, CacheInstances instances, Fault fault, Duration length) throws Exception {
     String cacheName = "history-" + scenario + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
-    History history = new Workload(config).run(instances, cacheName, BOUND, timing.run(), fault);
+    History history = new Workload(config).run(instances, cacheName, BOUND, length, fault);
     Report report = checker.check(scenario, history);
     synchronized (reports) {
       reports.add(report);
@@ -45,7 +48,12 @@ final class Scenarios {
 
   /** Runs and asserts the contract. */
   void assertCoherent(String scenario, CacheInstances instances, Fault fault) throws Exception {
-    Report report = run(scenario, instances, fault);
+    assertCoherent(scenario, instances, fault, timing.run());
+  }
+
+  /** Runs for {@code length} and asserts the contract. */
+  void assertCoherent(String scenario, CacheInstances instances, Fault fault, Duration length) throws Exception {
+    Report report = run(scenario, instances, fault, length);
     SoftAssertions soft = new SoftAssertions();
     soft.assertThat(report.reads()).as("reads that returned a value").isPositive();
     soft.assertThat(report.staleSame()).as("stale reads on the invalidating instance; " + report.summary())
@@ -67,17 +75,12 @@ final class Scenarios {
       StringBuilder table = new StringBuilder();
       table.append("\nHISTORY TABLE ").append(title).append(": ").append(config.instances()).append(" instances x ")
           .append(config.threads()).append(" threads, ").append(config.keys()).append(" keys, ")
-          .append(config.writesPerSecond()).append(" writes/s per instance (the rest reads), runs of ")
-          .append(timing.run().toMillis()).append(" ms, bound ").append(BOUND.toMillis()).append(" ms (")
+          .append(config.writesPerSecond()).append(" writes/s per instance (the rest reads), bound ").append(BOUND.toMillis()).append(" ms (")
           .append(CacheInstances.productHasMaxStaleness() ? "the instances' maxStaleness" : "checker only: the "
               + "product has no maxStaleness setting yet").append(")\n");
       table.append(Report.tableHeader()).append('\n');
       reports.forEach(r -> table.append(r.tableRow()).append('\n'));
       System.out.println(table);
     }
-  }
-
-  static void assertPositive(long value, String what) {
-    assertThat(value).as(what).isPositive();
   }
 }
