@@ -48,6 +48,9 @@ interface CacheMetrics {
   /** Fail-safe served a value past its TTL because the loader failed. */
   default void staleServed() {}
 
+  /** Removes this cache's meters: a closed cache reports nothing, and a successor of its name starts clean. */
+  default void close() {}
+
   /** An entry was reloaded in the background before it expired. */
   default void refreshed(boolean success) {}
 

@@ -17,10 +17,9 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -29,10 +28,7 @@ import org.slf4j.LoggerFactory;
 /** The tiered cache: reads through L1, L2 and the loader; writes and invalidates through the log. */
 final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
-  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
   private static final long NO_VERSION = Long.MIN_VALUE;
-  /** Covers every key: what a node that lost track of what it invalidated tells the others. */
-  private static final Invalidation EVERYTHING = Invalidation.all();
 
   private final String name;
   private final KeyCodec<? super K> keyCodec;
@@ -43,10 +39,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final BusLink bus;
   private final boolean cacheAbsent;
   private final Executor executor;
-  private final ConcurrentHashMap<String, Flight<V>> flights = new ConcurrentHashMap<>();
-  private final PendingInvalidations pending;
-  private final Duration retryInterval;
-  private final AtomicBoolean draining = new AtomicBoolean();
+  private final Flights<V> flights = new Flights<>();
+  private final Invalidator invalidator;
   private final Duration loadLease;
   /** This instance on the bus (its messages' origin) and in the L2 (the owner of its load leases). */
   private final String instanceId = UUID.randomUUID().toString();
@@ -63,17 +57,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.l2 = settings.l2 == null ? null : new L2Tier<>(settings, metrics);
     this.cacheAbsent = settings.negativeTtl != null;
     this.executor = settings.executor;
-    this.pending = new PendingInvalidations(settings.pendingInvalidations);
-    this.retryInterval = settings.l2RetryInterval;
     this.loadLease = settings.loadLease;
-    if (l2 != null) {
-      metrics.bindPendingInvalidations(pending::size);
-    }
-    InvalidationBus busToUse = settings.bus != null ? settings.bus : settings.l2 == null ? null : settings.l2.bus();
+    this.invalidator = new Invalidator(settings, instanceId, log, l1, l2, flights, metrics);
+    InvalidationBus storeBus = settings.l2 == null ? null : settings.l2.bus();
+    InvalidationBus busToUse = settings.bus != null ? settings.bus : storeBus;
     this.bus =
         busToUse == null
             ? null
-            : new BusLink(settings, instanceId, busToUse, metrics, this::applyLocally, this::clearL1);
+            : new BusLink(
+                settings, instanceId, busToUse, metrics, invalidator::applyLocally, invalidator::clearL1);
+    invalidator.connect(
+        bus, bus != null && busToUse == storeBus && settings.l2.announcesInvalidations());
   }
 
   @Override
@@ -149,14 +143,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     return hit;
   }
 
-  /** The L1 entry for a key, unless the bus has been down past its grace period (then the L1 is not trusted). */
+  /** The L1 entry for a key, unless this instance cannot prove its bus is caught up (then the L1 is not trusted). */
   private L1Entry<V> l1Hit(String k) {
     return bus == null || bus.l1Servable() ? l1.get(k) : null;
   }
 
   /** Whether the L2 may be read and written: there is one, and no invalidation waits to be applied to it. */
   private boolean l2Trusted() {
-    return l2 != null && pending.isEmpty();
+    return invalidator.l2Trusted();
   }
 
   /**
@@ -204,9 +198,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         if (read != null) {
           version = read.version();
           L2Tier.Hit<V> found = flight.refresh ? null : l2.decode(read);
-          if (found != null) {
-            l1.install(k, found.value(), found.tags(), flight.stamp);
-            finish(k, flight, found.value());
+          if (found != null && served(k, flight, found)) {
             return;
           }
         }
@@ -215,11 +207,13 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         if (l2.tryLease(k, instanceId, loadLease)) {
           leaseOwner = instanceId;
         } else {
-          L2Read filled = awaitOtherLoad(k);
+          OtherLoad awaited = awaitOtherLoad(k);
+          L2Read filled = awaited.read();
+          if (awaited.leaseTaken()) {
+            leaseOwner = instanceId;
+          }
           L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
-          if (found != null) {
-            l1.install(k, found.value(), found.tags(), flight.stamp);
-            finish(k, flight, found.value());
+          if (found != null && served(k, flight, found)) {
             return;
           }
           version = filled == null ? version : filled.version();
@@ -243,11 +237,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       long loadNanos = System.nanoTime() - start;
       if (value != null || cacheAbsent) {
         // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
-        L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags);
+        L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags());
         if (version != NO_VERSION && l2Trusted()) {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
-        l1.install(k, value, flight.tags, flight.stamp, loadNanos);
+        l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
       }
       finish(k, flight, value);
     } catch (Throwable t) {
@@ -262,10 +256,30 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   }
 
   /**
-   * Another instance holds the load lease: polls the L2 until its value appears, at most for the lease's length.
-   * Returns the last read, a hit if the value came, or null if the L2 failed.
+   * Serves what a flight read from the L2, unless an invalidation covering the entry (its own tags included, which
+   * the caller's tags may lack) overtook the read: then the flight goes on to the loader, so that no reader, not even
+   * one that joined after the invalidation returned, gets what it covered.
+   *
+   * @return whether the flight was finished with the entry
    */
-  private L2Read awaitOtherLoad(String k) {
+  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
+    flight.widen(found.tags());
+    if (l1.install(k, found.value(), found.tags(), flight.stamp) == null) {
+      return false;
+    }
+    finish(k, flight, found.value());
+    return true;
+  }
+
+  /** What waiting for another instance's load gave: the last read, and whether this instance took the lease over. */
+  private record OtherLoad(L2Read read, boolean leaseTaken) {}
+
+  /**
+   * Another instance holds the load lease: polls the L2 until its value appears, at most for the lease's length.
+   * Each poll that misses also tries to take the lease, so that when the holder fails, gives up, or had its write
+   * refused, a waiter loads at once instead of waiting out the lease.
+   */
+  private OtherLoad awaitOtherLoad(String k) {
     long deadline = System.nanoTime() + loadLease.toNanos();
     long pause = Math.max(TimeUnit.MILLISECONDS.toNanos(2), loadLease.toNanos() / 50);
     L2Read read = null;
@@ -273,10 +287,13 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       LockSupport.parkNanos(pause);
       read = l2.get(k);
       if (read == null || read.isHit()) {
-        return read;
+        return new OtherLoad(read, false);
+      }
+      if (l2.tryLease(k, instanceId, loadLease)) {
+        return new OtherLoad(read, true);
       }
     }
-    return read;
+    return new OtherLoad(read, false);
   }
 
   private void finish(String k, Flight<V> flight, V value) {
@@ -368,6 +385,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       Tags tags,
       Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
     long stamp = log.stamp();
+    owned.values().forEach(flight -> flight.stamp = stamp);
     Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
     try {
       Map<String, Long> versions = new HashMap<>();
@@ -381,10 +399,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
             }
             versions.put(read.getKey(), read.getValue().version());
             L2Tier.Hit<V> hit = l2.decode(read.getValue());
-            if (hit != null) {
-              l1.install(read.getKey(), hit.value(), hit.tags(), stamp);
+            if (hit != null && served(read.getKey(), flight, hit)) {
               pending.remove(read.getKey());
-              finish(read.getKey(), flight, hit.value());
             }
           }
         }
@@ -450,25 +466,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(tags, "tags");
     L2Entry entry = l2 == null ? null : l2.encode(value, tags);
-    Invalidation supersede = Invalidation.key(k);
-    InvalidationLog.Entry running = log.begin(supersede, () -> applyExclusive(supersede));
-    boolean stored = true;
-    try {
-      if (l2 != null) {
-        stored = l2Trusted() && l2.put(k, entry);
-        if (!stored) {
-          // The L2 may still hold the old value: remove it there once the L2 is back.
-          defer(supersede);
-        }
-      }
-    } finally {
-      log.end(running, () -> detachFlights(supersede));
-    }
-    publish(supersede);
-    if (stored) {
-      // Stamped at the put's end: loads that began before it cannot be installed over it.
-      l1.install(k, value, tags, running.end);
-    }
+    invalidator.put(k, value, tags, entry, l1);
   }
 
   @Override
@@ -476,7 +474,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     encode(key);
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(tags, "tags");
-    return CompletableFuture.runAsync(() -> put(key, value, tags), executor);
+    return runOffCaller(() -> put(key, value, tags));
   }
 
   // ---- invalidation ----
@@ -485,66 +483,29 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   public void invalidate(Invalidation invalidation) {
     Objects.requireNonNull(invalidation, "invalidation");
     ensureOpen();
-    metrics.invalidation(invalidation.strategy().name());
-    InvalidationLog.Entry running = begin(invalidation);
-    finishInvalidation(invalidation, running);
+    invalidator.invalidate(invalidation);
   }
 
   @Override
   public CompletableFuture<Void> invalidateAsync(Invalidation invalidation) {
     Objects.requireNonNull(invalidation, "invalidation");
     ensureOpen();
-    metrics.invalidation(invalidation.strategy().name());
-    InvalidationLog.Entry running = begin(invalidation);
-    return CompletableFuture.runAsync(() -> finishInvalidation(invalidation, running), executor);
-  }
-
-  /** Applies an invalidation to the L2 (or queues it), ends it in the log, and tells the other instances. */
-  private void finishInvalidation(Invalidation invalidation, InvalidationLog.Entry running) {
-    try {
-      if (l2 != null && !(pending.isEmpty() && l2.invalidate(invalidation))) {
-        defer(invalidation);
-      }
-    } finally {
-      log.end(running, () -> detachFlights(invalidation));
-      publish(invalidation);
-    }
+    return runOffCaller(() -> invalidator.invalidate(invalidation));
   }
 
   /**
-   * Queues an invalidation the L2 could not take, in order behind any already waiting, and schedules a retry. From
-   * now until the queue is empty this instance does not trust the L2.
+   * Runs a write on the cache's executor, or on the caller's thread if the executor refuses it: a write must never
+   * be left half done (an invalidation that began and never ended would refuse its keys' installs forever).
    */
-  private void defer(Invalidation invalidation) {
-    if (pending.add(invalidation)) {
-      clearL1("more invalidations are waiting for the L2 than the pending queue holds");
-    }
-    scheduleDrain();
-  }
-
-  private void scheduleDrain() {
-    if (!closed && draining.compareAndSet(false, true)) {
-      CompletableFuture.delayedExecutor(retryInterval.toNanos(), TimeUnit.NANOSECONDS, executor).execute(this::drain);
-    }
-  }
-
-  /** Applies pending invalidations in order, and tells the other instances again, since they may have read the L2
-   * before it was cleaned. Stops at the first failure and tries again later. */
-  private void drain() {
+  private CompletableFuture<Void> runOffCaller(Runnable write) {
     try {
-      PendingInvalidations.Next next;
-      while (!closed && (next = pending.next()) != null) {
-        boolean applied = next.everything() ? l2.invalidateEverything() : l2.invalidate(next.invalidation());
-        if (!applied) {
-          return;
-        }
-        pending.applied(next);
-        publish(next.everything() ? EVERYTHING : next.invalidation());
-      }
-    } finally {
-      draining.set(false);
-      if (!pending.isEmpty()) {
-        scheduleDrain();
+      return CompletableFuture.runAsync(write, executor);
+    } catch (RejectedExecutionException e) {
+      try {
+        write.run();
+        return CompletableFuture.completedFuture(null);
+      } catch (RuntimeException | Error failure) {
+        return CompletableFuture.failedFuture(failure);
       }
     }
   }
@@ -552,54 +513,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public void invalidateKey(K key) {
     invalidate(Invalidation.key(encode(key)));
-  }
-
-  /** Starts an invalidation here: covered L1 entries stop being served and covered loads stop being joined. */
-  private InvalidationLog.Entry begin(Invalidation invalidation) {
-    InvalidationLog.Entry running = log.begin(invalidation, () -> applyExclusive(invalidation));
-    if (invalidation.singleKey() == null) {
-      l1.sweep(running);
-    }
-    if (LOG.isDebugEnabled()) {
-      LOG.debug("cache '{}' invalidates {} '{}'", name, invalidation.strategy().name(), invalidation.argument());
-    }
-    return running;
-  }
-
-  private void applyExclusive(Invalidation invalidation) {
-    String single = invalidation.singleKey();
-    if (single != null) {
-      l1.remove(single);
-    }
-    detachFlights(invalidation);
-  }
-
-  /** Later readers start a fresh load instead of joining one that may have read what the invalidation removed. */
-  private void detachFlights(Invalidation invalidation) {
-    String single = invalidation.singleKey();
-    if (single != null) {
-      flights.remove(single);
-      return;
-    }
-    flights.entrySet().removeIf(e -> invalidation.covers(e.getKey(), e.getValue().tags));
-  }
-
-  /** Applies an invalidation that another instance already applied to the L2. */
-  private void applyLocally(Invalidation invalidation) {
-    InvalidationLog.Entry running = begin(invalidation);
-    log.end(running, () -> detachFlights(invalidation));
-  }
-
-  private void clearL1(String reason) {
-    LOG.warn("cache '{}' clears its L1: {}", name, reason);
-    metrics.l1Cleared();
-    applyLocally(EVERYTHING);
-  }
-
-  private void publish(Invalidation invalidation) {
-    if (bus != null) {
-      bus.publish(List.of(invalidation));
-    }
   }
 
   // ---- plumbing ----
@@ -616,9 +529,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       return;
     }
     closed = true;
+    invalidator.close();
     if (bus != null) {
       bus.close();
     }
+    metrics.close();
     l1.clear();
   }
 

@@ -6,7 +6,12 @@ import java.util.concurrent.CompletableFuture;
 final class Flight<V> {
 
   final CompletableFuture<V> result = new CompletableFuture<>();
-  final Tags tags;
+  /**
+   * The tags invalidations are matched against: the caller's, plus those of the L2 entry the flight read. Widened
+   * before the entry is installed, under the log's install lock, so a tag invalidation that starts later detaches the
+   * flight (DESIGN.md invariant 1: a read that starts after it cannot join a load that read what it covers).
+   */
+  private volatile Tags tags;
   /** Taken after the flight became visible to invalidations, before anything is read. */
   long stamp;
   /** A background reload of an entry still in the L1, started by refresh-ahead. */
@@ -14,5 +19,16 @@ final class Flight<V> {
 
   Flight(Tags tags) {
     this.tags = tags;
+  }
+
+  Tags tags() {
+    return tags;
+  }
+
+  /** Adds the tags of the L2 entry this flight read. */
+  void widen(Tags entryTags) {
+    if (!entryTags.isEmpty()) {
+      tags = tags.union(entryTags);
+    }
   }
 }

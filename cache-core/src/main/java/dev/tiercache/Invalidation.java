@@ -119,12 +119,29 @@ public final class Invalidation {
     return argument;
   }
 
-  boolean covers(String key, Tags tags) {
-    return matcher.matches(key, tags);
+  boolean isBuiltIn() {
+    return strategy instanceof BuiltInStrategy;
   }
 
+  /**
+   * Whether this invalidation covers an entry. A custom matcher that throws covers it: removing too much is safe,
+   * leaving a covered entry is not, and an invalidation must never stay half-applied (DESIGN.md invariant 1).
+   */
+  boolean covers(String key, Tags tags) {
+    try {
+      return matcher.matches(key, tags);
+    } catch (RuntimeException e) {
+      return true;
+    }
+  }
+
+  /** The one key covered, or null; a custom matcher that throws here is treated as covering many keys. */
   String singleKey() {
-    return matcher.singleKey();
+    try {
+      return matcher.singleKey();
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   @Override

@@ -17,6 +17,11 @@ final class L1Entry<V> {
    * is a miss.
    */
   final long expiresAt;
+  /**
+   * When the value first stopped being fresh (its first expiry): fail-safe serves it at most its window past this,
+   * however often it serves it again.
+   */
+  final long staleSince;
   /** When a read should start reloading it in the background, or {@link #NEVER}. */
   final long refreshAt;
   /** How long the load that produced it took; XFetch refreshes earlier for entries that are slow to load. */
@@ -29,6 +34,11 @@ final class L1Entry<V> {
   volatile long checkedThrough;
 
   L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
+    this(value, tags, stamp, expiresAt, refreshAt, loadNanos, expiresAt);
+  }
+
+  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, long staleSince) {
+    this.staleSince = staleSince;
     this.value = value;
     this.tags = tags;
     this.stamp = stamp;

@@ -4,9 +4,13 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -21,13 +25,16 @@ final class L1Tier<V> {
   private final InvalidationLog log;
   private final CacheMetrics metrics;
   private final Ticker ticker;
-  private final Executor executor;
   private final long negativeTtlNanos;
   private final long ttlNanos;
   private final long maxStalenessNanos;
   private final long throttleNanos;
   private final double refreshFraction;
   private final double xfetchBeta;
+  /** Invalidations whose sweep has not run yet; one pass serves up to {@link #MAX_SWEEP_BATCH} of them. */
+  private final Queue<InvalidationLog.Entry> sweepQueue = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean sweepScheduled = new AtomicBoolean();
+  private static final int MAX_SWEEP_BATCH = 256;
   /** Whether any entry can expire or refresh by the L1's own clock, so reads must look at the ticker. */
   private final boolean timed;
 
@@ -35,7 +42,6 @@ final class L1Tier<V> {
     this.log = log;
     this.metrics = metrics;
     this.ticker = settings.ticker;
-    this.executor = settings.executor;
     this.negativeTtlNanos = settings.negativeTtl == null ? 0 : settings.negativeTtl.toNanos();
     this.ttlNanos = settings.l1.expireAfterWrite == null ? 0 : settings.l1.expireAfterWrite.toNanos();
     this.maxStalenessNanos = settings.failSafe == null ? 0 : settings.failSafe.toNanos();
@@ -53,7 +59,7 @@ final class L1Tier<V> {
   private static <V> Caffeine<String, L1Entry<V>> caffeine(
       L1Settings l1, Duration failSafe, Ticker ticker, CacheMetrics metrics) {
     // Caffeine's own upkeep runs on the calling thread: handing it to a pool woke a thread on every L1 fill, about
-    // 15 us of an L2 hit on two cores (benchmarks, suite 2). Loads and sweeps still use the cache's executor.
+    // 15 us of an L2 hit on two cores (benchmarks, suite 2). Loads use the cache's executor, sweeps the library's own pool.
     Caffeine<String, L1Entry<V>> builder =
         (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>) Caffeine.newBuilder().ticker(ticker).executor(Runnable::run);
     if (l1.expireAfterWrite != null) {
@@ -125,7 +131,7 @@ final class L1Tier<V> {
     if (entry == null
         || entry.isAbsent()
         || !current(key, entry)
-        || ticker.read() - entry.expiresAt > maxStalenessNanos) {
+        || ticker.read() - entry.staleSince > maxStalenessNanos) {
       return null;
     }
     return entry;
@@ -137,8 +143,11 @@ final class L1Tier<V> {
    */
   void keepServing(String key, L1Entry<V> stale) {
     long now = ticker.read();
+    // Keeps the first expiry: serving again must not push the fail-safe window forward.
     L1Entry<V> again =
-        new L1Entry<>(stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos);
+        new L1Entry<>(
+            stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos,
+            stale.staleSince);
     log.installIfCurrent(key, stale.tags, stale.stamp, () -> {
       again.checkedThrough = log.latest();
       map.replace(key, stale, again);
@@ -205,22 +214,40 @@ final class L1Tier<V> {
 
   /**
    * Removes, in the background, the entries an invalidation covers, to free their memory. Reads never depend on it:
-   * they check entries against the log themselves.
+   * they check entries against the log themselves. Sweeps run on the library's own small pool, never the cache's
+   * executor, and invalidations that arrive while one waits share its single pass over the L1.
    */
   void sweep(InvalidationLog.Entry invalidation) {
-    Runnable sweep =
-        () -> {
-          for (Map.Entry<String, L1Entry<V>> e : map.entrySet()) {
-            L1Entry<V> entry = e.getValue();
-            if (entry.stamp < invalidation.start && invalidation.covers(e.getKey(), entry.tags)) {
-              map.remove(e.getKey(), entry);
-            }
-          }
-        };
-    try {
-      executor.execute(sweep);
-    } catch (RejectedExecutionException e) {
-      sweep.run();
+    sweepQueue.add(invalidation);
+    if (sweepScheduled.compareAndSet(false, true)) {
+      try {
+        Background.SWEEPS.execute(this::sweepQueued);
+      } catch (RejectedExecutionException e) {
+        sweepQueued();
+      }
+    }
+  }
+
+  private void sweepQueued() {
+    sweepScheduled.set(false);
+    List<InvalidationLog.Entry> batch = new ArrayList<>();
+    for (InvalidationLog.Entry next; batch.size() < MAX_SWEEP_BATCH && (next = sweepQueue.poll()) != null; ) {
+      batch.add(next);
+    }
+    if (batch.isEmpty()) {
+      return;
+    }
+    for (Map.Entry<String, L1Entry<V>> e : map.entrySet()) {
+      L1Entry<V> entry = e.getValue();
+      for (InvalidationLog.Entry invalidation : batch) {
+        if (entry.stamp < invalidation.start && invalidation.covers(e.getKey(), entry.tags)) {
+          map.remove(e.getKey(), entry);
+          break;
+        }
+      }
+    }
+    if (!sweepQueue.isEmpty() && sweepScheduled.compareAndSet(false, true)) {
+      Background.SWEEPS.execute(this::sweepQueued);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import dev.tiercache.codec.ValueCodec;
+import dev.tiercache.spi.InvalidationMessage;
 import dev.tiercache.spi.L2Entry;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.tiercache.spi.L2Read;
@@ -150,29 +151,35 @@ final class L2Tier<V> {
     attempt("lease", () -> store.releaseLease(cache, key, owner).thenApply(v -> Boolean.TRUE), Boolean.FALSE);
   }
 
-  /** Writes a value unconditionally; returns false if the L2 failed. */
-  boolean put(String key, L2Entry entry) {
-    boolean ok = attempt("put", () -> store.put(cache, key, entry, ttl(false)).thenApply(v -> Boolean.TRUE), false);
-    if (ok) {
+  /**
+   * Writes a value unconditionally; a store that announces invalidations publishes {@code announcement} with it.
+   *
+   * @return null if written, else why not
+   */
+  Throwable put(String key, L2Entry entry, InvalidationMessage announcement) {
+    Throwable failure =
+        call("put", () -> store.put(cache, key, entry, ttl(false), announcement).thenApply(v -> Boolean.TRUE))
+            .failure();
+    if (failure == null) {
       metrics.put(CacheMetrics.Tier.L2);
     }
-    return ok;
-  }
-
-  /** Applies an invalidation; returns false if the L2 failed, was too slow, or its circuit is open. */
-  boolean invalidate(Invalidation invalidation) {
-    return attempt(
-        "invalidate",
-        () -> invalidation.strategy().applyTo(store, cache, invalidation.argument()).thenApply(v -> Boolean.TRUE),
-        false);
+    return failure;
   }
 
   /**
-   * Invalidates every entry of the cache in the L2, logically: after pending invalidations were lost, no entry
-   * written before now can be trusted. Returns false if the L2 failed.
+   * Applies an invalidation. A built-in one goes to the store with its bus message, which a store that announces
+   * invalidations publishes atomically with the change; a custom one through its strategy.
+   *
+   * @return null if applied, else why not
    */
-  boolean invalidateEverything() {
-    return attempt("invalidate", () -> store.invalidateAll(cache).thenApply(v -> Boolean.TRUE), false);
+  Throwable invalidate(Invalidation invalidation, InvalidationMessage announcement) {
+    return call(
+            "invalidate",
+            () -> (invalidation.isBuiltIn()
+                    ? store.invalidate(cache, announcement)
+                    : invalidation.strategy().applyTo(store, cache, invalidation.argument()))
+                .thenApply(v -> Boolean.TRUE))
+        .failure();
   }
 
   private Duration ttl(boolean absent) {
@@ -190,25 +197,45 @@ final class L2Tier<V> {
    * {@code onFailure} comes back at once: a Redis that is down costs the caller nothing.
    */
   private <T> T attempt(String op, Supplier<CompletableFuture<T>> call, T onFailure) {
+    Outcome<T> outcome = call(op, call);
+    return outcome.failure() == null ? outcome.result() : onFailure;
+  }
+
+  /** What one L2 call gave: its result, or why it failed. */
+  private record Outcome<T>(T result, Throwable failure) {}
+
+  /** Why a call was not made: the breaker is open. Shared: it carries no stack. */
+  private static final Throwable CIRCUIT_OPEN = new L2UnavailableException("the L2 circuit breaker is open");
+
+  /** Why a call failed without an exception of its own. */
+  static final class L2UnavailableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    L2UnavailableException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private <T> Outcome<T> call(String op, Supplier<CompletableFuture<T>> call) {
     if (!breaker.tryAcquirePermission()) {
-      return onFailure;
+      return new Outcome<>(null, CIRCUIT_OPEN);
     }
     long start = System.nanoTime();
     try {
       T result = call.get().get(timeoutNanos, TimeUnit.NANOSECONDS);
       breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-      return result;
+      return new Outcome<>(result, null);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       breaker.releasePermission();
       metrics.l2Error(op);
-      return onFailure;
+      return new Outcome<>(null, e);
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
       breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
       metrics.l2Error(op);
       warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
-      return onFailure;
+      return new Outcome<>(null, cause);
     }
   }
 

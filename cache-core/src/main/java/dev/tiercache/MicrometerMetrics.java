@@ -2,6 +2,9 @@ package dev.tiercache;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -36,6 +39,20 @@ final class MicrometerMetrics implements CacheMetrics {
   private final Counter busGaps;
   private final Counter l1Clears;
 
+  /** Every meter this cache registered, removed on close so that a successor of the same name starts clean. */
+  private final List<Meter> meters = new CopyOnWriteArrayList<>();
+
+  private <M extends Meter> M own(M meter) {
+    meters.add(meter);
+    return meter;
+  }
+
+  @Override
+  public void close() {
+    meters.forEach(registry::remove);
+    meters.clear();
+  }
+
   MicrometerMetrics(MeterRegistry registry, String cacheName) {
     this.registry = registry;
     this.tags = Tags.of("cache", cacheName);
@@ -59,11 +76,11 @@ final class MicrometerMetrics implements CacheMetrics {
   }
 
   private Counter counter(String name, String... extraTags) {
-    return Counter.builder(name).tags(tags).tags(extraTags).register(registry);
+    return own(Counter.builder(name).tags(tags).tags(extraTags).register(registry));
   }
 
   private Timer timer(String name, String... extraTags) {
-    return Timer.builder(name).tags(tags).tags(extraTags).register(registry);
+    return own(Timer.builder(name).tags(tags).tags(extraTags).register(registry));
   }
 
   @Override
@@ -134,12 +151,12 @@ final class MicrometerMetrics implements CacheMetrics {
 
   @Override
   public void bindL2Circuit(IntSupplier level) {
-    Gauge.builder("cache.l2.circuit", level, l -> l.getAsInt()).strongReference(true).tags(tags).register(registry);
+    own(Gauge.builder("cache.l2.circuit", level, l -> l.getAsInt()).strongReference(true).tags(tags).register(registry));
   }
 
   @Override
   public void bindPendingInvalidations(IntSupplier count) {
-    Gauge.builder("cache.l2.pending", count, c -> c.getAsInt()).strongReference(true).tags(tags).register(registry);
+    own(Gauge.builder("cache.l2.pending", count, c -> c.getAsInt()).strongReference(true).tags(tags).register(registry));
   }
 
   @Override
@@ -155,10 +172,10 @@ final class MicrometerMetrics implements CacheMetrics {
   @Override
   public void bindL1Size(LongSupplier size) {
     // Micrometer holds a gauge's state weakly; nothing else holds this lambda, so the gauge must.
-    Gauge.builder("cache.size", size, s -> s.getAsLong())
+    own(Gauge.builder("cache.size", size, s -> s.getAsLong())
         .strongReference(true)
         .tags(tags)
         .tag("tier", "l1")
-        .register(registry);
+        .register(registry));
   }
 }

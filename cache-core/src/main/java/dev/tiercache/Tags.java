@@ -74,6 +74,16 @@ public final class Tags implements Iterable<String> {
     return tag;
   }
 
+  /** Both sets together; this set itself when {@code other} adds nothing. */
+  Tags union(Tags other) {
+    if (values.containsAll(other.values)) {
+      return this;
+    }
+    LinkedHashSet<String> both = new LinkedHashSet<>(values);
+    both.addAll(other.values);
+    return new Tags(Collections.unmodifiableSet(both));
+  }
+
   /**
    * Tells whether this set holds a tag.
    *

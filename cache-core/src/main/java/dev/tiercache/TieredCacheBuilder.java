@@ -63,8 +63,12 @@ public final class TieredCacheBuilder<K, V> {
   /** How often pending invalidations are retried while the L2 is down. */
   public static final Duration DEFAULT_L2_RETRY_INTERVAL = Duration.ofSeconds(1);
 
-  /** How long L1 entries are still served after the bus went down. */
-  public static final Duration DEFAULT_BUS_GRACE_PERIOD = Duration.ofSeconds(2);
+  /**
+   * The default {@link #maxStaleness staleness bound}: one second, which a loopback or LAN Redis proves with a wide
+   * margin (four heartbeats per bound, each a sub-millisecond round trip) while a frozen or unreachable Redis stops
+   * the L1 within a second.
+   */
+  public static final Duration DEFAULT_MAX_STALENESS = Duration.ofSeconds(1);
 
   /** How long fail-safe serves a stale value again before it calls the failing loader once more. */
   public static final Duration DEFAULT_FAIL_SAFE_THROTTLE = Duration.ofSeconds(2);
@@ -85,7 +89,7 @@ public final class TieredCacheBuilder<K, V> {
   CircuitBreakerConfig l2CircuitBreaker = DEFAULT_L2_CIRCUIT_BREAKER;
   int pendingInvalidations = DEFAULT_PENDING_INVALIDATIONS;
   Duration l2RetryInterval = DEFAULT_L2_RETRY_INTERVAL;
-  Duration busGracePeriod = DEFAULT_BUS_GRACE_PERIOD;
+  Duration maxStaleness = DEFAULT_MAX_STALENESS;
   Duration failSafe;
   Duration failSafeThrottle = DEFAULT_FAIL_SAFE_THROTTLE;
   double refreshAhead;
@@ -271,37 +275,38 @@ public final class TieredCacheBuilder<K, V> {
   }
 
   /**
-   * Sets how long L1 entries are still served after the bus lost its connection (DESIGN.md invariant 2). Past it,
-   * reads go past the L1 until the bus is back and the L1 has been cleared. A long grace prefers availability to
-   * freshness. Defaults to {@link #DEFAULT_BUS_GRACE_PERIOD}.
+   * Sets the staleness bound every instance enforces by itself (DESIGN.md invariant 2): this instance serves a value
+   * from its L1 only while it can prove that it has applied every invalidation another instance finished more than
+   * {@code maxStaleness} ago. It proves it with heartbeats that travel the bus behind the invalidations (sent every
+   * quarter of the bound); when Redis freezes, slows down, restarts or becomes unreachable, or a connection goes
+   * half-open, the heartbeats stop coming back, and within the bound this instance reads past its L1 (the L2 if
+   * usable, else the loader) until they come back. Invalidations made on this instance are seen here at once,
+   * whatever the bound. Smaller bounds cost more heartbeats and drop the L1 sooner on a hiccup; larger ones keep
+   * the L1 longer through one. Defaults to {@link #DEFAULT_MAX_STALENESS}. Only meaningful with a bus.
    *
-   * @param grace zero or more
+   * @param bound positive
    * @return this builder
-   * @throws NullPointerException if {@code grace} is null
-   * @throws IllegalArgumentException if negative
+   * @throws NullPointerException if {@code bound} is null
+   * @throws IllegalArgumentException if not positive
    */
-  public TieredCacheBuilder<K, V> busGracePeriod(Duration grace) {
-    Objects.requireNonNull(grace, "busGracePeriod");
-    if (grace.isNegative()) {
-      throw new IllegalArgumentException("busGracePeriod must not be negative, was " + grace);
-    }
-    this.busGracePeriod = grace;
+  public TieredCacheBuilder<K, V> maxStaleness(Duration bound) {
+    this.maxStaleness = requirePositive(bound, "maxStaleness");
     return this;
   }
 
   /**
    * Turns on fail-safe: when a loader throws and this instance still holds the expired value, the value is served
-   * (and counted in {@code cache.failsafe.served}) for up to {@code maxStaleness} past its expiry, and the loader is
+   * (and counted in {@code cache.failsafe.served}) for up to {@code window} past its expiry, and the loader is
    * called again only after the {@link #failSafeThrottle throttle}. An invalidated value is never served. Requires
    * {@link L1Settings#expireAfterWrite}. Off by default.
    *
-   * @param maxStaleness how long past expiry a value may be served; positive
+   * @param window how long past its expiry a value may be served; positive
    * @return this builder
-   * @throws NullPointerException if {@code maxStaleness} is null
+   * @throws NullPointerException if {@code window} is null
    * @throws IllegalArgumentException if not positive
    */
-  public TieredCacheBuilder<K, V> failSafe(Duration maxStaleness) {
-    this.failSafe = requirePositive(maxStaleness, "failSafe");
+  public TieredCacheBuilder<K, V> failSafe(Duration window) {
+    this.failSafe = requirePositive(window, "failSafe");
     return this;
   }
 

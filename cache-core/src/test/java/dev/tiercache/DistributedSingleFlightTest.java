@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.testkit.InMemoryL2Store;
@@ -78,6 +79,43 @@ class DistributedSingleFlightTest {
   @Test
   void withLeasesOneInstanceLoadsAndTheOthersReadItsResultFromTheL2() throws Exception {
     assertThat(loaderCallsForOneMissingKey(true)).isEqualTo(1);
+  }
+
+  /**
+   * Review defect: a waiter polled the entry, never the lease, so when the holder failed it waited out the whole
+   * lease (3 s seen). Now a waiter that finds the lease free takes it over and loads.
+   */
+  @Test
+  void whenTheLeaseHolderFailsAWaiterTakesTheLeaseOverAtOnce() throws Exception {
+    Duration lease = Duration.ofSeconds(20);
+    TieredCache<String, String> holder =
+        TieredCache.<String, String>builder("dsf-fail").keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING)
+            .distributedSingleFlight(lease).build();
+    TieredCache<String, String> waiter =
+        TieredCache.<String, String>builder("dsf-fail").keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING)
+            .distributedSingleFlight(lease).build();
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch fail = new CountDownLatch(1);
+    Future<String> failing = pool.submit(() -> holder.get("hot", k -> {
+      holding.countDown();
+      try {
+        fail.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException("database down");
+    }));
+    assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+    int readsBefore = store.reads.get();
+    Future<String> waiting = pool.submit(() -> waiter.get("hot", k -> "loaded by the waiter"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> store.reads.get() - readsBefore >= 2); // the waiter polls
+    long failedAt = System.nanoTime();
+    fail.countDown();
+    assertThat(waiting.get(10, TimeUnit.SECONDS)).isEqualTo("loaded by the waiter");
+    assertThat(Duration.ofNanos(System.nanoTime() - failedAt)).as("far less than the lease").isLessThan(Duration.ofSeconds(5));
+    assertThatThrownBy(failing::get).hasRootCauseMessage("database down");
+    holder.close();
+    waiter.close();
   }
 
   @Test

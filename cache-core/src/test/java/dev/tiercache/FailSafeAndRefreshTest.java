@@ -65,6 +65,24 @@ class FailSafeAndRefreshTest {
     return all;
   }
 
+  /** Review defect: each fail-safe serve renewed the window, so a value with TTL 10 s was served at 600 s. */
+  @Test
+  void servingAStaleValueAgainDoesNotMoveTheFailSafeWindow() {
+    TieredCache<String, String> cache =
+        builder().failSafe(Duration.ofSeconds(30)).failSafeThrottle(Duration.ofSeconds(5)).build();
+    assertThat(cache.get("k", loader)).isEqualTo("v1");
+    advance(TTL);
+    databaseFailure.set(new IllegalStateException("database down"));
+    // Read every 6 s (past the throttle each time) for 29 s past expiry: fail-safe serves v1 throughout.
+    for (int i = 0; i < 5; i++) {
+      assertThat(cache.get("k", loader)).as("read %d", i).isEqualTo("v1");
+      advance(Duration.ofSeconds(6));
+    }
+    advance(Duration.ofSeconds(1));
+    // 31 s past the first expiry: the window is over, however often the value was served meanwhile.
+    assertThatThrownBy(() -> cache.get("k", loader)).hasMessage("database down");
+  }
+
   @Test
   void aFailingLoaderServesTheExpiredValueWithinTheMaximumStalenessAndIsThrottled() {
     TieredCache<String, String> cache =

@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.testkit.InMemoryBus;
@@ -67,7 +68,8 @@ class L2OutageTest {
 
     store.setDown(true);
     database.set("v2");
-    a.cache.invalidate(Invalidation.key("k"));
+    assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key("k")))
+        .isInstanceOf(InvalidationPendingException.class);
     assertThat(a.gauge("cache.l2.pending")).isEqualTo(1);
 
     // The L2 is back but still holds v1: A does not trust it until its invalidation is applied.
@@ -87,7 +89,8 @@ class L2OutageTest {
     assertThat(a.read("k")).isEqualTo("v1:k");
     store.setDown(true);
     database.set("v2");
-    a.cache.put("k", "v2:k");
+    assertThatThrownBy(() -> a.cache.put("k", "v2:k"))
+        .isInstanceOf(InvalidationPendingException.class);
     assertThat(a.cache.getIfPresent("k")).isNull();
     store.setDown(false);
     await().atMost(HEAL).until(() -> a.gauge("cache.l2.pending") == 0);
@@ -136,7 +139,9 @@ class L2OutageTest {
     store.setDown(true);
     database.set("v2");
     for (int i = 0; i < 3; i++) {
-      a.cache.invalidate(Invalidation.key("other" + i));
+      String key = "other" + i;
+      assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key(key)))
+          .isInstanceOf(InvalidationPendingException.class);
     }
     assertThat(a.registry.counter("cache.l1.clears", "cache", "outage").count()).isEqualTo(1);
     store.setDown(false);

@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tiercache.codec.CodecException;
 import dev.tiercache.codec.ValueCodec;
@@ -68,9 +69,12 @@ class NoValuesInLogsTest {
               () -> {
                 store.setDown(true);
                 assertThat(cache.get("user:1", k -> VALUE)).isEqualTo(VALUE);
-                cache.put("user:2", VALUE);
+                assertThatThrownBy(() -> cache.put("user:2", VALUE))
+                    .isInstanceOf(InvalidationPendingException.class)
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain(MARKER).doesNotContain("user:2"));
                 assertThat(cache.getAll(List.of("user:3"), keys -> Map.of("user:3", VALUE))).hasSize(1);
-                cache.invalidate(Invalidation.key("user:1"));
+                assertThatThrownBy(() -> cache.invalidate(Invalidation.key("user:1")))
+                    .isInstanceOf(InvalidationPendingException.class);
               });
 
       assertThat(log).contains("logs-down").doesNotContain(MARKER);
@@ -85,7 +89,9 @@ class NoValuesInLogsTest {
           capturingStdErr(
               () -> {
                 // The put fails, and the store's error quotes the value.
-                cache.put("user:1", VALUE);
+                assertThatThrownBy(() -> cache.put("user:1", VALUE))
+                    .isInstanceOf(InvalidationPendingException.class)
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain(MARKER));
                 assertThat(cache.get("user:2", k -> VALUE)).isEqualTo(VALUE); // write-back fails, quoting it
                 assertThat(cache.getAll(List.of("user:3"), keys -> Map.of("user:3", VALUE))).hasSize(1);
               });

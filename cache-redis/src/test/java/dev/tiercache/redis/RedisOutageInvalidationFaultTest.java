@@ -3,9 +3,11 @@ package dev.tiercache.redis;
 import static dev.tiercache.redis.FaultKit.elapsedSince;
 import static dev.tiercache.redis.FaultKit.ms;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.Invalidation;
+import dev.tiercache.InvalidationPendingException;
 import dev.tiercache.TieredCacheBuilder;
 import dev.tiercache.redis.FaultKit.Database;
 import dev.tiercache.redis.FaultKit.Node;
@@ -164,13 +166,14 @@ class RedisOutageInvalidationFaultTest {
 
   /**
    * A put while A is cut off cannot reach the L2 and must not stay in A's L1 either (TieredCache#put: "cached
-   * nowhere"): A's bus is down too, so a later invalidation on B could not reach that L1 entry. A's bus grace is
-   * long here (availability preferred), so an L1 entry, if there were one, would be served.
+   * nowhere"): A's bus is down too, so a later invalidation on B could not reach that L1 entry. A's staleness bound
+   * is long here (availability preferred), so an L1 entry, if there were one, would be served. The put tells its
+   * caller it is pending.
    */
   @Test
   void aPutDuringAnOutageLeavesNoValueThatALaterInvalidationOnAnotherNodeCannotReach() {
     Proxy proxy = proxy();
-    Node a = node("A", proxy, x -> x.busGracePeriod(Duration.ofMinutes(1)));
+    Node a = node("A", proxy, x -> x.maxStaleness(Duration.ofMinutes(1)));
     Node b = node("B");
     String key = "row:3";
     assertThat(read(a, key)).isEqualTo(database.currentValue(key));
@@ -179,7 +182,8 @@ class RedisOutageInvalidationFaultTest {
     proxy.cut();
     long v2 = database.update(key);
     long start = System.nanoTime();
-    a.cache.put(key, Database.value(key, v2));
+    assertThatThrownBy(() -> a.cache.put(key, Database.value(key, v2)))
+        .isInstanceOf(InvalidationPendingException.class);
     assertThat(Duration.ofNanos(elapsedSince(start))).isLessThan(CALL_BOUND);
     // B, still on Redis, updates the row and invalidates; A cannot hear it.
     database.update(key);

@@ -1,0 +1,32 @@
+package dev.tiercache;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The loads in flight on this instance, one per key, which concurrent readers join. An invalidation detaches the
+ * flights it covers, so that a reader that starts after it starts a fresh load instead of joining one that may have
+ * read what it removed.
+ */
+final class Flights<V> {
+
+  private final ConcurrentHashMap<String, Flight<V>> byKey = new ConcurrentHashMap<>();
+
+  /** Registers {@code mine}, or returns the flight already registered for the key. */
+  Flight<V> putIfAbsent(String key, Flight<V> mine) {
+    return byKey.putIfAbsent(key, mine);
+  }
+
+  void remove(String key, Flight<V> flight) {
+    byKey.remove(key, flight);
+  }
+
+  /** Called while the log excludes installs. */
+  void detach(Invalidation invalidation) {
+    String single = invalidation.singleKey();
+    if (single != null) {
+      byKey.remove(single);
+      return;
+    }
+    byKey.entrySet().removeIf(e -> invalidation.covers(e.getKey(), e.getValue().tags()));
+  }
+}

@@ -1,0 +1,312 @@
+package dev.tiercache;
+
+import dev.tiercache.spi.InvalidationMessage;
+import dev.tiercache.spi.L2Entry;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything that removes or replaces values: invalidations made here (in the L1 at once, then in the L2 and on the
+ * bus, or queued when they cannot get there), writes, and invalidations that arrive from other instances.
+ *
+ * <p>An invalidation that returns normally has reached the L2 and the bus: with a store that announces invalidations,
+ * the bus message leaves in the same atomic step that changes the L2; otherwise this instance publishes it and waits
+ * for the bus to take it. One that cannot get there within the L2 timeout throws {@link InvalidationPendingException}
+ * after taking effect here; it waits in the pending queue (and the L2 is not trusted meanwhile) or in the bus outbox,
+ * and is retried until it gets through.
+ */
+final class Invalidator {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
+
+  /** Covers every key: what a node that lost track of what it invalidated applies. */
+  static final Invalidation EVERYTHING = Invalidation.all();
+
+  /** Why an invalidation was not even tried: earlier ones still wait for the L2, and order matters. */
+  private static final Throwable QUEUED_BEHIND =
+      new L2Tier.L2UnavailableException("earlier invalidations are still waiting for the L2");
+
+  private final String name;
+  private final String origin;
+  private final InvalidationLog log;
+  private final L1Tier<?> l1;
+  private final L2Tier<?> l2;
+  private final Flights<?> flights;
+  private final CacheMetrics metrics;
+  private final PendingInvalidations pending;
+  private final long retryNanos;
+  private final long timeoutNanos;
+  private final KeyLocks keyLocks = new KeyLocks();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicLong sequence = new AtomicLong();
+  private final RateLimitedLog clears = new RateLimitedLog(LOG);
+  /** Set once the bus link exists; null for a cache without a bus. */
+  private volatile BusLink bus;
+  /** Whether the L2 store publishes built-in invalidations on the bus this cache listens to. */
+  private volatile boolean storeAnnounces;
+  private volatile boolean closed;
+
+  Invalidator(
+      TieredCacheBuilder<?, ?> settings,
+      String origin,
+      InvalidationLog log,
+      L1Tier<?> l1,
+      L2Tier<?> l2,
+      Flights<?> flights,
+      CacheMetrics metrics) {
+    this.name = settings.name;
+    this.origin = origin;
+    this.log = log;
+    this.l1 = l1;
+    this.l2 = l2;
+    this.flights = flights;
+    this.metrics = metrics;
+    this.pending = new PendingInvalidations(settings.pendingInvalidations);
+    this.retryNanos = settings.l2RetryInterval.toNanos();
+    this.timeoutNanos = settings.l2Timeout.toNanos();
+    if (l2 != null) {
+      metrics.bindPendingInvalidations(pending::size);
+    }
+  }
+
+  void connect(BusLink link, boolean announcedByStore) {
+    this.bus = link;
+    this.storeAnnounces = announcedByStore;
+  }
+
+  /** Whether the L2 may be read and written: there is one, and no invalidation waits to be applied to it. */
+  boolean l2Trusted() {
+    return l2 != null && pending.isEmpty();
+  }
+
+  // ---- invalidations made here ----
+
+  void invalidate(Invalidation invalidation) {
+    metrics.invalidation(invalidation.strategy().name());
+    InvalidationLog.Entry running = begin(invalidation);
+    Throwable failure;
+    try {
+      failure = propagate(invalidation);
+    } finally {
+      end(running);
+    }
+    if (failure != null) {
+      throw new InvalidationPendingException(name, invalidation, failure);
+    }
+  }
+
+  /**
+   * Takes an invalidation to the L2 and the bus.
+   *
+   * @return null when both have it, else why not (it is then queued or in the outbox)
+   */
+  private Throwable propagate(Invalidation invalidation) {
+    if (l2 == null) {
+      return publishAndWait(invalidation);
+    }
+    if (!pending.isEmpty()) {
+      defer(invalidation);
+      return QUEUED_BEHIND;
+    }
+    Throwable failure = l2.invalidate(invalidation, message(invalidation));
+    if (failure != null) {
+      defer(invalidation);
+      return failure;
+    }
+    return announcedByStore(invalidation) ? null : publishAndWait(invalidation);
+  }
+
+  /**
+   * Writes a value: one key's invalidation (which loads in flight and other instances see) and a new value in the L2
+   * and the L1. Writes of one key are serialized here, so the L1 keeps the value the L2 ended with.
+   */
+  <V> void put(String key, V value, Tags tags, L2Entry entry, L1Tier<V> l1Tier) {
+    Invalidation supersede = Invalidation.key(key);
+    ReentrantLock lock = keyLocks.of(key);
+    lock.lock();
+    Throwable failure = null;
+    try {
+      InvalidationLog.Entry running = begin(supersede);
+      boolean stored = true;
+      try {
+        if (l2 != null) {
+          if (!pending.isEmpty()) {
+            failure = QUEUED_BEHIND;
+          } else {
+            failure = l2.put(key, entry, message(supersede));
+          }
+          if (failure != null) {
+            // The L2 may still hold the old value: it is removed there once the L2 is back.
+            stored = false;
+            defer(supersede);
+          } else if (!announcedByStore(supersede)) {
+            failure = publishAndWait(supersede);
+          }
+        } else {
+          failure = publishAndWait(supersede);
+        }
+      } finally {
+        end(running);
+      }
+      if (stored) {
+        // Stamped at the write's end: loads that began before it cannot be installed over it.
+        l1Tier.install(key, value, tags, running.end);
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (failure != null) {
+      throw new InvalidationPendingException(name, supersede, failure);
+    }
+  }
+
+  private boolean announcedByStore(Invalidation invalidation) {
+    return storeAnnounces && invalidation.isBuiltIn();
+  }
+
+  private InvalidationMessage message(Invalidation invalidation) {
+    return new InvalidationMessage(
+        origin,
+        sequence.incrementAndGet(),
+        System.currentTimeMillis(),
+        List.of(new InvalidationMessage.Item(invalidation.strategy().name(), invalidation.argument())));
+  }
+
+  /**
+   * Publishes through this instance's outbox and waits for the bus to take it, at most the L2 timeout. A message the
+   * bus refuses stays in the outbox and is retried.
+   */
+  private Throwable publishAndWait(Invalidation invalidation) {
+    BusLink link = bus;
+    if (link == null) {
+      return null;
+    }
+    CompletableFuture<Void> sent = link.publish(message(invalidation));
+    try {
+      sent.get(timeoutNanos, TimeUnit.NANOSECONDS);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return e;
+    } catch (ExecutionException e) {
+      return e.getCause() != null ? e.getCause() : e;
+    } catch (TimeoutException e) {
+      return e;
+    }
+  }
+
+  /**
+   * Queues an invalidation the L2 could not take, in order behind any already waiting, and schedules a retry. From
+   * now until the queue is empty this instance does not trust the L2.
+   */
+  private void defer(Invalidation invalidation) {
+    if (pending.add(invalidation)) {
+      clearL1("more invalidations are waiting for the L2 than the pending queue holds");
+    }
+    scheduleDrain();
+  }
+
+  private void scheduleDrain() {
+    if (!closed && draining.compareAndSet(false, true)) {
+      Background.TIMER.schedule(
+          () -> {
+            try {
+              drain();
+            } finally {
+              draining.set(false);
+              if (!pending.isEmpty()) {
+                scheduleDrain();
+              }
+            }
+          },
+          retryNanos,
+          TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * Applies pending invalidations in order, announcing each again, since other instances may have read the L2 before
+   * it was cleaned. Stops at the first failure.
+   *
+   * @return whether nothing is pending any more
+   */
+  boolean drain() {
+    PendingInvalidations.Next next;
+    while ((next = pending.next()) != null) {
+      Invalidation invalidation = next.everything() ? EVERYTHING : next.invalidation();
+      if (l2.invalidate(invalidation, message(invalidation)) != null) {
+        return false;
+      }
+      pending.applied(next);
+      if (!announcedByStore(invalidation)) {
+        BusLink link = bus;
+        if (link != null) {
+          link.publish(message(invalidation));
+        }
+      }
+    }
+    return true;
+  }
+
+  // ---- the local part, shared with remote invalidations ----
+
+  /** Starts an invalidation here: covered L1 entries stop being served and covered loads stop being joined. */
+  InvalidationLog.Entry begin(Invalidation invalidation) {
+    InvalidationLog.Entry running =
+        log.begin(
+            invalidation,
+            () -> {
+              String single = invalidation.singleKey();
+              if (single != null) {
+                l1.remove(single);
+              }
+              flights.detach(invalidation);
+            });
+    if (invalidation.singleKey() == null) {
+      l1.sweep(running);
+    }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("cache '{}' invalidates {} '{}'", name, invalidation.strategy().name(),
+          LogSafe.text(invalidation.argument()));
+    }
+    return running;
+  }
+
+  /** Ends an invalidation: loads that began while it ran may have read what it removed, so they are detached too. */
+  void end(InvalidationLog.Entry running) {
+    log.end(running, () -> flights.detach(running.invalidation));
+  }
+
+  /** Applies an invalidation that another instance already applied to the L2. */
+  void applyLocally(Invalidation invalidation) {
+    end(begin(invalidation));
+  }
+
+  void clearL1(String reason) {
+    clears.warn("cache '{}' clears its L1: {}", name, reason);
+    metrics.l1Cleared();
+    applyLocally(EVERYTHING);
+  }
+
+  /**
+   * Stops retrying, after one last attempt to apply what is pending, so that other instances do not keep serving
+   * what this one invalidated until their TTL.
+   */
+  void close() {
+    closed = true;
+    if (l2 != null && !pending.isEmpty() && !drain()) {
+      LOG.warn(
+          "cache '{}' closes with {} invalidations that never reached Redis; other instances may serve what they"
+              + " cover until it expires",
+          name, pending.size());
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package dev.tiercache;
+
+import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.InvalidationMessage;
+import java.time.Duration;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The messages this instance publishes itself (those its L2 store does not announce atomically): a message the bus
+ * refuses is kept and retried until it goes out, never dropped. Invalidations commute, so a retried message may
+ * arrive after a later one.
+ */
+final class Outbox {
+
+  private final String cache;
+  private final InvalidationBus bus;
+  private final CacheMetrics metrics;
+  private final long retryNanos;
+  private final AtomicLong sequence = new AtomicLong();
+  private final Queue<InvalidationMessage> unsent = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean retryScheduled = new AtomicBoolean();
+  private volatile boolean closed;
+
+  Outbox(String cache, InvalidationBus bus, CacheMetrics metrics, Duration retryInterval) {
+    this.cache = cache;
+    this.bus = bus;
+    this.metrics = metrics;
+    this.retryNanos = retryInterval.toNanos();
+  }
+
+  InvalidationMessage number(String origin, List<InvalidationMessage.Item> items) {
+    return new InvalidationMessage(origin, sequence.incrementAndGet(), System.currentTimeMillis(), items);
+  }
+
+  /** Publishes; if the bus refuses, keeps the message for the retries. The future is the first attempt's outcome. */
+  CompletableFuture<Void> send(InvalidationMessage message) {
+    return attempt(message)
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure != null) {
+                unsent.add(message);
+                scheduleRetry();
+              }
+            });
+  }
+
+  boolean isEmpty() {
+    return unsent.isEmpty();
+  }
+
+  private CompletableFuture<Void> attempt(InvalidationMessage message) {
+    CompletableFuture<Void> sent;
+    try {
+      sent = bus.publish(cache, message);
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    return sent.whenComplete(
+        (ok, failure) -> {
+          if (failure == null) {
+            metrics.busSent();
+          } else {
+            metrics.l2Error("publish");
+          }
+        });
+  }
+
+  private void scheduleRetry() {
+    if (!closed && retryScheduled.compareAndSet(false, true)) {
+      Background.TIMER.schedule(this::retry, retryNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Sends what waits, oldest first, and stops at the first refusal: the bus is still unwell. */
+  private void retry() {
+    retryScheduled.set(false);
+    InvalidationMessage next = unsent.peek();
+    if (next == null || closed) {
+      return;
+    }
+    attempt(next)
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null) {
+                unsent.remove(next);
+                if (retryScheduled.compareAndSet(false, true)) {
+                  Background.TIMER.execute(this::retry);
+                }
+              } else {
+                scheduleRetry();
+              }
+            });
+  }
+
+  void close() {
+    closed = true;
+  }
+}
