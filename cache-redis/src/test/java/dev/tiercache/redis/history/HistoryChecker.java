@@ -66,6 +66,7 @@ public final class HistoryChecker {
     long boundNanos = bound.toNanos();
     long stuckNanos = stuckAfter.toNanos();
     List<Long> latencies = new ArrayList<>();
+    history.faults().forEach(f -> report.faultEnded(f.to()));
     for (Op op : history.ops()) {
       report.op(op);
       if (op.type() == Type.WRITE) {

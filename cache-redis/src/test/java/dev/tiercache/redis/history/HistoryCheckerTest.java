@@ -31,8 +31,10 @@ class HistoryCheckerTest {
     ops.add(Op.read(instance, key, ms(startMs), ms(startMs + 1), version, null, null));
   }
 
+  private final List<History.FaultWindow> faults = new ArrayList<>();
+
   private Report check() {
-    return checker.check("hand-made", new History(3, 2, ops, writes, List.of()));
+    return checker.check("hand-made", new History(3, 2, ops, writes, faults));
   }
 
   @Test
@@ -96,6 +98,15 @@ class HistoryCheckerTest {
     assertThat(report.staleSame()).isZero();
     assertThat(report.staleOther()).isZero();
     assertThat(report.writesThrew()).containsEntry(Kind.KEY, 1L);
+  }
+
+  @Test
+  void writesThatThrowAfterTheFaultEndedShowHowLongHealingTook() {
+    faults.add(new History.FaultWindow("frozen", ms(0), ms(100)));
+    ops.add(Op.write(0, 0, ms(50), ms(60), 2, Kind.KEY, new int[] {0}, "InvalidationPendingException"));
+    ops.add(Op.write(0, 0, ms(400), ms(410), 3, Kind.PUT, new int[] {0}, "InvalidationPendingException"));
+
+    assertThat(check().threwAfterFault()).isEqualTo(Duration.ofMillis(300));
   }
 
   @Test

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param readP99 the 99th percentile read latency
  * @param readExceptions reads that threw, by exception class
  * @param writesThrew writes whose cache call threw, by kind of call
+ * @param threwAfterFault how long after the last fault ended the last write that threw began (how long the cache
+ *     took to heal, as callers saw it), or null if none threw after it
  * @param staleByKind stale reads (same and other) by the kind of the write they violated
  * @param anomalies reads that returned another key's value, null, or a version never written, by what
  * @param examples a few stale reads, described for a human
@@ -42,6 +44,7 @@ public record Report(
     Duration readP99,
     Map<String, Long> readExceptions,
     Map<Kind, Long> writesThrew,
+    Duration threwAfterFault,
     Map<Kind, Long> staleByKind,
     Map<String, Long> anomalies,
     List<String> examples) {
@@ -65,24 +68,25 @@ public record Report(
   public String summary() {
     return String.format(
         "HISTORY %-22s stale same/other %d/%d (stuck %d), worst age %s, reads %d max %s p99 %s, read exceptions %d%s,"
-            + " writes %d threw %d%s, anomalies %d%s, stale by kind %s",
+            + " writes %d threw %d%s%s, anomalies %d%s, stale by kind %s",
         scenario, staleSame, staleOther, stuck, age(worstAge), reads, ms(readMax), ms(readP99), readExceptionCount(),
         readExceptions.isEmpty() ? "" : " " + readExceptions, writes, writesThrewCount(),
-        writesThrew.isEmpty() ? "" : " " + writesThrew, anomalyCount(), anomalies.isEmpty() ? "" : " " + anomalies,
+        writesThrew.isEmpty() ? "" : " " + writesThrew,
+        threwAfterFault == null ? "" : " (the last " + ms(threwAfterFault) + " after the fault)", anomalyCount(), anomalies.isEmpty() ? "" : " " + anomalies,
         staleByKind);
   }
 
   /** The header of {@link #tableRow()}, in the format of issue 9's table. */
   public static String tableHeader() {
     return "| scenario | run | stale same / other (stuck) | worst age | reads: max / p99 latency, exceptions "
-        + "| writes threw | anomalies |\n|---|---|---|---|---|---|---|";
+        + "| writes threw (the last, after the fault) | anomalies |\n|---|---|---|---|---|---|---|";
   }
 
   /** One row of the table. */
   public String tableRow() {
-    return String.format("| %s | %.1f s | %d / %d (%d) | %s | %s / %s, %d | %d of %d | %d |",
+    return String.format("| %s | %.1f s | %d / %d (%d) | %s | %s / %s, %d | %d of %d%s | %d |",
         scenario, span.toMillis() / 1e3, staleSame, staleOther, stuck, age(worstAge), ms(readMax), ms(readP99), readExceptionCount(),
-        writesThrewCount(), writes, anomalyCount());
+        writesThrewCount(), writes, threwAfterFault == null ? "" : " (+" + ms(threwAfterFault) + ")", anomalyCount());
   }
 
   private static String age(Duration d) {
@@ -108,6 +112,8 @@ public record Report(
     private long[] latencies = new long[0];
     private long firstStart = Long.MAX_VALUE;
     private long lastEnd = Long.MIN_VALUE;
+    private long lastThrowStart = Long.MIN_VALUE;
+    private long faultEnd = Long.MIN_VALUE;
     private final Map<String, Long> readExceptions = HistoryChecker.emptyByName();
     private final Map<Kind, Long> writesThrew = HistoryChecker.emptyByKind();
     private final Map<Kind, Long> staleByKind = HistoryChecker.emptyByKind();
@@ -128,7 +134,12 @@ public record Report(
       writes++;
       if (!op.completed()) {
         writesThrew.merge(op.kind(), 1L, Long::sum);
+        lastThrowStart = Math.max(lastThrowStart, op.start());
       }
+    }
+
+    void faultEnded(long at) {
+      faultEnd = Math.max(faultEnd, at);
     }
 
     void read() {
@@ -178,7 +189,9 @@ public record Report(
       Duration span = Duration.ofNanos(lastEnd < firstStart ? 0 : lastEnd - firstStart);
       return new Report(scenario, span, bound, reads, writes, staleSame, staleOther, stuck,
           worstAge < 0 ? null : Duration.ofNanos(worstAge), max, p99, Collections.unmodifiableMap(readExceptions),
-          Collections.unmodifiableMap(writesThrew), Collections.unmodifiableMap(staleByKind),
+          Collections.unmodifiableMap(writesThrew),
+          faultEnd == Long.MIN_VALUE || lastThrowStart <= faultEnd ? null : Duration.ofNanos(lastThrowStart - faultEnd),
+          Collections.unmodifiableMap(staleByKind),
           Collections.unmodifiableMap(anomalies), List.copyOf(examples));
     }
 

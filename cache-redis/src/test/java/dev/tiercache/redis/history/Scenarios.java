@@ -35,7 +35,10 @@ final class Scenarios {
   Report run(String scenario, CacheInstances instances, Fault fault, Duration length) throws Exception {
     String cacheName = "history-" + scenario + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
     History history = new Workload(config).run(instances, cacheName, BOUND, length, fault);
+    long checking = System.nanoTime();
     Report report = checker.check(scenario, history);
+    System.out.printf("HISTORY %-22s   %d operations checked in %d ms%n", scenario, history.ops().size(),
+        Duration.ofNanos(System.nanoTime() - checking).toMillis());
     synchronized (reports) {
       reports.add(report);
     }

@@ -127,10 +127,12 @@ final class Workload {
     List<Instance> instances = new ArrayList<>();
     List<Thread> workers = new ArrayList<>();
     Throwable failure = null;
+    long opening = System.nanoTime();
     try {
       for (int i = 0; i < config.instances(); i++) {
         instances.add(opener.open(i, cacheName, maxStaleness));
       }
+      slow("opening the instances", cacheName, opening);
       long start = System.nanoTime();
       long end = start + length.toNanos();
       for (int i = 0; i < config.instances(); i++) {
@@ -162,6 +164,7 @@ final class Workload {
               + STOP_WAIT + " of the end of the run");
         }
       }
+      long closing = System.nanoTime();
       for (Instance instance : instances) {
         try {
           instance.close();
@@ -173,6 +176,7 @@ final class Workload {
           }
         }
       }
+      slow("closing the instances", cacheName, closing);
     }
     if (failure instanceof Exception e) {
       throw e;
@@ -284,6 +288,14 @@ final class Workload {
       } finally {
         lock.unlock();
       }
+    }
+  }
+
+  /** Says so when a phase outside the run took more than a second: it costs CI time. */
+  private static void slow(String what, String cacheName, long since) {
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+    if (millis > 1_000) {
+      System.out.printf("HISTORY %s: %s took %d ms%n", cacheName, what, millis);
     }
   }
 
