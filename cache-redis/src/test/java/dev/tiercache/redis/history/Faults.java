@@ -42,7 +42,7 @@ final class Faults {
     static Timing fromSystemProperties() {
       long seconds = Long.getLong("history.seconds", 0);
       if (seconds <= 0) {
-        return new Timing(Duration.ofMillis(4_500), Duration.ofSeconds(1), Duration.ofSeconds(2),
+        return new Timing(Duration.ofMillis(4_000), Duration.ofMillis(800), Duration.ofMillis(1_800),
             Duration.ofMillis(700), Duration.ofMillis(1_100));
       }
       Duration run = Duration.ofSeconds(Math.max(seconds, 6));

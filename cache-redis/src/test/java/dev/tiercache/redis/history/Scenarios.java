@@ -56,8 +56,19 @@ final class Scenarios {
 
   /** Runs for {@code length} and asserts the contract. */
   void assertCoherent(String scenario, CacheInstances instances, Fault fault, Duration length) throws Exception {
-    Report report = run(scenario, instances, fault, length);
+    assertCoherent(run(scenario, instances, fault, length), new SoftAssertions());
+  }
+
+  /** Runs without a fault and asserts the contract, and that no write threw: Redis was healthy throughout. */
+  void assertSteady(String scenario, CacheInstances instances) throws Exception {
+    Report report = run(scenario, instances, Fault.NONE, timing.run());
     SoftAssertions soft = new SoftAssertions();
+    soft.assertThat(report.writesThrew()).as("writes that threw while Redis was healthy; " + report.summary())
+        .isEmpty();
+    assertCoherent(report, soft);
+  }
+
+  private static void assertCoherent(Report report, SoftAssertions soft) {
     soft.assertThat(report.reads()).as("reads that returned a value").isPositive();
     soft.assertThat(report.staleSame()).as("stale reads on the invalidating instance; " + report.summary())
         .isZero();
