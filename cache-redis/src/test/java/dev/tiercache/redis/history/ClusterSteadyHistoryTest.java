@@ -13,6 +13,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@link ClusterFailoverHistoryTest}, without replicas in the topology.
  */
 @Tag("history")
+@Tag("history-slow")
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ClusterSteadyHistoryTest {
 
