@@ -16,9 +16,27 @@ final class Flight<V> {
   long stamp;
   /** A background reload of an entry still in the L1, started by refresh-ahead. */
   boolean refresh;
+  /** When the flight began, for the load timeout of those who join it. */
+  final long startedAt = System.nanoTime();
+  /**
+   * The thread running the load, or null before it starts: a loader that asks for a key its own thread is loading
+   * would wait for itself forever, so that is refused.
+   */
+  volatile Thread owner;
 
-  Flight(Tags tags) {
+  /**
+   * Creates a flight.
+   *
+   * @param tags the caller's tags
+   * @param loadsHere whether the calling thread runs the load itself (false when it goes to an executor)
+   */
+  Flight(Tags tags, boolean loadsHere) {
     this.tags = tags;
+    this.owner = loadsHere ? Thread.currentThread() : null;
+  }
+
+  boolean ownedByCurrentThread() {
+    return owner == Thread.currentThread();
   }
 
   Tags tags() {

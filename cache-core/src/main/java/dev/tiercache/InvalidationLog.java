@@ -1,9 +1,6 @@
 package dev.tiercache;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -19,43 +16,41 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * L1 cleanup then sees it, or entirely after, when its check sees the invalidation.
  *
  * <p>Invalidations that may cover many keys are applied to the L1 logically, so the caller's cost does not grow with
- * the size of the L1: they enter a short history, and an L1 hit checks the entry against the invalidations that
- * began since the entry was last checked ({@link #coveredSince}); usually none, which costs one volatile read. A
- * background sweep removes covered entries to free memory, but correctness never depends on it: Caffeine's
- * iteration skips an entry that another thread is removing while {@code getIfPresent} may still return it, so a
- * sweep cannot prove that a covered entry is gone.
+ * the size of the L1: an L1 hit checks the entry against the invalidations that began since the entry was last
+ * checked ({@link #coveredSince}); usually none, which costs one volatile read. A background sweep removes covered
+ * entries to free memory, but correctness never depends on it.
+ *
+ * <p>Both checks look invalidations up by what they name ({@link InvalidationIndex}): a check costs one lookup per tag
+ * of the entry and per distinct invalidated prefix length, plus a scan of recent patterns and custom invalidations
+ * only, however many invalidations happened. The index is bounded; when it fills up it forgets everything at once and
+ * treats what it can no longer tell as covered: loads that began before are refused, L1 entries checked before are
+ * reloaded (never served unchecked).
  */
 final class InvalidationLog {
 
-  /** How many ended invalidations are remembered; loads older than the oldest are refused, conservatively. */
-  static final int DEFAULT_CAPACITY = 1024;
-
-  /**
-   * How many invalidations that may cover many keys the L1 remembers; an entry not checked since before the oldest
-   * is treated as covered (it is reloaded, never served unchecked).
-   */
-  static final int HISTORY = 1024;
-
-  private static final Entry[] NONE = new Entry[0];
+  /** How many invalidations each index remembers before it forgets them all. */
+  static final int DEFAULT_CAPACITY = 65_536;
 
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final AtomicLong clock = new AtomicLong();
-  private final int capacity;
 
   // Guarded by lock: mutated under the write lock, read under the read lock.
   private final List<Entry> running = new ArrayList<>();
-  private final ArrayDeque<Entry> ended = new ArrayDeque<>();
+  /** End stamps, for install checks. */
+  private final InvalidationIndex ends;
+  /** A load whose stamp is older than this is refused: the end index forgot what happened before. */
   private long horizon;
 
-  // Read without a lock by L1 hits; replaced copy-on-write under the write lock. Ascending start order.
-  private volatile Entry[] history = NONE;
-  /** The start of the newest entry dropped from the history, 0 if none. Written before {@link #history}. */
+  /** Start stamps of invalidations that may cover many keys, for L1 hit checks; read without the lock. */
+  private final InvalidationIndex starts;
+  /** Checks made through a stamp older than this cannot be told apart: the start index forgot them. */
   private volatile long forgotten;
-  /** The start of the newest entry of the history, 0 if none. Written after {@link #history}. */
+  /** The start of the newest invalidation that may cover many keys, 0 if none. Written after {@link #starts}. */
   private volatile long latest;
 
   InvalidationLog(int capacity) {
-    this.capacity = capacity;
+    this.ends = new InvalidationIndex(capacity);
+    this.starts = new InvalidationIndex(capacity);
   }
 
   /** One invalidation as the log sees it. */
@@ -92,10 +87,20 @@ final class InvalidationLog {
     try {
       Entry entry = new Entry(invalidation, clock.incrementAndGet());
       running.add(entry);
-      if (invalidation.singleKey() == null) {
-        remember(entry);
+      try {
+        if (invalidation.singleKey() == null) {
+          if (starts.isFull()) {
+            // Raised before the index forgets: a lock-free reader that finds the index emptied then sees the floor.
+            forgotten = entry.start;
+            starts.clear();
+          }
+          starts.record(invalidation, entry.start);
+          latest = entry.start;
+        }
+      } finally {
+        // Even if a custom matcher throws inside, the invalidation is running, so its end will be recorded.
+        whileExclusive.run();
       }
-      whileExclusive.run();
       return entry;
     } finally {
       lock.writeLock().unlock();
@@ -111,10 +116,11 @@ final class InvalidationLog {
     try {
       running.remove(entry);
       entry.end = clock.incrementAndGet();
-      ended.addLast(entry);
-      if (ended.size() > capacity) {
-        horizon = ended.removeFirst().end;
+      if (ends.isFull()) {
+        horizon = entry.end;
+        ends.clear();
       }
+      ends.record(entry.invalidation, entry.end);
       whileExclusive.run();
     } finally {
       lock.writeLock().unlock();
@@ -129,7 +135,7 @@ final class InvalidationLog {
   boolean installIfCurrent(String key, Tags tags, long stamp, Runnable install) {
     lock.readLock().lock();
     try {
-      if (stamp < horizon || coveredByRecent(key, tags, stamp)) {
+      if (stamp < horizon || coveredByRunning(key, tags) || ends.coversAfter(key, tags, stamp)) {
         return false;
       }
       install.run();
@@ -139,17 +145,8 @@ final class InvalidationLog {
     }
   }
 
-  private boolean coveredByRecent(String key, Tags tags, long stamp) {
+  private boolean coveredByRunning(String key, Tags tags) {
     for (Entry entry : running) {
-      if (entry.covers(key, tags)) {
-        return true;
-      }
-    }
-    for (Iterator<Entry> it = ended.descendingIterator(); it.hasNext(); ) {
-      Entry entry = it.next();
-      if (entry.end <= stamp) {
-        break;
-      }
       if (entry.covers(key, tags)) {
         return true;
       }
@@ -167,35 +164,14 @@ final class InvalidationLog {
 
   /**
    * Tells whether an invalidation that began after {@code checkedThrough} covers an entry, or whether that can no
-   * longer be told because the history has moved past it (then the answer is yes). Call with a value of
-   * {@link #latest()} read before: the history read here then holds at least that much.
+   * longer be told because the index forgot it (then the answer is yes). Call with a value of {@link #latest()}
+   * read before: the index read here then holds at least that much.
    */
   boolean coveredSince(String key, Tags tags, long checkedThrough) {
-    Entry[] recent = history;
-    if (checkedThrough < forgotten) {
+    if (starts.coversAfter(key, tags, checkedThrough)) {
       return true;
     }
-    for (int i = recent.length - 1; i >= 0 && recent[i].start > checkedThrough; i--) {
-      if (recent[i].covers(key, tags)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Called under the write lock. */
-  private void remember(Entry entry) {
-    Entry[] current = history;
-    Entry[] next;
-    if (current.length < HISTORY) {
-      next = Arrays.copyOf(current, current.length + 1);
-    } else {
-      forgotten = current[0].start;
-      next = new Entry[HISTORY];
-      System.arraycopy(current, 1, next, 0, HISTORY - 1);
-    }
-    next[next.length - 1] = entry;
-    history = next;
-    latest = entry.start;
+    // Read after the index: if it was emptied meanwhile, the floor was raised before, and this read sees it.
+    return checkedThrough < forgotten;
   }
 }

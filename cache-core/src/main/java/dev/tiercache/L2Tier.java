@@ -40,6 +40,7 @@ final class L2Tier<V> {
   private final double jitter;
   private final RateLimitedLog warnings = new RateLimitedLog(LOG);
   private final CircuitBreaker breaker;
+  private final int maxValueBytes;
 
   L2Tier(TieredCacheBuilder<?, V> settings, CacheMetrics metrics) {
     this.cache = settings.name;
@@ -50,6 +51,7 @@ final class L2Tier<V> {
     this.ttl = settings.effectiveL2Ttl();
     this.negativeTtl = settings.negativeTtl;
     this.jitter = settings.ttlJitter;
+    this.maxValueBytes = settings.maxValueBytes;
     this.breaker = CircuitBreaker.of(cache + ".l2", settings.l2CircuitBreaker);
     // One line per transition, not one per request.
     breaker
@@ -124,6 +126,24 @@ final class L2Tier<V> {
   /** Encodes a value (null for an absence); a codec failure reaches the caller, since nothing was stored yet. */
   L2Entry encode(V value, Tags tags) {
     return new L2Entry(codec.id(), value == null ? null : codec.encode(value), tags);
+  }
+
+  /** Whether a loaded entry may be written to the L2: not larger than {@code maxValueBytes} (else counted). */
+  boolean fits(L2Entry entry) {
+    if (entry.value() == null || entry.value().length <= maxValueBytes) {
+      return true;
+    }
+    metrics.l2Error("size");
+    return false;
+  }
+
+  /** Refuses a value to put that is larger than {@code maxValueBytes}, before anything changes. */
+  void requireFits(L2Entry entry) {
+    if (entry.value() != null && entry.value().length > maxValueBytes) {
+      throw new IllegalArgumentException(
+          "cache '" + cache + "': the encoded value is " + entry.value().length + " bytes, more than maxValueBytes ("
+              + maxValueBytes + ")");
+    }
   }
 
   /** Writes loaded entries unless an invalidation overtook their load; failures are counted, not thrown. */

@@ -21,8 +21,15 @@ import java.util.function.Function;
  *
  * <h2>Invalidation</h2>
  * When {@link #invalidate(Invalidation)} returns, no read on this instance returns a value it covered, including a
- * value whose load was already in flight; other instances drop their covered L1 entries when the bus delivers the
- * invalidation.
+ * value whose load was already in flight, and the invalidation has reached the L2 and the bus. Other instances drop
+ * their covered L1 entries when the bus delivers it, and never serve an L1 entry while they cannot prove their bus
+ * is caught up to within {@link TieredCacheBuilder#maxStaleness maxStaleness}. An invalidation that cannot reach Redis
+ * throws {@link InvalidationPendingException} after taking effect here; it is retried until it gets through.
+ *
+ * <h2>Keys</h2>
+ * Every operation applies one rule to encoded keys: not empty, well-formed UTF-16 (no lone surrogate), at most
+ * {@link TieredCacheBuilder#maxKeyBytes maxKeyBytes} of UTF-8; a key that breaks it is refused with an
+ * {@link IllegalArgumentException}.
  *
  * <p>All methods are thread-safe. Keys, values, tags and loaders must not be null unless a method says so.
  *
@@ -63,6 +70,12 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * @throws RuntimeException whatever the loader threw (unchecked exceptions as they are, checked ones wrapped in
    *     {@link java.util.concurrent.CompletionException}); every caller waiting on that load gets it, and nothing is
    *     cached
+   * @throws IllegalStateException if the loader (directly, or through the loads it starts) asks for a key that its
+   *     own thread is loading: it would wait for itself forever
+   * @throws java.util.concurrent.CompletionException caused by {@link InterruptedException} if the thread is
+   *     interrupted while it waits for another caller's load (the interrupt flag is set again), or by
+   *     {@link java.util.concurrent.TimeoutException} when that load outlives the
+   *     {@link TieredCacheBuilder#loadTimeout load timeout}
    */
   V get(K key, Function<? super K, ? extends V> loader);
 
@@ -85,7 +98,11 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * @param key the key
    * @param tags the tags of the loaded value
    * @param loader computes the value on a miss; may return null for "absent"
-   * @return the value (null if absent), or the loader's exception
+   * @return the value (null if absent), or the loader's exception (so {@code join()} throws a
+   *     {@link java.util.concurrent.CompletionException} and {@code get()} an
+   *     {@link java.util.concurrent.ExecutionException} whose cause is what the loader threw), or a
+   *     {@link java.util.concurrent.TimeoutException} past the load timeout. The future is the caller's own:
+   *     cancelling it stops this caller's wait, not the load other callers share
    */
   CompletableFuture<V> getAsync(K key, Tags tags, Function<? super K, ? extends V> loader);
 
@@ -144,13 +161,16 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * of the key that were in flight when the put began do not overwrite it, on this instance or in the L2.
    *
    * <p>If the L2 cannot take the value (down, slow, or waiting for invalidations to be applied), the value is cached
-   * nowhere and the key's old L2 entry is invalidated once the L2 is back; nothing is thrown, since the cache must
-   * not make the application less available than its database.
+   * nowhere, the key's old L2 entry is invalidated once the L2 is back, and {@link InvalidationPendingException}
+   * tells the caller so.
    *
    * @param key the key
    * @param value the value
    * @param tags its tags
    * @throws dev.tiercache.codec.CodecException if the value codec cannot encode the value; nothing changed
+   * @throws IllegalArgumentException if the encoded value is larger than
+   *     {@link TieredCacheBuilder#maxValueBytes maxValueBytes}; nothing changed
+   * @throws InvalidationPendingException if Redis or the bus could not take the write in time
    */
   void put(K key, V value, Tags tags);
 
@@ -160,18 +180,21 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * @param key the key
    * @param value the value
    * @param tags its tags
-   * @return completes when both tiers hold the value
+   * @return completes when both tiers hold the value; fails as {@link #put(Object, Object, Tags)} throws
    */
   CompletableFuture<Void> putAsync(K key, V value, Tags tags);
 
   /**
    * Invalidates what a request covers: in the L1 at once, in the L2, and on other instances through the bus.
    *
-   * <p>If the L2 cannot apply it now, the invalidation waits in a bounded queue and is applied, in order, when the L2
-   * is back; until then this instance neither reads nor writes the L2, so it never serves what the invalidation
-   * covered. The {@code cache.l2.pending} gauge counts what waits.
+   * <p>It returns normally once the L2 applied it and the bus has it (with Redis, both in one atomic step). If the
+   * L2 cannot apply it now, the invalidation waits in a bounded queue and is applied, in order, when the L2 is back;
+   * until then this instance neither reads nor writes the L2, so it never serves what the invalidation covered. The
+   * {@code cache.l2.pending} gauge counts what waits.
    *
    * @param invalidation what to invalidate
+   * @throws InvalidationPendingException if the L2 or the bus could not take it within the L2 timeout: it took effect
+   *     here and is retried; other instances may serve what it covers until it gets through
    */
   void invalidate(Invalidation invalidation);
 
@@ -180,7 +203,8 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * completes when the L2 and the bus have it.
    *
    * @param invalidation what to invalidate
-   * @return completes when the L2 applied it (or queued it) and the bus has it
+   * @return completes when the L2 applied it and the bus has it; fails with {@link InvalidationPendingException}
+   *     when it was queued instead
    */
   CompletableFuture<Void> invalidateAsync(Invalidation invalidation);
 
@@ -200,7 +224,8 @@ public interface TieredCache<K, V> extends AutoCloseable {
   long estimatedL1Size();
 
   /**
-   * Stops listening to the bus and releases the L1. Does not close the L2 store or the bus: whoever created them
+   * Stops listening to the bus and releases the L1, after one last attempt to apply pending invalidations (logged
+   * if some could not be). Removes the cache's meters. Does not close the L2 store or the bus: whoever created them
    * closes them. Calls after close fail with {@link IllegalStateException}.
    */
   @Override

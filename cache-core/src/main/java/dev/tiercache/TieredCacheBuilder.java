@@ -70,6 +70,12 @@ public final class TieredCacheBuilder<K, V> {
    */
   public static final Duration DEFAULT_MAX_STALENESS = Duration.ofSeconds(1);
 
+  /** The default {@link #maxKeyBytes longest encoded key}: 4 KiB of UTF-8. */
+  public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
+
+  /** The default {@link #maxValueBytes largest encoded value} the L2 takes: 1 MiB. */
+  public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
   /** How long fail-safe serves a stale value again before it calls the failing loader once more. */
   public static final Duration DEFAULT_FAIL_SAFE_THROTTLE = Duration.ofSeconds(2);
 
@@ -95,6 +101,9 @@ public final class TieredCacheBuilder<K, V> {
   double refreshAhead;
   double xfetchBeta;
   Duration loadLease;
+  Duration loadTimeout;
+  int maxKeyBytes = DEFAULT_MAX_KEY_BYTES;
+  int maxValueBytes = DEFAULT_MAX_VALUE_BYTES;
   MeterRegistry meterRegistry;
   Executor executor = ForkJoinPool.commonPool();
   Ticker ticker = Ticker.systemTicker();
@@ -291,6 +300,60 @@ public final class TieredCacheBuilder<K, V> {
    */
   public TieredCacheBuilder<K, V> maxStaleness(Duration bound) {
     this.maxStaleness = requirePositive(bound, "maxStaleness");
+    return this;
+  }
+
+  /**
+   * Bounds how long a caller waits for a load it did not run on its own thread (one another caller started, or any
+   * load of {@code getAsync}, which runs on the executor) (DESIGN.md invariant 9): past it the
+   * waiter fails with a {@link java.util.concurrent.CompletionException} caused by a
+   * {@link java.util.concurrent.TimeoutException} (a {@code getAsync} future fails with the
+   * {@code TimeoutException} itself), and the load is detached, so the next caller starts a fresh one. The loader
+   * itself is user code and is not stopped. Unbounded by default.
+   *
+   * @param timeout positive
+   * @return this builder
+   * @throws NullPointerException if {@code timeout} is null
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> loadTimeout(Duration timeout) {
+    this.loadTimeout = requirePositive(timeout, "loadTimeout");
+    return this;
+  }
+
+  /**
+   * Bounds the length of encoded keys, in bytes of UTF-8. Every operation refuses a longer key with an
+   * {@link IllegalArgumentException} (a key travels in every bus message that names it, and a megabyte key would be
+   * refused by every receiver). Defaults to {@link #DEFAULT_MAX_KEY_BYTES}.
+   *
+   * @param bytes between 1 and 1 MiB
+   * @return this builder
+   * @throws IllegalArgumentException if out of range
+   */
+  public TieredCacheBuilder<K, V> maxKeyBytes(int bytes) {
+    if (bytes < 1 || bytes > 1024 * 1024) {
+      throw new IllegalArgumentException("maxKeyBytes must be between 1 and 1048576, was " + bytes);
+    }
+    this.maxKeyBytes = bytes;
+    return this;
+  }
+
+  /**
+   * Bounds the size of encoded values written to the L2: {@link TieredCache#put put} refuses a larger value with an
+   * {@link IllegalArgumentException} before changing anything; a larger value a loader returns is handed to its
+   * callers and kept in this instance's L1, but not written to the L2 (counted as {@code cache.l2.errors{op=size}}),
+   * since every later read of it would cost a huge round trip on the shared connection. Defaults to
+   * {@link #DEFAULT_MAX_VALUE_BYTES}.
+   *
+   * @param bytes positive
+   * @return this builder
+   * @throws IllegalArgumentException if not positive
+   */
+  public TieredCacheBuilder<K, V> maxValueBytes(int bytes) {
+    if (bytes < 1) {
+      throw new IllegalArgumentException("maxValueBytes must be positive, was " + bytes);
+    }
+    this.maxValueBytes = bytes;
     return this;
   }
 

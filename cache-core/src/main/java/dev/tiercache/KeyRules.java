@@ -1,0 +1,50 @@
+package dev.tiercache;
+
+/** The one rule every operation applies to encoded keys. */
+final class KeyRules {
+
+  private final int maxBytes;
+
+  KeyRules(int maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+
+  /**
+   * Checks an encoded key.
+   *
+   * @throws IllegalArgumentException if it is empty, malformed or too long; the key itself is not quoted, since it
+   *     may be personal data
+   */
+  void check(String key) {
+    if (key.isEmpty()) {
+      throw new IllegalArgumentException("the encoded key is empty; every operation refuses empty keys");
+    }
+    // Three bytes per char at most: most keys are short enough to skip counting.
+    if ((long) key.length() * 3 > maxBytes) {
+      long bytes = utf8Length(key);
+      if (bytes > maxBytes) {
+        throw new IllegalArgumentException(
+            "the encoded key is " + bytes + " bytes of UTF-8, more than maxKeyBytes (" + maxBytes + ")");
+      }
+    }
+    Utf8.requireWellFormed(key, "key");
+  }
+
+  static long utf8Length(String s) {
+    long bytes = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        bytes++;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+}
