@@ -24,6 +24,7 @@ import java.util.Map;
  * @param readP99 the 99th percentile read latency
  * @param readExceptions reads that threw, by exception class
  * @param writesThrew writes whose cache call threw, by kind of call
+ * @param writeExceptions the same, by exception class (and root cause)
  * @param threwAfterFault how long after the last fault ended the last write that threw began (how long the cache
  *     took to heal, as callers saw it), or null if none threw after it
  * @param staleByKind stale reads (same and other) by the kind of the write they violated
@@ -44,6 +45,7 @@ public record Report(
     Duration readP99,
     Map<String, Long> readExceptions,
     Map<Kind, Long> writesThrew,
+    Map<String, Long> writeExceptions,
     Duration threwAfterFault,
     Map<Kind, Long> staleByKind,
     Map<String, Long> anomalies,
@@ -71,7 +73,7 @@ public record Report(
             + " writes %d threw %d%s%s, anomalies %d%s, stale by kind %s",
         scenario, staleSame, staleOther, stuck, age(worstAge), reads, ms(readMax), ms(readP99), readExceptionCount(),
         readExceptions.isEmpty() ? "" : " " + readExceptions, writes, writesThrewCount(),
-        writesThrew.isEmpty() ? "" : " " + writesThrew,
+        writesThrew.isEmpty() ? "" : " " + writesThrew + " " + writeExceptions,
         threwAfterFault == null ? "" : " (the last " + ms(threwAfterFault) + " after the fault)", anomalyCount(), anomalies.isEmpty() ? "" : " " + anomalies,
         staleByKind);
   }
@@ -116,6 +118,7 @@ public record Report(
     private long faultEnd = Long.MIN_VALUE;
     private final Map<String, Long> readExceptions = HistoryChecker.emptyByName();
     private final Map<Kind, Long> writesThrew = HistoryChecker.emptyByKind();
+    private final Map<String, Long> writeExceptions = HistoryChecker.emptyByName();
     private final Map<Kind, Long> staleByKind = HistoryChecker.emptyByKind();
     private final Map<String, Long> anomalies = HistoryChecker.emptyByName();
     private final List<String> examples = new ArrayList<>();
@@ -134,6 +137,7 @@ public record Report(
       writes++;
       if (!op.completed()) {
         writesThrew.merge(op.kind(), 1L, Long::sum);
+        writeExceptions.merge(op.error(), 1L, Long::sum);
         lastThrowStart = Math.max(lastThrowStart, op.start());
       }
     }
@@ -189,7 +193,7 @@ public record Report(
       Duration span = Duration.ofNanos(lastEnd < firstStart ? 0 : lastEnd - firstStart);
       return new Report(scenario, span, bound, reads, writes, staleSame, staleOther, stuck,
           worstAge < 0 ? null : Duration.ofNanos(worstAge), max, p99, Collections.unmodifiableMap(readExceptions),
-          Collections.unmodifiableMap(writesThrew),
+          Collections.unmodifiableMap(writesThrew), Collections.unmodifiableMap(writeExceptions),
           faultEnd == Long.MIN_VALUE || lastThrowStart <= faultEnd ? null : Duration.ofNanos(lastThrowStart - faultEnd),
           Collections.unmodifiableMap(staleByKind),
           Collections.unmodifiableMap(anomalies), List.copyOf(examples));

@@ -241,7 +241,7 @@ final class Workload {
       try {
         value = cache.get(name, keys.tags(key), k -> keys.value(key, database.load(key)));
       } catch (Throwable t) {
-        error = t.getClass().getSimpleName();
+        error = describe(t);
       }
       long finish = System.nanoTime();
       long version = 0;
@@ -282,13 +282,24 @@ final class Workload {
             cache.invalidate(keys.invalidation(kind, key));
           }
         } catch (Throwable t) {
-          error = t.getClass().getSimpleName();
+          error = describe(t);
         }
         return Op.write(instance, key, start, System.nanoTime(), version, kind, keys.covered(kind, key), error);
       } finally {
         lock.unlock();
       }
     }
+  }
+
+  /** The exception's class, and its root cause's when it has one: no message, which may carry a key. */
+  static String describe(Throwable t) {
+    Throwable root = t;
+    for (int depth = 0; depth < 20 && root.getCause() != null && root.getCause() != root; depth++) {
+      root = root.getCause();
+    }
+    return root == t
+        ? t.getClass().getSimpleName()
+        : t.getClass().getSimpleName() + " (cause " + root.getClass().getSimpleName() + ")";
   }
 
   /** Says so when a phase outside the run took more than a second: it costs CI time. */

@@ -29,6 +29,7 @@ public final class RedisReplicatedCluster implements BeforeAllCallback, AfterAll
     private static final Duration NODE_TIMEOUT = Duration.ofMillis(2_000);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration POLL = Duration.ofMillis(100);
+    private static final int START_ATTEMPTS = 3;
 
     private final int masters;
     private final List<RedisNode> nodes = new ArrayList<>(); // masters first, then replica i of master i
@@ -133,16 +134,7 @@ public final class RedisReplicatedCluster implements BeforeAllCallback, AfterAll
         RedisBinary binary = RedisProviders.binaryForOwnedProcess("Redis Cluster fixtures");
         Path jvmDir = ProcessRegistry.jvmDir();
         for (int i = 0; i < 2 * masters; i++) {
-            int port = LoopbackPorts.pick(true);
-            Path dir = jvmDir.resolve(owner + "-replicated-" + port);
-            RedisNode node = new RedisNode(binary, port, dir, List.of(
-                    "--cluster-enabled", "yes",
-                    "--cluster-config-file", dir.resolve("nodes.conf").toString(),
-                    "--cluster-node-timeout", Long.toString(NODE_TIMEOUT.toMillis()),
-                    // Any replica may take over, however long its link was down: a test wants the failover.
-                    "--cluster-replica-validity-factor", "0"));
-            node.start();
-            nodes.add(node);
+            nodes.add(startNode(binary, jvmDir, owner));
             masterOf.add(i < masters ? -1 : i - masters);
         }
         for (int i = 0; i < masters; i++) {
@@ -178,6 +170,32 @@ public final class RedisReplicatedCluster implements BeforeAllCallback, AfterAll
                 .ignoreExceptions()
                 .until(() -> nodes.subList(masters, nodes.size()).stream()
                         .allMatch(n -> replication(n).contains("master_link_status:up")));
+    }
+
+    /**
+     * Starts one node on a fresh port, up to three times: on a loaded machine the first start in a JVM can miss the
+     * fixture's 10 s PING deadline while the admin client warms up, and a port can be taken between probe and bind.
+     */
+    private RedisNode startNode(RedisBinary binary, Path jvmDir, String owner) {
+        for (int attempt = 1; ; attempt++) {
+            int port = LoopbackPorts.pick(true);
+            Path dir = jvmDir.resolve(owner + "-replicated-" + port);
+            RedisNode node = new RedisNode(binary, port, dir, List.of(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", dir.resolve("nodes.conf").toString(),
+                    "--cluster-node-timeout", Long.toString(NODE_TIMEOUT.toMillis()),
+                    // Any replica may take over, however long its link was down: a test wants the failover.
+                    "--cluster-replica-validity-factor", "0"));
+            try {
+                node.start();
+                return node;
+            } catch (RedisNode.StartFailure e) {
+                ProcessRegistry.deleteTree(dir);
+                if (attempt >= START_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private boolean runningNodesOk() {
