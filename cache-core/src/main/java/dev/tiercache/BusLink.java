@@ -30,6 +30,7 @@ final class BusLink implements InvalidationBus.Listener {
   private final DeliveryProof proof;
   private final Outbox outbox;
   private final InvalidationBus.Subscription subscription;
+  private final long closeTimeoutNanos;
 
   BusLink(
       TieredCacheBuilder<?, ?> settings,
@@ -47,6 +48,7 @@ final class BusLink implements InvalidationBus.Listener {
     this.clearL1 = clearL1;
     this.proof = new DeliveryProof(cache, bus, settings.maxStaleness);
     this.outbox = new Outbox(cache, bus, metrics, settings.l2RetryInterval);
+    this.closeTimeoutNanos = settings.l2Timeout.toNanos();
     this.subscription = bus.subscribe(cache, this);
     proof.start();
   }
@@ -125,7 +127,11 @@ final class BusLink implements InvalidationBus.Listener {
 
   void close() {
     proof.stop();
-    outbox.close();
+    int unsent = outbox.close(closeTimeoutNanos);
+    if (unsent > 0) {
+      LOG.warn("cache '{}' is closed with {} invalidation messages the bus never took; other instances may serve what"
+          + " they cover until it expires", cache, unsent);
+    }
     subscription.close();
   }
 

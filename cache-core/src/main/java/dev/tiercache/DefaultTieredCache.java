@@ -119,8 +119,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (found == null) {
       return null;
     }
-    l1.install(k, found.value(), found.tags(), stamp);
-    return found.value();
+    // An invalidation that overtook this read may cover what it found: then it is a miss.
+    return l1.install(k, found.value(), found.tags(), stamp) == null ? null : found.value();
   }
 
   /** The read-through L1 lookup of get and getAsync: validates the arguments, and refreshes a hit that is due. */
@@ -209,7 +209,16 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       if (flight == null) {
         owned.put(k, mine);
       } else {
-        waits.refuseReentry(flight);
+        try {
+          waits.refuseReentry(flight);
+        } catch (IllegalStateException e) {
+          // The flights this call registered will never run: fail them, or later readers would wait on them forever.
+          owned.forEach((key, orphan) -> {
+            flights.remove(key, orphan);
+            orphan.result.completeExceptionally(e);
+          });
+          throw e;
+        }
         metrics.coalesced();
         joined.put(k, flight);
       }
@@ -282,6 +291,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   public void invalidate(Invalidation invalidation) {
     Objects.requireNonNull(invalidation, "invalidation");
     ensureOpen();
+    keyRules.checkArgument(invalidation);
     invalidator.invalidate(invalidation);
   }
 
@@ -289,7 +299,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   public CompletableFuture<Void> invalidateAsync(Invalidation invalidation) {
     Objects.requireNonNull(invalidation, "invalidation");
     ensureOpen();
-    return runOffCaller(() -> invalidator.invalidate(invalidation));
+    keyRules.checkArgument(invalidation);
+    InvalidationLog.Entry running = invalidator.start(invalidation);
+    return runOffCaller(() -> invalidator.complete(invalidation, running));
   }
 
   /**

@@ -89,8 +89,8 @@ final class DeliveryProof {
     heartbeat.whenComplete(
         (sentAt, failure) -> {
           inFlightSince.compareAndSet(now, IDLE);
-          if (failure == null && sentAt != null && sentIn == generation.get()) {
-            validUntil.accumulateAndGet(sentAt + boundNanos, (a, b) -> b - a > 0 ? b : a);
+          if (failure == null && sentAt != null) {
+            advance(sentIn, sentAt + boundNanos);
           } else if (failure instanceof UnsupportedOperationException && !unsupportedLogged) {
             unsupportedLogged = true;
             LOG.warn("cache '{}': its bus cannot prove delivery, so its L1 is never served", cache);
@@ -104,11 +104,23 @@ final class DeliveryProof {
    * @return whether the proof held until now
    */
   boolean withdraw() {
-    generation.incrementAndGet();
-    inFlightSince.set(IDLE);
-    long now = System.nanoTime();
-    long before = validUntil.getAndSet(now - 1);
-    return now - before < 0;
+    synchronized (this) {
+      generation.incrementAndGet();
+      inFlightSince.set(IDLE);
+      long now = System.nanoTime();
+      long before = validUntil.getAndSet(now - 1);
+      return now - before < 0;
+    }
+  }
+
+  /**
+   * Extends the proof, unless the bus dropped since the heartbeat was sent. Shares a lock with {@link #withdraw()}:
+   * a check then an extension that a withdraw slips between would undo the withdraw.
+   */
+  private synchronized void advance(int sentIn, long until) {
+    if (sentIn == generation.get()) {
+      validUntil.accumulateAndGet(until, (a, b) -> b - a > 0 ? b : a);
+    }
   }
 
   void stop() {

@@ -130,7 +130,7 @@ public final class Invalidation {
   boolean covers(String key, Tags tags) {
     try {
       return matcher.matches(key, tags);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | StackOverflowError | AssertionError | LinkageError e) {
       return true;
     }
   }

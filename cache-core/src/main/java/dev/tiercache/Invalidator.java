@@ -5,6 +5,7 @@ import dev.tiercache.spi.L2Entry;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,6 +45,7 @@ final class Invalidator {
   private final PendingInvalidations pending;
   private final long retryNanos;
   private final long timeoutNanos;
+  private final Executor executor;
   private final KeyLocks keyLocks = new KeyLocks();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicLong sequence = new AtomicLong();
@@ -72,6 +74,7 @@ final class Invalidator {
     this.pending = new PendingInvalidations(settings.pendingInvalidations);
     this.retryNanos = settings.l2RetryInterval.toNanos();
     this.timeoutNanos = settings.l2Timeout.toNanos();
+    this.executor = settings.executor;
     if (l2 != null) {
       metrics.bindPendingInvalidations(pending::size);
     }
@@ -90,8 +93,17 @@ final class Invalidator {
   // ---- invalidations made here ----
 
   void invalidate(Invalidation invalidation) {
+    complete(invalidation, start(invalidation));
+  }
+
+  /** The part of an invalidation that happens on the caller's thread, even for {@code invalidateAsync}: the L1. */
+  InvalidationLog.Entry start(Invalidation invalidation) {
     metrics.invalidation(invalidation.strategy().name());
-    InvalidationLog.Entry running = begin(invalidation);
+    return begin(invalidation);
+  }
+
+  /** The rest: the L2 and the bus, then the end in the log. */
+  void complete(Invalidation invalidation, InvalidationLog.Entry running) {
     Throwable failure;
     try {
       failure = propagate(invalidation);
@@ -211,24 +223,42 @@ final class Invalidator {
     if (pending.add(invalidation)) {
       clearL1("more invalidations are waiting for the L2 than the pending queue holds");
     }
-    scheduleDrain();
+    if (closed) {
+      // No more retries after close: one last attempt now, and a line in the log if it fails too.
+      drainOrWarn();
+    } else {
+      scheduleDrain();
+    }
   }
 
+  /**
+   * Retries later, on the cache's executor: the shared timer only wakes it up, since a drain makes L2 calls that may
+   * each take the L2 timeout, and the timer also drives every cache's heartbeats.
+   */
   private void scheduleDrain() {
     if (!closed && draining.compareAndSet(false, true)) {
       Background.TIMER.schedule(
           () -> {
             try {
-              drain();
-            } finally {
+              executor.execute(this::drainAndReschedule);
+            } catch (RuntimeException rejected) {
               draining.set(false);
-              if (!pending.isEmpty()) {
-                scheduleDrain();
-              }
+              scheduleDrain();
             }
           },
           retryNanos,
           TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void drainAndReschedule() {
+    try {
+      drain();
+    } finally {
+      draining.set(false);
+      if (!pending.isEmpty()) {
+        scheduleDrain();
+      }
     }
   }
 
@@ -302,9 +332,15 @@ final class Invalidator {
    */
   void close() {
     closed = true;
-    if (l2 != null && !pending.isEmpty() && !drain()) {
+    if (l2 != null && !pending.isEmpty()) {
+      drainOrWarn();
+    }
+  }
+
+  private void drainOrWarn() {
+    if (!drain()) {
       LOG.warn(
-          "cache '{}' closes with {} invalidations that never reached Redis; other instances may serve what they"
+          "cache '{}' is closed with {} invalidations that never reached Redis; other instances may serve what they"
               + " cover until it expires",
           name, pending.size());
     }

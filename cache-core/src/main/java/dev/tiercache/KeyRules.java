@@ -30,6 +30,28 @@ final class KeyRules {
     Utf8.requireWellFormed(key, "key");
   }
 
+  /**
+   * Checks an invalidation's argument: a key under the key rule, any other argument (prefix, tag, pattern) well-formed
+   * and no longer than a key may be, since it travels in bus messages too.
+   *
+   * @throws IllegalArgumentException if it breaks the rule
+   */
+  void checkArgument(Invalidation invalidation) {
+    String argument = invalidation.argument();
+    if (argument == null) {
+      return;
+    }
+    if (invalidation.strategy() == BuiltInStrategy.KEY) {
+      check(argument);
+      return;
+    }
+    if ((long) argument.length() * 3 > maxBytes && utf8Length(argument) > maxBytes) {
+      throw new IllegalArgumentException(
+          "the " + invalidation.strategy().name() + " argument is longer than maxKeyBytes (" + maxBytes + ")");
+    }
+    Utf8.requireWellFormed(argument, invalidation.strategy().name());
+  }
+
   static long utf8Length(String s) {
     long bytes = 0;
     for (int i = 0; i < s.length(); i++) {

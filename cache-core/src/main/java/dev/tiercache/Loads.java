@@ -161,6 +161,10 @@ final class Loads<K, V> {
     L2Read read = null;
     for (int polls = 0; polls < 1_000 && System.nanoTime() - deadline < 0; polls++) {
       LockSupport.parkNanos(pause);
+      if (Thread.currentThread().isInterrupted()) {
+        // Parking returns at once while interrupted: stop polling, and let the loader see the interrupt.
+        return new OtherLoad(read, false);
+      }
       read = l2.get(k);
       if (read == null || read.isHit()) {
         return new OtherLoad(read, false);

@@ -3,8 +3,8 @@ package dev.tiercache;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -39,17 +39,22 @@ final class MicrometerMetrics implements CacheMetrics {
   private final Counter busGaps;
   private final Counter l1Clears;
 
-  /** Every meter this cache registered, removed on close so that a successor of the same name starts clean. */
-  private final List<Meter> meters = new CopyOnWriteArrayList<>();
+  /**
+   * Every meter this cache registered, once each: on close it gives them up, and the last cache of its name to do so
+   * removes them, so that a successor starts clean.
+   */
+  private final Set<Meter.Id> meters = ConcurrentHashMap.newKeySet();
 
   private <M extends Meter> M own(M meter) {
-    meters.add(meter);
+    if (meters.add(meter.getId())) {
+      MeterOwnership.acquire(registry, meter.getId());
+    }
     return meter;
   }
 
   @Override
   public void close() {
-    meters.forEach(registry::remove);
+    meters.forEach(id -> MeterOwnership.release(registry, id));
     meters.clear();
   }
 

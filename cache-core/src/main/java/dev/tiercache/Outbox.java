@@ -98,7 +98,26 @@ final class Outbox {
             });
   }
 
-  void close() {
+  /**
+   * Stops retrying, after one last attempt to send what waits (at most {@code timeoutNanos} in all), so that other
+   * instances do not keep serving what this one invalidated.
+   *
+   * @return how many messages could not be sent
+   */
+  int close(long timeoutNanos) {
     closed = true;
+    long deadline = System.nanoTime() + timeoutNanos;
+    for (InvalidationMessage next; (next = unsent.peek()) != null; ) {
+      try {
+        attempt(next).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        unsent.remove(next);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        break;
+      }
+    }
+    return unsent.size();
   }
 }
