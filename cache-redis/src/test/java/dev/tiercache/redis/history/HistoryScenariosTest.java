@@ -86,7 +86,6 @@ class HistoryScenariosTest {
   }
 
   @Test
-  @Tag(PENDING)
   void oneInstanceCutOffSilently() throws Exception {
     cutOff("cut-off-silent", Mode.SILENT);
   }
