@@ -54,6 +54,9 @@ final class BuiltInStrategy implements InvalidationStrategy {
       }
     } else if (argument.isEmpty()) {
       throw new IllegalArgumentException(name + " must not be empty");
+    } else {
+      // The argument reaches Redis as UTF-8: a lone surrogate would be sent as '?' and name other keys.
+      Utf8.requireWellFormed(argument, name);
     }
     return matchers.apply(argument);
   }

@@ -14,9 +14,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The tiered cache: reads through L1, L2 and the loader; writes and invalidates through the log. */
 final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
 
   private final String name;
@@ -58,6 +62,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
                 settings, instanceId, busToUse, metrics, invalidator::applyLocally, invalidator::clearL1);
     invalidator.connect(
         bus, bus != null && busToUse == storeBus && settings.l2.announcesInvalidations());
+    if (l2 != null && bus == null) {
+      LOG.warn("cache '{}' shares an L2 but has no bus: invalidations made on other instances never reach its L1,"
+          + " which it serves without any staleness bound; give the store a bus or call bus(...)", name);
+    }
     this.loads = new Loads<>(settings, log, l1, l2, bus, flights, invalidator, metrics, instanceId);
   }
 
@@ -96,7 +104,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       return CompletableFuture.completedFuture(hit.value);
     }
     Flight<V> mine = new Flight<>(tags, false);
-    Flight<V> flight = join(k, mine);
+    Flight<V> flight;
+    try {
+      flight = join(k, mine);
+    } catch (IllegalStateException reentry) {
+      return CompletableFuture.failedFuture(reentry);
+    }
     if (flight == mine) {
       runAsync(k, mine, () -> loads.load(k, key, mine, loader));
     }
@@ -129,7 +142,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Objects.requireNonNull(loader, "loader");
     L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
-      refreshIfDue(k, key, hit, loader);
+      refreshIfDue(k, key, tags, hit, loader);
     }
     return hit;
   }
@@ -148,11 +161,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
    * Starts a background reload of an entry that a read found due for refresh, unless a load of the key is already in
    * flight. Readers keep the current value; a reader that comes after expiry joins the reload.
    */
-  private void refreshIfDue(String k, K key, L1Entry<V> hit, Function<? super K, ? extends V> loader) {
+  private void refreshIfDue(
+      String k, K key, Tags tags, L1Entry<V> hit, Function<? super K, ? extends V> loader) {
     if (hit.isAbsent() || !l1.wantsRefresh(hit)) {
       return;
     }
-    Flight<V> mine = new Flight<>(hit.tags, false);
+    // The reloaded value carries the caller's tags as a load would (and the old entry's, which can only widen what
+    // invalidates it).
+    Flight<V> mine = new Flight<>(tags.union(hit.tags), false);
     mine.refresh = true;
     if (flights.putIfAbsent(k, mine) == null) {
       mine.stamp = log.stamp();

@@ -2,6 +2,7 @@ package dev.tiercache;
 
 import dev.tiercache.spi.InvalidationBus;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -82,7 +83,7 @@ final class DeliveryProof {
     int sentIn = generation.get();
     CompletableFuture<Long> heartbeat;
     try {
-      heartbeat = bus.heartbeat(cache);
+      heartbeat = Objects.requireNonNull(bus.heartbeat(cache), "the bus returned no heartbeat");
     } catch (RuntimeException e) {
       heartbeat = CompletableFuture.failedFuture(e);
     }

@@ -1,30 +1,61 @@
 package dev.tiercache;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * A compiled Redis-style glob pattern, with the semantics of Redis's {@code stringmatchlen} (the matcher behind
- * {@code KEYS}, {@code SCAN ... MATCH} and {@code PSUBSCRIBE}, Redis 6.2 and later), case-sensitive.
+ * {@code KEYS}, {@code SCAN ... MATCH} and {@code PSUBSCRIBE}, Redis 6.2 and later), case-sensitive, applied to the
+ * UTF-8 bytes of the pattern and of the text.
  *
  * <p>The L1 must decide which of its keys a pattern invalidation covers exactly as Redis decides it for the L2 and
- * the bus: a key that Redis deletes but the L1 keeps is served stale (invariant 1). So this class copies Redis's
- * behaviour, including its quirks, rather than a textbook glob:
+ * the bus: a key that Redis keeps but the L1 drops is read back, old, from the L2 (invariant 1), and a key that
+ * Redis deletes but the L1 keeps is served stale. Redis knows nothing of characters: it compares the bytes of the
+ * pattern with the bytes of the key, and the library stores every key as UTF-8 (invariant 6). So this class encodes
+ * both sides as UTF-8 and copies Redis's behaviour on the bytes, including its quirks, rather than a textbook glob.
+ * Below, "byte" means one byte of that UTF-8 encoding:
  *
  * <ul>
- *   <li>{@code *} matches any sequence of characters, including none; consecutive stars act as one.
- *   <li>{@code ?} matches exactly one character.
- *   <li>{@code [abc]} matches one of the listed characters, {@code [^abc]} one character not listed. {@code [a-z]}
- *       is an inclusive range; a reversed range such as {@code [z-a]} is swapped, as Redis does. A range is
- *       recognised wherever a character is followed by {@code -} and at least one more pattern character, so in
- *       {@code [a-]} the {@code ]} is the end of the range {@code a-]}, not the end of the class. A {@code ^} is
- *       special only directly after the {@code [}.
- *   <li>{@code \x} matches {@code x} literally, outside and inside brackets. A {@code \} that is the last character
- *       of the pattern (or of an unterminated class) matches a backslash.
+ *   <li>{@code *} matches any sequence of bytes, including none; consecutive stars act as one.
+ *   <li>{@code ?} matches exactly one byte, not one character. {@code caf?} matches {@code cafe} but not
+ *       {@code café}, whose {@code é} is the two bytes {@code C3 A9}; {@code caf??} matches {@code café}.
+ *   <li>{@code [abc]} matches one byte that is listed, {@code [^abc]} one byte that is not. A non-ASCII character in
+ *       a class stands for its bytes, each a separate member: {@code [ï]} is the class of the bytes {@code C3} and
+ *       {@code AF}, and matches one byte, so {@code na[ï]ve} does not match {@code naïve} (the class takes the
+ *       {@code C3}, then {@code v} meets {@code AF}). {@code [a-z]} is an inclusive range of bytes; a reversed range
+ *       such as {@code [z-a]} is swapped, as Redis does. A range is recognised wherever a byte is followed by
+ *       {@code -} and at least one more pattern byte, so in {@code [a-]} the {@code ]} is the end of the range
+ *       {@code a-]}, not the end of the class, and in {@code [é-z]} the range is {@code A9-z}, after the member
+ *       {@code C3}. A {@code ^} is special only directly after the {@code [}.
+ *   <li>Range ends are compared as C's {@code char}, which is signed on x86-64 (where the test fixture's Redis runs
+ *       and GlobRedisDifferentialTest checks this): the bytes {@code 80}-{@code FF} count as -128 to -1, below
+ *       every ASCII byte.
+ *       A range between two ASCII bytes, or between two bytes {@code 80}-{@code FF}, means the same on every
+ *       platform. A <em>mixed</em> range, one end ASCII and the other {@code 80}-{@code FF} (such as
+ *       {@code [a-é]}, which is {@code [a-C3]} followed by the member {@code A9}), covers here, as on x86-64, the
+ *       bytes from the high end to {@code FF} and from {@code 00} to the ASCII end; a Redis built where
+ *       {@code char} is unsigned (Linux on ARM64, for example) covers the bytes between the two ends instead. No
+ *       answer agrees with both, so a caller that must agree with any Redis should avoid such ranges.
+ *   <li>{@code \x} matches the byte {@code x} literally, outside and inside brackets; {@code \é} escapes the first
+ *       byte of {@code é}, and its second byte is then an ordinary literal, so outside brackets {@code \é} matches
+ *       {@code é}. A {@code \} that is the last byte of the pattern (or of an unterminated class) matches a
+ *       backslash.
  *   <li>A {@code [} without its {@code ]} takes the rest of the pattern as its class (so {@code x[ab} acts like
- *       {@code x[ab]}); a {@code [} (or {@code [^}) that is the last character of the pattern has an empty class, so
- *       {@code [} matches nothing and {@code [^} matches any one character.
+ *       {@code x[ab]}); a {@code [} (or {@code [^}) that is the last byte of the pattern has an empty class, so
+ *       {@code [} matches nothing and {@code [^} matches any one byte.
  * </ul>
+ *
+ * <p>Patterns made of literals and stars only, which include every result of {@link #escape(String)} and
+ * {@link #prefixPattern(String)}, mean the same on bytes as on characters, because UTF-8 is self-synchronising: a
+ * byte sequence of whole characters can only match at character boundaries. Non-ASCII text is thus safe in
+ * escaped keys and prefixes; it is {@code ?} and classes next to non-ASCII text that count bytes.
+ *
+ * <p>Patterns must be well-formed UTF-16 ({@link #compile(String)} refuses a lone surrogate, which has no UTF-8
+ * encoding). Keys with a lone surrogate are refused by the cache; if {@link #matches(String)} is nevertheless given
+ * one, it reads each lone surrogate as its three-byte generalized UTF-8 form (as WTF-8 does), which no well-formed
+ * string produces: those bytes are matched by {@code *}, {@code ?} and classes, never by a literal, and never as the
+ * {@code '?'} that {@code String.getBytes} would put in their place.
  *
  * <p><b>One deliberate difference</b>: Redis's matcher never matches an empty string against a non-empty pattern,
  * not even {@code *} ({@code KEYS} and {@code SCAN} special-case a lone {@code *} before calling it). Here the empty
@@ -34,19 +65,15 @@ import java.util.Objects;
  * {@code escape(ns) + p} against {@code ns + k}, including for {@code k = ""}; for a non-empty {@code k} it also
  * equals Redis's verdict on {@code p} against {@code k}.
  *
- * <p>Matching works on UTF-16 {@code char}s, Redis on the bytes of the key (UTF-8 for a string key). The two agree
- * for ASCII text, and for any well-formed text when the pattern has no {@code ?} and no class (literals, escapes and
- * {@code *} only) because UTF-8 is self-synchronising. {@link #escape(String)} and {@link #prefixPattern(String)} produce such
- * patterns.
- *
  * <p>Redis 6.2.16, 7.2.6 and 7.4.1 added a recursion limit (CVE-2024-31228): there, a pattern whose 1,001st group of
  * stars is not its last element matches nothing. Earlier versions, including the one that the embedded-redis test
  * fixture ships (it reports 6.2.11), match such a pattern normally, and so does this class. No answer agrees with
  * every Redis version for these patterns, so a caller that must agree with any Redis should refuse patterns with
  * more than 1,000 groups of stars.
  *
- * <p>Instances are immutable and thread-safe. {@link #matches(String)} allocates nothing and runs in
- * O(text length &times; pattern length) in the worst case: it never backtracks exponentially, whatever the pattern.
+ * <p>Instances are immutable and thread-safe. {@link #matches(String)} allocates nothing (it walks the UTF-8 bytes of
+ * the text without encoding it into a buffer) and runs in O(text bytes &times; pattern bytes) in the worst case: it
+ * never backtracks exponentially, whatever the pattern.
  */
 public final class Glob {
 
@@ -61,40 +88,44 @@ public final class Glob {
   private static final int EXACT = 1; // literals only
   private static final int PREFIX = 2; // literals, then one star group at the end
 
-  private static final char[][] NO_CLASSES = new char[0][];
+  private static final byte[][] NO_CLASSES = new byte[0][];
 
   private final String pattern;
   private final byte[] kinds;
-  /** The character of a LITERAL token; unused for others. */
-  private final char[] literals;
+  /** The byte of a LITERAL token; unused for others. */
+  private final byte[] literals;
   /**
-   * For a CLASS token: its members as inclusive ranges, {@code [lo0, hi0, lo1, hi1, ...]}, a single character being
-   * the range {@code c-c}; null for other tokens.
+   * For a CLASS token: its members as inclusive ranges of signed bytes (C's {@code char} on x86-64),
+   * {@code [lo0, hi0, lo1, hi1, ...]}, a single byte being the range {@code b-b}; null for other tokens.
    */
-  private final char[][] classes;
+  private final byte[][] classes;
   /** For a CLASS token: whether it was written {@code [^...]}. */
   private final boolean[] negated;
   private final int shape;
-  /** For EXACT and PREFIX: the literal text (unescaped). */
+  /**
+   * For EXACT and PREFIX: the literal bytes (unescaped) decoded as a string. They are always well-formed UTF-8 (an
+   * escaping backslash only ever precedes the first byte of a character), so comparing strings is comparing bytes.
+   */
   private final String literalText;
 
   private Glob(String pattern) {
     this.pattern = pattern;
-    int n = pattern.length();
-    // Every token consumes at least one pattern character, so n bounds the token count.
+    byte[] p = pattern.getBytes(StandardCharsets.UTF_8); // exact: the pattern was checked to be well-formed
+    int n = p.length;
+    // Every token consumes at least one pattern byte, so n bounds the token count.
     byte[] k = new byte[n];
-    char[] lit = new char[n];
-    char[][] cls = null;
+    byte[] lit = new byte[n];
+    byte[][] cls = null;
     boolean[] neg = null;
-    char[] rangeBuf = null;
+    byte[] rangeBuf = null;
     int count = 0;
     int i = 0;
     while (i < n) {
-      char c = pattern.charAt(i);
+      byte c = p[i];
       switch (c) {
         case '*':
           // Consecutive stars are one star to Redis (it skips them before recursing).
-          while (i + 1 < n && pattern.charAt(i + 1) == '*') {
+          while (i + 1 < n && p[i + 1] == '*') {
             i++;
           }
           k[count++] = STAR;
@@ -108,31 +139,32 @@ public final class Glob {
           // Mirrors the bracket loop of Redis's stringmatchlen_impl step by step, so its odd cases (unterminated
           // class, "a-]" being a range, a trailing backslash) come out the same.
           i++;
-          boolean not = i < n && pattern.charAt(i) == '^';
+          boolean not = i < n && p[i] == '^';
           if (not) {
             i++;
           }
           if (rangeBuf == null) {
-            rangeBuf = new char[2 * n];
+            rangeBuf = new byte[2 * n];
           }
           int r = 0;
           while (true) {
-            if (i < n && pattern.charAt(i) == '\\' && n - i >= 2) {
+            if (i < n && p[i] == '\\' && n - i >= 2) {
               i++;
-              rangeBuf[r++] = pattern.charAt(i);
-              rangeBuf[r++] = pattern.charAt(i);
-            } else if (i < n && pattern.charAt(i) == ']') {
+              rangeBuf[r++] = p[i];
+              rangeBuf[r++] = p[i];
+            } else if (i < n && p[i] == ']') {
               break;
             } else if (i >= n) {
-              // Unterminated: Redis steps back onto the last pattern character so that the common "advance one"
+              // Unterminated: Redis steps back onto the last pattern byte so that the common "advance one"
               // after the switch lands exactly on the end of the pattern.
               i = n - 1;
               break;
-            } else if (n - i >= 3 && pattern.charAt(i + 1) == '-') {
-              char lo = pattern.charAt(i);
-              char hi = pattern.charAt(i + 2);
+            } else if (n - i >= 3 && p[i + 1] == '-') {
+              // Signed comparison, as C compares two chars on x86-64 (see the class comment).
+              byte lo = p[i];
+              byte hi = p[i + 2];
               if (lo > hi) { // Redis swaps a reversed range rather than making it empty
-                char t = lo;
+                byte t = lo;
                 lo = hi;
                 hi = t;
               }
@@ -140,14 +172,14 @@ public final class Glob {
               rangeBuf[r++] = hi;
               i += 2;
             } else {
-              rangeBuf[r++] = pattern.charAt(i);
-              rangeBuf[r++] = pattern.charAt(i);
+              rangeBuf[r++] = p[i];
+              rangeBuf[r++] = p[i];
             }
             i++;
           }
           i++; // past the ']' (or onto the end of an unterminated pattern)
           if (cls == null) {
-            cls = new char[n][];
+            cls = new byte[n][];
             neg = new boolean[n];
           }
           cls[count] = Arrays.copyOf(rangeBuf, r);
@@ -156,12 +188,12 @@ public final class Glob {
           break;
         }
         case '\\':
-          // A backslash escapes the next character; a trailing backslash stands for itself (Redis falls through to
-          // the literal comparison with the backslash).
+          // A backslash escapes the next byte; a trailing backslash stands for itself (Redis falls through to the
+          // literal comparison with the backslash).
           if (n - i >= 2) {
             i++;
           }
-          lit[count] = pattern.charAt(i);
+          lit[count] = p[i];
           k[count++] = LITERAL;
           i++;
           break;
@@ -189,10 +221,10 @@ public final class Glob {
     boolean endsWithStar = count > 0 && kinds[count - 1] == STAR;
     if (onlyLiterals && stars == 0) {
       this.shape = EXACT;
-      this.literalText = new String(literals, 0, count);
+      this.literalText = new String(literals, 0, count, StandardCharsets.UTF_8);
     } else if (onlyLiterals && stars == 1 && endsWithStar) {
       this.shape = PREFIX;
-      this.literalText = new String(literals, 0, count - 1);
+      this.literalText = new String(literals, 0, count - 1, StandardCharsets.UTF_8);
     } else {
       this.shape = GENERAL;
       this.literalText = null;
@@ -200,20 +232,21 @@ public final class Glob {
   }
 
   /**
-   * Compiles a glob pattern. Every string is a valid pattern (as for Redis); the empty pattern matches only the
-   * empty string.
+   * Compiles a glob pattern. Every well-formed string is a valid pattern (as for Redis); the empty pattern matches
+   * only the empty string.
    *
    * @param pattern the pattern, in Redis glob syntax
    * @return the compiled pattern
    * @throws NullPointerException if {@code pattern} is null
+   * @throws IllegalArgumentException if {@code pattern} has a lone surrogate, which has no UTF-8 encoding (the
+   *     message does not quote the pattern)
    */
   public static Glob compile(String pattern) {
-    Objects.requireNonNull(pattern, "pattern");
-    return new Glob(pattern);
+    return new Glob(Utf8.requireWellFormed(pattern, "pattern"));
   }
 
   /**
-   * Tells whether the whole of {@code text} matches this pattern. Allocates nothing.
+   * Tells whether the UTF-8 bytes of the whole of {@code text} match this pattern. Allocates nothing.
    *
    * @param text the text, such as a cache key
    * @return true if the pattern matches the entire text
@@ -232,42 +265,57 @@ public final class Glob {
   }
 
   /**
-   * The classic two-pointer glob match: on a mismatch, only the most recent star is retried, one character
-   * further. Retrying earlier stars is never needed, because every non-star token consumes exactly one character:
-   * if the tokens after the last star cannot be placed at any later position, moving an earlier star cannot help
-   * either (this is also the observation behind Redis's skipLongerMatches). That bounds the work by
-   * text length times token count, where naive recursion is exponential in the number of stars.
+   * The classic two-pointer glob match over the text's UTF-8 bytes: on a mismatch, only the most recent star is
+   * retried, one byte further. Retrying earlier stars is never needed, because every non-star token consumes exactly
+   * one byte: if the tokens after the last star cannot be placed at any later position, moving an earlier star
+   * cannot help either (this is also the observation behind Redis's skipLongerMatches). That bounds the work by
+   * text bytes times token count, where naive recursion is exponential in the number of stars.
+   *
+   * <p>A position in the text is a cursor (char index, byte index within the UTF-8 form of the character there),
+   * so the text is never copied into a byte array.
    */
   private boolean matchGeneral(String text) {
     final byte[] kinds = this.kinds;
     final int tokens = kinds.length;
     final int len = text.length();
     int t = 0; // next token
-    int s = 0; // next text character
+    int ci = 0; // char index of the next text byte
+    int bi = 0; // index of the next text byte within the UTF-8 form of the character at ci
     int starToken = -1; // token after the most recent star, -1 if none seen yet
-    int starText = 0; // text position that the most recent star's next attempt starts from
-    while (s < len) {
+    int starCi = 0; // text position (ci, bi) that the most recent star's next attempt starts from
+    int starBi = 0;
+    while (ci < len) {
       if (t < tokens) {
         byte kind = kinds[t];
         if (kind == STAR) {
           // First try the star as empty; remember where to resume if the rest fails.
           t++;
           starToken = t;
-          starText = s;
+          starCi = ci;
+          starBi = bi;
           continue;
         }
-        if (tokenMatches(t, kind, text.charAt(s))) {
+        if (tokenMatches(t, kind, byteAt(text, ci, bi))) {
           t++;
-          s++;
+          int width = utf8Width(text, ci);
+          if (++bi == width) {
+            ci += width == 4 ? 2 : 1;
+            bi = 0;
+          }
           continue;
         }
       }
       if (starToken < 0) {
         return false;
       }
-      // Let the most recent star swallow one more character and retry the tokens after it.
-      starText++;
-      s = starText;
+      // Let the most recent star swallow one more byte and retry the tokens after it.
+      int width = utf8Width(text, starCi);
+      if (++starBi == width) {
+        starCi += width == 4 ? 2 : 1;
+        starBi = 0;
+      }
+      ci = starCi;
+      bi = starBi;
       t = starToken;
     }
     // Text used up: only stars (matching the empty sequence) may remain.
@@ -277,17 +325,70 @@ public final class Glob {
     return t == tokens;
   }
 
-  private boolean tokenMatches(int token, byte kind, char c) {
+  /**
+   * The number of UTF-8 bytes of the character at {@code ci}: 4 for a surrogate pair (which spans two chars), 3 for
+   * any other character from U+0800, lone surrogates included (their generalized UTF-8 form).
+   */
+  private static int utf8Width(String text, int ci) {
+    char c = text.charAt(ci);
+    if (c < 0x80) {
+      return 1;
+    }
+    if (c < 0x800) {
+      return 2;
+    }
+    return isPairAt(text, ci) ? 4 : 3;
+  }
+
+  private static boolean isPairAt(String text, int ci) {
+    return Character.isHighSurrogate(text.charAt(ci))
+        && ci + 1 < text.length()
+        && Character.isLowSurrogate(text.charAt(ci + 1));
+  }
+
+  /** Byte {@code bi} of the UTF-8 form of the character at {@code ci}. */
+  private static byte byteAt(String text, int ci, int bi) {
+    char c = text.charAt(ci);
+    if (c < 0x80) {
+      return (byte) c;
+    }
+    if (c < 0x800) {
+      return (byte) (bi == 0 ? 0xC0 | (c >> 6) : 0x80 | (c & 0x3F));
+    }
+    if (isPairAt(text, ci)) {
+      int cp = Character.toCodePoint(c, text.charAt(ci + 1));
+      switch (bi) {
+        case 0:
+          return (byte) (0xF0 | (cp >> 18));
+        case 1:
+          return (byte) (0x80 | ((cp >> 12) & 0x3F));
+        case 2:
+          return (byte) (0x80 | ((cp >> 6) & 0x3F));
+        default:
+          return (byte) (0x80 | (cp & 0x3F));
+      }
+    }
+    switch (bi) {
+      case 0:
+        return (byte) (0xE0 | (c >> 12));
+      case 1:
+        return (byte) (0x80 | ((c >> 6) & 0x3F));
+      default:
+        return (byte) (0x80 | (c & 0x3F));
+    }
+  }
+
+  private boolean tokenMatches(int token, byte kind, byte b) {
     switch (kind) {
       case LITERAL:
-        return literals[token] == c;
+        return literals[token] == b;
       case ANY:
         return true;
       default: { // CLASS
-        char[] ranges = classes[token];
+        byte[] ranges = classes[token];
         boolean in = false;
         for (int i = 0; i < ranges.length; i += 2) {
-          if (c >= ranges[i] && c <= ranges[i + 1]) {
+          if (b >= ranges[i] && b <= ranges[i + 1]) { // signed, as C's char on x86-64
             in = true;
             break;
           }

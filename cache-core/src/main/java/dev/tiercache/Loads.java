@@ -32,6 +32,7 @@ final class Loads<K, V> {
   private final CacheMetrics metrics;
   private final boolean cacheAbsent;
   private final Duration loadLease;
+  private final Duration loadTimeout;
   private final String instanceId;
 
   Loads(
@@ -53,6 +54,7 @@ final class Loads<K, V> {
     this.metrics = metrics;
     this.cacheAbsent = settings.negativeTtl != null;
     this.loadLease = settings.loadLease;
+    this.loadTimeout = settings.loadTimeout;
     this.instanceId = instanceId;
   }
 
@@ -156,7 +158,9 @@ final class Loads<K, V> {
    * refused, a waiter loads at once instead of waiting out the lease.
    */
   private OtherLoad awaitOtherLoad(String k) {
-    long deadline = System.nanoTime() + loadLease.toNanos();
+    // The lease bounds the wait, and so does the load timeout: waiting on another instance is waiting on a load.
+    long wait = loadTimeout == null ? loadLease.toNanos() : Math.min(loadLease.toNanos(), loadTimeout.toNanos());
+    long deadline = System.nanoTime() + wait;
     long pause = Math.max(TimeUnit.MILLISECONDS.toNanos(2), loadLease.toNanos() / 50);
     L2Read read = null;
     for (int polls = 0; polls < 1_000 && System.nanoTime() - deadline < 0; polls++) {

@@ -12,7 +12,9 @@ import java.util.Set;
  * An immutable set of tags attached to a cache entry, so that {@link Invalidation#tag(String)} can remove every entry
  * that carries a tag (for example all rows of a table, or all data of a tenant).
  *
- * <p>Tags are non-empty strings. Iteration follows insertion order, so that the encoding of an entry is stable.
+ * <p>Tags are non-empty, well-formed strings: they are stored in Redis as UTF-8, so a string with a lone surrogate
+ * (which has no UTF-8 encoding) is refused. Iteration follows insertion order, so that the encoding of an entry is
+ * stable.
  */
 public final class Tags implements Iterable<String> {
 
@@ -39,7 +41,7 @@ public final class Tags implements Iterable<String> {
    * @param tags the tags; duplicates are dropped
    * @return the tag set
    * @throws NullPointerException if {@code tags} or any tag is null
-   * @throws IllegalArgumentException if a tag is empty
+   * @throws IllegalArgumentException if a tag is empty or has a lone surrogate (the message does not quote it)
    */
   public static Tags of(String... tags) {
     Objects.requireNonNull(tags, "tags");
@@ -52,7 +54,7 @@ public final class Tags implements Iterable<String> {
    * @param tags the tags; duplicates are dropped
    * @return the tag set
    * @throws NullPointerException if {@code tags} or any tag is null
-   * @throws IllegalArgumentException if a tag is empty
+   * @throws IllegalArgumentException if a tag is empty or has a lone surrogate (the message does not quote it)
    */
   public static Tags of(Collection<String> tags) {
     Objects.requireNonNull(tags, "tags");
@@ -71,7 +73,7 @@ public final class Tags implements Iterable<String> {
     if (tag.isEmpty()) {
       throw new IllegalArgumentException("tag must not be empty");
     }
-    return tag;
+    return Utf8.requireWellFormed(tag, "tag");
   }
 
   /** Both sets together; this set itself when {@code other} adds nothing. */

@@ -108,7 +108,8 @@ class L2OutageTest {
             .slidingWindowSize(4)
             .minimumNumberOfCalls(4)
             .failureRateThreshold(50)
-            .waitDurationInOpenState(Duration.ofMillis(200))
+            // Long enough that the 46 reads below all fall in the open window on a loaded machine.
+            .waitDurationInOpenState(Duration.ofSeconds(2))
             .permittedNumberOfCallsInHalfOpenState(1)
             .build();
     Node a = new Node(builder().l2CircuitBreaker(breaker));
