@@ -46,9 +46,13 @@ class HistoryScenariosTest {
     return CacheInstances.standalone(i -> REDIS.uri());
   }
 
+  /**
+   * No fault: the contract only. (Writes may still throw here: on a loaded machine one L2 call past the timeout
+   * queues an invalidation, and the instance then refuses its L2, so its writes throw, until the queue drains.)
+   */
   @Test
   void steady() throws Exception {
-    SCENARIOS.assertSteady("steady", direct());
+    SCENARIOS.assertCoherent("steady", direct(), Workload.Fault.NONE);
   }
 
   @Test

@@ -59,7 +59,11 @@ final class Scenarios {
     assertCoherent(run(scenario, instances, fault, length), new SoftAssertions());
   }
 
-  /** Runs without a fault and asserts the contract, and that no write threw: Redis was healthy throughout. */
+  /**
+   * Runs without a fault and asserts the contract, and that no write threw: Redis was healthy throughout. For the
+   * cluster baselines, where writes throw by the hundred on a healthy cluster; the standalone steady run does not
+   * assert it, because one L2 timeout on a loaded machine makes an instance's writes throw until its queue drains.
+   */
   void assertSteady(String scenario, CacheInstances instances) throws Exception {
     Report report = run(scenario, instances, Fault.NONE, timing.run());
     SoftAssertions soft = new SoftAssertions();
