@@ -3,22 +3,14 @@ package dev.tiercache.redis;
 import dev.tiercache.TieredCache;
 import dev.tiercache.TieredCacheBuilder;
 import dev.tiercache.codec.ValueCodecs;
+import dev.tiercache.redis.testing.TcpProxy;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -169,124 +161,33 @@ final class FaultKit {
 
   /**
    * A loopback TCP proxy in front of Redis, so that one node can lose Redis while the others keep it. {@link #cut()}
-   * closes every proxied connection and the listening socket (new connections are refused, as with a stopped
-   * server); {@link #heal()} listens again on the same port.
+   * resets every proxied connection and every new one, as a peer that went away does; {@link #heal()} forwards
+   * again. A {@link TcpProxy} in its RESET and PASS modes.
    */
   static final class Proxy implements AutoCloseable {
-    private final String targetHost;
-    private final int targetPort;
-    private final int port;
-    private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
-    private ServerSocket server;
+    private final TcpProxy proxy;
 
     Proxy(RedisURI target) {
-      this.targetHost = target.getHost();
-      this.targetPort = target.getPort();
-      this.server = listen(0);
-      this.port = server.getLocalPort();
-      acceptLoop(server);
+      this.proxy = new TcpProxy(target.getHost(), target.getPort());
     }
 
     RedisURI uri() {
-      return RedisURI.builder().withHost("127.0.0.1").withPort(port).withTimeout(Duration.ofSeconds(5)).build();
+      return RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(5)).build();
     }
 
     /** Drops every connection and refuses new ones. */
-    synchronized void cut() {
-      closeQuietly(server);
-      for (Socket socket : sockets) {
-        closeQuietly(socket);
-      }
-      sockets.clear();
+    void cut() {
+      proxy.mode(TcpProxy.Mode.RESET);
     }
 
     /** Accepts connections again, on the same port. */
-    synchronized void heal() {
-      if (!server.isClosed()) {
-        return;
-      }
-      server = listen(port);
-      acceptLoop(server);
-    }
-
-    private static ServerSocket listen(int port) {
-      try {
-        ServerSocket socket = new ServerSocket();
-        socket.setReuseAddress(true);
-        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        return socket;
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot listen on 127.0.0.1:" + port, e);
-      }
-    }
-
-    private void acceptLoop(ServerSocket listening) {
-      daemon("proxy-accept-" + port, () -> {
-        while (!listening.isClosed()) {
-          Socket client;
-          try {
-            client = listening.accept();
-          } catch (IOException e) {
-            return; // closed by cut() or close()
-          }
-          Socket upstream;
-          try {
-            upstream = new Socket(targetHost, targetPort);
-          } catch (IOException e) {
-            closeQuietly(client);
-            continue;
-          }
-          synchronized (this) {
-            if (listening.isClosed()) {
-              closeQuietly(client);
-              closeQuietly(upstream);
-              return;
-            }
-            sockets.add(client);
-            sockets.add(upstream);
-          }
-          pump(client, upstream);
-          pump(upstream, client);
-        }
-      });
-    }
-
-    private void pump(Socket from, Socket to) {
-      daemon("proxy-pump-" + port, () -> {
-        byte[] buffer = new byte[16 * 1024];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-          for (int n; (n = in.read(buffer)) >= 0; ) {
-            out.write(buffer, 0, n);
-            out.flush();
-          }
-        } catch (IOException e) {
-          // one side went away: drop the pair below
-        } finally {
-          closeQuietly(from);
-          closeQuietly(to);
-          sockets.remove(from);
-          sockets.remove(to);
-        }
-      });
-    }
-
-    private static void daemon(String name, Runnable body) {
-      Thread thread = new Thread(body, name);
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    private static void closeQuietly(AutoCloseable closeable) {
-      try {
-        closeable.close();
-      } catch (Exception e) {
-        // already closed
-      }
+    void heal() {
+      proxy.mode(TcpProxy.Mode.PASS);
     }
 
     @Override
     public void close() {
-      cut();
+      proxy.close();
     }
   }
 
