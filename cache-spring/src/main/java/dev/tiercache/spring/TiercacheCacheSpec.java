@@ -27,7 +27,7 @@ public final class TiercacheCacheSpec {
   private Duration l2Ttl;
   private Double ttlJitter;
   private Duration l2Timeout;
-  private Duration busGracePeriod;
+  private Duration maxStaleness;
   private ValueCodec<?> valueCodec;
   private KeyCodec<Object> keyCodec = SpringKeyCodec.standard();
   private Function<Object, Tags> tags = key -> Tags.empty();
@@ -49,7 +49,7 @@ public final class TiercacheCacheSpec {
     l2Ttl = other.l2Ttl;
     ttlJitter = other.ttlJitter;
     l2Timeout = other.l2Timeout;
-    busGracePeriod = other.busGracePeriod;
+    maxStaleness = other.maxStaleness;
     valueCodec = other.valueCodec;
     keyCodec = other.keyCodec;
     tags = other.tags;
@@ -125,14 +125,14 @@ public final class TiercacheCacheSpec {
   }
 
   /**
-   * Sets how long L1 entries are still served after the bus went down ({@link TieredCacheBuilder#busGracePeriod}):
-   * the staleness bound of the other instances' evictions.
+   * Sets the staleness bound ({@link TieredCacheBuilder#maxStaleness}): this instance serves its L1 only while it can
+   * prove it has seen every eviction another instance finished more than this long ago.
    *
-   * @param grace the grace period
+   * @param bound the bound
    * @return this spec
    */
-  public TiercacheCacheSpec busGracePeriod(Duration grace) {
-    this.busGracePeriod = Objects.requireNonNull(grace, "grace");
+  public TiercacheCacheSpec maxStaleness(Duration bound) {
+    this.maxStaleness = Objects.requireNonNull(bound, "bound");
     return this;
   }
 
@@ -226,8 +226,8 @@ public final class TiercacheCacheSpec {
     if (l2Timeout != null) {
       builder.l2Timeout(l2Timeout);
     }
-    if (busGracePeriod != null) {
-      builder.busGracePeriod(busGracePeriod);
+    if (maxStaleness != null) {
+      builder.maxStaleness(maxStaleness);
     }
     if (hasL2) {
       if (valueCodec == null) {

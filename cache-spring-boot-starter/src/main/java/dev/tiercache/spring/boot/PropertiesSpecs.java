@@ -55,8 +55,8 @@ final class PropertiesSpecs {
     if (p.getL2Timeout() != null) {
       spec.l2Timeout(p.getL2Timeout());
     }
-    if (p.getBusGracePeriod() != null) {
-      spec.busGracePeriod(p.getBusGracePeriod());
+    if (p.getMaxStaleness() != null) {
+      spec.maxStaleness(p.getMaxStaleness());
     }
     if (p.getAllowNullValues() != null) {
       spec.allowNullValues(p.getAllowNullValues());

@@ -38,7 +38,7 @@ public class TiercacheCacheProperties {
   private Duration l2Timeout;
 
   /** How long L1 entries are still served after the invalidation bus went down: the staleness bound (default 2s). */
-  private Duration busGracePeriod;
+  private Duration maxStaleness;
 
   /** The type of the cached values, which the codec reads back from Redis; required for a cache with an L2. */
   private Class<?> valueType;
@@ -164,21 +164,22 @@ public class TiercacheCacheProperties {
   }
 
   /**
-   * Returns the grace period, or null if unset.
+   * Returns the staleness bound, or null if unset.
    *
-   * @return the grace period
+   * @return the bound
    */
-  public Duration getBusGracePeriod() {
-    return busGracePeriod;
+  public Duration getMaxStaleness() {
+    return maxStaleness;
   }
 
   /**
-   * Sets the grace period.
+   * Sets the staleness bound: an instance serves its L1 only while it can prove it has seen every eviction another
+   * instance finished more than this long ago (the core's {@code maxStaleness}).
    *
-   * @param busGracePeriod the grace period
+   * @param maxStaleness the bound
    */
-  public void setBusGracePeriod(Duration busGracePeriod) {
-    this.busGracePeriod = busGracePeriod;
+  public void setMaxStaleness(Duration maxStaleness) {
+    this.maxStaleness = maxStaleness;
   }
 
   /**

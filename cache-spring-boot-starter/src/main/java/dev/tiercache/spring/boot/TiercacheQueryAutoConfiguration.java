@@ -3,6 +3,7 @@ package dev.tiercache.spring.boot;
 import dev.tiercache.TieredCache;
 import dev.tiercache.TieredCacheBuilder;
 import dev.tiercache.query.CachedQueryExecutor;
+import dev.tiercache.query.CachedQueryExecutorBuilder;
 import dev.tiercache.query.QueryResult;
 import dev.tiercache.query.QueryResultCodec;
 import dev.tiercache.spi.L2Store;
@@ -108,7 +109,7 @@ public class TiercacheQueryAutoConfiguration {
         dataSource instanceof TransactionAwareDataSourceProxy
             ? dataSource
             : new TransactionAwareDataSourceProxy(dataSource);
-    CachedQueryExecutor.Builder builder =
+    CachedQueryExecutorBuilder builder =
         CachedQueryExecutor.builder(cache).dataSource(joined).transactionSync(SpringTransactionSync.instance());
     if (properties.getQuery().getMaxCachedRows() != null) {
       builder.maxCachedRows(properties.getQuery().getMaxCachedRows());
