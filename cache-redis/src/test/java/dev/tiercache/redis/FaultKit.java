@@ -151,6 +151,19 @@ final class FaultKit {
   }
 
   /** Milliseconds, with one decimal, for the figures the tests print. */
+  /**
+   * Runs a write that may meet an unwell Redis: true if it returned normally, false if it told its caller, as
+   * documented, that its invalidation is pending (applied here, queued and retried).
+   */
+  static boolean completed(Runnable write) {
+    try {
+      write.run();
+      return true;
+    } catch (dev.tiercache.InvalidationPendingException e) {
+      return false;
+    }
+  }
+
   static String ms(long nanos) {
     return String.format("%.1f ms", nanos / 1e6);
   }

@@ -1,5 +1,7 @@
 package dev.tiercache.redis;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import dev.tiercache.InvalidationPendingException;
 import static dev.tiercache.redis.FaultKit.elapsedSince;
 import static dev.tiercache.redis.FaultKit.ms;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -110,7 +112,9 @@ class RedisFreezeFaultTest {
     // An invalidation while frozen is bounded too, and must take effect after the thaw.
     database.update("row");
     long invalidateStart = System.nanoTime();
-    a.cache.invalidate(Invalidation.key("row"));
+    // It tells its caller it is pending: Redis cannot take it now.
+    assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key("row")))
+        .isInstanceOf(InvalidationPendingException.class);
     long invalidateTook = elapsedSince(invalidateStart);
     assertThat(a.cache.get("row", database::load)).isEqualTo(database.currentValue("row"));
 
@@ -138,7 +142,7 @@ class RedisFreezeFaultTest {
 
     // The L2 is in use again, and the invalidation made while frozen reached the L2 and B.
     await().atMost(Duration.ofSeconds(5)).until(() -> a.pending() == 0);
-    a.cache.put("shared", "from-A");
+    await().atMost(Duration.ofSeconds(5)).until(() -> FaultKit.completed(() -> a.cache.put("shared", "from-A")));
     assertThat(b.cache.get("shared", k -> "loaded-by-B")).isEqualTo("from-A");
     await()
         .atMost(Duration.ofSeconds(5))
@@ -207,8 +211,8 @@ class RedisFreezeFaultTest {
         .pollInterval(Duration.ofMillis(20))
         .until(() -> {
           String key = "after:" + fresh.incrementAndGet();
-          a.cache.put(key, "from-A");
-          return "from-A".equals(b.cache.get(key, k -> "loaded-by-B"));
+          return FaultKit.completed(() -> a.cache.put(key, "from-A"))
+              && "from-A".equals(b.cache.get(key, k -> "loaded-by-B"));
         });
   }
 }

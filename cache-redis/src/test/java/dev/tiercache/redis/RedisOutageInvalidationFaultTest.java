@@ -86,8 +86,7 @@ class RedisOutageInvalidationFaultTest {
         .pollInterval(Duration.ofMillis(20))
         .until(() -> {
           String key = "probe:" + probes.incrementAndGet();
-          writer.cache.put(key, "p");
-          return "p".equals(reader.cache.getIfPresent(key));
+          return FaultKit.completed(() -> writer.cache.put(key, "p")) && "p".equals(reader.cache.getIfPresent(key));
         });
   }
 
@@ -105,7 +104,8 @@ class RedisOutageInvalidationFaultTest {
     REDIS.stop();
     database.update(key);
     long start = System.nanoTime();
-    a.cache.invalidate(Invalidation.key(key));
+    assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key(key)))
+        .isInstanceOf(InvalidationPendingException.class);
     long took = elapsedSince(start);
     assertThat(Duration.ofNanos(took)).isLessThan(CALL_BOUND);
     assertThat(a.pending()).as("the invalidation waits for Redis").isGreaterThanOrEqualTo(1);
@@ -142,7 +142,8 @@ class RedisOutageInvalidationFaultTest {
     proxy.cut();
     database.update(key);
     long start = System.nanoTime();
-    a.cache.invalidate(Invalidation.key(key));
+    assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key(key)))
+        .isInstanceOf(InvalidationPendingException.class);
     long took = elapsedSince(start);
     assertThat(Duration.ofNanos(took)).isLessThan(CALL_BOUND);
     assertThat(a.pending()).isGreaterThanOrEqualTo(1);
@@ -240,9 +241,13 @@ class RedisOutageInvalidationFaultTest {
     double putErrors = a.l2Errors("put");
     double invalidateErrors = b.l2Errors("invalidate");
     long v2 = database.update(key);
-    a.cache.put(key, Database.value(key, v2)); // times out, but stays queued in Redis's socket
+    // Times out (and says so), but stays queued in Redis's socket.
+    assertThatThrownBy(() -> a.cache.put(key, Database.value(key, v2)))
+        .isInstanceOf(InvalidationPendingException.class);
     long v3 = database.update(key);
-    b.cache.invalidate(Invalidation.key(key)); // also waits behind the sleep
+    // Also waits behind the sleep, and says so.
+    assertThatThrownBy(() -> b.cache.invalidate(Invalidation.key(key)))
+        .isInstanceOf(InvalidationPendingException.class);
     assertThat(sleep.isDone()).as("both calls were made while Redis slept").isFalse();
     assertThat(a.l2Errors("put")).as("A's put timed out").isGreaterThan(putErrors);
     assertThat(b.l2Errors("invalidate")).as("B's invalidation timed out").isGreaterThan(invalidateErrors);
