@@ -132,8 +132,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (found == null) {
       return null;
     }
-    // An invalidation that overtook this read may cover what it found: then it is a miss.
-    return l1.install(k, found.value(), found.tags(), stamp) == null ? null : found.value();
+    // An invalidation made here that overtook this read may cover what it found: then it is a miss.
+    if (l1.install(k, found.value(), found.tags(), stamp) == null && log.coveredLocally(k, found.tags(), stamp)) {
+      return null;
+    }
+    return found.value();
   }
 
   /** The read-through L1 lookup of get and getAsync: validates the arguments, and refreshes a hit that is due. */

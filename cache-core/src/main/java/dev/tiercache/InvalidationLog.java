@@ -38,6 +38,9 @@ final class InvalidationLog {
   private final List<Entry> running = new ArrayList<>();
   /** End stamps, for install checks. */
   private final InvalidationIndex ends;
+  /** End stamps of local invalidations only, for {@link #coveredLocally}. */
+  private final InvalidationIndex localEnds;
+  private long localHorizon;
   /** A load whose stamp is older than this is refused: the end index forgot what happened before. */
   private long horizon;
 
@@ -50,6 +53,7 @@ final class InvalidationLog {
 
   InvalidationLog(int capacity) {
     this.ends = new InvalidationIndex(capacity);
+    this.localEnds = new InvalidationIndex(capacity);
     this.starts = new InvalidationIndex(capacity);
   }
 
@@ -57,11 +61,14 @@ final class InvalidationLog {
   static final class Entry {
     final Invalidation invalidation;
     final long start;
+    /** Made on this instance (invalidate, put), as opposed to received from another one or a suspected loss. */
+    final boolean local;
     volatile long end = Long.MAX_VALUE;
 
-    Entry(Invalidation invalidation, long start) {
+    Entry(Invalidation invalidation, long start, boolean local) {
       this.invalidation = invalidation;
       this.start = start;
+      this.local = local;
     }
 
     boolean covers(String key, Tags tags) {
@@ -82,10 +89,10 @@ final class InvalidationLog {
    * Begins an invalidation. {@code whileExclusive} runs while no install can happen: it removes what the
    * invalidation covers from the L1 and detaches covered loads in flight.
    */
-  Entry begin(Invalidation invalidation, Runnable whileExclusive) {
+  Entry begin(Invalidation invalidation, boolean local, Runnable whileExclusive) {
     lock.writeLock().lock();
     try {
-      Entry entry = new Entry(invalidation, clock.incrementAndGet());
+      Entry entry = new Entry(invalidation, clock.incrementAndGet(), local);
       running.add(entry);
       try {
         if (invalidation.singleKey() == null) {
@@ -121,6 +128,13 @@ final class InvalidationLog {
         ends.clear();
       }
       ends.record(entry.invalidation, entry.end);
+      if (entry.local) {
+        if (localEnds.isFull()) {
+          localHorizon = entry.end;
+          localEnds.clear();
+        }
+        localEnds.record(entry.invalidation, entry.end);
+      }
       whileExclusive.run();
     } finally {
       lock.writeLock().unlock();
@@ -152,6 +166,29 @@ final class InvalidationLog {
       }
     }
     return false;
+  }
+
+  /**
+   * Tells whether an invalidation made on this instance, running or ended after {@code stamp}, covers an entry. A
+   * read that began at {@code stamp} and was overtaken by such an invalidation must not hand what it read to a reader
+   * that joined after the invalidation returned (DESIGN.md invariant 1); one overtaken only by another instance's
+   * invalidation is within the staleness bound of invariant 2.
+   */
+  boolean coveredLocally(String key, Tags tags, long stamp) {
+    lock.readLock().lock();
+    try {
+      if (stamp < localHorizon || localEnds.coversAfter(key, tags, stamp)) {
+        return true;
+      }
+      for (Entry entry : running) {
+        if (entry.local && entry.covers(key, tags)) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /**

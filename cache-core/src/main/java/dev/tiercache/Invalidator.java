@@ -296,11 +296,20 @@ final class Invalidator {
 
   // ---- the local part, shared with remote invalidations ----
 
-  /** Starts an invalidation here: covered L1 entries stop being served and covered loads stop being joined. */
+  /** Starts an invalidation made here: covered L1 entries stop being served and covered loads stop being joined. */
   InvalidationLog.Entry begin(Invalidation invalidation) {
+    return begin(invalidation, true);
+  }
+
+  /**
+   * Starts an invalidation, made here ({@code local}) or received from another instance. Installs check both kinds;
+   * what a read already in flight returns depends only on local ones (see {@link InvalidationLog#coveredLocally}).
+   */
+  private InvalidationLog.Entry begin(Invalidation invalidation, boolean local) {
     InvalidationLog.Entry running =
         log.begin(
             invalidation,
+            local,
             () -> {
               String single = invalidation.singleKey();
               if (single != null) {
@@ -325,7 +334,7 @@ final class Invalidator {
 
   /** Applies an invalidation that another instance already applied to the L2. */
   void applyLocally(Invalidation invalidation) {
-    end(begin(invalidation));
+    end(begin(invalidation, false));
   }
 
   void clearL1(String reason) {

@@ -134,15 +134,18 @@ final class Loads<K, V> {
   }
 
   /**
-   * Serves what a flight read from the L2, unless an invalidation covering the entry (its own tags included, which
-   * the caller's tags may lack) overtook the read: then the flight goes on to the loader, so that no reader, not even
-   * one that joined after the invalidation returned, gets what it covered.
+   * Serves what a flight read from the L2, unless an invalidation made here that covers the entry (its own tags
+   * included, which the caller's tags may lack) overtook the read: then the flight goes on to the loader, so that no
+   * reader, not even one that joined after the invalidation returned, gets what it covered. An invalidation received
+   * from another instance only keeps the value out of the L1: serving it once is within the staleness bound, and a
+   * put on another instance announces itself exactly so, so a read of that very put must not cost a load.
    *
    * @return whether the flight was finished with the entry
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    if (l1.install(k, found.value(), found.tags(), flight.stamp) == null) {
+    if (l1.install(k, found.value(), found.tags(), flight.stamp) == null
+        && log.coveredLocally(k, found.tags(), flight.stamp)) {
       return false;
     }
     finish(k, flight, found.value());

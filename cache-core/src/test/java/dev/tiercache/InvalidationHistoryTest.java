@@ -46,7 +46,7 @@ class InvalidationHistoryTest {
     InvalidationLog log = new InvalidationLog(4);
     long before = log.stamp();
     for (int i = 0; i < 5; i++) {
-      InvalidationLog.Entry e = log.begin(Invalidation.tag("t" + i), () -> {});
+      InvalidationLog.Entry e = log.begin(Invalidation.tag("t" + i), true, () -> {});
       log.end(e, () -> {});
     }
     assertThat(log.coveredSince("k", Tags.empty(), before))
