@@ -213,9 +213,10 @@ class TiercacheAutoConfigurationTest {
       cache.put("k", "v");
       cache.get("k");
       MeterRegistry registry = context.getBean(MeterRegistry.class);
-      assertThat(registry.find("cache.gets").tag("cache", "books").tag("result", "hit").counter())
-          .isNotNull()
-          .satisfies(c -> assertThat(c.count()).isGreaterThanOrEqualTo(1));
+      // A hit in either tier: the L1 is served only once the first heartbeat has proven the bus.
+      assertThat(registry.find("cache.gets").tag("cache", "books").tag("result", "hit").counters())
+          .isNotEmpty()
+          .satisfies(hits -> assertThat(hits.stream().mapToDouble(c -> c.count()).sum()).isGreaterThanOrEqualTo(1));
       assertThat(registry.find("cache.l2.circuit").tag("cache", "books").gauge()).isNotNull();
     });
   }
