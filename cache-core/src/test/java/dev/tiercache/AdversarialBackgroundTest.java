@@ -52,7 +52,7 @@ class AdversarialBackgroundTest {
   }
 
   /**
-   * Was a defect (fixed by the commit that merged this test): Background.TIMER is one thread for the whole JVM, and Invalidator's drain runs on it and blocks for the L2
+   * Fixed defect: Background.TIMER is one thread for the whole JVM, and Invalidator's drain runs on it and blocks for the L2
    * timeout on every attempt. One cache whose Redis hangs therefore stalls every other cache's timer work: here an
    * unrelated L1-only cache's getAsync load timeout (100 ms) fires only when the drain's blocked attempt ends (~2 s);
    * heartbeats on schedule, outbox retries and other caches' drains wait the same way.
@@ -189,7 +189,7 @@ class AdversarialBackgroundTest {
   }
 
   /**
-   * Was a defect (fixed by the commit that merged this test): Invariant 9 "waits are interruptible" does not reach the distributed single-flight wait: awaitOtherLoad
+   * Fixed defect: Invariant 9 "waits are interruptible" does not reach the distributed single-flight wait: awaitOtherLoad
    * parks with LockSupport.parkNanos, which returns at once for an interrupted thread, and it neither checks nor
    * clears the flag. An interrupted caller whose key is leased by another instance therefore polls the L2 1,000 times
    * back to back (plus a lease attempt each), then calls the loader anyway, instead of failing promptly with

@@ -47,7 +47,7 @@ class AdversarialContractTest {
   // ---- re-entrance ----
 
   /**
-   * Was a defect (fixed by the commit that merged this test): getAll registers a flight for each key it owns, in key order, and only then meets the key its own thread
+   * Fixed defect: getAll registers a flight for each key it owns, in key order, and only then meets the key its own thread
    * is loading: refuseReentry throws out of getAll and the flights it already registered (B) are never completed nor
    * removed. Every later get(B), on any thread, joins a flight that never ends: without a load timeout it hangs
    * forever, exactly the deadlock invariant 9 was meant to remove.
@@ -115,7 +115,7 @@ class AdversarialContractTest {
   // ---- read your invalidation ----
 
   /**
-   * Was a defect (fixed by the commit that merged this test): getIfPresent ignores that its L1 install was refused: it returns the value it read from the L2 even
+   * Fixed defect: getIfPresent ignores that its L1 install was refused: it returns the value it read from the L2 even
    * when an invalidation covering it began and returned normally in between. TieredCache's javadoc: "When invalidate
    * returns, no read on this instance returns a value it covered, including a value whose load was already in
    * flight" (get handles the same interleaving by going on to the loader).
@@ -168,7 +168,7 @@ class AdversarialContractTest {
   // ---- text is bytes: one rule for keys and tags ----
 
   /**
-   * Was a defect (fixed by the commit that merged this test): Tags are not checked for well-formed UTF-16: a lone surrogate reaches the L2 store, where
+   * Fixed defect: Tags are not checked for well-formed UTF-16: a lone surrogate reaches the L2 store, where
    * KeySpace/String.getBytes(UTF_8) turns it into '?', so "t\uD800" and "t?" are one tag in Redis (issue 10 item 5,
    * fixed for keys only). DESIGN.md 6: "malformed strings are refused".
    */
@@ -179,7 +179,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * Was a defect (fixed by the commit that merged this test): "Every operation applies one rule to encoded keys" is not applied by invalidate(Invalidation.key(..)):
+   * Fixed defect: "Every operation applies one rule to encoded keys" is not applied by invalidate(Invalidation.key(..)):
    * a key with a lone surrogate (which Redis would see as another key's bytes) and a key over maxKeyBytes (the
    * 1 MiB bus frame of issue 10 item 4) are both accepted, and a lone-surrogate prefix too.
    */
@@ -199,34 +199,9 @@ class AdversarialContractTest {
 
   // ---- close ----
 
-  /** A bus that refuses every publish while it is down, and records what it took. */
-  static final class FlakyBus implements InvalidationBus {
-    final AtomicBoolean down = new AtomicBoolean();
-    final List<InvalidationMessage> taken = new CopyOnWriteArrayList<>();
-
-    @Override
-    public CompletableFuture<Void> publish(String cache, InvalidationMessage message) {
-      if (down.get()) {
-        return CompletableFuture.failedFuture(new IllegalStateException("test: down"));
-      }
-      taken.add(message);
-      return CompletableFuture.completedFuture(null);
-    }
-
-    @Override
-    public CompletableFuture<Long> heartbeat(String cache) {
-      return CompletableFuture.completedFuture(System.nanoTime());
-    }
-
-    @Override
-    public Subscription subscribe(String cache, Listener listener) {
-      return () -> {};
-    }
-  }
-
   /**
-   * Was a defect (fixed by the commit that merged this test): close() gives the pending queue one last attempt, but not the bus outbox: an invalidation whose publish
-   * the bus refused (caller told InvalidationPendingException, "it is retried until it gets through") is dropped by
+   * Fixed defect: close() gave the pending queue one last
+   * attempt, but not the bus outbox: an invalidation whose publish the bus refused (caller told InvalidationPendingException, "it is retried until it gets through") is dropped by
    * close() before its first retry, although the bus is healthy again. Other instances then serve what it covered
    * until their TTL, the very defect 12 of issue 9, moved from the pending queue to the outbox.
    *
@@ -235,7 +210,7 @@ class AdversarialContractTest {
    */
   @Test
   void closeDoesNotDropARefusedPublish() {
-    FlakyBus bus = new FlakyBus();
+    BusOutboxTest.FlakyBus bus = new BusOutboxTest.FlakyBus();
     TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-outbox-close").keyCodec(k -> k)
         .bus(bus).l2RetryInterval(Duration.ofMillis(300)).build();
     bus.down.set(true);
@@ -308,7 +283,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * Was a defect (fixed by the commit that merged this test): invalidateAsync's javadoc: "the L1 is invalidated before this method returns; the future completes when
+   * Fixed defect: invalidateAsync's javadoc: "the L1 is invalidated before this method returns; the future completes when
    * the L2 and the bus have it". runOffCaller hands the whole invalidation to the executor, so when the executor is
    * busy the L1 still serves the covered value after invalidateAsync returned, on the calling thread itself.
    *
@@ -356,7 +331,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * Was a defect (fixed by the commit that merged this test): close() drains only what is pending when it runs. An invalidate in progress on another thread whose L2
+   * Fixed defect: close() drains only what is pending when it runs. An invalidate in progress on another thread whose L2
    * call fails after close() returned is queued, but scheduleDrain refuses (closed): it is never applied to the L2 and
    * never logged, although its caller is told InvalidationPendingException ("it is retried until it gets through").
    * Other instances then read the old L2 value until its TTL.
@@ -447,7 +422,7 @@ class AdversarialContractTest {
   }
 
   /**
-   * Was a defect (fixed by the commit that merged this test): Invalidation.covers treats a RuntimeException of a custom matcher as "covers", but an Error (an
+   * Fixed defect: Invalidation.covers treats a RuntimeException of a custom matcher as "covers", but an Error (an
    * AssertionError from a failed assert in user code, a StackOverflowError of a recursive matcher) escapes. The
    * invalidation is in the L1 history, so every later L1 hit of an entry cached before it calls the matcher and
    * throws the Error to the reader; the entry is never removed (the throw comes before the removal), so the key stays

@@ -22,7 +22,7 @@ class AdversarialMetricsTest {
   }
 
   /**
-   * Was a defect (fixed): invalidation() and l2Error() look their counter up through counter(), which also own()s it: every call
+   * Fixed defect: invalidation() and l2Error() look their counter up through counter(), which also own()s it: every call
    * appends the same meter again to a CopyOnWriteArrayList. Memory grows by one reference per invalidation for the
    * cache's lifetime, and each append copies the whole array, so n invalidations cost O(n^2) (a busy cache doing
    * 1,000 invalidations a second holds 86 million references after a day, and copies them on every call).
@@ -43,7 +43,7 @@ class AdversarialMetricsTest {
   }
 
   /**
-   * Was a defect (fixed): two live caches with one name (two nodes in one JVM, as the tests do; or a context refreshed before the
+   * Fixed defect: two live caches with one name (two nodes in one JVM, as the tests do; or a context refreshed before the
    * old one is closed) share their meters, since Micrometer hands back the existing meter for an equal id. Closing the
    * first removes them from the registry: the second keeps counting into detached meters and reports nothing.
    */
