@@ -103,12 +103,27 @@ class RedisStartupChecksTest {
   @Test
   void aUserWithEveryNeededRightStarts() throws Exception {
     admin("ACL SETUSER limited on >secret ~tiercache:* resetchannels &tiercache:* -@all +evalsha +eval +script|load +scan"
-        + " +unlink +publish +subscribe +unsubscribe +ping +get +set +incr +pexpire +hset +hmget +sadd +smembers"
-        + " +zadd +zcard +zrange +zrangebyscore +zremrangebyrank +time +del +info +hello +client");
+        + " +unlink +publish +subscribe +unsubscribe +ping +get +set +pexpire +hset +hmget +hget +hdel"
+        + " +zadd +zcard +zcount +zscore +zrange +zrangebyscore +zrem +zpopmin +zremrangebyscore +time +del"
+        + " +info +hello +client");
     try (RedisTier tier = RedisTier.create(client(limitedUser()));
         var subscription = tier.bus().subscribe("acl", new RecordingListener())) {
       assertThat(tier.bus().heartbeat("acl").get(5, TimeUnit.SECONDS)).isNotNull();
       assertThat(tier.get("acl", "k").get(5, TimeUnit.SECONDS).entry()).isNull();
+      // Every script the cache runs works with exactly these rights: writes, each kind of invalidation, reads.
+      try (dev.tiercache.TieredCache<String, String> cache =
+          dev.tiercache.TieredCache.<String, String>builder("acl-e2e").keyCodec(k -> k).l2(tier)
+              .valueCodec(dev.tiercache.codec.ValueCodecs.string()).build()) {
+        cache.put("user:1", "v1", dev.tiercache.Tags.of("t"));
+        for (dev.tiercache.Invalidation invalidation : java.util.List.of(
+            dev.tiercache.Invalidation.key("user:1"), dev.tiercache.Invalidation.tag("t"),
+            dev.tiercache.Invalidation.prefix("user:"), dev.tiercache.Invalidation.pattern("user:*"),
+            dev.tiercache.Invalidation.all())) {
+          cache.invalidate(invalidation);
+        }
+        assertThat(cache.get("user:1", k -> "loaded")).isEqualTo("loaded");
+        assertThat(tier.get("acl-e2e", "user:1").get(5, TimeUnit.SECONDS).isHit()).as("written back").isTrue();
+      }
     }
   }
 
