@@ -9,6 +9,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -48,6 +49,7 @@ final class Invalidator {
   private final Executor executor;
   private final KeyLocks keyLocks = new KeyLocks();
   private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicInteger failedDrains = new AtomicInteger();
   private final AtomicLong sequence = new AtomicLong();
   private final RateLimitedLog clears = new RateLimitedLog(LOG);
   /** Set once the bus link exists; null for a cache without a bus. */
@@ -254,14 +256,28 @@ final class Invalidator {
               scheduleDrain();
             }
           },
-          retryNanos,
+          nextRetryNanos(),
           TimeUnit.NANOSECONDS);
     }
   }
 
+  /**
+   * The first retries come quickly (50 ms, doubling) and then every {@code l2RetryInterval}: one timed-out call on a
+   * busy Redis queues an invalidation, and every write behind it reports pending until it is applied, so a short
+   * hiccup should cost milliseconds of that, while an outage costs Redis one attempt per interval.
+   */
+  private long nextRetryNanos() {
+    int failures = failedDrains.get();
+    return failures >= 5 ? retryNanos : Math.min(retryNanos, TimeUnit.MILLISECONDS.toNanos(50) << failures);
+  }
+
   private void drainAndReschedule() {
     try {
-      drain();
+      if (drain()) {
+        failedDrains.set(0);
+      } else {
+        failedDrains.incrementAndGet();
+      }
     } finally {
       draining.set(false);
       if (!pending.isEmpty()) {

@@ -271,7 +271,8 @@ public final class TieredCacheBuilder<K, V> {
   }
 
   /**
-   * Sets how often pending invalidations are retried. Defaults to {@link #DEFAULT_L2_RETRY_INTERVAL}.
+   * Sets how often pending invalidations are retried once the first few quick retries (50 ms, doubling, never longer
+   * than this) have failed. Defaults to {@link #DEFAULT_L2_RETRY_INTERVAL}.
    *
    * @param interval positive
    * @return this builder
