@@ -348,6 +348,16 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   // ---- plumbing ----
 
   @Override
+  public CacheStatus status() {
+    ensureOpen();
+    return new CacheStatus(
+        bus == null || bus.l1Servable(),
+        invalidator.l2Trusted(),
+        invalidator.pendingCount(),
+        l2 == null ? "none" : l2.circuitState());
+  }
+
+  @Override
   public long estimatedL1Size() {
     ensureOpen();
     return l1.estimatedSize();

@@ -87,6 +87,10 @@ final class Invalidator {
     this.storeAnnounces = announcedByStore;
   }
 
+  int pendingCount() {
+    return pending.size();
+  }
+
   /** Whether the L2 may be read and written: there is one, and no invalidation waits to be applied to it. */
   boolean l2Trusted() {
     return l2 != null && pending.isEmpty();

@@ -70,6 +70,16 @@ final class L2Tier<V> {
     };
   }
 
+  /** The breaker's state as {@link CacheStatus#l2Circuit()} names it. */
+  String circuitState() {
+    return switch (circuitLevel(breaker.getState())) {
+      case 0 -> "closed";
+      case 1 -> "half-open";
+      case 2 -> "open";
+      default -> "disabled";
+    };
+  }
+
   L2Store store() {
     return store;
   }

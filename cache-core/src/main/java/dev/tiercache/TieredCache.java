@@ -216,6 +216,16 @@ public interface TieredCache<K, V> extends AutoCloseable {
   void invalidateKey(K key);
 
   /**
+   * Returns how the cache stands with its L2 and its bus now: whether its L1 is served (the bus proven caught up),
+   * whether it trusts its L2, how many invalidations wait for it, and its circuit breaker's state. Cheap; meant for
+   * health checks.
+   *
+   * @return the status
+   * @throws IllegalStateException if the cache is closed
+   */
+  CacheStatus status();
+
+  /**
    * Returns an estimate of the number of L1 entries (including ones that an invalidation already covers but whose
    * background cleanup has not finished).
    *

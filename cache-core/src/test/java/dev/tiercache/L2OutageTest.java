@@ -66,11 +66,14 @@ class L2OutageTest {
     assertThat(a.read("k")).isEqualTo("v1:k");
     assertThat(b.read("k")).isEqualTo("v1:k");
 
+    assertThat(a.cache.status()).isEqualTo(new CacheStatus(true, true, 0, "closed"));
     store.setDown(true);
     database.set("v2");
     assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key("k")))
         .isInstanceOf(InvalidationPendingException.class);
     assertThat(a.gauge("cache.l2.pending")).isEqualTo(1);
+    assertThat(a.cache.status().pendingInvalidations()).isEqualTo(1);
+    assertThat(a.cache.status().l2Trusted()).as("not while an invalidation waits for it").isFalse();
 
     // The L2 is back but still holds v1: A does not trust it until its invalidation is applied.
     store.setDown(false);

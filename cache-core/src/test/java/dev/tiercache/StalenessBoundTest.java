@@ -71,7 +71,10 @@ class StalenessBoundTest {
     read(a, loadsA);
     assertThat(loadsA.get()).as("while frozen every read goes past the L1").isGreaterThan(loadsWhileFrozen);
 
+    assertThat(a.status().l1Served()).as("the status tells health checks the L1 is not served").isFalse();
+
     bus.thaw();
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.status().l1Served());
     await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).untilAsserted(() -> {
       String first = read(a, loadsA);
       assertThat(read(a, loadsA)).as("served from the L1 again once a heartbeat came back").isEqualTo(first);

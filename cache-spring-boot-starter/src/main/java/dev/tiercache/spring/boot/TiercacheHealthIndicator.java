@@ -1,5 +1,6 @@
 package dev.tiercache.spring.boot;
 
+import dev.tiercache.CacheStatus;
 import dev.tiercache.spring.TiercacheCache;
 import dev.tiercache.spring.TiercacheCacheManager;
 import java.time.Duration;
@@ -46,7 +47,13 @@ final class TiercacheHealthIndicator extends AbstractHealthIndicator implements 
     }
     Map<String, Object> caches = new LinkedHashMap<>();
     for (TiercacheCache cache : manager.tiercaches()) {
-      caches.put(cache.getName(), cacheDetails.apply(cache.getName()));
+      Map<String, Object> details = new LinkedHashMap<>(cacheDetails.apply(cache.getName()));
+      CacheStatus status = cache.getNativeCache().status();
+      // Whether this instance may serve its L1: its bus proven caught up to within the staleness bound.
+      details.put("bus", status.l1Served() ? "caught-up" : "not-proven");
+      details.putIfAbsent("l2Circuit", status.l2Circuit());
+      details.putIfAbsent("pendingInvalidations", (long) status.pendingInvalidations());
+      caches.put(cache.getName(), details);
     }
     builder.withDetail("caches", caches);
   }

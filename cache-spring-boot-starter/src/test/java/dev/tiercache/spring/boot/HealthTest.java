@@ -32,16 +32,23 @@ class HealthTest {
           assertThat(health.health().getStatus()).isEqualTo(Status.UP);
           assertThat(health.health().getDetails()).containsEntry("redis", "reachable");
           @SuppressWarnings("unchecked")
-          Map<String, Object> books =
-              (Map<String, Object>) ((Map<String, Object>) health.health().getDetails().get("caches")).get("books");
+          Map<String, Object> books = books(health);
           assertThat(books).containsEntry("l2Circuit", "closed").containsEntry("pendingInvalidations", 0L);
+          await().atMost(Duration.ofSeconds(10)).until(() -> "caught-up".equals(books(health).get("bus")));
 
           redis.stop();
           await().atMost(Duration.ofSeconds(10)).until(() -> health.health().getStatus().equals(Status.DOWN));
           assertThat(health.health().getDetails()).containsEntry("redis", "unreachable");
+          await().atMost(Duration.ofSeconds(10)).until(() -> "not-proven".equals(books(health).get("bus")));
 
           redis.start();
           await().atMost(Duration.ofSeconds(30)).until(() -> health.health().getStatus().equals(Status.UP));
+          await().atMost(Duration.ofSeconds(30)).until(() -> "caught-up".equals(books(health).get("bus")));
         });
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> books(HealthIndicator health) {
+    return (Map<String, Object>) ((Map<String, Object>) health.health().getDetails().get("caches")).get("books");
   }
 }
