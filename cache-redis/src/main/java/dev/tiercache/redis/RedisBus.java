@@ -68,6 +68,8 @@ final class RedisBus implements InvalidationBus {
   private final Map<String, BusChannel> channels = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> probes = new ConcurrentHashMap<>();
   private final AtomicLong malformed = new AtomicLong();
+  /** One daemon thread, started on demand and let go when idle, that delivers what arrives, in order. */
+  private final java.util.concurrent.ThreadPoolExecutor deliveries = deliveryThread();
   /** Consecutive heartbeat rounds that Redis executed but that did not come back. */
   private final AtomicLong deafRounds = new AtomicLong();
   private final AtomicLong lastReplaced = new AtomicLong(System.nanoTime() - REPLACE_INTERVAL_NANOS);
@@ -328,11 +330,24 @@ final class RedisBus implements InvalidationBus {
     return malformed.get();
   }
 
-  /** Hands messages to the listeners of their channel, echoes to the heartbeats, probes to their waiters. */
+  /**
+   * Hands messages to the listeners of their channel, echoes to the heartbeats, probes to their waiters: in arrival
+   * order, on the bus's own thread rather than Lettuce's event loop (issue 9 defect 19: applying an invalidation takes
+   * the cache's log lock, which must not stall the connection's I/O). One thread keeps the order a heartbeat's proof
+   * rests on: its echo is handled only after every message that arrived before it was handed over.
+   */
   private final class Delivery extends RedisPubSubAdapter<byte[], byte[]> {
 
     @Override
     public void message(byte[] channelBytes, byte[] payload) {
+      try {
+        deliveries.execute(() -> handle(channelBytes, payload));
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // The bus is closing: nothing listens any more.
+      }
+    }
+
+    private void handle(byte[] channelBytes, byte[] payload) {
       String name = new String(channelBytes, StandardCharsets.UTF_8);
       BusChannel channel = name.equals(heartbeatChannel.name) ? heartbeatChannel : channels.get(name);
       if (channel == null) {
@@ -431,8 +446,22 @@ final class RedisBus implements InvalidationBus {
       heartbeats.reset("the bus is closed");
     }
     scheduler.shutdownNow();
+    deliveries.shutdown();
     if (connection != null) {
       connection.close();
     }
+  }
+
+  private static java.util.concurrent.ThreadPoolExecutor deliveryThread() {
+    java.util.concurrent.ThreadPoolExecutor executor =
+        new java.util.concurrent.ThreadPoolExecutor(
+            1, 1, 30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+            task -> {
+              Thread thread = new Thread(task, "tiercache-bus-delivery");
+              thread.setDaemon(true);
+              return thread;
+            });
+    executor.allowCoreThreadTimeOut(true);
+    return executor;
   }
 }

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A bus listener that records what it was told, in order, for tests of the bus's contract. */
-final class RecordingListener implements InvalidationBus.Listener {
+class RecordingListener implements InvalidationBus.Listener {
 
   final List<InvalidationMessage> messages = new CopyOnWriteArrayList<>();
   /** "lost", "suspect", "restored" in the order they were called. */

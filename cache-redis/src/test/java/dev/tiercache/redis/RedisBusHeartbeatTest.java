@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.InvalidationMessage;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -83,6 +84,23 @@ class RedisBusHeartbeatTest {
       assertThat(sentAt - before).isGreaterThanOrEqualTo(0);
       assertThat(listener.messages).hasSize((round + 1) * 50);
     }
+  }
+
+  /** Issue 9 defect 19: listeners run on the bus's own thread, never on Lettuce's event loop. */
+  @Test
+  void listenersAreCalledOffTheConnectionsEventLoop() throws Exception {
+    List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+    resources.add(bus.subscribe(cache, new RecordingListener() {
+      @Override
+      public void onMessage(InvalidationMessage message) {
+        threads.add(Thread.currentThread().getName());
+        super.onMessage(message);
+      }
+    }));
+    tier().bus().publish(cache, RecordingListener.message("other", 1, "k")).get(5, TimeUnit.SECONDS);
+    bus.heartbeat(cache).get(5, TimeUnit.SECONDS);
+    assertThat(threads).hasSize(1);
+    assertThat(threads.get(0)).startsWith("tiercache-bus-delivery").doesNotContain("lettuce");
   }
 
   @Test
