@@ -2,8 +2,6 @@ package dev.tiercache;
 
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -19,7 +17,6 @@ final class BusLink implements InvalidationBus.Listener {
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
-  private final RateLimitedLog warnings = new RateLimitedLog(LOG);
   private final String cache;
   private final InvalidationBus bus;
   private final Map<String, InvalidationStrategy> strategies;
@@ -53,26 +50,12 @@ final class BusLink implements InvalidationBus.Listener {
     proof.start();
   }
 
-  /** Numbers a message of this instance: receivers ignore their own, and the sequence helps reading logs. */
-  InvalidationMessage message(List<Invalidation> invalidations) {
-    List<InvalidationMessage.Item> items = new ArrayList<>(invalidations.size());
-    for (Invalidation invalidation : invalidations) {
-      items.add(new InvalidationMessage.Item(invalidation.strategy().name(), invalidation.argument()));
-    }
-    return outbox.number(nodeId, items);
-  }
-
   /**
    * Sends a message the L2 store did not announce itself. It is retried until the bus takes it; the returned future
    * tells whether the first attempt succeeded.
    */
   CompletableFuture<Void> publish(InvalidationMessage message) {
     return outbox.send(message);
-  }
-
-  /** Whether every message this link gave to the bus has been taken by it. */
-  boolean outboxEmpty() {
-    return outbox.isEmpty();
   }
 
   @Override
@@ -133,9 +116,5 @@ final class BusLink implements InvalidationBus.Listener {
           + " they cover until it expires", cache, unsent);
     }
     subscription.close();
-  }
-
-  void warn(String format, Object... args) {
-    warnings.warn(format, args);
   }
 }

@@ -49,7 +49,10 @@ final class KeyRules {
       throw new IllegalArgumentException(
           "the " + invalidation.strategy().name() + " argument is longer than maxKeyBytes (" + maxBytes + ")");
     }
-    Utf8.requireWellFormed(argument, invalidation.strategy().name());
+    if (!invalidation.isBuiltIn()) {
+      // The built-in strategies refuse malformed text when the request is made; a custom one may not.
+      Utf8.requireWellFormed(argument, invalidation.strategy().name());
+    }
   }
 
   static long utf8Length(String s) {

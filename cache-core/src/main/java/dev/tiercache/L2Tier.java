@@ -80,10 +80,6 @@ final class L2Tier<V> {
     };
   }
 
-  L2Store store() {
-    return store;
-  }
-
   /** Reads one key; null if the L2 failed or was too slow, which the caller treats as a miss it cannot write back. */
   L2Read get(String key) {
     L2Read read = attempt("get", () -> store.get(cache, key), null);

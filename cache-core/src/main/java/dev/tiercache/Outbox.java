@@ -3,13 +3,11 @@ package dev.tiercache;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
 import java.time.Duration;
-import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The messages this instance publishes itself (those its L2 store does not announce atomically): a message the bus
@@ -22,7 +20,6 @@ final class Outbox {
   private final InvalidationBus bus;
   private final CacheMetrics metrics;
   private final long retryNanos;
-  private final AtomicLong sequence = new AtomicLong();
   private final Queue<InvalidationMessage> unsent = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean retryScheduled = new AtomicBoolean();
   private volatile boolean closed;
@@ -32,10 +29,6 @@ final class Outbox {
     this.bus = bus;
     this.metrics = metrics;
     this.retryNanos = retryInterval.toNanos();
-  }
-
-  InvalidationMessage number(String origin, List<InvalidationMessage.Item> items) {
-    return new InvalidationMessage(origin, sequence.incrementAndGet(), System.currentTimeMillis(), items);
   }
 
   /** Publishes; if the bus refuses, keeps the message for the retries. The future is the first attempt's outcome. */
@@ -48,10 +41,6 @@ final class Outbox {
                 scheduleRetry();
               }
             });
-  }
-
-  boolean isEmpty() {
-    return unsent.isEmpty();
   }
 
   private CompletableFuture<Void> attempt(InvalidationMessage message) {

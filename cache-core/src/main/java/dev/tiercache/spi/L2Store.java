@@ -113,32 +113,18 @@ public interface L2Store extends AutoCloseable {
 
   /**
    * Applies the built-in invalidations a message carries ({@code key}, {@code prefix}, {@code tag}, {@code pattern},
-   * {@code all}), in order, and, if the store {@link #announcesInvalidations() announces invalidations}, publishes
-   * the message on its {@link #bus()} atomically with its last L2 change: after every covered entry stopped being
-   * served, and never without it. The default applies each item through the methods above and publishes nothing.
+   * {@code all}), in order, and publishes the message on the store's {@link #bus()} atomically with its last L2
+   * change: after every covered entry stopped being served, and never without it. The cache calls it only on a store
+   * that {@link #announcesInvalidations() announces invalidations}; others get each invalidation through the methods
+   * above (via {@link dev.tiercache.InvalidationStrategy#applyTo}), so the default refuses.
    *
    * @param cache the cache name
    * @param announcement the invalidations, as they travel on the bus
-   * @return completes when applied (and published)
+   * @return completes when applied and published; exceptionally if an item's strategy is not a built-in
    */
   default CompletableFuture<Void> invalidate(String cache, InvalidationMessage announcement) {
-    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-    for (InvalidationMessage.Item item : announcement.invalidations()) {
-      chain = chain.thenCompose(done -> applyBuiltIn(this, cache, item));
-    }
-    return chain;
-  }
-
-  private static CompletableFuture<Void> applyBuiltIn(L2Store store, String cache, InvalidationMessage.Item item) {
-    return switch (item.strategy()) {
-      case "key" -> store.invalidateKey(cache, item.argument());
-      case "prefix" -> store.invalidatePrefix(cache, item.argument());
-      case "tag" -> store.invalidateTag(cache, item.argument());
-      case "pattern" -> store.invalidatePattern(cache, item.argument());
-      case "all" -> store.invalidateAll(cache);
-      default -> CompletableFuture.failedFuture(
-          new IllegalArgumentException("not a built-in invalidation strategy: '" + item.strategy() + "'"));
-    };
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException(getClass().getName() + " does not announce invalidations"));
   }
 
   /**
