@@ -9,7 +9,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.redis.testing.RedisExtension;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
 import java.util.Map;
@@ -37,26 +36,24 @@ class RedisBoundedStateTest {
   private static RedisClient client;
   private static RedisTier tier;
   private static RedisTier small;
-  private static StatefulRedisConnection<String, String> plain;
+  private static TierSession session;
   private static RedisCommands<String, String> redis;
 
   private String cache;
 
   @BeforeAll
   static void connect() {
-    client = RedisClient.create(REDIS.uri());
-    tier = RedisTier.create(client);
-    small = RedisTier.create(client, RedisTierOptions.builder().tombstoneTtl(Duration.ofMillis(200)).build(), SMALL);
-    plain = client.connect();
-    redis = plain.sync();
+    session = new TierSession(REDIS.uri());
+    client = session.client;
+    tier = session.tier();
+    small = session.tier(
+        c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(Duration.ofMillis(200)).build(), SMALL));
+    redis = session.redis;
   }
 
   @AfterAll
   static void disconnect() {
-    plain.close();
-    small.close();
-    tier.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    session.close();
   }
 
   @BeforeEach

@@ -55,24 +55,22 @@ class RedisHostileInputTest {
 
   private static RedisClient client;
   private static RedisTier tier;
-  private static StatefulRedisConnection<String, String> plain;
+  private static TierSession session;
   private static RedisCommands<String, String> redis;
 
   private String cache;
 
   @BeforeAll
   static void connect() {
-    client = RedisClient.create(REDIS.uri());
-    tier = RedisTier.create(client);
-    plain = client.connect();
-    redis = plain.sync();
+    session = new TierSession(REDIS.uri());
+    client = session.client;
+    tier = session.tier();
+    redis = session.redis;
   }
 
   @AfterAll
   static void disconnect() {
-    plain.close();
-    tier.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    session.close();
   }
 
   @BeforeEach

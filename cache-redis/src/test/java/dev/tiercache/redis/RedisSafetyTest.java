@@ -9,10 +9,8 @@ import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,7 +30,7 @@ class RedisSafetyTest {
 
   private static RedisClient client;
   private static RedisTier tier;
-  private static StatefulRedisConnection<String, String> plain;
+  private static TierSession session;
   private static RedisCommands<String, String> redis;
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -42,17 +40,15 @@ class RedisSafetyTest {
 
   @BeforeAll
   static void connect() {
-    client = RedisClient.create(REDIS.uri());
-    tier = RedisTier.create(client);
-    plain = client.connect();
-    redis = plain.sync();
+    session = new TierSession(REDIS.uri());
+    client = session.client;
+    tier = session.tier();
+    redis = session.redis;
   }
 
   @AfterAll
   static void disconnect() {
-    plain.close();
-    tier.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    session.close();
   }
 
   @BeforeEach

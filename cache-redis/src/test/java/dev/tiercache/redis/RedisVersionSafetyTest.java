@@ -10,7 +10,6 @@ import static org.awaitility.Awaitility.await;
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.L2Read;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
 import java.util.Collection;
@@ -41,24 +40,22 @@ class RedisVersionSafetyTest {
   private static RedisClient client;
   /** Loads may be in flight for {@link #HORIZON}: tombstones are kept that long, older reads refused. */
   private static RedisTier tier;
-  private static StatefulRedisConnection<String, String> plain;
+  private static TierSession session;
   private static RedisCommands<String, String> redis;
 
   private String cache;
 
   @BeforeAll
   static void connect() {
-    client = RedisClient.create(REDIS.uri());
-    tier = RedisTier.create(client, RedisTierOptions.builder().tombstoneTtl(HORIZON).build());
-    plain = client.connect();
-    redis = plain.sync();
+    session = new TierSession(REDIS.uri());
+    client = session.client;
+    tier = session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    redis = session.redis;
   }
 
   @AfterAll
   static void disconnect() {
-    plain.close();
-    tier.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    session.close();
   }
 
   @BeforeEach
