@@ -229,18 +229,19 @@ class AdversarialContractTest {
    * Holds: a custom matcher that throws covers (conservatively) and never leaves its invalidation running: the key
    * can be cached again afterwards, and loads are counted exactly.
    */
-  @Test
-  void aThrowingCustomMatcherLeavesNothingRunning() {
-    InvalidationStrategy hostile = new InvalidationStrategy() {
+  /** A custom strategy whose matcher runs {@code thrower} (which throws), and whose L2 step does nothing. */
+  private static InvalidationStrategy throwingMatcher(String name, Runnable thrower) {
+    return new InvalidationStrategy() {
       @Override
       public String name() {
-        return "hostile";
+        return name;
       }
 
       @Override
       public EntryMatcher matcher(String argument) {
         return (key, tags) -> {
-          throw new IllegalStateException("matcher broken");
+          thrower.run();
+          return true;
         };
       }
 
@@ -249,6 +250,13 @@ class AdversarialContractTest {
         return CompletableFuture.completedFuture(null);
       }
     };
+  }
+
+  @Test
+  void aThrowingCustomMatcherLeavesNothingRunning() {
+    InvalidationStrategy hostile = throwingMatcher("hostile", () -> {
+      throw new IllegalStateException("matcher broken");
+    });
     AtomicInteger loads = new AtomicInteger();
     try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-hostile")
         .keyCodec(k -> k).invalidationStrategy(hostile).build()) {
@@ -430,24 +438,9 @@ class AdversarialContractTest {
    */
   @Test
   void aCustomMatcherThrowingAnErrorDoesNotBreakReadsOfOtherwiseHealthyKeys() {
-    InvalidationStrategy buggy = new InvalidationStrategy() {
-      @Override
-      public String name() {
-        return "buggy";
-      }
-
-      @Override
-      public EntryMatcher matcher(String argument) {
-        return (key, tags) -> {
-          throw new AssertionError("user matcher bug");
-        };
-      }
-
-      @Override
-      public CompletableFuture<Void> applyTo(dev.tiercache.spi.L2Store store, String cache, String argument) {
-        return CompletableFuture.completedFuture(null);
-      }
-    };
+    InvalidationStrategy buggy = throwingMatcher("buggy", () -> {
+      throw new AssertionError("user matcher bug");
+    });
     try (TieredCache<String, String> cache = TieredCache.<String, String>builder("adv-matcher-error")
         .keyCodec(k -> k).invalidationStrategy(buggy).build()) {
       assertThat(cache.get("k", k -> "v1")).isEqualTo("v1");
