@@ -32,10 +32,6 @@ final class Invalidator {
   /** Covers every key: what a node that lost track of what it invalidated applies. */
   static final Invalidation EVERYTHING = Invalidation.all();
 
-  /** Why an invalidation was not even tried: earlier ones still wait for the L2, and order matters. */
-  private static final Throwable QUEUED_BEHIND =
-      new L2Tier.L2UnavailableException("earlier invalidations are still waiting for the L2");
-
   private final String name;
   private final String origin;
   private final InvalidationLog log;
@@ -130,10 +126,8 @@ final class Invalidator {
     if (l2 == null) {
       return publishAndWait(invalidation);
     }
-    if (!pending.isEmpty()) {
-      defer(invalidation);
-      return QUEUED_BEHIND;
-    }
+    // Tried even while earlier ones wait in the queue: invalidations only remove, so their order in the L2 does not
+    // matter, and one applied later than a put only costs that put's entry (a miss), never a stale read.
     Throwable failure = l2.invalidate(invalidation, announcement(invalidation));
     if (failure != null) {
       defer(invalidation);
@@ -156,11 +150,7 @@ final class Invalidator {
       boolean stored = true;
       try {
         if (l2 != null) {
-          if (!pending.isEmpty()) {
-            failure = QUEUED_BEHIND;
-          } else {
-            failure = l2.put(key, entry, announcement(supersede));
-          }
+          failure = l2.put(key, entry, announcement(supersede));
           if (failure != null) {
             // The L2 may still hold the old value: it is removed there once the L2 is back.
             stored = false;
@@ -267,8 +257,8 @@ final class Invalidator {
 
   /**
    * The first retries come quickly (50 ms, doubling) and then every {@code l2RetryInterval}: one timed-out call on a
-   * busy Redis queues an invalidation, and every write behind it reports pending until it is applied, so a short
-   * hiccup should cost milliseconds of that, while an outage costs Redis one attempt per interval.
+   * busy Redis queues an invalidation, and this instance does not trust its L2 until it is applied, so a short hiccup
+   * should cost milliseconds of that, while an outage costs Redis one attempt per interval.
    */
   private long nextRetryNanos() {
     int failures = failedDrains.get();

@@ -186,9 +186,7 @@ final class L2Tier<V> {
     Throwable failure =
         call(
                 "put",
-                () -> (announcement == null
-                        ? store.put(cache, key, entry, ttl(false))
-                        : store.put(cache, key, entry, ttl(false), announcement))
+                () -> store.put(cache, key, entry, ttl(false), announcement, Duration.ofNanos(timeoutNanos))
                     .thenApply(v -> Boolean.TRUE))
             .failure();
     if (failure == null) {

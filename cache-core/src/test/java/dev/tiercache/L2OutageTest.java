@@ -87,6 +87,32 @@ class L2OutageTest {
   }
 
   @Test
+  void writesAfterTheL2CameBackGoThroughAlthoughAnEarlierInvalidationStillWaitsForItsRetry() {
+    Node a = new Node(builder().l2RetryInterval(Duration.ofMinutes(1)));
+    Node b = new Node(builder());
+    assertThat(a.read("k")).isEqualTo("v1:k");
+    assertThat(b.read("k")).isEqualTo("v1:k");
+    store.setDown(true);
+    database.set("v2");
+    assertThatThrownBy(() -> a.cache.invalidate(Invalidation.key("k")))
+        .isInstanceOf(InvalidationPendingException.class);
+    store.setDown(false);
+
+    // The retry is due 50 ms later; these do not wait for it, nor fail because of it.
+    a.cache.invalidate(Invalidation.key("other"));
+    a.cache.put("k", "v2:k");
+    assertThat(store.holds("outage", "k")).isTrue();
+    assertThat(b.cache.getIfPresent("k")).as("B dropped its copy when the put was announced").isEqualTo("v2:k");
+
+    // The older invalidation, applied after the put, only costs the put's L2 entry.
+    await().atMost(HEAL).until(() -> a.gauge("cache.l2.pending") == 0);
+    assertThat(a.read("k")).isEqualTo("v2:k");
+    assertThat(b.read("k")).isEqualTo("v2:k");
+    a.cache.close();
+    b.cache.close();
+  }
+
+  @Test
   void aPutThatTheL2CannotTakeIsCachedNowhereAndItsOldL2ValueIsRemovedLater() {
     Node a = new Node(builder());
     assertThat(a.read("k")).isEqualTo("v1:k");

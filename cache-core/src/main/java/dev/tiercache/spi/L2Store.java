@@ -101,6 +101,27 @@ public interface L2Store extends AutoCloseable {
   }
 
   /**
+   * Writes as {@link #put(String, String, L2Entry, Duration, InvalidationMessage)} (as the four-argument put when
+   * {@code announcement} is null), but never once {@code giveUpAfter} has passed since this call. The cache stops
+   * waiting then and tells its caller the write failed; another instance may write the key after that, and a write
+   * still on its way would land over the newer one. A store that can bound when a command takes effect (the Redis
+   * store compares the server's time with a deadline) refuses it past the bound, and the returned future fails. The
+   * default ignores the bound; the cache removes such a late write again when it retries the key's invalidation.
+   *
+   * @param giveUpAfter how long after this call the write may still take effect; positive
+   * @return completes when written (and published); fails if the store refused the write as late
+   */
+  default CompletableFuture<Void> put(
+      String cache,
+      String key,
+      L2Entry entry,
+      Duration ttl,
+      InvalidationMessage announcement,
+      Duration giveUpAfter) {
+    return announcement == null ? put(cache, key, entry, ttl) : put(cache, key, entry, ttl, announcement);
+  }
+
+  /**
    * Whether this store publishes the announcements handed to {@link #invalidate(String, InvalidationMessage)} and
    * {@link #put(String, String, L2Entry, Duration, InvalidationMessage)} on its own {@link #bus()}, in the same atomic
    * step that changes the L2. The cache then publishes nothing itself. The default is false.

@@ -31,6 +31,8 @@ final class LuaLib {
         if type(s) ~= 'string' or #s == 0 or #s > 16 or string.find(s, '%D') then return nil end
         return tonumber(s)
       end
+      -- The last argument of every script: the highest version its caller has seen in this bucket (see SeenVersions).
+      local SEEN = ver(ARGV[#ARGV]) or 0
       local now_cache = nil
       local function now_us()
         if now_cache == nil then
@@ -84,6 +86,12 @@ final class LuaLib {
         local c = getv(M .. 'clock')
         if not c then
           c = math.max(now_us(), floor_of('floor'))
+          redis.call('SET', M .. 'clock', num(c))
+          raise('floor', c)
+        elseif c < SEEN then
+          -- Behind a version the caller saw: the bucket went back in time (an older snapshot, a lagging replica), so
+          -- it may hold entries that invalidations already returned for. Nothing older than now can be trusted.
+          c = math.max(now_us(), SEEN + 1)
           redis.call('SET', M .. 'clock', num(c))
           raise('floor', c)
         end

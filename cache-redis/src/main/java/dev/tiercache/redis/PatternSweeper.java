@@ -152,7 +152,7 @@ final class PatternSweeper implements AutoCloseable {
                 unlinked.add(
                     scripts.run(
                         Scripts.SWEEP, ScriptOutputType.INTEGER, scriptKeys,
-                        bytes(keys.metaPrefix(cache, bucket)), pattern));
+                        bytes(keys.metaPrefix(cache, bucket)), pattern, scripts.seen.argument(cache, bucket)));
               });
       return CompletableFuture.allOf(unlinked.toArray(CompletableFuture[]::new)).thenApply(done -> step);
     }

@@ -15,8 +15,12 @@ final class RedisScripting {
 
   private final RedisConnections connections;
 
-  RedisScripting(RedisConnections connections) {
+  /** What the bucket scripts return feeds it, and each of them gets its figure for the bucket as its last argument. */
+  final SeenVersions seen;
+
+  RedisScripting(RedisConnections connections, int buckets) {
     this.connections = connections;
+    this.seen = new SeenVersions(buckets);
   }
 
   <T> CompletableFuture<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {

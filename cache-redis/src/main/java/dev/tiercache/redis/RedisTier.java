@@ -114,7 +114,7 @@ public final class RedisTier implements L2Store {
       AutoCloseable ownedClient,
       Limits limits) {
     KeySpace keys = new KeySpace(options.namespace(), options.buckets(cluster));
-    RedisScripting scripts = new RedisScripting(connections);
+    RedisScripting scripts = new RedisScripting(connections, keys.buckets());
     this.connections = connections;
     this.ownedClient = ownedClient;
     this.sweeper = new PatternSweeper(keys, connections, scripts, options.scanBatch());
@@ -382,7 +382,7 @@ public final class RedisTier implements L2Store {
 
   @Override
   public CompletableFuture<Void> put(String cache, String key, L2Entry entry, Duration ttl) {
-    return guarded(() -> this.writes.put(cache, key, entry, ttl, null));
+    return guarded(() -> this.writes.put(cache, key, entry, ttl, null, null));
   }
 
   /** Writes and publishes the announcement in one script: neither happens without the other. */
@@ -390,7 +390,24 @@ public final class RedisTier implements L2Store {
   public CompletableFuture<Void> put(
       String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement) {
     Objects.requireNonNull(announcement, "announcement");
-    return guarded(() -> this.writes.put(cache, key, entry, ttl, announcement));
+    return guarded(() -> this.writes.put(cache, key, entry, ttl, announcement, null));
+  }
+
+  /**
+   * Writes (and publishes the announcement, if any) in one script, which refuses the write once the server's time is
+   * past {@code giveUpAfter} from now, as far as this tier can tell from the server times its replies carried (never
+   * later than that; with no reply from the bucket yet, unbounded).
+   */
+  @Override
+  public CompletableFuture<Void> put(
+      String cache,
+      String key,
+      L2Entry entry,
+      Duration ttl,
+      InvalidationMessage announcement,
+      Duration giveUpAfter) {
+    Objects.requireNonNull(giveUpAfter, "giveUpAfter");
+    return guarded(() -> this.writes.put(cache, key, entry, ttl, announcement, giveUpAfter));
   }
 
   /** True: invalidations and puts handed an announcement publish it from the script that makes the L2 change. */

@@ -19,6 +19,9 @@ package dev.tiercache.redis;
  *       replica), so the floor and the clock rise to the server time and every older entry becomes a miss;
  *   <li>any pattern was recorded after {@code r} (no matching inside Redis: conservative).
  * </ul>
+ * The last argument of every script here is the highest version its caller has seen in the bucket ({@code 0}: none,
+ * see {@link SeenVersions}). A clock below it also means the bucket went back in time: the floor and the clock rise
+ * to the server time before the script does anything else.
  */
 final class Scripts {
 
@@ -37,7 +40,9 @@ final class Scripts {
           LuaLib.CORE
               + """
               local elen, fv, maxpat = #ARGV[2], ARGV[3], tonumber(ARGV[4])
-              -- The floor first: repairing it moves the clock, and the read must return the clock after that.
+              -- The clock first: a rollback it reveals raises the floor. Then the floor: repairing it moves the clock,
+              -- and the read must return the clock after that.
+              clock_now()
               local floor = floor_of('floor')
               local out = {clock_now(), {}}
               local oldest = nil
@@ -73,7 +78,8 @@ final class Scripts {
   /**
    * KEYS: clock, entry keys. ARGV: meta prefix, horizon µs, tombstone cap, entry prefix, format, ttl ms, force
    * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version, codec, flags, data,
-   * tags. Returns the 1-based positions of the keys written. An unconditional write leaves a tombstone of its
+   * tags, and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, then the 1-based
+   * positions of the keys written. An unconditional write leaves a tombstone of its
    * version, so a load that read before it is refused even after the entry expired or was evicted.
    */
   static final Script WRITE =
@@ -83,6 +89,11 @@ final class Scripts {
               + """
               local elen, fv, ttl, force = #ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
               local now = now_us()
+              local deadline = ver(ARGV[#ARGV - 1]) or 0
+              if deadline > 0 and now > deadline then
+                -- Its caller stopped waiting and reported it failed; landing now could overwrite a newer write.
+                return {clock_now()}
+              end
               local function below_floor(r)
                 return r < floor_of('floor') or r < floor_of('wfloor')
               end
@@ -127,6 +138,7 @@ final class Scripts {
                 if force then trim_tombstones() end
               end
               if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9]) end
+              table.insert(written, 1, clock_now())
               return written
               """);
 
@@ -147,7 +159,7 @@ final class Scripts {
               local MAX_G, MAX_PL, MAX_PAT = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
               local v = 0
               local keys_touched, groups_touched = false, false
-              for a = 10, #ARGV - 1, 2 do
+              for a = 10, #ARGV - 2, 2 do
                 local kind, arg = ARGV[a], ARGV[a + 1]
                 v = clock_tick()
                 if kind == 'k' then
@@ -206,6 +218,7 @@ final class Scripts {
       new Script(
           LuaLib.CORE
               + """
+              clock_now()
               local recorded = ver(redis.pcall('ZSCORE', M .. 'pat', ARGV[2])) or 0
               local before = math.max(recorded, floor_of('floor'))
               local n = 0

@@ -121,6 +121,13 @@ final class TierInvalidations {
     args.add(frame == null ? new byte[0] : frame);
     args.add(memory);
     args.addAll(ops.ops);
-    return scripts.run(Scripts.INVALIDATE, ScriptOutputType.INTEGER, scriptKeys, args.toArray(byte[][]::new));
+    args.add(scripts.seen.argument(cache, bucket));
+    return scripts
+        .<Long>run(Scripts.INVALIDATE, ScriptOutputType.INTEGER, scriptKeys, args.toArray(byte[][]::new))
+        .thenApply(
+            version -> {
+              scripts.seen.observe(cache, bucket, version);
+              return version;
+            });
   }
 }

@@ -65,8 +65,13 @@ final class TierReads {
             bytes(keys.metaPrefix(cache, bucket)),
             bytes(entryPrefix),
             FORMAT,
-            maxPatterns)
-        .thenApply(reply -> reads(bucketKeys, reply));
+            maxPatterns,
+            scripts.seen.argument(cache, bucket))
+        .thenApply(
+            reply -> {
+              scripts.seen.observe(cache, bucket, (Long) reply.get(0));
+              return reads(bucketKeys, reply);
+            });
   }
 
   private static Map<String, L2Read> reads(List<String> bucketKeys, List<Object> reply) {

@@ -12,6 +12,8 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The tier's writes: one {@link Scripts#WRITE} per bucket touched. A conditional write is refused in Lua when an
@@ -47,7 +49,7 @@ final class TierWrites {
   CompletableFuture<Collection<String>> putIfCurrent(String cache, Map<String, L2Write> writes, Duration ttl) {
     List<CompletableFuture<List<String>>> parts = new ArrayList<>();
     keys.byBucket(writes.keySet())
-        .forEach((bucket, bucketKeys) -> parts.add(writeBucket(cache, bucket, bucketKeys, writes, ttl, null)));
+        .forEach((bucket, bucketKeys) -> parts.add(writeBucket(cache, bucket, bucketKeys, writes, ttl, null, 0)));
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
         .thenApply(
             done -> {
@@ -57,18 +59,39 @@ final class TierWrites {
             });
   }
 
-  /** An unconditional write; with an announcement, the script also publishes it. */
+  /**
+   * An unconditional write; with an announcement, the script also publishes it. With a bound, the script refuses it
+   * once the server's time is past the deadline it gives (then the future fails and nothing is published).
+   */
   CompletableFuture<Void> put(
-      String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement) {
+      String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement, Duration within) {
+    int bucket = keys.bucketOf(key);
+    long deadline = within == null ? 0 : scripts.seen.deadline(cache, bucket, within.toNanos() / 1_000);
     return writeBucket(
-            cache, keys.bucketOf(key), List.of(key), Map.of(key, new L2Write(entry, 0)), ttl,
-            announcement == null ? NONE : BusFrames.message(announcement))
-        .thenApply(written -> null);
+            cache, bucket, List.of(key), Map.of(key, new L2Write(entry, 0)), ttl,
+            announcement == null ? NONE : BusFrames.message(announcement), deadline)
+        .thenApply(
+            written -> {
+              if (written.isEmpty()) {
+                throw new CompletionException(
+                    new TimeoutException("the write reached Redis after its deadline and was refused"));
+              }
+              return null;
+            });
   }
 
-  /** @param message null for a conditional write; the frame to publish (or empty) for an unconditional one */
+  /**
+   * @param message null for a conditional write; the frame to publish (or empty) for an unconditional one
+   * @param deadline server time in µs after which nothing may be written; 0: none
+   */
   private CompletableFuture<List<String>> writeBucket(
-      String cache, int bucket, List<String> bucketKeys, Map<String, L2Write> writes, Duration ttl, byte[] message) {
+      String cache,
+      int bucket,
+      List<String> bucketKeys,
+      Map<String, L2Write> writes,
+      Duration ttl,
+      byte[] message,
+      long deadline) {
     String entryPrefix = keys.entryPrefix(cache, bucket);
     byte[][] scriptKeys = new byte[bucketKeys.size() + 1][];
     scriptKeys[0] = bytes(keys.clock(cache, bucket));
@@ -94,12 +117,15 @@ final class TierWrites {
       args.add(entry.isAbsent() ? EntryFormat.PRESENT : entry.value());
       args.add(EntryFormat.encodeTags(entry.tags()));
     }
+    args.add(bytes(Long.toString(deadline)));
+    args.add(scripts.seen.argument(cache, bucket));
     return scripts
         .<List<Long>>run(Scripts.WRITE, ScriptOutputType.MULTI, scriptKeys, args.toArray(byte[][]::new))
         .thenApply(
-            positions -> {
-              List<String> written = new ArrayList<>(positions.size());
-              positions.forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
+            reply -> {
+              scripts.seen.observe(cache, bucket, reply.get(0));
+              List<String> written = new ArrayList<>(reply.size() - 1);
+              reply.subList(1, reply.size()).forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
               return written;
             });
   }

@@ -5,17 +5,22 @@ import static dev.tiercache.redis.StoreKit.entry;
 import static dev.tiercache.redis.StoreKit.join;
 import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.L2Read;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -120,6 +125,49 @@ class RedisVersionSafetyTest {
     assertThat(join(tier.get(cache, "k")).isHit()).as("an entry restored from before the rollback").isFalse();
     L2Read fresh = join(tier.get(cache, "k"));
     assertThat(lateWrite("k", "fresh", fresh.version())).containsExactly("k");
+  }
+
+  @Test
+  void theFirstReadAfterARestoreOfAnOlderSnapshotIsAMissAlthoughNothingWasWrittenSince() {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    redis.save();
+    join(tier.invalidateKey(cache, "k"));
+    debug(redis, "RELOAD", "NOSAVE");
+    assertThat(redis.exists("tiercache:{" + cache + "}:k:k")).as("the restore brought the entry back").isEqualTo(1L);
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("an entry this tier invalidated after the snapshot").isFalse();
+    assertThat(join(tier.getAll(cache, List.of("k"))).get("k").isHit()).isFalse();
+  }
+
+  @Test
+  void aWriteAfterARestoreOfAnOlderSnapshotStillLeavesOlderEntriesUnserved() {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    join(tier.put(cache, "other", entry("o1"), LONG_TTL));
+    redis.save();
+    join(tier.invalidateKey(cache, "k"));
+    debug(redis, "RELOAD", "NOSAVE");
+
+    // The first script after the restore is an unconditional write of another key: it must not hide the rollback.
+    join(tier.put(cache, "other", entry("o2"), LONG_TTL));
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("an entry this tier invalidated after the snapshot").isFalse();
+    assertThat(join(tier.get(cache, "other")).isHit()).as("written after the restore").isTrue();
+  }
+
+  @Test
+  void aPutThatReachesRedisOnlyAfterItsCallerStoppedWaitingIsRefused() throws Exception {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    // Redis holds every command for 400 ms; the put may take effect for 100 ms only.
+    redis.clientPause(400);
+    CompletableFuture<Void> late = tier.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
+
+    assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .hasRootCauseInstanceOf(TimeoutException.class);
+    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v1");
+
+    join(tier.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(5)));
+    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
   }
 
   @Test

@@ -76,14 +76,12 @@ class HistoryScenariosTest {
   }
 
   @Test
-  @Tag(PENDING)
   void olderSnapshotRestoredByRestart() throws Exception {
     SCENARIOS.assertCoherent("snapshot-restart", direct(),
         Faults.restoreSnapshotByRestart(REDIS, SCENARIOS.timing()));
   }
 
   @Test
-  @Tag(PENDING)
   void olderSnapshotRestoredByDebugReload() throws Exception {
     SCENARIOS.assertCoherent("snapshot-reload", direct(),
         Faults.restoreSnapshotByReload(REDIS.uri(), SCENARIOS.timing()));

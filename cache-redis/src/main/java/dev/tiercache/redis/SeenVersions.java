@@ -1,0 +1,78 @@
+package dev.tiercache.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * The highest version this tier has seen in each bucket: every clock a read returned and every version a write or
+ * an invalidation took. A bucket's clock only moves forward, so when a script finds it below what a caller has
+ * already seen, the bucket went back in time (a restore of an older snapshot, a restart from an old dump, a failover
+ * to a lagging replica) and what it holds may predate invalidations that already returned: the script then raises
+ * the bucket's floor, which turns every older entry into a miss and refuses every older load (see
+ * {@link LuaLib#CORE}).
+ *
+ * <p>This catches a rollback as soon as any instance that used the bucket before it runs a script there. An instance
+ * that never saw the bucket cannot tell; if it alone writes first after the rollback, its write moves the clock past
+ * what the others saw and they cannot tell either (the README says so).
+ *
+ * <p>The same replies also tell where the bucket's server time is relative to this JVM's {@link System#nanoTime()}:
+ * a clock is at most the server's time when the script ran, and the reply arrives after that, so {@code clock - local
+ * time of arrival} is at most the true offset. The largest such figure gives a deadline in server time that is never
+ * later than meant, for writes that must not land after the cache stopped waiting for them.
+ */
+final class SeenVersions {
+
+  private static final byte[] NONE = "0".getBytes(StandardCharsets.US_ASCII);
+
+  private final int buckets;
+  private final ConcurrentHashMap<String, AtomicLongArray> byCache = new ConcurrentHashMap<>();
+  /** Per cache and bucket: server microseconds minus local microseconds, the largest seen; absent: none yet. */
+  private final ConcurrentHashMap<String, AtomicLongArray> offsets = new ConcurrentHashMap<>();
+
+  SeenVersions(int buckets) {
+    this.buckets = buckets;
+  }
+
+  /** The script argument: the highest version seen in the bucket, in decimal ({@code 0}: none yet). */
+  byte[] argument(String cache, int bucket) {
+    AtomicLongArray seen = byCache.get(cache);
+    long version = seen == null ? 0 : seen.get(bucket);
+    return version <= 0 ? NONE : Long.toString(version).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Records a clock or version that a script of the bucket returned just now. */
+  void observe(String cache, int bucket, long version) {
+    if (version <= 0) {
+      return;
+    }
+    raise(byCache, cache, bucket, version);
+    raise(offsets, cache, bucket, version - System.nanoTime() / 1_000);
+  }
+
+  /**
+   * The server time, in the bucket's microseconds, by which a command sent now must have taken effect to be within
+   * {@code micros} of now; 0 if no reply from the bucket has been seen yet (no bound).
+   */
+  long deadline(String cache, int bucket, long micros) {
+    AtomicLongArray offset = offsets.get(cache);
+    long known = offset == null ? Long.MIN_VALUE : offset.get(bucket);
+    return known == Long.MIN_VALUE ? 0 : System.nanoTime() / 1_000 + known + micros;
+  }
+
+  private void raise(ConcurrentHashMap<String, AtomicLongArray> map, String cache, int bucket, long value) {
+    AtomicLongArray values = map.computeIfAbsent(cache, c -> fresh());
+    long current = values.get(bucket);
+    while (value > current && !values.compareAndSet(bucket, current, value)) {
+      current = values.get(bucket);
+    }
+  }
+
+  private AtomicLongArray fresh() {
+    AtomicLongArray values = new AtomicLongArray(buckets);
+    for (int i = 0; i < buckets; i++) {
+      values.set(i, Long.MIN_VALUE);
+    }
+    return values;
+  }
+}
