@@ -1,7 +1,7 @@
 package dev.tiercache.redis.history;
 
 import dev.tiercache.redis.testing.RedisNode;
-import dev.tiercache.redis.testing.FailoverCluster;
+import dev.tiercache.redis.testing.RedisReplicatedCluster;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ClusterFailoverHistoryTest {
 
   @RegisterExtension
-  static final FailoverCluster CLUSTER = new FailoverCluster(3);
+  static final RedisReplicatedCluster CLUSTER = new RedisReplicatedCluster(3, Duration.ofSeconds(2));
 
   private static final Scenarios SCENARIOS = new Scenarios();
 

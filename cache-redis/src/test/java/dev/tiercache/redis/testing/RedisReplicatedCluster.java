@@ -5,14 +5,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A Redis Cluster of N masters with one replica each, for failover tests: kill a master and its replica is promoted
- * after the node timeout (short by default, so tests stay short). Built from the same parts as
+ * A Redis Cluster of N masters with one replica each, for failover tests: kill a master ({@link #killMaster}, or
+ * stop it yourself) and its replica is promoted after the node timeout. Built from the same parts as
  * {@link RedisExtension#cluster(int)}; register it on a static field. The processes live for the test class; a
  * class that kills a node leaves the cluster with one master fewer, so one failover per class.
  */
@@ -122,6 +123,51 @@ public final class RedisReplicatedCluster implements BeforeAllCallback, AfterAll
             }
         }
         return true;
+    }
+
+    /**
+     * The nodes that are masters now and running, masters before replicas in start order.
+     *
+     * @return the live masters
+     */
+    public List<RedisNode> liveMasters() {
+        return nodes().stream().filter(n -> n.isRunning() && role(n).equals("master")).toList();
+    }
+
+    /**
+     * Stops a master (SIGTERM; with nothing to persist it exits at once) and waits until one of its replicas is a
+     * master and every running node reports {@code cluster_state:ok} with all slots.
+     *
+     * @param master a node of {@link #liveMasters()}
+     * @return the promoted replica
+     */
+    public RedisNode killMaster(RedisNode master) {
+        String id = nodeId(master);
+        List<RedisNode> followers = replicaNodes.stream()
+                .filter(r -> r.isRunning() && replication(r).contains("master_port:" + master.port()))
+                .toList();
+        if (followers.isEmpty()) {
+            throw new IllegalStateException(master + " (" + id + ") has no running replica");
+        }
+        master.stop();
+        return Awaitility.await("a replica of " + master + " is promoted and the cluster is ok")
+                .atMost(READY).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                .until(() -> followers.stream().filter(r -> role(r).equals("master")).findFirst()
+                                .filter(promoted -> healthy()),
+                        Optional::isPresent)
+                .orElseThrow();
+    }
+
+    private static String replication(RedisNode node) {
+        return RedisAdmin.call(node.uri(), c -> c.info("replication"));
+    }
+
+    private static String role(RedisNode node) {
+        return replication(node).lines()
+                .filter(l -> l.startsWith("role:"))
+                .map(l -> l.substring("role:".length()).trim())
+                .findFirst()
+                .orElse("unknown");
     }
 
     /**
