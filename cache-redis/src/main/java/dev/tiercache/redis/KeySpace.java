@@ -25,12 +25,14 @@ import java.util.zip.CRC32;
  *
  * <p>With one bucket (the default outside a Cluster) the tag is the cache name: {@code {cache}}. With {@code N > 1}
  * buckets, bucket {@code i}'s tag is {@code cache#i.j}, where {@code j} is the smallest number from 0 such that the
- * tag's Cluster key slot (CRC16 modulo 16384, as Redis computes it) falls in {@code [i * 16384 / N, (i + 1) * 16384
- * / N)}; if no {@code j} below {@value #TAG_SEARCH} does (it practically cannot happen), {@code j} is 0. So the
- * tags depend on nothing but the cache name and {@code N} (the same in every JVM and every version), and the buckets
- * sit on evenly spaced slots. Cluster masters normally own contiguous, evenly split slot ranges, so each master holds
+ * tag's Cluster key slot (CRC16 modulo 16384, as Redis computes it) falls in the middle half of the bucket's slot
+ * range {@code [s, e) = [i * 16384 / N, (i + 1) * 16384 / N)}, that is in {@code [s + (e - s) / 4, e - (e - s) / 4)}
+ * (integer division); if no {@code j} below {@value #TAG_SEARCH} does (it practically cannot happen), {@code j} is
+ * 0. So the tags depend on nothing but the cache name and {@code N} (the same in every JVM and every version), and
+ * the buckets sit on evenly spaced slots, away from the edges of their range. Cluster masters normally own contiguous, evenly split slot ranges, so each master holds
  * an even share of a cache's buckets: exactly {@code N / masters} of them when the masters divide {@code N}, as with
- * the default 48 buckets on 1, 2, 3, 4, 6, 8, 12, 16, 24 or 48 masters. Cache names and namespaces cannot hold braces
+ * the default 48 buckets on 1, 2, 3, 4, 6, 8, 12, 16, 24 or 48 masters, even when the split differs from this one by
+ * a few slots (as {@code redis-cli --cluster create}'s rounding does). Cache names and namespaces cannot hold braces
  * or {@code #}, so no two caches share a tag.
  *
  * <p>This layout replaced the plain {@code {cache#i}} tags (whose 16 slots fell unevenly on the masters): the two
@@ -67,8 +69,11 @@ final class KeySpace {
     if (buckets == 1) {
       return cache;
     }
-    long low = (long) bucket * SLOTS / buckets;
-    long high = (long) (bucket + 1) * SLOTS / buckets;
+    long start = (long) bucket * SLOTS / buckets;
+    long end = (long) (bucket + 1) * SLOTS / buckets;
+    // The middle half of the range, so a cluster sliced a few slots differently still holds it on the same master.
+    long low = start + (end - start) / 4;
+    long high = end - (end - start) / 4;
     String stem = cache + "#" + bucket + ".";
     int stemCrc = crc16(0, stem.getBytes(StandardCharsets.UTF_8));
     byte[] digits = new byte[10];

@@ -18,8 +18,8 @@ public final class RedisTierOptions {
 
   /**
    * Buckets per cache on a Redis Cluster, so that one cache spreads over every master: the buckets sit on evenly
-   * spaced slots, and 48 splits exactly over 1, 2, 3, 4, 6, 8, 12, 16, 24 or 48 evenly sliced masters (and within
-   * about a bucket of even over any other number). A tag, prefix, pattern or {@code all} invalidation runs one
+   * spaced slots, and 48 splits exactly over 1, 2, 3, 4, 6, 8, 12, 16, 24 or 48 evenly sliced masters (and less
+   * than two buckets from even over any other number). A tag, prefix, pattern or {@code all} invalidation runs one
    * script per bucket.
    */
   public static final int DEFAULT_CLUSTER_BUCKETS = 48;

@@ -5,12 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 11 (Redis Cluster spread): a cache's bucket tags are chosen so bucket {@code i} of {@code N} sits in slot
- * range {@code [i * 16384 / N, (i + 1) * 16384 / N)}, and they never change for a given cache name and N: other JVMs
+ * Issue 11 (Redis Cluster spread): a cache's bucket tags are chosen so bucket {@code i} of {@code N} sits in the
+ * middle half of slot range {@code [i * 16384 / N, (i + 1) * 16384 / N)}, and they never change for a given cache name and N: other JVMs
  * and later versions must find the same keys.
  */
 class KeySpaceTest {
@@ -21,13 +22,13 @@ class KeySpaceTest {
    * invalidations. Change it only together with the README's upgrade note.
    */
   private static final List<String> USERS_48 = List.of(
-      "users#0.30", "users#1.19", "users#2.61", "users#3.62", "users#4.3", "users#5.59", "users#6.61", "users#7.48",
-      "users#8.163", "users#9.60", "users#10.19", "users#11.23", "users#12.16", "users#13.5", "users#14.21",
-      "users#15.26", "users#16.49", "users#17.73", "users#18.10", "users#19.22", "users#20.63", "users#21.60",
-      "users#22.3", "users#23.31", "users#24.60", "users#25.41", "users#26.1", "users#27.6", "users#28.169",
-      "users#29.30", "users#30.13", "users#31.167", "users#32.132", "users#33.41", "users#34.40", "users#35.72",
-      "users#36.43", "users#37.8", "users#38.45", "users#39.42", "users#40.61", "users#41.40", "users#42.70",
-      "users#43.59", "users#44.0", "users#45.3", "users#46.27", "users#47.19");
+      "users#0.34", "users#1.19", "users#2.248", "users#3.66", "users#4.7", "users#5.59", "users#6.65", "users#7.48",
+      "users#8.167", "users#9.60", "users#10.19", "users#11.23", "users#12.131", "users#13.5", "users#14.21",
+      "users#15.124", "users#16.49", "users#17.73", "users#18.333", "users#19.26", "users#20.67", "users#21.173",
+      "users#22.18", "users#23.35", "users#24.99", "users#25.41", "users#26.35", "users#27.141", "users#28.334",
+      "users#29.30", "users#30.17", "users#31.170", "users#32.136", "users#33.41", "users#34.44", "users#35.123",
+      "users#36.43", "users#37.8", "users#38.49", "users#39.42", "users#40.61", "users#41.157", "users#42.70",
+      "users#43.245", "users#44.0", "users#45.3", "users#46.30", "users#47.162");
 
   @Test
   void theTagsOfACacheAreGoldenValues() {
@@ -38,29 +39,84 @@ class KeySpaceTest {
     assertThat(tags).isEqualTo(USERS_48);
     assertThat(RedisTierOptions.DEFAULT_CLUSTER_BUCKETS).isEqualTo(48);
     KeySpace space = new KeySpace("tiercache", 48);
-    assertThat(space.clock("users", 8)).isEqualTo("tiercache:{users#8.163}:m:clock");
+    assertThat(space.clock("users", 8)).isEqualTo("tiercache:{users#8.167}:m:clock");
     assertThat(space.entryPrefix("users", 44)).isEqualTo("tiercache:{users#44.0}:k:");
     assertThat(new KeySpace("tiercache", 1).entry("users", "u:1")).isEqualTo("tiercache:{users}:k:u:1");
   }
 
   @Test
-  void everyBucketSitsInItsOwnSlotRange() {
+  void everyBucketSitsInTheMiddleOfItsOwnSlotRange() {
     for (String cache : List.of("users", "a", "orders.v2", "ç-ü", "x".repeat(200))) {
       for (int buckets : new int[] {2, 3, 5, 16, 48, 64, 100, 1024}) {
         KeySpace space = new KeySpace("tiercache", buckets);
         for (int i = 0; i < buckets; i++) {
           String tag = KeySpace.tag(cache, i, buckets);
           int slot = SlotHash.getSlot(space.clock(cache, i));
+          int start = i * 16_384 / buckets;
+          int end = (i + 1) * 16_384 / buckets;
           assertThat(slot)
-              .as("bucket %d of %d of '%s' (tag %s)", i, buckets, cache, tag)
-              .isGreaterThanOrEqualTo(i * 16_384 / buckets)
-              .isLessThan((i + 1) * 16_384 / buckets);
+              .as("bucket %d of %d of '%s' (tag %s): in the middle half of its range", i, buckets, cache, tag)
+              .isGreaterThanOrEqualTo(start + (end - start) / 4)
+              .isLessThan(end - (end - start) / 4);
           // Everything of a bucket is in one slot: its entries, its meta keys, its leases.
           assertThat(SlotHash.getSlot(space.entryPrefix(cache, i) + "some:key")).isEqualTo(slot);
           assertThat(SlotHash.getSlot(space.metaPrefix(cache, i) + "ts")).isEqualTo(slot);
         }
       }
     }
+  }
+
+  @Test
+  void mastersThatSplitTheSlotsEvenlyHoldEvenSharesOfTheBuckets() {
+    for (String cache : List.of("users", "orders", "spread-1f2e3d")) {
+      // 48 buckets on 6 masters: 8 each, however the slots were rounded (ours, and redis-cli --cluster create's).
+      assertThat(bucketsPerMaster(cache, 48, redisCliSplit(6))).containsOnly(8);
+      assertThat(bucketsPerMaster(cache, 48, evenSplit(6))).containsOnly(8);
+      assertThat(bucketsPerMaster(cache, 48, redisCliSplit(3))).containsOnly(16);
+      // Masters that do not divide the buckets: a partial range at each end, so less than two buckets from even.
+      for (int masters : new int[] {5, 7, 9, 10}) {
+        double even = 48.0 / masters;
+        assertThat(bucketsPerMaster(cache, 48, redisCliSplit(masters)))
+            .as("%d masters", masters)
+            .allSatisfy(n -> assertThat(Math.abs(n - even)).isLessThan(2));
+      }
+    }
+  }
+
+  /** The first slot of each master, as the fixture slices them. */
+  private static int[] evenSplit(int masters) {
+    int[] first = new int[masters];
+    for (int m = 0; m < masters; m++) {
+      first[m] = m * 16_384 / masters;
+    }
+    return first;
+  }
+
+  /** The first slot of each master, as redis-cli --cluster create slices them (rounding a running float sum). */
+  private static int[] redisCliSplit(int masters) {
+    int[] first = new int[masters];
+    double perMaster = 16_384.0 / masters;
+    double cursor = 0;
+    int next = 0;
+    for (int m = 0; m < masters; m++) {
+      first[m] = next;
+      next = (int) Math.round(cursor + perMaster - 1) + 1;
+      cursor += perMaster;
+    }
+    return first;
+  }
+
+  private static List<Integer> bucketsPerMaster(String cache, int buckets, int[] firstSlots) {
+    int[] count = new int[firstSlots.length];
+    for (int i = 0; i < buckets; i++) {
+      int slot = KeySpace.slot(KeySpace.tag(cache, i, buckets).getBytes(StandardCharsets.UTF_8));
+      int master = firstSlots.length - 1;
+      while (firstSlots[master] > slot) {
+        master--;
+      }
+      count[master]++;
+    }
+    return Arrays.stream(count).boxed().toList();
   }
 
   @Test
@@ -78,7 +134,7 @@ class KeySpaceTest {
     KeySpace space = new KeySpace("tiercache", 48);
     String entry = space.entry("users", "u:1");
     assertThat(space.keyOf("users", entry)).isEqualTo("u:1");
-    assertThat(space.keyOf("users", "tiercache:{users#8.163}:k:x")).isEqualTo("x");
+    assertThat(space.keyOf("users", "tiercache:{users#8.167}:k:x")).isEqualTo("x");
     assertThat(space.keyOf("users", "tiercache:{users#3}:k:old")).as("the previous layout").isNull();
     assertThat(space.keyOf("users", "tiercache:{users#3.0}:k:x")).as("not bucket 3's tag").isNull();
     assertThat(space.keyOf("users", "tiercache:{users#48.0}:k:x")).as("no bucket 48").isNull();

@@ -7,6 +7,9 @@ import dev.tiercache.Tags;
 import dev.tiercache.TieredCache;
 import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
+import dev.tiercache.redis.testing.RedisNode;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +44,7 @@ class RedisClusterBucketCostTest {
   @RegisterExtension static final RedisExtension THREE = RedisExtension.cluster(3);
   @RegisterExtension static final RedisExtension SIX = RedisExtension.cluster(6);
 
-  private static final int[] BUCKETS = {16, 48, 64};
+  private static final int[] BUCKETS = {16, 24, 48, 64};
   private static final int KEYS = 6_000;
   private static final int BATCH = 100;
   private static final int THREADS = 4;
@@ -57,9 +60,11 @@ class RedisClusterBucketCostTest {
           int[] next = {0};
           Runnable invalidate = () -> cache.invalidate(Invalidation.tag("t" + (next[0]++ % 7)));
           run(invalidate, WARM_UP);
+          long[] before = scripts(redis);
           long[] latencies = run(invalidate, MEASURE);
-          System.out.printf("tag invalidation, %d masters, %2d buckets: %s%n",
-              redis.nodes().size(), buckets, summary(latencies));
+          long[] after = scripts(redis);
+          System.out.printf("tag invalidation, %d masters, %2d buckets: %s; in Redis per call: %s%n",
+              redis.nodes().size(), buckets, summary(latencies), perCall(before, after, latencies.length));
           cache.invalidate(Invalidation.all());
           assertThat(cache.getAll(List.of("user:1"), Setup::load)).containsEntry("user:1", "v:user:1");
         }
@@ -84,10 +89,13 @@ class RedisClusterBucketCostTest {
             }
           };
           run(read, WARM_UP);
+          long[] before = scripts(redis);
           long one = run(read, MEASURE).length;
+          long[] after = scripts(redis);
           long many = concurrently(read);
-          System.out.printf("getAll(%d), %d masters, %2d buckets: 1 thread %.0f/s, %d threads %.0f/s%n",
-              BATCH, redis.nodes().size(), buckets, one / seconds(MEASURE), THREADS, many / seconds(MEASURE));
+          System.out.printf("getAll(%d), %d masters, %2d buckets: 1 thread %.0f/s, %d threads %.0f/s; in Redis per "
+                  + "call: %s%n", BATCH, redis.nodes().size(), buckets, one / seconds(MEASURE), THREADS,
+              many / seconds(MEASURE), perCall(before, after, one));
         }
       }
     }
@@ -134,6 +142,40 @@ class RedisClusterBucketCostTest {
       tier.close();
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
+  }
+
+  /**
+   * What every master has run of scripts so far, from {@code INFO commandstats}: {calls, microseconds} of EVALSHA
+   * and EVAL. Redis's own time, so it tells the buckets' cost apart from the noise of a busy test machine.
+   */
+  private static long[] scripts(RedisExtension redis) {
+    long[] total = new long[2];
+    RedisClient direct = RedisClient.create();
+    try {
+      for (RedisNode node : redis.nodes()) {
+        try (StatefulRedisConnection<String, String> connection = direct.connect(node.uri())) {
+          for (String line : connection.sync().info("commandstats").split("\r?\n")) {
+            if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
+              for (String field : line.substring(line.indexOf(':') + 1).split(",")) {
+                if (field.startsWith("calls=")) {
+                  total[0] += Long.parseLong(field.substring(6));
+                } else if (field.startsWith("usec=")) {
+                  total[1] += Long.parseLong(field.substring(5));
+                }
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      direct.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+    return total;
+  }
+
+  private static String perCall(long[] before, long[] after, long calls) {
+    return String.format("%.1f scripts, %.0f us", (after[0] - before[0]) / (double) calls,
+        (after[1] - before[1]) / (double) calls);
   }
 
   /** Runs {@code op} on this thread for {@code how long}; the latency of each call in nanoseconds. */
