@@ -29,11 +29,12 @@ import java.util.zip.CRC32;
  * range {@code [s, e) = [i * 16384 / N, (i + 1) * 16384 / N)}, that is in {@code [s + (e - s) / 4, e - (e - s) / 4)}
  * (integer division); if no {@code j} below {@value #TAG_SEARCH} does (it practically cannot happen), {@code j} is
  * 0. So the tags depend on nothing but the cache name and {@code N} (the same in every JVM and every version), and
- * the buckets sit on evenly spaced slots, away from the edges of their range. Cluster masters normally own contiguous, evenly split slot ranges, so each master holds
- * an even share of a cache's buckets: exactly {@code N / masters} of them when the masters divide {@code N}, as with
- * the default 48 buckets on 1, 2, 3, 4, 6, 8, 12, 16, 24 or 48 masters, even when the split differs from this one by
- * a few slots (as {@code redis-cli --cluster create}'s rounding does). Cache names and namespaces cannot hold braces
- * or {@code #}, so no two caches share a tag.
+ * the buckets sit on evenly spaced slots, away from the edges of their range. Cluster masters normally own
+ * contiguous, evenly split slot ranges, so each master holds an even share of a cache's buckets: exactly
+ * {@code N / masters} of them when the masters divide {@code N}, as with the default 48 buckets on 1, 2, 3, 4, 6, 8,
+ * 12, 16, 24 or 48 masters, even when the split differs from this one by a few slots (as
+ * {@code redis-cli --cluster create}'s rounding does). Cache names and namespaces cannot hold braces or {@code #}, so
+ * no two caches share a tag.
  *
  * <p>This layout replaced the plain {@code {cache#i}} tags (whose 16 slots fell unevenly on the masters): the two
  * never see each other's entries or invalidations, so instances of both versions must not share a Redis.

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 11 (Redis Cluster spread): a cache's bucket tags are chosen so bucket {@code i} of {@code N} sits in the
- * middle half of slot range {@code [i * 16384 / N, (i + 1) * 16384 / N)}, and they never change for a given cache name and N: other JVMs
- * and later versions must find the same keys.
+ * middle half of slot range {@code [i * 16384 / N, (i + 1) * 16384 / N)}, and they never change for a given cache
+ * name and N: other JVMs and later versions must find the same keys.
  */
 class KeySpaceTest {
 
