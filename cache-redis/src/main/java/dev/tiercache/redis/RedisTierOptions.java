@@ -16,8 +16,13 @@ public final class RedisTierOptions {
   /** Buckets per cache on a standalone or Sentinel Redis: one, so a whole cache is one consistent unit. */
   public static final int DEFAULT_STANDALONE_BUCKETS = 1;
 
-  /** Buckets per cache on a Redis Cluster, so that one cache spreads over several shards. */
-  public static final int DEFAULT_CLUSTER_BUCKETS = 16;
+  /**
+   * Buckets per cache on a Redis Cluster, so that one cache spreads over every master: the buckets sit on evenly
+   * spaced slots, and 48 splits exactly over 1, 2, 3, 4, 6, 8, 12, 16, 24 or 48 evenly sliced masters (and less
+   * than two buckets from even over any other number). A tag, prefix, pattern or {@code all} invalidation runs one
+   * script per bucket.
+   */
+  public static final int DEFAULT_CLUSTER_BUCKETS = 48;
 
   /**
    * How long a load may be in flight: an invalidated or unconditionally written key keeps its tombstone this long,
@@ -308,8 +313,11 @@ public final class RedisTierOptions {
 
     /**
      * Sets the number of buckets each cache is split into. Each bucket lives in one Redis Cluster hash slot with
-     * its own invalidation state; tag and prefix invalidations touch every bucket once. Every instance of a cache
-     * must use the same number. Defaults to {@link #DEFAULT_STANDALONE_BUCKETS} or {@link #DEFAULT_CLUSTER_BUCKETS}.
+     * its own invalidation state; tag, prefix, pattern and {@code all} invalidations touch every bucket once. Bucket
+     * {@code i} of {@code N} sits in slot range {@code [i * 16384 / N, (i + 1) * 16384 / N)}, so a cache spreads
+     * evenly over masters that own evenly split slot ranges; a multiple of the number of masters spreads exactly.
+     * Every instance of a cache must use the same number: it decides where every key lives. Defaults to
+     * {@link #DEFAULT_STANDALONE_BUCKETS} or {@link #DEFAULT_CLUSTER_BUCKETS}.
      *
      * @param buckets from 1 to 1024
      * @return this builder

@@ -1,0 +1,18 @@
+package dev.tiercache.redis;
+
+import dev.tiercache.redis.testing.RedisExtension;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** {@link ClusterSpreadCheck} on three masters. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class RedisClusterSpreadTest extends ClusterSpreadCheck {
+
+  @RegisterExtension static final RedisExtension REDIS = RedisExtension.cluster(3);
+
+  @Override
+  RedisExtension redis() {
+    return REDIS;
+  }
+}
