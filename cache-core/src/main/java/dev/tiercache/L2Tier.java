@@ -178,7 +178,8 @@ final class L2Tier<V> {
   }
 
   /**
-   * Writes a value unconditionally; a store that announces invalidations publishes {@code announcement} with it.
+   * Writes a value (or a cached absence, which lives for the negative TTL) unconditionally; a store that announces
+   * invalidations publishes {@code announcement} with it.
    *
    * @return null if written, else why not
    */
@@ -187,8 +188,8 @@ final class L2Tier<V> {
         call(
                 "put",
                 () -> (announcement == null
-                        ? store.put(cache, key, entry, ttl(false))
-                        : store.put(cache, key, entry, ttl(false), announcement))
+                        ? store.put(cache, key, entry, ttl(entry.isAbsent()))
+                        : store.put(cache, key, entry, ttl(entry.isAbsent()), announcement))
                     .thenApply(v -> Boolean.TRUE))
             .failure();
     if (failure == null) {
