@@ -21,7 +21,10 @@ import org.springframework.context.annotation.Configuration;
  */
 @AutoConfiguration(
     after = TiercacheAutoConfiguration.class,
-    afterName = "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration")
+    afterName = {
+      "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration",
+      "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration"
+    })
 @ConditionalOnClass(
     name = {
       "org.springframework.boot.actuate.health.HealthIndicator",
