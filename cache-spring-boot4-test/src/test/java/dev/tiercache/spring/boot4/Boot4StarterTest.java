@@ -94,82 +94,84 @@ class Boot4StarterTest {
     assertThat(SpringVersion.getVersion()).startsWith("7.");
   }
 
+  /**
+   * One pair of instances for every check: each Boot 4 context with the whole auto-configuration takes a while to
+   * start.
+   */
   @Test
-  void theStarterIsTheCacheManagerAndBootsOwnRedisCacheBacksOff() {
-    app().run(context -> {
-      assertThat(context).hasNotFailed();
-      assertThat(context).getBean(CacheManager.class).isInstanceOf(TiercacheCacheManager.class);
-      assertThat(context).hasSingleBean(CacheManager.class).hasSingleBean(TiercacheEvictor.class);
-      assertThat(context.getBeanNamesForType(RedisClient.class)).as("the starter's own Lettuce client").isNotEmpty();
-      // Boot 4's health API (org.springframework.boot.health.contributor), not Boot 3's.
-      assertThat(context).getBean("tiercacheHealthIndicator")
-          .isInstanceOf(org.springframework.boot.health.contributor.HealthIndicator.class);
+  void twoBoot4InstancesOnOneRedis() {
+    twoInstances((a, b) -> {
+      theStarterIsTheCacheManagerAndBootsOwnRedisCacheBacksOff(a);
+      syncCacheableLoadsOncePerKeyAndTheOtherInstanceReadsRedis(a, b);
+      anEvictionOnOneInstanceReachesTheOthersL1(a, b);
+      aNullResultIsACachedNullForTheNegativeTtl(a, b);
+      metersAreInBoots4Registry(a);
     });
   }
 
-  @Test
-  void syncCacheableLoadsOncePerKeyAndTheOtherInstanceReadsRedis() throws Exception {
-    twoInstances((a, b) -> {
-      Books books = a.getBean(Books.class);
-      books.gate = new CountDownLatch(1);
-      ExecutorService callers = Executors.newFixedThreadPool(16);
-      try {
-        List<CompletableFuture<Book>> found = new ArrayList<>();
-        for (int i = 0; i < 16; i++) {
-          found.add(CompletableFuture.supplyAsync(() -> a.getBean(BookService.class).find("b1"), callers));
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> books.reads.get() == 1);
-        books.gate.countDown();
-        for (CompletableFuture<Book> one : found) {
-          assertThat(one.get(10, TimeUnit.SECONDS)).isEqualTo(new Book("b1", "Title of b1"));
-        }
-      } catch (Exception e) {
-        throw new AssertionError(e);
-      } finally {
-        callers.shutdownNow();
+  private static void theStarterIsTheCacheManagerAndBootsOwnRedisCacheBacksOff(AssertableApplicationContext context) {
+    assertThat(context).getBean(CacheManager.class).isInstanceOf(TiercacheCacheManager.class);
+    assertThat(context).hasSingleBean(CacheManager.class).hasSingleBean(TiercacheEvictor.class);
+    assertThat(context.getBeanNamesForType(RedisClient.class)).as("the starter's own Lettuce client").isNotEmpty();
+    // Boot 4's health API (org.springframework.boot.health.contributor), not Boot 3's.
+    assertThat(context).getBean("tiercacheHealthIndicator")
+        .isInstanceOf(org.springframework.boot.health.contributor.HealthIndicator.class);
+  }
+
+  private static void syncCacheableLoadsOncePerKeyAndTheOtherInstanceReadsRedis(
+      AssertableApplicationContext a, AssertableApplicationContext b) {
+    Books books = a.getBean(Books.class);
+    books.gate = new CountDownLatch(1);
+    ExecutorService callers = Executors.newFixedThreadPool(16);
+    try {
+      List<CompletableFuture<Book>> found = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        found.add(CompletableFuture.supplyAsync(() -> a.getBean(BookService.class).find("b1"), callers));
       }
-      assertThat(books.reads).as("16 concurrent callers, one load").hasValue(1);
-      assertThat(pttl("b1")).as("the property TTL in Redis")
-          .isBetween(Duration.ofSeconds(80).toMillis(), Duration.ofSeconds(90).toMillis());
-      assertThat(b.getBean(BookService.class).find("b1")).as("decoded from Redis by the JSON codec")
-          .isEqualTo(new Book("b1", "Title of b1"));
-      assertThat(b.getBean(Books.class).reads).hasValue(0);
-    });
+      await().atMost(Duration.ofSeconds(5)).until(() -> books.reads.get() == 1);
+      books.gate.countDown();
+      for (CompletableFuture<Book> one : found) {
+        assertThat(one.get(10, TimeUnit.SECONDS)).isEqualTo(new Book("b1", "Title of b1"));
+      }
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      callers.shutdownNow();
+    }
+    assertThat(books.reads).as("16 concurrent callers, one load").hasValue(1);
+    assertThat(pttl("b1")).as("the property TTL in Redis")
+        .isBetween(Duration.ofSeconds(80).toMillis(), Duration.ofSeconds(90).toMillis());
+    assertThat(b.getBean(BookService.class).find("b1")).as("decoded from Redis by the JSON codec")
+        .isEqualTo(new Book("b1", "Title of b1"));
+    assertThat(b.getBean(Books.class).reads).hasValue(0);
   }
 
-  @Test
-  void anEvictionOnOneInstanceReachesTheOthersL1() {
-    twoInstances((a, b) -> {
-      a.getBean(BookService.class).find("b2");
-      b.getBean(BookService.class).find("b2");
-      Cache onB = b.getBean(CacheManager.class).getCache("books");
-      assertThat(onB.get("b2")).isNotNull();
-      a.getBean(BookService.class).evict("b2");
-      await().atMost(Duration.ofSeconds(2)).until(() -> onB.get("b2") == null);
-      assertThat(pttl("b2")).isEqualTo(-2L);
-    });
+  private static void anEvictionOnOneInstanceReachesTheOthersL1(
+      AssertableApplicationContext a, AssertableApplicationContext b) {
+    a.getBean(BookService.class).find("b2");
+    b.getBean(BookService.class).find("b2");
+    Cache onB = b.getBean(CacheManager.class).getCache("books");
+    assertThat(onB.get("b2")).isNotNull();
+    a.getBean(BookService.class).evict("b2");
+    await().atMost(Duration.ofSeconds(2)).until(() -> onB.get("b2") == null);
+    assertThat(pttl("b2")).isEqualTo(-2L);
   }
 
-  @Test
-  void aNullResultIsACachedNullForTheNegativeTtl() {
-    twoInstances((a, b) -> {
-      assertThat(a.getBean(BookService.class).find("none-1")).isNull();
-      assertThat(pttl("none-1")).isPositive().isLessThanOrEqualTo(2_000);
-      Cache.ValueWrapper onB = b.getBean(CacheManager.class).getCache("books").get("none-1");
-      assertThat(onB).as("a cached null on the other instance").isNotNull();
-      assertThat(onB.get()).isNull();
-      assertThat(b.getBean(BookService.class).find("none-1")).isNull();
-      assertThat(b.getBean(Books.class).reads).hasValue(0);
-    });
+  private static void aNullResultIsACachedNullForTheNegativeTtl(
+      AssertableApplicationContext a, AssertableApplicationContext b) {
+    int readsOnB = b.getBean(Books.class).reads.get();
+    assertThat(a.getBean(BookService.class).find("none-1")).isNull();
+    assertThat(pttl("none-1")).isPositive().isLessThanOrEqualTo(2_000);
+    Cache.ValueWrapper onB = b.getBean(CacheManager.class).getCache("books").get("none-1");
+    assertThat(onB).as("a cached null on the other instance").isNotNull();
+    assertThat(onB.get()).isNull();
+    assertThat(b.getBean(BookService.class).find("none-1")).isNull();
+    assertThat(b.getBean(Books.class).reads).hasValue(readsOnB);
   }
 
-  @Test
-  void metersAreInBoots4Registry() {
-    app().run(context -> {
-      context.getBean(BookService.class).find("b3");
-      MeterRegistry registry = context.getBean(MeterRegistry.class);
-      assertThat(registry.find("cache.gets").tag("cache", "books").meters()).isNotEmpty();
-      assertThat(registry.find("cache.loads").tag("cache", "books").meters()).isNotEmpty();
-    });
+  private static void metersAreInBoots4Registry(AssertableApplicationContext context) {
+    MeterRegistry registry = context.getBean(MeterRegistry.class);
+    assertThat(registry.find("cache.gets").tag("cache", "books").meters()).isNotEmpty();
+    assertThat(registry.find("cache.loads").tag("cache", "books").meters()).isNotEmpty();
   }
 }
