@@ -35,6 +35,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final Invalidator invalidator;
   private final Waits<V> waits;
   private final KeyRules keyRules;
+  private final boolean cachesAbsence;
   private final Loads<K, V> loads;
   /** This instance on the bus (its messages' origin) and in the L2 (the owner of its load leases). */
   private final String instanceId = UUID.randomUUID().toString();
@@ -53,6 +54,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.invalidator = new Invalidator(settings, instanceId, log, l1, l2, flights, metrics);
     this.waits = new Waits<>(name, flights, settings.loadTimeout);
     this.keyRules = new KeyRules(settings.maxKeyBytes);
+    this.cachesAbsence = settings.negativeTtl != null;
     InvalidationBus storeBus = settings.l2 == null ? null : settings.l2.bus();
     InvalidationBus busToUse = settings.bus != null ? settings.bus : storeBus;
     this.bus =
@@ -118,10 +120,15 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   @Override
   public V getIfPresent(K key) {
+    return getIfPresent(key, null);
+  }
+
+  @Override
+  public V getIfPresent(K key, V ifAbsent) {
     String k = encode(key);
     L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
-      return hit.value;
+      return hit.isAbsent() ? ifAbsent : hit.value;
     }
     if (!l2Trusted()) {
       return null;
@@ -136,7 +143,23 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (l1.install(k, found.value(), found.tags(), stamp) == null && log.coveredLocally(k, found.tags(), stamp)) {
       return null;
     }
-    return found.value();
+    return found.value() == null ? ifAbsent : found.value();
+  }
+
+  @Override
+  public CompletableFuture<V> getIfPresentAsync(K key, V ifAbsent) {
+    L1Entry<V> hit = l1Hit(encode(key));
+    if (hit != null) {
+      return CompletableFuture.completedFuture(hit.isAbsent() ? ifAbsent : hit.value);
+    }
+    if (!l2Trusted()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    try {
+      return CompletableFuture.supplyAsync(() -> getIfPresent(key, ifAbsent), executor);
+    } catch (RejectedExecutionException e) {
+      return CompletableFuture.completedFuture(getIfPresent(key, ifAbsent));
+    }
   }
 
   /** The read-through L1 lookup of get and getAsync: validates the arguments, and refreshes a hit that is due. */
@@ -294,6 +317,16 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       l2.requireFits(entry);
     }
     invalidator.put(k, value, tags, entry, l1);
+  }
+
+  @Override
+  public void putAbsent(K key, Tags tags) {
+    String k = encode(key);
+    Objects.requireNonNull(tags, "tags");
+    if (!cachesAbsence) {
+      throw new IllegalStateException("cache '" + name + "' caches no absences: its builder set no negativeTtl");
+    }
+    invalidator.put(k, null, tags, l2 == null ? null : l2.encode(null, tags), l1);
   }
 
   @Override

@@ -178,7 +178,8 @@ final class L2Tier<V> {
   }
 
   /**
-   * Writes a value unconditionally; a store that announces invalidations publishes {@code announcement} with it.
+   * Writes a value (or a cached absence, which lives for the negative TTL) unconditionally; a store that announces
+   * invalidations publishes {@code announcement} with it.
    *
    * @return null if written, else why not
    */
@@ -186,7 +187,7 @@ final class L2Tier<V> {
     Throwable failure =
         call(
                 "put",
-                () -> store.put(cache, key, entry, ttl(false), announcement, Duration.ofNanos(timeoutNanos))
+                () -> store.put(cache, key, entry, ttl(entry.isAbsent()), announcement, Duration.ofNanos(timeoutNanos))
                     .thenApply(v -> Boolean.TRUE))
             .failure();
     if (failure == null) {

@@ -17,7 +17,8 @@ import java.util.function.Function;
  * <h2>Absent values</h2>
  * The cache never holds {@code null}. A loader that returns {@code null} (or a bulk loader that leaves a key out)
  * means "no such value": the read returns {@code null}, and the absence is cached only when the builder set a
- * {@link TieredCacheBuilder#negativeTtl negative TTL}. {@link #put} rejects a null value.
+ * {@link TieredCacheBuilder#negativeTtl negative TTL}, for that long in both tiers. {@link #put} rejects a null value;
+ * {@link #putAbsent} caches an absence, and {@link #getIfPresent(Object, Object)} tells one from a miss.
  *
  * <h2>Invalidation</h2>
  * When {@link #invalidate(Invalidation)} returns, no read on this instance returns a value it covered, including a
@@ -115,6 +116,29 @@ public interface TieredCache<K, V> extends AutoCloseable {
   V getIfPresent(K key);
 
   /**
+   * Like {@link #getIfPresent(Object)}, and tells a cached absence from a miss, which {@code getIfPresent} returns as
+   * null alike: a cached absence (a loader's null result, or {@link #putAbsent}, within the
+   * {@link TieredCacheBuilder#negativeTtl negative TTL}) comes back as {@code ifAbsent}. Spring's {@code Cache.get}
+   * needs the difference: no wrapper for a miss, a wrapper of null for a cached null. Never loads.
+   *
+   * @param key the key
+   * @param ifAbsent what to return for a cached absence: a marker that no cached value equals
+   * @return the value; {@code ifAbsent} if a tier holds a cached absence; null if no tier holds the key
+   */
+  V getIfPresent(K key, V ifAbsent);
+
+  /**
+   * Asynchronous {@link #getIfPresent(Object, Object)}: an L1 hit completes at once, an L2 read completes on the
+   * cache's executor. Never loads, so a miss caches nothing (unlike {@link #getAsync} with a loader that returns null,
+   * which caches an absence when there is a negative TTL).
+   *
+   * @param key the key
+   * @param ifAbsent what to return for a cached absence
+   * @return a future of the value, {@code ifAbsent}, or null (no tier holds the key)
+   */
+  CompletableFuture<V> getIfPresentAsync(K key, V ifAbsent);
+
+  /**
    * Returns the values for several keys. The L2 is asked for all L1 misses in one call, and {@code bulkLoader} once
    * for what both tiers miss; keys being loaded by a concurrent {@code get} or {@code getAll} are not loaded again.
    *
@@ -183,6 +207,20 @@ public interface TieredCache<K, V> extends AutoCloseable {
    * @return completes when both tiers hold the value; fails as {@link #put(Object, Object, Tags)} throws
    */
   CompletableFuture<Void> putAsync(K key, V value, Tags tags);
+
+  /**
+   * Caches the absence of a value for a key, as a loader that returns null does, but unconditionally: like
+   * {@link #put(Object, Object, Tags)} it replaces what the tiers hold, keeps loads in flight from overwriting it,
+   * and tells other instances to drop their copy. The absence lives for the {@link TieredCacheBuilder#negativeTtl
+   * negative TTL} in both tiers (the L1's own expiry bounds it too), and reads return null for it
+   * ({@link #getIfPresent(Object, Object)} tells it from a miss).
+   *
+   * @param key the key
+   * @param tags its tags
+   * @throws IllegalStateException if the cache caches no absences (no negative TTL was set)
+   * @throws InvalidationPendingException if Redis or the bus could not take the write in time
+   */
+  void putAbsent(K key, Tags tags);
 
   /**
    * Invalidates what a request covers: in the L1 at once, in the L2, and on other instances through the bus.

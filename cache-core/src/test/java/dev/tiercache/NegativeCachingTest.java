@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
 import dev.tiercache.codec.ValueCodecs;
@@ -255,5 +256,62 @@ class NegativeCachingTest {
     assertThat(cache.getIfPresent("ghost")).isEqualTo("found");
     assertThat(cache.getAll(List.of("ghost"), keys -> Map.of())).containsExactly(entry("ghost", "found"));
     assertThat(loader.calls).hasValue(1);
+  }
+
+  private static final String ABSENT = "<absent>";
+
+  @Test
+  void getIfPresentWithAMarkerTellsACachedAbsenceFromAMissInBothTiers() {
+    TieredCache<String, String> cache = node(true, true);
+    assertThat(cache.getIfPresent("ghost", ABSENT)).as("a miss").isNull();
+    cache.get("ghost", new NothingLoader());
+
+    assertThat(cache.getIfPresent("ghost", ABSENT)).as("from L1").isEqualTo(ABSENT);
+    TieredCache<String, String> other = node(true, true);
+    assertThat(other.getIfPresentAsync("ghost", ABSENT).join()).as("from L2").isEqualTo(ABSENT);
+    assertThat(other.getIfPresent("ghost", ABSENT)).as("now from its L1").isEqualTo(ABSENT);
+    cache.put("ghost", "found");
+    assertThat(cache.getIfPresent("ghost", ABSENT)).isEqualTo("found");
+
+    advance(NEGATIVE_TTL.plusNanos(1));
+    assertThat(node(true, true).getIfPresent("ghost", ABSENT)).as("a value outlives the negative TTL")
+        .isEqualTo("found");
+  }
+
+  @Test
+  void getIfPresentAsyncNeverLoadsNorCachesAMiss() {
+    TieredCache<String, String> cache = node(true, true);
+    assertThat(cache.getIfPresentAsync("ghost", ABSENT).join()).isNull();
+    assertThat(store.writes).hasValue(0);
+    assertThat(cache.getIfPresent("ghost", ABSENT)).isNull();
+  }
+
+  @Test
+  void putAbsentCachesAnAbsenceForTheNegativeTtlInBothTiersOverAValue() {
+    TieredCache<String, String> cache = node(true, true);
+    TieredCache<String, String> other = node(true, true);
+    cache.put("k", "v");
+    assertThat(other.get("k", new NothingLoader())).isEqualTo("v");
+
+    cache.putAbsent("k", Tags.empty());
+
+    assertThat(cache.getIfPresent("k", ABSENT)).isEqualTo(ABSENT);
+    assertThat(node(true, true).getIfPresent("k", ABSENT)).as("the L2 holds the absence").isEqualTo(ABSENT);
+    NothingLoader loader = new NothingLoader();
+    assertThat(cache.get("k", loader)).isNull();
+    assertThat(loader.calls).hasValue(0);
+
+    advance(NEGATIVE_TTL.plusNanos(1));
+    assertThat(store.holds(NAME, "k")).as("the L2 let it go after the negative TTL, not the L2 TTL").isFalse();
+    assertThat(cache.getIfPresent("k", ABSENT)).isNull();
+    assertThat(cache.get("k", key -> "again")).isEqualTo("again");
+  }
+
+  @Test
+  void putAbsentIsRefusedWithoutANegativeTtl() {
+    TieredCache<String, String> cache = node(true, false);
+    assertThatThrownBy(() -> cache.putAbsent("k", Tags.empty()))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("negativeTtl");
+    assertThat(store.writes).hasValue(0);
   }
 }

@@ -49,7 +49,8 @@ public interface L2Store extends AutoCloseable {
    *
    * @param cache the cache name
    * @param writes the writes by encoded key
-   * @param ttl the time to live of the written entries; positive
+   * @param ttl the time to live of the written entries; positive. The cache never mixes values and
+   *     {@linkplain L2Entry#isAbsent() absences} in one call: absences get its negative TTL, usually shorter
    * @return the keys that were written (a refused key is left out)
    */
   CompletableFuture<Collection<String>> putIfCurrent(String cache, Map<String, L2Write> writes, Duration ttl);
@@ -76,8 +77,9 @@ public interface L2Store extends AutoCloseable {
    *
    * @param cache the cache name
    * @param key the encoded key
-   * @param entry the entry
-   * @param ttl the time to live; positive
+   * @param entry the entry, or an {@linkplain L2Entry#isAbsent() absence} ({@link dev.tiercache.TieredCache#putAbsent})
+   * @param ttl the time to live; positive. Honour it per call: an absence comes with the cache's negative TTL, a
+   *     value with its L2 TTL
    * @return completes when written
    */
   CompletableFuture<Void> put(String cache, String key, L2Entry entry, Duration ttl);

@@ -7,9 +7,10 @@ import java.util.Objects;
 import org.springframework.cache.support.NullValue;
 
 /**
- * Lets a cache that allows null values store Spring's {@link NullValue} marker: one leading byte tells a null
- * ({@code 0}) from a value ({@code 1}, then the wrapped codec's bytes). Its id is the wrapped codec's with an
- * {@code n+} prefix, so entries written with and without null support never meet.
+ * The codec of a cache that allows null values: one leading byte tells Spring's {@link NullValue} marker ({@code 0})
+ * from a value ({@code 1}, then the wrapped codec's bytes). Its id is the wrapped codec's with an {@code n+} prefix,
+ * so entries written with and without null support never meet. Nulls are now cached as the tiered cache's own
+ * absence (which lives for the negative TTL), so only entries written by earlier versions hold the marker.
  */
 final class NullValueCodec implements ValueCodec<Object> {
 

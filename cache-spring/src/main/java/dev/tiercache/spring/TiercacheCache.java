@@ -21,7 +21,8 @@ import org.springframework.cache.support.SimpleValueWrapper;
  *   <li>{@link #get(Object, Callable)} ({@code @Cacheable(sync = true)}) is the tiered cache's read-through: one
  *       loader call per key per instance at a time, and a load overtaken by an eviction is not installed;
  *   <li>{@link #get(Object)} returns null when absent and a {@link ValueWrapper} when present, holding null for a
- *       cached null (cached only when null values are allowed, as Spring's {@code NullValue} marker);
+ *       cached null: cached only when null values are allowed, as the tiered cache's own cached absence, which lives
+ *       for its {@link dev.tiercache.TieredCacheBuilder#negativeTtl negative TTL} in both tiers;
  *   <li>{@link #put}, {@link #putIfAbsent}, {@link #evict}, {@link #evictIfPresent} reach every instance's L1 and
  *       the L2; {@link #clear()} and {@link #invalidate()} are one {@link Invalidation#all()} (O(1) in the L2);
  *   <li>{@link #retrieve(Object)} and {@link #retrieve(Object, Supplier)} map to {@link TieredCache#getAsync}.
@@ -82,7 +83,7 @@ public final class TiercacheCache implements Cache {
    */
   @Override
   public ValueWrapper get(Object key) {
-    return wrap(cache.getIfPresent(key));
+    return wrap(cache.getIfPresent(key, NullValue.INSTANCE));
   }
 
   /**
@@ -128,7 +129,12 @@ public final class TiercacheCache implements Cache {
    */
   @Override
   public void put(Object key, Object value) {
-    cache.put(key, toStore(value), tagsOf.apply(key));
+    if (value == null) {
+      requireNullsAllowed();
+      cache.putAbsent(key, tagsOf.apply(key));
+    } else {
+      cache.put(key, value, tagsOf.apply(key));
+    }
   }
 
   /**
@@ -142,7 +148,9 @@ public final class TiercacheCache implements Cache {
    */
   @Override
   public ValueWrapper putIfAbsent(Object key, Object value) {
-    Object stored = toStore(value);
+    if (value == null) {
+      requireNullsAllowed();
+    }
     AtomicBoolean mine = new AtomicBoolean();
     Object present =
         cache.get(
@@ -150,9 +158,10 @@ public final class TiercacheCache implements Cache {
             tagsOf.apply(key),
             k -> {
               mine.set(true);
-              return stored;
+              return value;
             });
-    return mine.get() ? null : wrap(present);
+    // Not this caller's value, and null: the cached absence that was there.
+    return mine.get() ? null : present == null ? new SimpleValueWrapper(null) : wrap(present);
   }
 
   /**
@@ -173,7 +182,7 @@ public final class TiercacheCache implements Cache {
    */
   @Override
   public boolean evictIfPresent(Object key) {
-    boolean present = cache.getIfPresent(key) != null;
+    boolean present = cache.getIfPresent(key, NullValue.INSTANCE) != null;
     cache.invalidateKey(key);
     return present;
   }
@@ -221,7 +230,7 @@ public final class TiercacheCache implements Cache {
    */
   @Override
   public CompletableFuture<?> retrieve(Object key) {
-    return cache.getAsync(key, tagsOf.apply(key), k -> null).thenApply(this::forRetrieve);
+    return cache.getIfPresentAsync(key, NullValue.INSTANCE).thenApply(this::forRetrieve);
   }
 
   /**
@@ -236,7 +245,7 @@ public final class TiercacheCache implements Cache {
   @Override
   public <T> CompletableFuture<T> retrieve(Object key, Supplier<CompletableFuture<T>> valueLoader) {
     return cache
-        .getAsync(key, tagsOf.apply(key), k -> storable(await(valueLoader.get())))
+        .getAsync(key, tagsOf.apply(key), k -> await(valueLoader.get()))
         .thenApply(v -> uncheckedCast(fromStore(v)));
   }
 
@@ -247,25 +256,18 @@ public final class TiercacheCache implements Cache {
     } catch (Exception e) {
       throw new ValueRetrievalException(key, valueLoader, e);
     }
-    return storable(value);
+    // A null result is the tiered cache's absence: cached for the negative TTL when nulls are allowed, else not.
+    return value;
   }
 
-  /** A loaded null: Spring's marker if nulls are cached, else "absent" (not cached). */
-  private Object storable(Object value) {
-    return value == null && allowNullValues ? NullValue.INSTANCE : value;
-  }
-
-  private Object toStore(Object value) {
-    if (value != null) {
-      return value;
-    }
+  private void requireNullsAllowed() {
     if (!allowNullValues) {
       throw new IllegalArgumentException(
           "Cache '" + getName() + "' is configured to not allow null values but null was provided");
     }
-    return NullValue.INSTANCE;
   }
 
+  /** A value as Spring sees it: null for a cached absence (or Spring's marker, as entries written before were). */
   private static Object fromStore(Object stored) {
     return stored == NullValue.INSTANCE ? null : stored;
   }

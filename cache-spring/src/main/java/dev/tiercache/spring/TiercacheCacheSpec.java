@@ -25,6 +25,7 @@ public final class TiercacheCacheSpec {
   private Duration l1ExpireAfterWrite;
   private Duration l1ExpireAfterAccess;
   private Duration l2Ttl;
+  private Duration negativeTtl;
   private Double ttlJitter;
   private Duration l2Timeout;
   private Duration maxStaleness;
@@ -47,6 +48,7 @@ public final class TiercacheCacheSpec {
     l1ExpireAfterWrite = other.l1ExpireAfterWrite;
     l1ExpireAfterAccess = other.l1ExpireAfterAccess;
     l2Ttl = other.l2Ttl;
+    negativeTtl = other.negativeTtl;
     ttlJitter = other.ttlJitter;
     l2Timeout = other.l2Timeout;
     maxStaleness = other.maxStaleness;
@@ -99,6 +101,19 @@ public final class TiercacheCacheSpec {
    */
   public TiercacheCacheSpec l2Ttl(Duration ttl) {
     this.l2Ttl = Objects.requireNonNull(ttl, "ttl");
+    return this;
+  }
+
+  /**
+   * Sets how long a cached null lives, in both tiers ({@link TieredCacheBuilder#negativeTtl}); used only when null
+   * values are allowed. Defaults to the L2 time to live ({@link TieredCacheBuilder#DEFAULT_L2_TTL} without one); the
+   * L1's own expiry bounds it too.
+   *
+   * @param ttl how long a cached null lives; positive
+   * @return this spec
+   */
+  public TiercacheCacheSpec negativeTtl(Duration ttl) {
+    this.negativeTtl = Objects.requireNonNull(ttl, "ttl");
     return this;
   }
 
@@ -175,7 +190,7 @@ public final class TiercacheCacheSpec {
   /**
    * Overrides the manager's {@link TiercacheCacheManagerBuilder#allowNullValues} for this cache.
    *
-   * @param allow whether a null result is cached (as Spring's null marker)
+   * @param allow whether a null result is cached (for {@link #negativeTtl})
    * @return this spec
    */
   public TiercacheCacheSpec allowNullValues(boolean allow) {
@@ -228,6 +243,11 @@ public final class TiercacheCacheSpec {
     }
     if (maxStaleness != null) {
       builder.maxStaleness(maxStaleness);
+    }
+    if (allowNulls) {
+      // A null result is the tiered cache's own cached absence, and lives for its negative TTL.
+      builder.negativeTtl(
+          negativeTtl != null ? negativeTtl : l2Ttl != null ? l2Ttl : TieredCacheBuilder.DEFAULT_L2_TTL);
     }
     if (hasL2) {
       if (valueCodec == null) {

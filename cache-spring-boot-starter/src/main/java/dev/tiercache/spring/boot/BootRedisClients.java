@@ -8,7 +8,6 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.resource.ClientResources;
 import java.util.ArrayList;
 import java.util.List;
-import org.springframework.boot.autoconfigure.data.redis.RedisProperties;
 
 /**
  * A Lettuce client made from Spring Boot's {@code spring.data.redis.*} settings: url or host/port/database,
@@ -22,11 +21,10 @@ final class BootRedisClients {
 
   private BootRedisClients() {}
 
-  static AbstractRedisClient create(RedisProperties redis, ClientResources resources) {
-    if (redis.getCluster() != null && redis.getCluster().getNodes() != null
-        && !redis.getCluster().getNodes().isEmpty()) {
+  static AbstractRedisClient create(BootRedisSettings redis, ClientResources resources) {
+    if (!redis.clusterNodes().isEmpty()) {
       List<RedisURI> seeds = new ArrayList<>();
-      for (String node : redis.getCluster().getNodes()) {
+      for (String node : redis.clusterNodes()) {
         RedisURI.Builder seed = RedisURI.builder(RedisURI.create("redis://" + node));
         seeds.add(common(seed, redis).build());
       }
@@ -41,52 +39,53 @@ final class BootRedisClients {
     return client;
   }
 
-  static RedisURI uri(RedisProperties redis) {
-    if (redis.getUrl() != null && !redis.getUrl().isBlank()) {
-      RedisURI.Builder builder = RedisURI.builder(RedisURI.create(redis.getUrl()));
-      if (redis.getTimeout() != null) {
-        builder.withTimeout(redis.getTimeout());
+  static RedisURI uri(BootRedisSettings redis) {
+    if (redis.url() != null && !redis.url().isBlank()) {
+      RedisURI.Builder builder = RedisURI.builder(RedisURI.create(redis.url()));
+      if (redis.timeout() != null) {
+        builder.withTimeout(redis.timeout());
       }
-      if (redis.getClientName() != null) {
-        builder.withClientName(redis.getClientName());
+      if (redis.clientName() != null) {
+        builder.withClientName(redis.clientName());
       }
       return builder.build();
     }
-    RedisProperties.Sentinel sentinel = redis.getSentinel();
     RedisURI.Builder builder;
-    if (sentinel != null && sentinel.getMaster() != null) {
-      builder = RedisURI.builder().withSentinelMasterId(sentinel.getMaster());
-      for (String node : sentinel.getNodes()) {
+    if (redis.sentinelMaster() != null) {
+      builder = RedisURI.builder().withSentinelMasterId(redis.sentinelMaster());
+      for (String node : redis.sentinelNodes()) {
         RedisURI address = RedisURI.create("redis://" + node);
         RedisURI.Builder one = RedisURI.builder().withHost(address.getHost()).withPort(address.getPort());
-        if (sentinel.getPassword() != null) {
-          one.withAuthentication(sentinel.getUsername(), sentinel.getPassword());
+        if (redis.sentinelPassword() != null && redis.sentinelUsername() != null) {
+          one.withAuthentication(redis.sentinelUsername(), redis.sentinelPassword());
+        } else if (redis.sentinelPassword() != null) {
+          one.withPassword(redis.sentinelPassword().toCharArray());
         }
         builder.withSentinel(one.build());
       }
     } else {
-      builder = RedisURI.builder().withHost(redis.getHost()).withPort(redis.getPort());
+      builder = RedisURI.builder().withHost(redis.host()).withPort(redis.port());
     }
-    builder.withDatabase(redis.getDatabase());
+    builder.withDatabase(redis.database());
     return common(builder, redis).build();
   }
 
-  private static RedisURI.Builder common(RedisURI.Builder builder, RedisProperties redis) {
-    if (redis.getPassword() != null) {
-      if (redis.getUsername() != null) {
-        builder.withAuthentication(redis.getUsername(), redis.getPassword());
+  private static RedisURI.Builder common(RedisURI.Builder builder, BootRedisSettings redis) {
+    if (redis.password() != null) {
+      if (redis.username() != null) {
+        builder.withAuthentication(redis.username(), redis.password());
       } else {
-        builder.withPassword(redis.getPassword().toCharArray());
+        builder.withPassword(redis.password().toCharArray());
       }
     }
-    if (redis.getSsl().isEnabled()) {
+    if (redis.ssl()) {
       builder.withSsl(true);
     }
-    if (redis.getTimeout() != null) {
-      builder.withTimeout(redis.getTimeout());
+    if (redis.timeout() != null) {
+      builder.withTimeout(redis.timeout());
     }
-    if (redis.getClientName() != null) {
-      builder.withClientName(redis.getClientName());
+    if (redis.clientName() != null) {
+      builder.withClientName(redis.clientName());
     }
     return builder;
   }

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
+import org.springframework.beans.factory.ListableBeanFactory;
 
 /** Reads a cache's L2 breaker and pending-invalidation gauges back from the meter registry, for health details. */
 final class CacheGauges implements Function<String, Map<String, Object>> {
@@ -15,6 +16,12 @@ final class CacheGauges implements Function<String, Map<String, Object>> {
 
   CacheGauges(MeterRegistry registry) {
     this.registry = registry;
+  }
+
+  /** The gauges of the context's meter registry, or null if it has none (or several). */
+  static CacheGauges of(ListableBeanFactory beans) {
+    MeterRegistry registry = beans.getBeanProvider(MeterRegistry.class).getIfUnique();
+    return registry == null ? null : new CacheGauges(registry);
   }
 
   @Override

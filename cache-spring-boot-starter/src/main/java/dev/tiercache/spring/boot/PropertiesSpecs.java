@@ -49,6 +49,9 @@ final class PropertiesSpecs {
     if (p.getL2Ttl() != null) {
       spec.l2Ttl(p.getL2Ttl());
     }
+    if (p.getNegativeTtl() != null) {
+      spec.negativeTtl(p.getNegativeTtl());
+    }
     if (p.getTtlJitter() != null) {
       spec.ttlJitter(p.getTtlJitter());
     }

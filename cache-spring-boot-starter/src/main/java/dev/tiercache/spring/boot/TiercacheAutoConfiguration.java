@@ -10,7 +10,6 @@ import dev.tiercache.spring.TiercacheEvictor;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.cache.CacheAutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -30,7 +29,13 @@ import org.springframework.context.annotation.Bean;
  * the L2 is {@link TiercacheInfrastructureAutoConfiguration}'s. Runs before Boot's own cache auto-configuration,
  * which then backs off. The manager closes its caches with the context, before the L2 they use is closed.
  */
-@AutoConfiguration(before = CacheAutoConfiguration.class, after = TiercacheInfrastructureAutoConfiguration.class)
+@AutoConfiguration(
+    // Boot's cache auto-configuration: Spring Boot 3's name, then Spring Boot 4's.
+    beforeName = {
+      "org.springframework.boot.autoconfigure.cache.CacheAutoConfiguration",
+      "org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration"
+    },
+    after = TiercacheInfrastructureAutoConfiguration.class)
 @ConditionalOnClass({TieredCache.class, TiercacheCacheManager.class, CacheManager.class})
 @ConditionalOnBean(CacheAspectSupport.class)
 @ConditionalOnMissingBean(CacheManager.class)

@@ -31,6 +31,9 @@ public class TiercacheCacheProperties {
   /** How long an entry lives in Redis (default 30m). */
   private Duration l2Ttl;
 
+  /** How long a cached null lives, in both tiers, when null values are allowed (default: the L2 TTL). */
+  private Duration negativeTtl;
+
   /** Random spread of L2 expiries, in [0, 1) (0.1 = up to 10% shorter). */
   private Double ttlJitter;
 
@@ -125,6 +128,24 @@ public class TiercacheCacheProperties {
    */
   public void setL2Ttl(Duration l2Ttl) {
     this.l2Ttl = l2Ttl;
+  }
+
+  /**
+   * Returns how long a cached null lives, or null if unset.
+   *
+   * @return the negative TTL
+   */
+  public Duration getNegativeTtl() {
+    return negativeTtl;
+  }
+
+  /**
+   * Sets how long a cached null lives.
+   *
+   * @param negativeTtl the negative TTL
+   */
+  public void setNegativeTtl(Duration negativeTtl) {
+    this.negativeTtl = negativeTtl;
   }
 
   /**

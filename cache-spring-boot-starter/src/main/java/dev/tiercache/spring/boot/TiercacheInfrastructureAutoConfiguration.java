@@ -17,11 +17,11 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
-import org.springframework.boot.autoconfigure.data.redis.RedisProperties;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * What the cache manager and the query executor share: the {@code tiercache.*} properties, the Redis L2 on Spring
@@ -32,14 +32,18 @@ import org.springframework.context.annotation.Configuration;
  * the caches that use them.
  */
 @AutoConfiguration(
+    // Spring Boot 3's names, then Spring Boot 4's (its auto-configurations moved into modules).
     afterName = {
       "org.springframework.boot.autoconfigure.jackson.JacksonAutoConfiguration",
       "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration",
-      "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration"
+      "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration",
+      "org.springframework.boot.jackson.autoconfigure.JacksonAutoConfiguration",
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
+      "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration"
     })
 @ConditionalOnClass(TieredCache.class)
 @ConditionalOnProperty(prefix = "tiercache", name = "enabled", matchIfMissing = true)
-@EnableConfigurationProperties({TiercacheProperties.class, RedisProperties.class})
+@EnableConfigurationProperties(TiercacheProperties.class)
 public class TiercacheInfrastructureAutoConfiguration {
 
   /** Creates the configuration; Spring Boot does. */
@@ -54,8 +58,8 @@ public class TiercacheInfrastructureAutoConfiguration {
 
     @Bean(destroyMethod = "shutdown")
     @ConditionalOnMissingBean(value = L2Store.class, name = "tiercacheRedisClient")
-    AbstractRedisClient tiercacheRedisClient(RedisProperties redis, ObjectProvider<ClientResources> resources) {
-      return BootRedisClients.create(redis, resources.getIfUnique());
+    AbstractRedisClient tiercacheRedisClient(Environment environment, ObjectProvider<ClientResources> resources) {
+      return BootRedisClients.create(BootRedisSettings.of(environment), resources.getIfUnique());
     }
 
     @Bean(destroyMethod = "close")

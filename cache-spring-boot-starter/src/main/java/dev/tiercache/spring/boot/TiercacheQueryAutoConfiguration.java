@@ -31,7 +31,10 @@ import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
  */
 @AutoConfiguration(
     after = TiercacheInfrastructureAutoConfiguration.class,
-    afterName = "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration")
+    afterName = {
+      "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration",
+      "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration"
+    })
 @ConditionalOnClass({CachedQueryExecutor.class, TransactionAwareDataSourceProxy.class})
 @ConditionalOnSingleCandidate(DataSource.class)
 @Conditional(QueryResultsStorable.class)

@@ -59,6 +59,7 @@ final class Contexts {
             "spring.datasource.generate-unique-name=false",
             "tiercache.defaults.value-type=" + BookApp.Book.class.getName(),
             "tiercache.caches.books.l2-ttl=90s",
+            "tiercache.caches.books.negative-ttl=20s",
             "tiercache.caches.books.l1-maximum-size=1000");
   }
 }

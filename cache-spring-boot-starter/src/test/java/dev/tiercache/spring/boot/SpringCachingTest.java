@@ -202,6 +202,9 @@ class SpringCachingTest {
       assertThat(service(a).find("nope")).isNull();
       assertThat(service(a).find("nope")).isNull();
       assertThat(repository(a).reads).hasValue(1);
+      assertThat(adminConnection.sync().pttl("tiercache:{books}:k:nope"))
+          .as("the property's negative TTL, not the 90s L2 TTL").isPositive()
+          .isLessThanOrEqualTo(Duration.ofSeconds(20).toMillis());
       Cache.ValueWrapper onB = b.getBean(CacheManager.class).getCache("books").get("nope");
       assertThat(onB).as("the cached null reached b through Redis").isNotNull();
       assertThat(onB.get()).isNull();
