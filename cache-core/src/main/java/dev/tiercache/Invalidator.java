@@ -150,7 +150,7 @@ final class Invalidator {
       boolean stored = true;
       try {
         if (l2 != null) {
-          failure = l2.put(key, entry, announcement(supersede));
+          failure = l2.put(key, entry, announcement(supersede), () -> landedLate(supersede));
           if (failure != null) {
             // The L2 may still hold the old value: it is removed there once the L2 is back.
             stored = false;
@@ -174,6 +174,17 @@ final class Invalidator {
     if (failure != null) {
       throw new InvalidationPendingException(name, supersede, failure);
     }
+  }
+
+  /**
+   * A put that was reported failed took effect after all, maybe after its key's invalidation was retried and after a
+   * later put: the key is invalidated in the L2 again. Runs on the store's completion thread, so it only queues.
+   */
+  private void landedLate(Invalidation supersede) {
+    if (pending.add(supersede)) {
+      clearL1("more invalidations are waiting for the L2 than the pending queue holds");
+    }
+    scheduleDrain();
   }
 
   private boolean announcedByStore(Invalidation invalidation) {

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,17 +182,36 @@ final class L2Tier<V> {
    * Writes a value (or a cached absence, which lives for the negative TTL) unconditionally; a store that announces
    * invalidations publishes {@code announcement} with it.
    *
+   * @param landedLate run (on whatever thread completes the store's future; it must not block) if the store reports
+   *     the write done after this call gave up on it: a store that cannot bound when a write takes effect let it land
+   *     after the caller was told it failed, maybe after the key's invalidation was retried
    * @return null if written, else why not
    */
-  Throwable put(String key, L2Entry entry, InvalidationMessage announcement) {
+  Throwable put(String key, L2Entry entry, InvalidationMessage announcement, Runnable landedLate) {
+    AtomicReference<CompletableFuture<Void>> sent = new AtomicReference<>();
     Throwable failure =
         call(
                 "put",
-                () -> store.put(cache, key, entry, ttl(entry.isAbsent()), announcement, Duration.ofNanos(timeoutNanos))
-                    .thenApply(v -> Boolean.TRUE))
+                () -> {
+                  CompletableFuture<Void> write =
+                      store.put(
+                          cache, key, entry, ttl(entry.isAbsent()), announcement, Duration.ofNanos(timeoutNanos));
+                  sent.set(write);
+                  return write.thenApply(v -> Boolean.TRUE);
+                })
             .failure();
     if (failure == null) {
       metrics.put(CacheMetrics.Tier.L2);
+    } else {
+      CompletableFuture<Void> write = sent.get();
+      if (write != null) {
+        write.whenComplete(
+            (done, refused) -> {
+              if (refused == null) {
+                landedLate.run();
+              }
+            });
+      }
     }
     return failure;
   }

@@ -108,7 +108,9 @@ public interface L2Store extends AutoCloseable {
    * waiting then and tells its caller the write failed; another instance may write the key after that, and a write
    * still on its way would land over the newer one. A store that can bound when a command takes effect (the Redis
    * store compares the server's time with a deadline) refuses it past the bound, and the returned future fails. The
-   * default ignores the bound; the cache removes such a late write again when it retries the key's invalidation.
+   * default ignores the bound; when the returned future completes normally after the cache stopped waiting, the
+   * cache invalidates the key once more, so the late write is removed again (a write that lands without its future
+   * ever completing normally is not seen).
    *
    * @param giveUpAfter how long after this call the write may still take effect; positive
    * @return completes when written (and published); fails if the store refused the write as late

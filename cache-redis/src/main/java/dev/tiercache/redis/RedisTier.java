@@ -396,7 +396,7 @@ public final class RedisTier implements L2Store {
   /**
    * Writes (and publishes the announcement, if any) in one script, which refuses the write once the server's time is
    * past {@code giveUpAfter} from now, as far as this tier can tell from the server times its replies carried (never
-   * later than that; with no reply from the bucket yet, unbounded).
+   * later than that; with no reply from the bucket yet, it asks the bucket for its server's time first).
    */
   @Override
   public CompletableFuture<Void> put(

@@ -32,8 +32,10 @@ final class Scripts {
 
   /**
    * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, most patterns returned. Returns
-   * {clock, patterns, r...}: patterns is a flat list of (pattern, version) recorded after the oldest entry found;
-   * each r is 0 (miss), 1 (unreadable) or {codec, flags, data, tags, version}. The caller matches the patterns.
+   * {clock, patterns, r..., time}: patterns is a flat list of (pattern, version) recorded after the oldest entry found;
+   * each r is 0 (miss), 1 (unreadable) or {codec, flags, data, tags, version}; time is the server's time (µs), which
+   * the clock is not (it is the time of the bucket's last change, or ahead of the server's time after its node
+   * changed). The caller matches the patterns.
    */
   static final Script READ =
       new Script(
@@ -72,14 +74,15 @@ final class Scripts {
                 -- every key, newer than every entry.
                 if out[2].err or #out[2] > 2 * maxpat then out[2] = {'*', '9999999999999999'} end
               end
+              out[#out + 1] = now_us()
               return out
               """);
 
   /**
    * KEYS: clock, entry keys. ARGV: meta prefix, horizon µs, tombstone cap, entry prefix, format, ttl ms, force
    * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version, codec, flags, data,
-   * tags, and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, then the 1-based
-   * positions of the keys written. An unconditional write leaves a tombstone of its
+   * tags, and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, the server's
+   * time (µs), then the 1-based positions of the keys written. An unconditional write leaves a tombstone of its
    * version, so a load that read before it is refused even after the entry expired or was evicted.
    */
   static final Script WRITE =
@@ -92,7 +95,7 @@ final class Scripts {
               local deadline = ver(ARGV[#ARGV - 1]) or 0
               if deadline > 0 and now > deadline then
                 -- Its caller stopped waiting and reported it failed; landing now could overwrite a newer write.
-                return {clock_now()}
+                return {clock_now(), now}
               end
               local function below_floor(r)
                 return r < floor_of('floor') or r < floor_of('wfloor')
@@ -138,6 +141,7 @@ final class Scripts {
                 if force then trim_tombstones() end
               end
               if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9]) end
+              table.insert(written, 1, now)
               table.insert(written, 1, clock_now())
               return written
               """);

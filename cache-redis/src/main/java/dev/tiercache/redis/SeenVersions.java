@@ -16,10 +16,13 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * that never saw the bucket cannot tell; if it alone writes first after the rollback, its write moves the clock past
  * what the others saw and they cannot tell either (the README says so).
  *
- * <p>The same replies also tell where the bucket's server time is relative to this JVM's {@link System#nanoTime()}:
- * a clock is at most the server's time when the script ran, and the reply arrives after that, so {@code clock - local
- * time of arrival} is at most the true offset. The largest such figure gives a deadline in server time that is never
- * later than meant, for writes that must not land after the cache stopped waiting for them.
+ * <p>Read and write replies also carry the server's time (not the clock: a clock is the time of the bucket's last
+ * change, far behind the server's time in a bucket idle for a while, and ahead of it after the bucket's node changed
+ * to one whose time is behind). The script ran before its reply arrived, so {@code server time - local time of
+ * arrival} is at most the true offset between the server's time and this JVM's {@link System#nanoTime()}. The largest
+ * such figure gives a deadline in server time that is never later than meant, for writes that must not land after
+ * the cache stopped waiting for them, as long as the bucket stays on a server with the same time (a Cluster failover
+ * to a node whose time is behind delays such a deadline by the difference).
  */
 final class SeenVersions {
 
@@ -43,21 +46,32 @@ final class SeenVersions {
 
   /** Records a clock or version that a script of the bucket returned just now. */
   void observe(String cache, int bucket, long version) {
-    if (version <= 0) {
-      return;
+    if (version > 0) {
+      raise(byCache, cache, bucket, version);
     }
-    raise(byCache, cache, bucket, version);
-    raise(offsets, cache, bucket, version - System.nanoTime() / 1_000);
+  }
+
+  /** Records the server's time (µs) that a script of the bucket read, whose reply arrived just now. */
+  void observeTime(String cache, int bucket, long serverMicros) {
+    if (serverMicros > 0) {
+      raise(offsets, cache, bucket, serverMicros - localMicros());
+    }
+  }
+
+  /** This JVM's monotonic time in microseconds, the base of {@link #deadline}. */
+  static long localMicros() {
+    return System.nanoTime() / 1_000;
   }
 
   /**
-   * The server time, in the bucket's microseconds, by which a command sent now must have taken effect to be within
-   * {@code micros} of now; 0 if no reply from the bucket has been seen yet (no bound).
+   * The server time, in the bucket's microseconds, by which a command asked for at local time {@code since} (see
+   * {@link #localMicros()}) must have taken effect to be within {@code micros} of it; 0 if no reply from the bucket
+   * has told its server's time yet (no bound known).
    */
-  long deadline(String cache, int bucket, long micros) {
+  long deadline(String cache, int bucket, long since, long micros) {
     AtomicLongArray offset = offsets.get(cache);
     long known = offset == null ? Long.MIN_VALUE : offset.get(bucket);
-    return known == Long.MIN_VALUE ? 0 : System.nanoTime() / 1_000 + known + micros;
+    return known == Long.MIN_VALUE ? 0 : Math.max(1, since + known + micros);
   }
 
   private void raise(ConcurrentHashMap<String, AtomicLongArray> map, String cache, int bucket, long value) {

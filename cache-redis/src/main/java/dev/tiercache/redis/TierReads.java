@@ -70,6 +70,7 @@ final class TierReads {
         .thenApply(
             reply -> {
               scripts.seen.observe(cache, bucket, (Long) reply.get(0));
+              scripts.seen.observeTime(cache, bucket, (Long) reply.get(reply.size() - 1));
               return reads(bucketKeys, reply);
             });
   }

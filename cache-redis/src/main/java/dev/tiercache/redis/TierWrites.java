@@ -66,10 +66,47 @@ final class TierWrites {
   CompletableFuture<Void> put(
       String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement, Duration within) {
     int bucket = keys.bucketOf(key);
-    long deadline = within == null ? 0 : scripts.seen.deadline(cache, bucket, within.toNanos() / 1_000);
-    return writeBucket(
-            cache, bucket, List.of(key), Map.of(key, new L2Write(entry, 0)), ttl,
-            announcement == null ? NONE : BusFrames.message(announcement), deadline)
+    byte[] message = announcement == null ? NONE : BusFrames.message(announcement);
+    if (within == null) {
+      return unconditional(cache, bucket, key, entry, ttl, message, 0);
+    }
+    long asked = SeenVersions.localMicros();
+    long micros = within.toNanos() / 1_000;
+    long deadline = scripts.seen.deadline(cache, bucket, asked, micros);
+    if (deadline != 0) {
+      return unconditional(cache, bucket, key, entry, ttl, message, deadline);
+    }
+    // No reply from the bucket told its server's time yet: ask first (once per bucket), so that even this first put
+    // cannot land after its caller stopped waiting. The round trip comes out of the same bound.
+    return serverTime(cache, bucket)
+        .thenCompose(
+            known -> unconditional(
+                cache, bucket, key, entry, ttl, message, scripts.seen.deadline(cache, bucket, asked, micros)));
+  }
+
+  /** A read of no entry in the bucket: its reply tells the bucket's clock and its server's time. */
+  private CompletableFuture<Void> serverTime(String cache, int bucket) {
+    return scripts
+        .<List<Object>>run(
+            Scripts.READ,
+            ScriptOutputType.MULTI,
+            new byte[][] {bytes(keys.clock(cache, bucket))},
+            bytes(keys.metaPrefix(cache, bucket)),
+            bytes(keys.entryPrefix(cache, bucket)),
+            FORMAT,
+            bytes("0"),
+            scripts.seen.argument(cache, bucket))
+        .thenApply(
+            reply -> {
+              scripts.seen.observe(cache, bucket, (Long) reply.get(0));
+              scripts.seen.observeTime(cache, bucket, (Long) reply.get(reply.size() - 1));
+              return null;
+            });
+  }
+
+  private CompletableFuture<Void> unconditional(
+      String cache, int bucket, String key, L2Entry entry, Duration ttl, byte[] message, long deadline) {
+    return writeBucket(cache, bucket, List.of(key), Map.of(key, new L2Write(entry, 0)), ttl, message, deadline)
         .thenApply(
             written -> {
               if (written.isEmpty()) {
@@ -124,8 +161,9 @@ final class TierWrites {
         .thenApply(
             reply -> {
               scripts.seen.observe(cache, bucket, reply.get(0));
-              List<String> written = new ArrayList<>(reply.size() - 1);
-              reply.subList(1, reply.size()).forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
+              scripts.seen.observeTime(cache, bucket, reply.get(1));
+              List<String> written = new ArrayList<>(reply.size() - 2);
+              reply.subList(2, reply.size()).forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
               return written;
             });
   }

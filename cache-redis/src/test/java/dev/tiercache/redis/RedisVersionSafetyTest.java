@@ -170,6 +170,70 @@ class RedisVersionSafetyTest {
     assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
   }
 
+  /**
+   * Review of issue 9: a read returns the bucket's clock, which is the time of the bucket's last change, not the
+   * server's time. An instance that only read a bucket idle for a while must not take that clock for the server's
+   * time, or it sets its puts' deadlines in the past and refuses them with no fault at all.
+   */
+  @Test
+  void aPutAfterOnlyReadingABucketIdleForAWhileIsNotRefusedAsLate() throws Exception {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    long written = serverMicros();
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        .until(() -> serverMicros() > written + 1_500_000);
+    RedisTier reader = session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    assertThat(join(reader.get(cache, "k")).isHit()).isTrue();
+
+    join(reader.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(1)));
+    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
+  }
+
+  /**
+   * Review of issue 9: a clock runs ahead of the server's time when the bucket's node changed to one whose time is
+   * behind (a failover to a replica on another host, a restore elsewhere, a step back of the system clock). A put's
+   * deadline must still be in the server's time, or the put lands after its caller was told it failed.
+   */
+  @Test
+  void aClockAheadOfTheServersTimeDoesNotLetAPutLandAfterItsDeadline() throws Exception {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    redis.set(meta("clock"), Long.toString(serverMicros() + 5_000_000));
+    assertThat(join(tier.get(cache, "k")).isHit()).isTrue();
+
+    redis.clientPause(400);
+    CompletableFuture<Void> late = tier.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
+
+    assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .hasRootCauseInstanceOf(TimeoutException.class);
+    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v1");
+  }
+
+  /**
+   * Review of issue 9: a tier that has had no reply from a bucket yet (just started, or a bucket it never used) does
+   * not know where the server's time is; its first put there must not be unbounded for that.
+   */
+  @Test
+  void theFirstPutOfAFreshTierInABucketCannotLandAfterItsDeadlineEither() throws Exception {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    RedisTier fresh = session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+
+    redis.clientPause(400);
+    CompletableFuture<Void> late = fresh.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
+
+    assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .hasRootCauseInstanceOf(TimeoutException.class);
+    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v1");
+    // Once it knows, it writes as any other tier.
+    join(fresh.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(5)));
+    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
+  }
+
+  private static long serverMicros() {
+    List<String> time = redis.time();
+    return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
+  }
+
   @Test
   void aCorruptClockRepairsItselfAndRefusesWhatWasReadBeforeIt() {
     join(tier.put(cache, "k", entry("v1"), LONG_TTL));
