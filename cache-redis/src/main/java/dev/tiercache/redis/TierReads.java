@@ -132,12 +132,25 @@ final class TierReads {
       String[] wanted, int[] order, int from, int to, List<Object> reply, L2Read[] reads) {
     long version = (Long) reply.get(0);
     List<Recorded> patterns = Recorded.of(reply.get(1));
+    int at = 2;
     for (int j = from; j < to; j++) {
-      String key = wanted[j];
-      Object raw = reply.get(j - from + 2);
-      L2Entry entry = EntryFormat.entryOf(raw);
-      if (entry != null && !patterns.isEmpty() && coveredByPattern(key, EntryFormat.versionOf(raw), patterns)) {
-        entry = null;
+      Object first = at < reply.size() ? reply.get(at) : null;
+      L2Entry entry;
+      if (first instanceof Long code) {
+        entry = code == 0 ? null : EntryFormat.unreadable();
+        at++;
+      } else if (!(first instanceof byte[]) || at + EntryFormat.FIELDS > reply.size()) {
+        // Not the shape the script returns: nothing after this point can be matched to its key.
+        entry = EntryFormat.unreadable();
+        at = reply.size();
+      } else {
+        entry = EntryFormat.entryAt(reply, at);
+        if (entry.codecId() != EntryFormat.UNREADABLE
+            && !patterns.isEmpty()
+            && coveredByPattern(wanted[j], EntryFormat.versionAt(reply, at), patterns)) {
+          entry = null;
+        }
+        at += EntryFormat.FIELDS;
       }
       reads[order == null ? j : order[j]] = new L2Read(entry, version);
     }
