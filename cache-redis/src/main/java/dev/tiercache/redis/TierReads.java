@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
  * The tier's reads: one {@link Scripts#READ} per bucket touched, which checks each entry against the bucket's floor
@@ -37,13 +38,7 @@ final class TierReads {
   CompletableFuture<L2Read> get(String cache, String key) {
     CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[keys.bucketOf(key)];
     String[] one = {key};
-    return readBucket(bucket, one, 0, 1)
-        .thenApply(
-            reply -> {
-              L2Read[] read = new L2Read[1];
-              decode(one, null, reply, read);
-              return read[0];
-            });
+    return readBucket(bucket, one, 0, 1, reply -> decode(one, null, reply, new L2Read[1])[0]);
   }
 
   /**
@@ -57,8 +52,7 @@ final class TierReads {
     if (buckets.length == 1 || all.length == 0) {
       return all.length == 0
           ? CompletableFuture.completedFuture(new LinkedHashMap<>())
-          : readBucket(buckets[0], all, 0, all.length)
-              .thenApply(reply -> inOrder(all, decode(all, null, reply, reads)));
+          : readBucket(buckets[0], all, 0, all.length, reply -> inOrder(all, decode(all, null, reply, reads)));
     }
     // Positions grouped by bucket: order[starts[b] .. starts[b + 1]) are the keys of bucket b.
     int[] bucketOf = new int[all.length];
@@ -85,8 +79,7 @@ final class TierReads {
       int to = starts[b + 1];
       if (from < to) {
         parts.add(
-            readBucket(buckets[b], grouped, from, to)
-                .thenAccept(reply -> decode(grouped, order, from, to, reply, reads)));
+            readBucket(buckets[b], grouped, from, to, reply -> decode(grouped, order, from, to, reply, reads)));
       }
     }
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
@@ -101,9 +94,9 @@ final class TierReads {
     return ordered;
   }
 
-  /** One {@link Scripts#READ} of {@code wanted[from, to)}, all of one bucket. */
-  private CompletableFuture<List<Object>> readBucket(
-      CacheKeyBytes.Bucket bucket, String[] wanted, int from, int to) {
+  /** One {@link Scripts#READ} of {@code wanted[from, to)}, all of one bucket, and its reply decoded. */
+  private <R> CompletableFuture<R> readBucket(
+      CacheKeyBytes.Bucket bucket, String[] wanted, int from, int to, Function<List<Object>, R> decode) {
     byte[][] scriptKeys = new byte[to - from + 1][];
     scriptKeys[0] = bucket.clock();
     for (int i = from; i < to; i++) {
@@ -113,6 +106,7 @@ final class TierReads {
         Scripts.READ,
         ScriptOutputType.MULTI,
         scriptKeys,
+        decode,
         bucket.metaPrefix(),
         bucket.entryPrefix(),
         FORMAT,
