@@ -42,8 +42,9 @@ final class TierReads {
   }
 
   /**
-   * Reads keys with one script per bucket, all issued before any reply is awaited (they leave in one pipeline), and
-   * decodes each reply in place into one array: no map per bucket, one future for the batch.
+   * Reads keys with one script per bucket, issued back to back before any reply is awaited (pipelined; Lettuce
+   * flushes each command as it is written, so not in one flush), and decodes each reply in place into one array: no
+   * map per bucket, one future for the batch.
    */
   CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
     String[] all = wanted.toArray(String[]::new);
