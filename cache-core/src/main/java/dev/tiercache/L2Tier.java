@@ -42,6 +42,9 @@ final class L2Tier<V> {
   private final RateLimitedLog warnings = new RateLimitedLog(LOG);
   private final CircuitBreaker breaker;
   private final int maxValueBytes;
+  /** The breaker state last logged: one line per transition, not one per request. */
+  private final AtomicReference<CircuitBreaker.State> loggedState =
+      new AtomicReference<>(CircuitBreaker.State.CLOSED);
 
   L2Tier(TieredCacheBuilder<?, V> settings, CacheMetrics metrics) {
     this.cache = settings.name;
@@ -53,11 +56,9 @@ final class L2Tier<V> {
     this.negativeTtl = settings.negativeTtl;
     this.jitter = settings.ttlJitter;
     this.maxValueBytes = settings.maxValueBytes;
+    // No event consumer is registered: with one, Resilience4j allocates an event (and reads the wall clock) on
+    // every call. Transitions are logged by polling the state instead (logTransition).
     this.breaker = CircuitBreaker.of(cache + ".l2", settings.l2CircuitBreaker);
-    // One line per transition, not one per request.
-    breaker
-        .getEventPublisher()
-        .onStateTransition(e -> LOG.warn("cache '{}': L2 circuit {}", cache, e.getStateTransition()));
     metrics.bindL2Circuit(() -> circuitLevel(breaker.getState()));
   }
 
@@ -191,15 +192,13 @@ final class L2Tier<V> {
     AtomicReference<CompletableFuture<Void>> sent = new AtomicReference<>();
     Throwable failure =
         call(
-                "put",
-                () -> {
-                  CompletableFuture<Void> write =
-                      store.put(
-                          cache, key, entry, ttl(entry.isAbsent()), announcement, Duration.ofNanos(timeoutNanos));
-                  sent.set(write);
-                  return write.thenApply(v -> Boolean.TRUE);
-                })
-            .failure();
+            "put",
+            () -> {
+              CompletableFuture<Void> write =
+                  store.put(cache, key, entry, ttl(entry.isAbsent()), announcement, Duration.ofNanos(timeoutNanos));
+              sent.set(write);
+              return write.thenApply(v -> Boolean.TRUE);
+            });
     if (failure == null) {
       metrics.put(CacheMetrics.Tier.L2);
     } else {
@@ -225,12 +224,11 @@ final class L2Tier<V> {
    */
   Throwable invalidate(Invalidation invalidation, InvalidationMessage announcement) {
     return call(
-            "invalidate",
-            () -> (announcement != null
-                    ? store.invalidate(cache, announcement)
-                    : invalidation.strategy().applyTo(store, cache, invalidation.argument()))
-                .thenApply(v -> Boolean.TRUE))
-        .failure();
+        "invalidate",
+        () -> (announcement != null
+                ? store.invalidate(cache, announcement)
+                : invalidation.strategy().applyTo(store, cache, invalidation.argument()))
+            .thenApply(v -> Boolean.TRUE));
   }
 
   private Duration ttl(boolean absent) {
@@ -247,16 +245,23 @@ final class L2Tier<V> {
    * Runs one L2 call through the circuit breaker and the timeout. While the breaker is open the call is not made and
    * {@code onFailure} comes back at once: a Redis that is down costs the caller nothing.
    */
+  @SuppressWarnings("unchecked")
   private <T> T attempt(String op, Supplier<CompletableFuture<T>> call, T onFailure) {
-    Outcome<T> outcome = call(op, call);
-    return outcome.failure() == null ? outcome.result() : onFailure;
+    Object outcome = run(op, call);
+    return outcome instanceof Failed ? onFailure : (T) outcome;
   }
 
-  /** What one L2 call gave: its result, or why it failed. */
-  private record Outcome<T>(T result, Throwable failure) {}
+  /** Runs one L2 call as {@link #attempt} does; null if it succeeded, else why not. */
+  private Throwable call(String op, Supplier<CompletableFuture<Boolean>> call) {
+    return run(op, call) instanceof Failed failed ? failed.cause() : null;
+  }
+
+  /** Why a call failed; allocated on failures only, so that a successful call allocates nothing here. */
+  private record Failed(Throwable cause) {}
 
   /** Why a call was not made: the breaker is open. Shared: it carries no stack. */
-  private static final Throwable CIRCUIT_OPEN = new L2UnavailableException("the L2 circuit breaker is open");
+  private static final Failed CIRCUIT_OPEN =
+      new Failed(new L2UnavailableException("the L2 circuit breaker is open"));
 
   /** Why a call failed without an exception of its own. */
   static final class L2UnavailableException extends RuntimeException {
@@ -267,26 +272,39 @@ final class L2Tier<V> {
     }
   }
 
-  private <T> Outcome<T> call(String op, Supplier<CompletableFuture<T>> call) {
+  /** The call's result, or a {@link Failed}. */
+  private Object run(String op, Supplier<? extends CompletableFuture<?>> call) {
     if (!breaker.tryAcquirePermission()) {
-      return new Outcome<>(null, CIRCUIT_OPEN);
+      logTransition();
+      return CIRCUIT_OPEN;
     }
     long start = System.nanoTime();
     try {
-      T result = call.get().get(timeoutNanos, TimeUnit.NANOSECONDS);
+      Object result = call.get().get(timeoutNanos, TimeUnit.NANOSECONDS);
       breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-      return new Outcome<>(result, null);
+      logTransition();
+      return result;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       breaker.releasePermission();
       metrics.l2Error(op);
-      return new Outcome<>(null, e);
+      return new Failed(e);
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
       breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
+      logTransition();
       metrics.l2Error(op);
       warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
-      return new Outcome<>(null, cause);
+      return new Failed(cause);
+    }
+  }
+
+  /** Logs a change of the breaker's state once, whichever call sees it first (a volatile read when none). */
+  private void logTransition() {
+    CircuitBreaker.State now = breaker.getState();
+    CircuitBreaker.State logged = loggedState.get();
+    if (now != logged && loggedState.compareAndSet(logged, now)) {
+      LOG.warn("cache '{}': L2 circuit from {} to {}", cache, logged, now);
     }
   }
 

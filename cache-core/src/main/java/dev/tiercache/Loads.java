@@ -211,23 +211,31 @@ final class Loads<K, V> {
       Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
     long stamp = log.stamp();
     owned.values().forEach(flight -> flight.stamp = stamp);
-    Map<String, Flight<V>> pending = new LinkedHashMap<>(owned);
+    // The keys the L2 did not serve, and the versions their write-backs present: built only once one misses, so
+    // that a batch the L2 serves whole allocates no map here.
+    Map<String, Flight<V>> pending = owned;
+    Map<String, Long> versions = Map.of();
     try {
-      Map<String, Long> versions = new HashMap<>();
-      if (l2Trusted()) {
-        Map<String, L2Read> reads = l2.getAll(pending.keySet());
-        if (reads != null) {
-          for (Map.Entry<String, L2Read> read : reads.entrySet()) {
-            Flight<V> flight = pending.get(read.getKey());
-            if (flight == null) {
+      Map<String, L2Read> reads = l2Trusted() ? l2.getAll(owned.keySet()) : null;
+      if (reads != null) {
+        pending = Map.of();
+        for (Map.Entry<String, Flight<V>> own : owned.entrySet()) {
+          String k = own.getKey();
+          L2Read read = reads.get(k);
+          if (read != null) {
+            L2Tier.Hit<V> hit = l2.decode(read);
+            if (hit != null && served(k, own.getValue(), hit)) {
               continue;
             }
-            versions.put(read.getKey(), read.getValue().version());
-            L2Tier.Hit<V> hit = l2.decode(read.getValue());
-            if (hit != null && served(read.getKey(), flight, hit)) {
-              pending.remove(read.getKey());
+            if (versions.isEmpty()) {
+              versions = new HashMap<>();
             }
+            versions.put(k, read.version());
           }
+          if (pending.isEmpty()) {
+            pending = new LinkedHashMap<>();
+          }
+          pending.put(k, own.getValue());
         }
       }
       if (pending.isEmpty()) {
@@ -261,10 +269,13 @@ final class Loads<K, V> {
         finish(e.getKey(), pending.get(e.getKey()), e.getValue());
       }
     } catch (Throwable t) {
-      pending.forEach(
+      // Every flight not finished yet: those the L2 served are done, and so are those before a failure midway.
+      owned.forEach(
           (k, flight) -> {
-            flights.remove(k, flight);
-            flight.result.completeExceptionally(t);
+            if (!flight.result.isDone()) {
+              flights.remove(k, flight);
+              flight.result.completeExceptionally(t);
+            }
           });
     }
   }

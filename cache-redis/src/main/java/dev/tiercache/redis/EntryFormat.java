@@ -94,39 +94,50 @@ final class EntryFormat {
     }
   }
 
+  /** The number of reply elements of a valid entry: codec, flags, data, tags, version. */
+  static final int FIELDS = 5;
+
   /**
-   * One entry of a read reply: 0 (miss), 1 (unreadable) or {codec, flags, data, tags, version}.
+   * The valid entry whose {@link #FIELDS} fields start at {@code at} in a flat read reply.
    *
-   * @return the entry, {@link #unreadable()} for anything malformed, or null on a miss
+   * @return the entry, or {@link #unreadable()} if a field is missing or malformed
    */
-  static L2Entry entryOf(Object reply) {
-    if (reply instanceof Long code) {
-      return code == 0 ? null : unreadable();
-    }
-    if (!(reply instanceof List<?> fields) || fields.size() < 5) {
+  static L2Entry entryAt(List<?> reply, int at) {
+    if (at + FIELDS > reply.size()) {
       return unreadable();
     }
-    for (Object field : fields) {
-      if (!(field instanceof byte[])) {
+    for (int i = at; i < at + FIELDS; i++) {
+      if (!(reply.get(i) instanceof byte[])) {
         return unreadable();
       }
     }
-    byte[] codecBytes = (byte[]) fields.get(0);
-    String codec = utf8(codecBytes, 0, codecBytes.length);
-    Tags tags = decodeTags((byte[]) fields.get(3));
+    String codec = codecId((byte[]) reply.get(at));
+    Tags tags = decodeTags((byte[]) reply.get(at + 3));
     if (codec == null || codec.isEmpty() || tags == null) {
       return unreadable();
     }
-    boolean absent = ((byte[]) fields.get(1)).length > 0;
-    return new L2Entry(codec, absent ? null : (byte[]) fields.get(2), tags);
+    boolean absent = ((byte[]) reply.get(at + 1)).length > 0;
+    return new L2Entry(codec, absent ? null : (byte[]) reply.get(at + 2), tags);
   }
 
-  /** The write version of an entry in a read reply; -1 if there is none or it is malformed. */
-  static long versionOf(Object reply) {
-    if (reply instanceof List<?> fields && fields.size() >= 5 && fields.get(4) instanceof byte[] v) {
-      return parseVersion(v);
+  /** The write version of the entry whose fields start at {@code at}; -1 if it is malformed. */
+  static long versionAt(List<?> reply, int at) {
+    return at + FIELDS <= reply.size() && reply.get(at + FIELDS - 1) instanceof byte[] v ? parseVersion(v) : -1;
+  }
+
+  /** The last codec id decoded: a cache reads the same one again and again, so it is not decoded again. */
+  private static volatile Object[] lastCodec = {new byte[0], ""};
+
+  private static String codecId(byte[] utf8) {
+    Object[] last = lastCodec;
+    if (java.util.Arrays.equals((byte[]) last[0], utf8)) {
+      return (String) last[1];
     }
-    return -1;
+    String id = utf8(utf8, 0, utf8.length);
+    if (id != null) {
+      lastCodec = new Object[] {utf8, id};
+    }
+    return id;
   }
 
   /** A version as the scripts write it: 1 to 16 ASCII digits; -1 otherwise. */

@@ -31,21 +31,32 @@ final class Scripts {
   static final String FORMAT = "1";
 
   /**
-   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, most patterns returned. Returns
-   * {clock, patterns, r..., time}: patterns is a flat list of (pattern, version) recorded after the oldest entry found;
-   * each r is 0 (miss), 1 (unreadable) or {codec, flags, data, tags, version}; time is the server's time (µs), which
-   * the clock is not (it is the time of the bucket's last change, or ahead of the server's time after its node
-   * changed). The caller matches the patterns.
+   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, most patterns returned. Returns one flat list
+   * {clock, patterns, r..., time} (no list per entry, which the client would have to allocate): patterns is a flat
+   * list of (pattern, version) recorded after the oldest entry found; each r is 0 (miss), 1 (unreadable), or the five
+   * strings codec, flags, data, tags, version of a valid entry; time is the server's time (µs), which the clock is
+   * not (it is the time of the bucket's last change, or ahead of the server's time after its node changed). The
+   * caller matches the patterns.
    */
   static final Script READ =
       new Script(
           LuaLib.CORE
               + """
               local elen, fv, maxpat = #ARGV[2], ARGV[3], tonumber(ARGV[4])
-              -- The clock first: a rollback it reveals raises the floor. Then the floor: repairing it moves the clock,
-              -- and the read must return the clock after that.
-              clock_now()
-              local floor = floor_of('floor')
+              -- The clock and the floor in one MGET when both are well-formed and the clock is not behind what the
+              -- caller saw (the usual case); otherwise clock_now and floor_of read them again, detect a rollback and
+              -- repair them. The clock first: a rollback it reveals raises the floor. Then the floor: repairing it
+              -- moves the clock, and the read must return the clock after that.
+              local floor
+              local cf = redis.pcall('MGET', M .. 'clock', M .. 'floor')
+              local c, f0 = nil, nil
+              if type(cf) == 'table' and not cf.err then c, f0 = ver(cf[1]), ver(cf[2]) end
+              if c and f0 and c >= SEEN then
+                clock_cache, floor = c, f0
+              else
+                clock_now()
+                floor = floor_of('floor')
+              end
               local out = {clock_now(), {}}
               local oldest = nil
               for i = 2, #KEYS do
@@ -61,11 +72,13 @@ final class Scripts {
                       or (f ~= '' and f ~= 'a') or (f == '' and not h[5]) then
                     r = 1
                   elseif v >= floor and not covered(tags, string.sub(KEYS[i], elen + 1), v) then
-                    r = {h[3], f, h[5] or '', h[6], h[2]}
+                    r = nil
+                    local n = #out
+                    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = h[3], f, h[5] or '', h[6], h[2]
                     if oldest == nil or v < oldest then oldest = v end
                   end
                 end
-                out[#out + 1] = r
+                if r then out[#out + 1] = r end
               end
               if oldest then
                 out[2] = redis.pcall('ZRANGEBYSCORE', M .. 'pat', '(' .. num(oldest), '+inf', 'WITHSCORES',

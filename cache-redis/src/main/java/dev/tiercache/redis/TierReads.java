@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
  * The tier's reads: one {@link Scripts#READ} per bucket touched, which checks each entry against the bucket's floor
@@ -23,70 +24,149 @@ final class TierReads {
   private static final byte[] FORMAT = bytes(Scripts.FORMAT);
 
   private final KeySpace keys;
+  private final CacheKeyBytes keyBytes;
   private final RedisScripting scripts;
   private final byte[] maxPatterns;
 
   TierReads(KeySpace keys, RedisScripting scripts, Limits limits) {
     this.keys = keys;
+    this.keyBytes = new CacheKeyBytes(keys);
     this.scripts = scripts;
     this.maxPatterns = bytes(Integer.toString(limits.patterns()));
   }
 
   CompletableFuture<L2Read> get(String cache, String key) {
-    return readBucket(cache, keys.bucketOf(key), List.of(key)).thenApply(reads -> reads.get(key));
+    int bucket = keys.bucketOf(key);
+    String[] one = {key};
+    return readBucket(cache, bucket, keyBytes.of(cache)[bucket], one, 0, 1,
+        reply -> decode(one, null, reply, new L2Read[1])[0]);
   }
 
+  /**
+   * Reads keys with one script per bucket, issued back to back before any reply is awaited (pipelined; Lettuce
+   * flushes each command as it is written, so not in one flush), and decodes each reply in place into one array: no
+   * map per bucket, one future for the batch.
+   */
   CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
-    List<CompletableFuture<Map<String, L2Read>>> parts = new ArrayList<>();
-    keys.byBucket(wanted).forEach((bucket, bucketKeys) -> parts.add(readBucket(cache, bucket, bucketKeys)));
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .thenApply(
-            done -> {
-              Map<String, L2Read> all = new LinkedHashMap<>();
-              parts.forEach(part -> all.putAll(part.join()));
-              Map<String, L2Read> ordered = new LinkedHashMap<>();
-              wanted.forEach(k -> ordered.put(k, all.get(k)));
-              return ordered;
-            });
-  }
-
-  private CompletableFuture<Map<String, L2Read>> readBucket(String cache, int bucket, List<String> bucketKeys) {
-    byte[][] scriptKeys = new byte[bucketKeys.size() + 1][];
-    scriptKeys[0] = bytes(keys.clock(cache, bucket));
-    String entryPrefix = keys.entryPrefix(cache, bucket);
-    for (int i = 0; i < bucketKeys.size(); i++) {
-      scriptKeys[i + 1] = bytes(entryPrefix + KeySpace.wellFormed(bucketKeys.get(i), "key"));
+    String[] all = wanted.toArray(String[]::new);
+    CacheKeyBytes.Bucket[] buckets = keyBytes.of(cache);
+    L2Read[] reads = new L2Read[all.length];
+    if (buckets.length == 1 || all.length == 0) {
+      return all.length == 0
+          ? CompletableFuture.completedFuture(new LinkedHashMap<>())
+          : readBucket(cache, 0, buckets[0], all, 0, all.length,
+              reply -> inOrder(all, decode(all, null, reply, reads)));
     }
-    return scripts
-        .<List<Object>>run(
-            Scripts.READ,
-            ScriptOutputType.MULTI,
-            scriptKeys,
-            bytes(keys.metaPrefix(cache, bucket)),
-            bytes(entryPrefix),
-            FORMAT,
-            maxPatterns,
-            scripts.seen.argument(cache, bucket))
-        .thenApply(
-            reply -> {
-              scripts.seen.observe(cache, bucket, (Long) reply.get(0));
-              scripts.seen.observeTime(cache, bucket, (Long) reply.get(reply.size() - 1));
-              return reads(bucketKeys, reply);
-            });
+    // Positions grouped by bucket: order[starts[b] .. starts[b + 1]) are the keys of bucket b.
+    int[] bucketOf = new int[all.length];
+    int[] starts = new int[buckets.length + 1];
+    for (int i = 0; i < all.length; i++) {
+      bucketOf[i] = keys.bucketOf(all[i]);
+      starts[bucketOf[i] + 1]++;
+    }
+    for (int b = 0; b < buckets.length; b++) {
+      starts[b + 1] += starts[b];
+    }
+    int[] order = new int[all.length];
+    int[] fill = starts.clone();
+    for (int i = 0; i < all.length; i++) {
+      order[fill[bucketOf[i]]++] = i;
+    }
+    String[] grouped = new String[all.length];
+    for (int j = 0; j < all.length; j++) {
+      grouped[j] = all[order[j]];
+    }
+    List<CompletableFuture<?>> parts = new ArrayList<>();
+    for (int b = 0; b < buckets.length; b++) {
+      int from = starts[b];
+      int to = starts[b + 1];
+      if (from < to) {
+        parts.add(
+            readBucket(cache, b, buckets[b], grouped, from, to,
+                reply -> decode(grouped, order, from, to, reply, reads)));
+      }
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+        .thenApply(done -> inOrder(all, reads));
   }
 
-  private static Map<String, L2Read> reads(List<String> bucketKeys, List<Object> reply) {
+  private static Map<String, L2Read> inOrder(String[] all, L2Read[] reads) {
+    Map<String, L2Read> ordered = new LinkedHashMap<>((int) (all.length / 0.75f) + 1);
+    for (int i = 0; i < all.length; i++) {
+      ordered.put(all[i], reads[i]);
+    }
+    return ordered;
+  }
+
+  /**
+   * One {@link Scripts#READ} of {@code wanted[from, to)}, all of bucket {@code b}, and its reply decoded; the clock and
+   * the server's time it carries feed the tier's {@link SeenVersions}.
+   */
+  private <R> CompletableFuture<R> readBucket(
+      String cache,
+      int b,
+      CacheKeyBytes.Bucket bucket,
+      String[] wanted,
+      int from,
+      int to,
+      Function<List<Object>, R> decode) {
+    byte[][] scriptKeys = new byte[to - from + 1][];
+    scriptKeys[0] = bucket.clock();
+    for (int i = from; i < to; i++) {
+      scriptKeys[i - from + 1] = CacheKeyBytes.concat(bucket.entryPrefix(), wanted[i]);
+    }
+    Function<List<Object>, R> observed =
+        reply -> {
+          scripts.seen.observe(cache, b, (Long) reply.get(0));
+          scripts.seen.observeTime(cache, b, (Long) reply.get(reply.size() - 1));
+          return decode.apply(reply);
+        };
+    return scripts.run(
+        Scripts.READ,
+        ScriptOutputType.MULTI,
+        scriptKeys,
+        observed,
+        bucket.metaPrefix(),
+        bucket.entryPrefix(),
+        FORMAT,
+        maxPatterns,
+        scripts.seen.argument(cache, b));
+  }
+
+  /** Decodes a reply for all of {@code wanted} into {@code reads}, position for position. */
+  private static L2Read[] decode(String[] wanted, int[] order, List<Object> reply, L2Read[] reads) {
+    return decode(wanted, order, 0, wanted.length, reply, reads);
+  }
+
+  /**
+   * Decodes the reply for {@code wanted[from, to)} into {@code reads}: the key at {@code j} goes to
+   * {@code reads[order[j]]}, or to {@code reads[j]} without an order.
+   */
+  private static L2Read[] decode(
+      String[] wanted, int[] order, int from, int to, List<Object> reply, L2Read[] reads) {
     long version = (Long) reply.get(0);
     List<Recorded> patterns = Recorded.of(reply.get(1));
-    Map<String, L2Read> reads = new LinkedHashMap<>();
-    for (int i = 0; i < bucketKeys.size(); i++) {
-      String key = bucketKeys.get(i);
-      Object raw = reply.get(i + 2);
-      L2Entry entry = EntryFormat.entryOf(raw);
-      if (entry != null && !patterns.isEmpty() && coveredByPattern(key, EntryFormat.versionOf(raw), patterns)) {
-        entry = null;
+    int at = 2;
+    for (int j = from; j < to; j++) {
+      Object first = at < reply.size() ? reply.get(at) : null;
+      L2Entry entry;
+      if (first instanceof Long code) {
+        entry = code == 0 ? null : EntryFormat.unreadable();
+        at++;
+      } else if (!(first instanceof byte[]) || at + EntryFormat.FIELDS > reply.size()) {
+        // Not the shape the script returns: nothing after this point can be matched to its key.
+        entry = EntryFormat.unreadable();
+        at = reply.size();
+      } else {
+        entry = EntryFormat.entryAt(reply, at);
+        if (entry.codecId() != EntryFormat.UNREADABLE
+            && !patterns.isEmpty()
+            && coveredByPattern(wanted[j], EntryFormat.versionAt(reply, at), patterns)) {
+          entry = null;
+        }
+        at += EntryFormat.FIELDS;
       }
-      reads.put(key, new L2Read(entry, version));
+      reads[order == null ? j : order[j]] = new L2Read(entry, version);
     }
     return reads;
   }

@@ -261,6 +261,30 @@ class RedisVersionSafetyTest {
     assertThat(lateWrite("k2", "fresh", read.version())).containsExactly("k2");
   }
 
+  /** A server that forgot the scripts (a restart, a failover, SCRIPT FLUSH) is sent them again by reads too. */
+  @Test
+  void readsGoOnAfterTheServerForgetsTheScripts() {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    redis.scriptFlush();
+    assertThat(join(tier.get(cache, "k")).isHit()).isTrue();
+    redis.scriptFlush();
+    assertThat(join(tier.getAll(cache, List.of("k", "absent"))))
+        .hasEntrySatisfying("k", read -> assertThat(read.isHit()).isTrue())
+        .hasEntrySatisfying("absent", read -> assertThat(read.isHit()).isFalse());
+  }
+
+  /** The read takes the clock and the floor with one MGET, which answers nil for a key of another type. */
+  @Test
+  void aFloorOfAnotherTypeIsNotTakenForNoFloor() {
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    assertThat(join(tier.get(cache, "k")).isHit()).isTrue();
+    redis.del(meta("floor"));
+    redis.hset(meta("floor"), "f", "1");
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("written before the floor was lost").isFalse();
+    assertThat(redis.get(meta("floor"))).matches("[0-9]{16}");
+  }
+
   @Test
   void stateOverwrittenByAnotherProgramIsReplacedAndNothingOlderIsTrusted() {
     join(tier.put(cache, "k", entry("v", "t"), LONG_TTL));
