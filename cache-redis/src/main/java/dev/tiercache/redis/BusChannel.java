@@ -13,6 +13,8 @@ import java.util.concurrent.ScheduledExecutorService;
 final class BusChannel {
 
   final String name;
+  /** The cache whose invalidations it carries; null for the heartbeat channel. */
+  final String cache;
   final List<BusSubscriber> subscribers = new CopyOnWriteArrayList<>();
   /** Malformed frames on this channel make its subscribers suspect, at most once per interval. */
   final Throttle malformed;
@@ -23,8 +25,9 @@ final class BusChannel {
   private boolean requested;
   private long requestedAt;
 
-  BusChannel(String name, ScheduledExecutorService scheduler, Runnable onMalformed) {
+  BusChannel(String name, String cache, ScheduledExecutorService scheduler, Runnable onMalformed) {
     this.name = name;
+    this.cache = cache;
     this.malformed = new Throttle(RedisBus.MALFORMED_SUSPECT_INTERVAL, scheduler, onMalformed);
   }
 

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -37,8 +39,18 @@ final class BusFrames {
   /** Origins, probe tokens and node ids: printable ASCII without spaces, short. */
   private static final Pattern TOKEN = Pattern.compile("[!-~]{1,128}");
 
-  /** A decoded frame: a message, the token of a probe, or a heartbeat's round and node. */
-  record Frame(InvalidationMessage message, String probe, long round, String node) {
+  /** Announcements end with {@code @<bucket>:<version>}, the version appended by the script that published them. */
+  private static final Pattern STAMP = Pattern.compile("@(\\d{1,5}):(\\d{1,16})");
+
+  /**
+   * A decoded frame: a message (with the bucket and version of the script that published it, or -1 and 0 when a
+   * client published it), the token of a probe, or a heartbeat's round and node.
+   */
+  record Frame(InvalidationMessage message, String probe, long round, String node, int bucket, long version) {
+
+    Frame(InvalidationMessage message, String probe, long round, String node) {
+      this(message, probe, round, node, -1, 0);
+    }
 
     boolean isHeartbeat() {
       return node != null;
@@ -57,6 +69,19 @@ final class BusFrames {
         writeString(out, item.argument());
       }
     });
+  }
+
+  /**
+   * A message that a bucket's script publishes: the frame, then {@code @<bucket>:}, to which the script appends the
+   * version it gave the change, so that every instance learns how far the bucket's clock has gone (a later clock below
+   * it means the bucket was rolled back).
+   */
+  static byte[] announcement(InvalidationMessage message, int bucket) {
+    byte[] frame = message(message);
+    byte[] stamp = ("@" + bucket + ":").getBytes(StandardCharsets.US_ASCII);
+    byte[] all = Arrays.copyOf(frame, frame.length + stamp.length);
+    System.arraycopy(stamp, 0, all, frame.length, stamp.length);
+    return all;
   }
 
   static byte[] probe(String token) {
@@ -107,7 +132,15 @@ final class BusFrames {
       for (int i = 0; i < count; i++) {
         items.add(new InvalidationMessage.Item(checked(readString(in), STRATEGY, "strategy"), readString(in)));
       }
-      return end(in, new Frame(new InvalidationMessage(origin, sequence, sentAt, items), null, 0, null));
+      InvalidationMessage message = new InvalidationMessage(origin, sequence, sentAt, items);
+      if (in.available() == 0) {
+        return new Frame(message, null, 0, null);
+      }
+      Matcher stamp = STAMP.matcher(new String(in.readAllBytes(), StandardCharsets.US_ASCII));
+      if (!stamp.matches()) {
+        throw new IllegalArgumentException("trailing bytes in bus frame");
+      }
+      return new Frame(message, null, 0, null, Integer.parseInt(stamp.group(1)), Long.parseLong(stamp.group(2)));
     } catch (IOException e) {
       throw new IllegalArgumentException("truncated bus frame", e);
     }

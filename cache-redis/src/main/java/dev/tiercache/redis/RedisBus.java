@@ -76,10 +76,18 @@ final class RedisBus implements InvalidationBus {
   private final LogText.RateLimited malformedWarning = new LogText.RateLimited();
   private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
   private volatile boolean closing;
+  /** Fed by the versions that announcements carry, so this tier notices a rollback of a bucket others changed. */
+  private final SeenVersions seen;
   private boolean retryScheduled;
 
-  RedisBus(KeySpace keys, RedisConnections connections, Connector connector, RedisTierOptions options) {
+  RedisBus(
+      KeySpace keys,
+      RedisConnections connections,
+      Connector connector,
+      RedisTierOptions options,
+      SeenVersions seen) {
     this.keys = keys;
+    this.seen = seen;
     this.connections = connections;
     this.connector = connector;
     this.probeTimeout = options.probeTimeout();
@@ -90,7 +98,7 @@ final class RedisBus implements InvalidationBus {
       return thread;
     });
     String hb = options.namespace() + ":hb:" + UUID.randomUUID();
-    this.heartbeatChannel = new BusChannel(hb, scheduler, () -> suspectAll("malformed frames on the bus"));
+    this.heartbeatChannel = new BusChannel(hb, null, scheduler, () -> suspectAll("malformed frames on the bus"));
     this.nodes = new BusNodes(connections, bytes(hb));
     this.heartbeats = new Heartbeats(nodes, options.heartbeatTimeout(), this::suspectAll, this::deaf);
     connections.whenConnected(this::kick);
@@ -128,7 +136,7 @@ final class RedisBus implements InvalidationBus {
     BusSubscriber subscriber = new BusSubscriber(listener);
     BusChannel channel;
     synchronized (this) {
-      channel = channels.computeIfAbsent(name, n -> new BusChannel(n, scheduler, () -> suspect(n)));
+      channel = channels.computeIfAbsent(name, n -> new BusChannel(n, cache, scheduler, () -> suspect(n)));
       channel.subscribers.add(subscriber);
       if (channel.confirmed) {
         subscriber.restored();
@@ -376,6 +384,9 @@ final class RedisBus implements InvalidationBus {
           echo.complete(null);
         }
       } else {
+        if (frame.version() > 0 && channel.cache != null && frame.bucket() < keys.buckets()) {
+          seen.observe(channel.cache, frame.bucket(), frame.version());
+        }
         channel.subscribers.forEach(s -> s.deliver(frame.message()));
       }
     }

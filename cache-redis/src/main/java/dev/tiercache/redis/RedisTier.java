@@ -122,7 +122,7 @@ public final class RedisTier implements L2Store {
     this.writes = new TierWrites(keys, scripts, options, limits);
     this.invalidations = new TierInvalidations(keys, scripts, sweeper, options, limits);
     this.leases = new TierLeases(keys, connections, scripts);
-    this.bus = new RedisBus(keys, connections, busConnector, options);
+    this.bus = new RedisBus(keys, connections, busConnector, options, scripts.seen);
   }
 
   /**
@@ -424,7 +424,7 @@ public final class RedisTier implements L2Store {
   @Override
   public CompletableFuture<Void> invalidate(String cache, InvalidationMessage announcement) {
     return guarded(
-        () -> invalidations.invalidate(cache, announcement.invalidations(), BusFrames.message(announcement)));
+        () -> invalidations.invalidate(cache, announcement.invalidations(), announcement));
   }
 
   @Override

@@ -153,7 +153,8 @@ final class Scripts {
                 if not longest or ttl > longest then redis.call('SET', M .. 'maxttl', num(ttl)) end
                 if force then trim_tombstones() end
               end
-              if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9]) end
+              -- The message ends with '@<bucket>:' and takes the bucket's clock (see BusFrames.announcement).
+              if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9] .. num(clock_now())) end
               table.insert(written, 1, now)
               table.insert(written, 1, clock_now())
               return written
@@ -222,7 +223,8 @@ final class Scripts {
                 cap('plens', MAX_PL, false)
                 cap('pat', MAX_PAT, false)
               end
-              if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
+              -- The message ends with '@<bucket>:' and takes the version of the change (see BusFrames.announcement).
+              if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(v)) end
               return v
               """);
 

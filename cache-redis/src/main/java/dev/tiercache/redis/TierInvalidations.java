@@ -54,13 +54,15 @@ final class TierInvalidations {
   }
 
   /**
-   * Applies the items in order and, with a frame, publishes it from the last bucket's script.
+   * Applies the items in order and, with an announcement, publishes it from the last bucket's script, stamped with
+   * that bucket and the version the script gave the change ({@link BusFrames#announcement}).
    *
-   * @param frame the bus frame to publish, or null to publish nothing
+   * @param announcement the message to publish, or null to publish nothing
    * @return completes when applied (and published); fails, having published nothing, if a bucket failed or an item
    *     is not built in
    */
-  CompletableFuture<Void> invalidate(String cache, List<InvalidationMessage.Item> items, byte[] frame) {
+  CompletableFuture<Void> invalidate(
+      String cache, List<InvalidationMessage.Item> items, InvalidationMessage announcement) {
     Map<Integer, BucketOps> byBucket = new LinkedHashMap<>();
     List<String> patterns = new ArrayList<>();
     for (InvalidationMessage.Item item : items) {
@@ -93,7 +95,9 @@ final class TierInvalidations {
       first.add(run(cache, bucket, byBucket.get(bucket), null));
     }
     return CompletableFuture.allOf(first.toArray(CompletableFuture[]::new))
-        .thenCompose(done -> run(cache, last, byBucket.get(last), frame))
+        .thenCompose(
+            done -> run(cache, last, byBucket.get(last),
+                announcement == null ? null : BusFrames.announcement(announcement, last)))
         .thenApply(
             v -> {
               patterns.forEach(glob -> sweeper.sweep(cache, glob));

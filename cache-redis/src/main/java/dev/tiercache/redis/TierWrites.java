@@ -66,7 +66,7 @@ final class TierWrites {
   CompletableFuture<Void> put(
       String cache, String key, L2Entry entry, Duration ttl, InvalidationMessage announcement, Duration within) {
     int bucket = keys.bucketOf(key);
-    byte[] message = announcement == null ? NONE : BusFrames.message(announcement);
+    byte[] message = announcement == null ? NONE : BusFrames.announcement(announcement, bucket);
     if (within == null) {
       return unconditional(cache, bucket, key, entry, ttl, message, 0);
     }

@@ -14,6 +14,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -61,6 +62,33 @@ class RedisBusFramesTest {
       await().atMost(Duration.ofSeconds(5)).until(() -> listener.messages.size() == 1);
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+
+  @Test
+  void anAnnouncementCarriesTheBucketAndTheVersionItsScriptAppended() {
+    InvalidationMessage message = RecordingListener.message("peer", 7, "k");
+    byte[] stamped = BusFrames.announcement(message, 12);
+    byte[] published = Arrays.copyOf(stamped, stamped.length + 16);
+    System.arraycopy("1700000000000001".getBytes(StandardCharsets.US_ASCII), 0, published, stamped.length, 16);
+
+    BusFrames.Frame frame = BusFrames.read(published);
+    assertThat(frame.message()).isEqualTo(message);
+    assertThat(frame.bucket()).isEqualTo(12);
+    assertThat(frame.version()).isEqualTo(1_700_000_000_000_001L);
+
+    BusFrames.Frame plain = BusFrames.read(BusFrames.message(message));
+    assertThat(plain.message()).isEqualTo(message);
+    assertThat(plain.version()).isZero();
+  }
+
+  @Test
+  void aStampThatIsNotBucketColonDigitsIsRefused() {
+    byte[] frame = BusFrames.message(RecordingListener.message("peer", 7, "k"));
+    for (String trailer : new String[] {"@1:", "@:5", "@1:5x", "@123456:5", "@1:12345678901234567", "@-1:5", "x"}) {
+      byte[] bytes = Arrays.copyOf(frame, frame.length + trailer.length());
+      System.arraycopy(trailer.getBytes(StandardCharsets.US_ASCII), 0, bytes, frame.length, trailer.length());
+      assertThatThrownBy(() -> BusFrames.read(bytes)).as(trailer).isInstanceOf(IllegalArgumentException.class);
     }
   }
 

@@ -235,6 +235,25 @@ class RedisVersionSafetyTest {
   }
 
   @Test
+  void aRollbackIsCaughtWhenAnotherInstanceThatUsedTheBucketOnlyBeforeTheSnapshotWritesFirst() {
+    RedisTier other =
+        session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    RecordingListener heard = new RecordingListener();
+    other.bus().subscribe(cache, heard);
+    join(tier.put(cache, "k", entry("v1"), LONG_TTL));
+    join(other.put(cache, "other", entry("o1"), LONG_TTL));
+    redis.save();
+    // Announced with the version the script gave it: the other instance learns how far the bucket's clock went.
+    join(tier.invalidate(cache, RecordingListener.message("a", 1, "k")));
+    await().atMost(Duration.ofSeconds(5)).until(() -> !heard.messages.isEmpty());
+    debug(redis, "RELOAD", "NOSAVE");
+
+    join(other.put(cache, "other", entry("o2"), LONG_TTL));
+
+    assertThat(join(tier.get(cache, "k")).isHit()).as("an entry this tier invalidated after the snapshot").isFalse();
+  }
+
+  @Test
   void aCorruptClockRepairsItselfAndRefusesWhatWasReadBeforeIt() {
     join(tier.put(cache, "k", entry("v1"), LONG_TTL));
     long before = join(tier.get(cache, "k")).version();
