@@ -21,8 +21,8 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * The starter's Lettuce client against Spring Boot 3.5's own reading of {@code spring.data.redis.*}
- * ({@code PropertiesRedisConnectionDetails}, {@code RedisConnectionConfiguration}, {@code LettuceConnectionConfiguration}):
- * sentinel wins over cluster and url, a url's credentials and database are used in every mode, and
+ * ({@code PropertiesRedisConnectionDetails}, {@code RedisConnectionConfiguration},
+ * {@code LettuceConnectionConfiguration}): sentinel wins over cluster and url, a url's credentials and database are used in every mode, and
  * {@code ssl.enabled} turns SSL on with a {@code redis://} url too. Only the client bean is made (nothing connects).
  */
 class BootRedisModesTest {
