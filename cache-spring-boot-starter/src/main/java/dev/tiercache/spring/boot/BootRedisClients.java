@@ -22,7 +22,8 @@ final class BootRedisClients {
   private BootRedisClients() {}
 
   static AbstractRedisClient create(BootRedisSettings redis, ClientResources resources) {
-    // Boot's order: sentinel (when a master is named), then cluster nodes, then standalone (url, else host/port).
+    // Boot's order: sentinel (when a master is named), then cluster nodes, then (Boot 4) static master/replica nodes,
+    // then standalone (url, else host/port).
     if (redis.sentinelMaster() == null && !redis.clusterNodes().isEmpty()) {
       RedisURI url = url(redis);
       List<RedisURI> seeds = new ArrayList<>();
@@ -34,6 +35,13 @@ final class BootRedisClients {
           resources == null ? RedisClusterClient.create(seeds) : RedisClusterClient.create(resources, seeds);
       client.setOptions(RedisTier.recommendedClusterClientOptions());
       return client;
+    }
+    if (redis.sentinelMaster() == null && !redis.masterReplicaNodes().isEmpty()) {
+      // Boot 4 would connect to these nodes; host/port (default localhost:6379) would silently be another server.
+      throw new IllegalStateException(
+          "spring.data.redis.masterreplica.nodes (static master/replica) is not supported by the Tiercache L2: "
+              + "declare your own L2Store bean (RedisTier.create on a client of your choice), use sentinel, "
+              + "cluster or a single url/host, or set tiercache.l2.enabled=false");
     }
     RedisURI uri = uri(redis);
     RedisClient client = resources == null ? RedisClient.create(uri) : RedisClient.create(resources, uri);

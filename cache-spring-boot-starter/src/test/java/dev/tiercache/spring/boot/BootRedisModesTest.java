@@ -1,6 +1,7 @@
 package dev.tiercache.spring.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
@@ -141,5 +142,14 @@ class BootRedisModesTest {
           assertThat(uri.getClientName()).isEqualTo("orders");
           assertThat(uri.isSsl()).isFalse();
         });
+  }
+
+  @Test
+  void bootFoursStaticMasterReplicaNodesAreRefusedNotReplacedByLocalhost() {
+    runner
+        .withPropertyValues("spring.data.redis.masterreplica.nodes=r1:6379,r2:6379")
+        .run(context -> assertThatThrownBy(() -> context.getBean("tiercacheRedisClient", AbstractRedisClient.class))
+            .hasRootCauseInstanceOf(IllegalStateException.class)
+            .rootCause().hasMessageContaining("spring.data.redis.masterreplica.nodes"));
   }
 }
