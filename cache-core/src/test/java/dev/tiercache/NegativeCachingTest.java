@@ -332,4 +332,22 @@ class NegativeCachingTest {
     advance(NEGATIVE_TTL.minusSeconds(2).plusNanos(1));
     assertThat(reader.getIfPresent("ghost", ABSENT)).isNull();
   }
+
+  @Test
+  void anAbsenceCachedByAnInstanceWithANegativeTtlIsAMissOnOneWithout() {
+    TieredCache<String, String> caching = node(true, true);
+    TieredCache<String, String> notCaching = node(true, false);
+    caching.get("ghost", new NothingLoader());
+    assertThat(store.holds(NAME, "ghost")).isTrue();
+
+    assertThat(notCaching.getIfPresent("ghost", ABSENT)).as("no absence served, so none kept in its L1").isNull();
+    AtomicInteger loads = new AtomicInteger();
+    assertThat(notCaching.get("ghost", key -> {
+      loads.incrementAndGet();
+      return "found";
+    })).isEqualTo("found");
+    assertThat(loads).hasValue(1);
+    advance(Duration.ofDays(1));
+    assertThat(notCaching.getIfPresent("ghost", ABSENT)).isEqualTo("found");
+  }
 }
