@@ -111,6 +111,11 @@ final class L2Tier<V> {
       return undecodable("foreign codec '" + entry.codecId() + "'");
     }
     if (entry.isAbsent()) {
+      if (negativeTtl == null) {
+        // Cached by an instance with a negative TTL; this one caches no absences (its L1 would keep it with no expiry).
+        metrics.miss(CacheMetrics.Tier.L2);
+        return null;
+      }
       metrics.hit(CacheMetrics.Tier.L2);
       return new Hit<>(null, entry.tags());
     }

@@ -17,8 +17,9 @@ import java.util.function.Function;
  * <h2>Absent values</h2>
  * The cache never holds {@code null}. A loader that returns {@code null} (or a bulk loader that leaves a key out)
  * means "no such value": the read returns {@code null}, and the absence is cached only when the builder set a
- * {@link TieredCacheBuilder#negativeTtl negative TTL}, for that long in both tiers. {@link #put} rejects a null value;
- * {@link #putAbsent} caches an absence, and {@link #getIfPresent(Object, Object)} tells one from a miss.
+ * {@link TieredCacheBuilder#negativeTtl negative TTL}, for that long in the L2 and in each L1 from its own read.
+ * {@link #put} rejects a null value; {@link #putAbsent} caches an absence, and {@link #getIfPresent(Object, Object)}
+ * tells one from a miss.
  *
  * <h2>Invalidation</h2>
  * When {@link #invalidate(Invalidation)} returns, no read on this instance returns a value it covered, including a

@@ -214,7 +214,10 @@ public final class TieredCacheBuilder<K, V> {
 
   /**
    * Caches absences: when a loader finds nothing, the cache remembers that for {@code ttl} in both tiers, so a
-   * missing row is not queried again on every read. Off by default. Also bounded by the L1's own expiry.
+   * missing row is not queried again on every read. Off by default. Also bounded by the L1's own expiry. An L1 counts
+   * {@code ttl} from its own read: another instance that reads the absence from the L2 just before it expires there
+   * keeps it for up to {@code ttl} more (up to twice {@code ttl} after the load), unless an invalidation ends it. A
+   * cache built without a negative TTL reads an absence that another instance cached in the L2 as a miss.
    *
    * @param ttl how long an absence is cached; positive
    * @return this builder

@@ -314,4 +314,40 @@ class NegativeCachingTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("negativeTtl");
     assertThat(store.writes).hasValue(0);
   }
+
+  @Test
+  void anAbsenceReadFromTheL2LivesItsWholeNegativeTtlInTheReadersL1() {
+    TieredCache<String, String> writer = node(true, true);
+    TieredCache<String, String> reader = node(true, true);
+    writer.get("ghost", new NothingLoader());
+
+    advance(NEGATIVE_TTL.minusSeconds(1));
+    assertThat(reader.getIfPresent("ghost", ABSENT)).as("read from the L2 just before it expires there")
+        .isEqualTo(ABSENT);
+    advance(Duration.ofSeconds(2));
+    assertThat(store.holds(NAME, "ghost")).as("gone from the L2").isFalse();
+    assertThat(writer.getIfPresent("ghost", ABSENT)).isNull();
+    // The reader's L1 counts the negative TTL from its own read: up to twice the negative TTL after the load.
+    assertThat(reader.getIfPresent("ghost", ABSENT)).isEqualTo(ABSENT);
+    advance(NEGATIVE_TTL.minusSeconds(2).plusNanos(1));
+    assertThat(reader.getIfPresent("ghost", ABSENT)).isNull();
+  }
+
+  @Test
+  void anAbsenceCachedByAnInstanceWithANegativeTtlIsAMissOnOneWithout() {
+    TieredCache<String, String> caching = node(true, true);
+    TieredCache<String, String> notCaching = node(true, false);
+    caching.get("ghost", new NothingLoader());
+    assertThat(store.holds(NAME, "ghost")).isTrue();
+
+    assertThat(notCaching.getIfPresent("ghost", ABSENT)).as("no absence served, so none kept in its L1").isNull();
+    AtomicInteger loads = new AtomicInteger();
+    assertThat(notCaching.get("ghost", key -> {
+      loads.incrementAndGet();
+      return "found";
+    })).isEqualTo("found");
+    assertThat(loads).hasValue(1);
+    advance(Duration.ofDays(1));
+    assertThat(notCaching.getIfPresent("ghost", ABSENT)).isEqualTo("found");
+  }
 }

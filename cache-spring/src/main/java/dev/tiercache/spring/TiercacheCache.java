@@ -22,7 +22,8 @@ import org.springframework.cache.support.SimpleValueWrapper;
  *       loader call per key per instance at a time, and a load overtaken by an eviction is not installed;
  *   <li>{@link #get(Object)} returns null when absent and a {@link ValueWrapper} when present, holding null for a
  *       cached null: cached only when null values are allowed, as the tiered cache's own cached absence, which lives
- *       for its {@link dev.tiercache.TieredCacheBuilder#negativeTtl negative TTL} in both tiers;
+ *       for its {@link dev.tiercache.TieredCacheBuilder#negativeTtl negative TTL} in Redis and, from each instance's
+ *       own read, in its L1;
  *   <li>{@link #put}, {@link #putIfAbsent}, {@link #evict}, {@link #evictIfPresent} reach every instance's L1 and
  *       the L2; {@link #clear()} and {@link #invalidate()} are one {@link Invalidation#all()} (O(1) in the L2);
  *   <li>{@link #retrieve(Object)} and {@link #retrieve(Object, Supplier)} map to {@link TieredCache#getAsync}.

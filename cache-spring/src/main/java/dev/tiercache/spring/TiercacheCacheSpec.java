@@ -105,9 +105,9 @@ public final class TiercacheCacheSpec {
   }
 
   /**
-   * Sets how long a cached null lives, in both tiers ({@link TieredCacheBuilder#negativeTtl}); used only when null
-   * values are allowed. Defaults to the L2 time to live ({@link TieredCacheBuilder#DEFAULT_L2_TTL} without one); the
-   * L1's own expiry bounds it too.
+   * Sets how long a cached null lives, in Redis and in each L1 from its own read
+   * ({@link TieredCacheBuilder#negativeTtl}); used only when null values are allowed. Defaults to the L2 time to
+   * live ({@link TieredCacheBuilder#DEFAULT_L2_TTL} without one); the L1's own expiry bounds it too.
    *
    * @param ttl how long a cached null lives; positive
    * @return this spec

@@ -22,16 +22,26 @@ final class BootRedisClients {
   private BootRedisClients() {}
 
   static AbstractRedisClient create(BootRedisSettings redis, ClientResources resources) {
-    if (!redis.clusterNodes().isEmpty()) {
+    // Boot's order: sentinel (when a master is named), then cluster nodes, then (Boot 4) static master/replica nodes,
+    // then standalone (url, else host/port).
+    if (redis.sentinelMaster() == null && !redis.clusterNodes().isEmpty()) {
+      RedisURI url = url(redis);
       List<RedisURI> seeds = new ArrayList<>();
       for (String node : redis.clusterNodes()) {
         RedisURI.Builder seed = RedisURI.builder(RedisURI.create("redis://" + node));
-        seeds.add(common(seed, redis).build());
+        seeds.add(common(seed, redis, url).build());
       }
       RedisClusterClient client =
           resources == null ? RedisClusterClient.create(seeds) : RedisClusterClient.create(resources, seeds);
       client.setOptions(RedisTier.recommendedClusterClientOptions());
       return client;
+    }
+    if (redis.sentinelMaster() == null && !redis.masterReplicaNodes().isEmpty()) {
+      // Boot 4 would connect to these nodes; host/port (default localhost:6379) would silently be another server.
+      throw new IllegalStateException(
+          "spring.data.redis.masterreplica.nodes (static master/replica) is not supported by the Tiercache L2: "
+              + "declare your own L2Store bean (RedisTier.create on a client of your choice), use sentinel, "
+              + "cluster or a single url/host, or set tiercache.l2.enabled=false");
     }
     RedisURI uri = uri(redis);
     RedisClient client = resources == null ? RedisClient.create(uri) : RedisClient.create(resources, uri);
@@ -39,17 +49,13 @@ final class BootRedisClients {
     return client;
   }
 
+  /**
+   * The URI of a standalone or sentinel client. As in Boot, a url replaces host, port, database, username and
+   * password (in sentinel and cluster mode too: its credentials and database are the data nodes'), and SSL is on if
+   * {@code ssl.enabled} (or an SSL bundle) says so or the url is {@code rediss://}.
+   */
   static RedisURI uri(BootRedisSettings redis) {
-    if (redis.url() != null && !redis.url().isBlank()) {
-      RedisURI.Builder builder = RedisURI.builder(RedisURI.create(redis.url()));
-      if (redis.timeout() != null) {
-        builder.withTimeout(redis.timeout());
-      }
-      if (redis.clientName() != null) {
-        builder.withClientName(redis.clientName());
-      }
-      return builder.build();
-    }
+    RedisURI url = url(redis);
     RedisURI.Builder builder;
     if (redis.sentinelMaster() != null) {
       builder = RedisURI.builder().withSentinelMasterId(redis.sentinelMaster());
@@ -63,22 +69,33 @@ final class BootRedisClients {
         }
         builder.withSentinel(one.build());
       }
+      builder.withDatabase(url != null ? url.getDatabase() : redis.database());
+    } else if (url != null) {
+      builder = RedisURI.builder(url);
     } else {
-      builder = RedisURI.builder().withHost(redis.host()).withPort(redis.port());
+      builder = RedisURI.builder().withHost(redis.host()).withPort(redis.port()).withDatabase(redis.database());
     }
-    builder.withDatabase(redis.database());
-    return common(builder, redis).build();
+    return common(builder, redis, url).build();
   }
 
-  private static RedisURI.Builder common(RedisURI.Builder builder, BootRedisSettings redis) {
-    if (redis.password() != null) {
-      if (redis.username() != null) {
-        builder.withAuthentication(redis.username(), redis.password());
+  private static RedisURI url(BootRedisSettings redis) {
+    return redis.url() != null && !redis.url().isBlank() ? RedisURI.create(redis.url()) : null;
+  }
+
+  /** Credentials (the url's if there is one, as in Boot, else username/password), SSL, timeout and client name. */
+  @SuppressWarnings("deprecation") // RedisURI.getPassword: the url's static password
+  private static RedisURI.Builder common(RedisURI.Builder builder, BootRedisSettings redis, RedisURI url) {
+    String username = url != null ? url.getUsername() : redis.username();
+    char[] password =
+        url != null ? url.getPassword() : redis.password() == null ? null : redis.password().toCharArray();
+    if (password != null) {
+      if (username != null) {
+        builder.withAuthentication(username, password);
       } else {
-        builder.withPassword(redis.password().toCharArray());
+        builder.withPassword(password);
       }
     }
-    if (redis.ssl()) {
+    if (redis.ssl() || (url != null && url.isSsl())) {
       builder.withSsl(true);
     }
     if (redis.timeout() != null) {

@@ -26,7 +26,8 @@ record BootRedisSettings(
     List<String> sentinelNodes,
     String sentinelUsername,
     String sentinelPassword,
-    List<String> clusterNodes) {
+    List<String> clusterNodes,
+    List<String> masterReplicaNodes) {
 
   private static final String PREFIX = "spring.data.redis.";
 
@@ -47,7 +48,9 @@ record BootRedisSettings(
         list(binder, "sentinel.nodes"),
         text(binder, "sentinel.username"),
         text(binder, "sentinel.password"),
-        list(binder, "cluster.nodes"));
+        list(binder, "cluster.nodes"),
+        // Spring Boot 4's static master/replica, which the Tiercache client does not support.
+        list(binder, "masterreplica.nodes"));
   }
 
   private static String text(Binder binder, String name) {

@@ -31,7 +31,7 @@ public class TiercacheCacheProperties {
   /** How long an entry lives in Redis (default 30m). */
   private Duration l2Ttl;
 
-  /** How long a cached null lives, in both tiers, when null values are allowed (default: the L2 TTL). */
+  /** How long a cached null lives, in Redis and in each L1 from its read, if nulls are allowed (default: L2 TTL). */
   private Duration negativeTtl;
 
   /** Random spread of L2 expiries, in [0, 1) (0.1 = up to 10% shorter). */
