@@ -20,8 +20,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class KeyLog {
 
-  /** A power of two; enough that 8 writing threads rarely meet on one stripe. */
-  private static final int STRIPES = 64;
+  /**
+   * 1,024 stripes: writing threads rarely meet on one, and each stripe's map stays small (a capacity of 65,536 keys
+   * is 64 per stripe), which matters because keys like {@code "user:" + n} spread poorly over a HashMap's buckets.
+   */
+  private static final int STRIPE_BITS = 10;
+  private static final int STRIPES = 1 << STRIPE_BITS;
 
   private final Stripe[] stripes = new Stripe[STRIPES];
   private final int capacityPerStripe;
@@ -49,9 +53,12 @@ final class KeyLog {
     long localEnd;
   }
 
+  /**
+   * The stripe of a key, by the high bits of a multiplicative hash: the stripe's own HashMap indexes by the low bits
+   * of the spread hash, so striping by those too would put all of a stripe's keys in one bucket.
+   */
   Stripe stripe(String key) {
-    int h = key.hashCode();
-    return stripes[(h ^ (h >>> 16)) & (STRIPES - 1)];
+    return stripes[(key.hashCode() * 0x9E3779B9) >>> (Integer.SIZE - STRIPE_BITS)];
   }
 
   /** Begins an invalidation of {@code key}; {@code whileExclusive} runs before any install of the key can. */

@@ -39,15 +39,15 @@ final class L1Tier<V> {
   /** Whether any entry can expire or refresh by the L1's own clock, so reads must look at the ticker. */
   private final boolean timed;
 
-  /** Whether the current thread is inside one of this class's writes to the L1 (see {@link #UPKEEP}). */
+  /** Whether the current thread is inside an L1 fill by a read (see {@link #UPKEEP}). */
   private static final ThreadLocal<boolean[]> WRITING = ThreadLocal.withInitial(() -> new boolean[1]);
 
   /**
-   * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After a write of ours it runs on the
-   * writing thread: handing it to a pool woke a thread on every L1 fill, about 15 us of an L2 hit on two cores
-   * (benchmarks, suite 2). After a read (a hit whose read buffer filled up) it runs on the library's own pool, as
-   * plain Caffeine's does on its executor: inline, every hit paid for draining the buffers of the others. Sweeps use
-   * the same pool; loads use the cache's executor.
+   * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs
+   * on the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
+   * (benchmarks, suite 2). Otherwise (a hit whose read buffer filled up, a put, a removal) it runs on the library's
+   * own pool, as plain Caffeine's does on its executor: inline, hits and puts paid for draining everyone's buffers,
+   * one drain per write where Caffeine batches many. Sweeps use the same pool; loads use the cache's executor.
    */
   private static final Executor UPKEEP =
       task -> {
@@ -202,11 +202,20 @@ final class L1Tier<V> {
    * @return the entry installed, or null if refused
    */
   L1Entry<V> install(String key, V value, Tags tags, long stamp) {
-    return install(key, value, tags, stamp, 0);
+    return install(key, value, tags, stamp, 0, true);
   }
 
   /** As {@link #install(String, Object, Tags, long)}, remembering how long the load took (for XFetch). */
   L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos) {
+    return install(key, value, tags, stamp, loadNanos, true);
+  }
+
+  /** Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread. */
+  L1Entry<V> installWritten(String key, V value, Tags tags, long stamp) {
+    return install(key, value, tags, stamp, 0, false);
+  }
+
+  private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
     long now = timed ? ticker.read() : 0;
     long expiresAt =
         value == null && negativeTtlNanos > 0
@@ -220,7 +229,11 @@ final class L1Tier<V> {
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
       entry.checkedThrough = checkedThrough;
-      write(() -> map.put(key, entry));
+      if (fill) {
+        fill(() -> map.put(key, entry));
+      } else {
+        map.put(key, entry);
+      }
     })) {
       metrics.put(CacheMetrics.Tier.L1);
       return entry;
@@ -231,11 +244,11 @@ final class L1Tier<V> {
 
   /** Removes one key at once; called while the log excludes installs of that key. */
   void remove(String key) {
-    write(() -> map.remove(key));
+    map.remove(key);
   }
 
-  /** Runs a write with Caffeine's upkeep on this thread ({@link #UPKEEP}). */
-  private static void write(Runnable write) {
+  /** Runs an L1 fill with Caffeine's upkeep on this thread ({@link #UPKEEP}). */
+  private static void fill(Runnable write) {
     boolean[] writing = WRITING.get();
     boolean outer = !writing[0];
     writing[0] = true;
