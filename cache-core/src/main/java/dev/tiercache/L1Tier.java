@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -36,8 +37,12 @@ final class L1Tier<V> {
   private final Queue<InvalidationLog.Entry> sweepQueue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean sweepScheduled = new AtomicBoolean();
   private static final int MAX_SWEEP_BATCH = 256;
-  /** Whether any entry can expire or refresh by the L1's own clock, so reads must look at the ticker. */
+  /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
+  /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
+  private final boolean checkValues;
+  /** Whether a hit on a cached absence must read the ticker (absences may expire before values). */
+  private final boolean checkAbsences;
 
   /** Whether the current thread is inside an L1 fill by a read (see {@link #UPKEEP}). */
   private static final ThreadLocal<boolean[]> WRITING = ThreadLocal.withInitial(() -> new boolean[1]);
@@ -46,8 +51,9 @@ final class L1Tier<V> {
    * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs
    * on the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
    * (benchmarks, suite 2). Otherwise (a hit whose read buffer filled up, a put, a removal) it runs on the library's
-   * own pool, as plain Caffeine's does on its executor: inline, hits and puts paid for draining everyone's buffers,
-   * one drain per write where Caffeine batches many. Sweeps use the same pool; loads use the cache's executor.
+   * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
+   * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
+   * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
    */
   private static final Executor UPKEEP =
       task -> {
@@ -56,7 +62,7 @@ final class L1Tier<V> {
           return;
         }
         try {
-          Background.SWEEPS.execute(task);
+          ForkJoinPool.commonPool().execute(task);
         } catch (RejectedExecutionException e) {
           task.run();
         }
@@ -73,6 +79,11 @@ final class L1Tier<V> {
     this.refreshFraction = settings.refreshAhead;
     this.xfetchBeta = settings.xfetchBeta;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
+    // Without fail-safe, Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit
+    // reads the ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL,
+    // or, with fail-safe, a value Caffeine keeps past its TTL.
+    this.checkValues = ttlNanos > 0 && maxStalenessNanos > 0;
+    this.checkAbsences = negativeTtlNanos > 0;
     this.cache =
         L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, metrics).build();
     this.map = cache.asMap();
@@ -112,7 +123,9 @@ final class L1Tier<V> {
     if (entry != null && !current(key, entry)) {
       entry = null;
     }
-    if (entry != null && timed && !entry.isFresh(ticker.read())) {
+    if (entry != null
+        && (entry.isAbsent() ? checkAbsences : checkValues)
+        && !entry.isFresh(ticker.read())) {
       entry = null;
     }
     if (entry == null) {
@@ -129,7 +142,7 @@ final class L1Tier<V> {
    */
   private boolean current(String key, L1Entry<V> entry) {
     long latest = log.latest();
-    long checked = entry.checkedThrough;
+    long checked = entry.checkedThrough();
     if (checked == latest) {
       return true;
     }
@@ -137,7 +150,7 @@ final class L1Tier<V> {
       map.remove(key, entry);
       return false;
     }
-    entry.checkedThrough = latest;
+    entry.checkedThrough(latest);
     return true;
   }
 
@@ -171,7 +184,7 @@ final class L1Tier<V> {
             stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos,
             stale.staleSince);
     log.installIfCurrent(key, stale.tags, stale.stamp, checkedThrough -> {
-      again.checkedThrough = checkedThrough;
+      again.checkedThrough(checkedThrough);
       map.replace(key, stale, again);
     });
   }
@@ -228,7 +241,7 @@ final class L1Tier<V> {
     L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
-      entry.checkedThrough = checkedThrough;
+      entry.checkedThrough(checkedThrough);
       if (fill) {
         fill(() -> map.put(key, entry));
       } else {
