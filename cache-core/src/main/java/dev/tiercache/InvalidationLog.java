@@ -64,7 +64,7 @@ final class InvalidationLog {
   private volatile long latest;
 
   InvalidationLog(int capacity) {
-    this.keys = new KeyLog(capacity);
+    this.keys = new KeyLog();
     this.ends = new InvalidationIndex(capacity);
     this.localEnds = new InvalidationIndex(capacity);
     this.starts = new InvalidationIndex(capacity);

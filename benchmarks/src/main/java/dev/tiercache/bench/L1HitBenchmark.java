@@ -101,10 +101,7 @@ public class L1HitBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(Keys keys) {
-      cache = Caffeine.newBuilder().maximumSize(keys.size).build();
-      for (String key : keys.keys) {
-        cache.put(key, VALUE);
-      }
+      cache = populated(Caffeine.newBuilder().maximumSize(keys.size), keys);
     }
   }
 
@@ -141,11 +138,16 @@ public class L1HitBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(Keys keys) {
-      cache = Caffeine.newBuilder().maximumSize(keys.size).expireAfterWrite(TTL).build();
-      for (String key : keys.keys) {
-        cache.put(key, VALUE);
-      }
+      cache = populated(Caffeine.newBuilder().maximumSize(keys.size).expireAfterWrite(TTL), keys);
     }
+  }
+
+  static Cache<String, Boolean> populated(Caffeine<Object, Object> builder, Keys keys) {
+    Cache<String, Boolean> cache = builder.build();
+    for (String key : keys.keys) {
+      cache.put(key, VALUE);
+    }
+    return cache;
   }
 
   static final Duration TTL = Duration.ofMinutes(10);
