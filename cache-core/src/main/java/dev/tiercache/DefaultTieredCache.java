@@ -85,11 +85,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   @Override
   public V get(K key, Tags tags, Function<? super K, ? extends V> loader) {
-    String k = encode(key);
+    String k = lookupKey(key);
     L1Entry<V> hit = readThroughHit(k, key, tags, loader);
     if (hit != null) {
       return hit.value;
     }
+    keyRules.check(k);
     Flight<V> mine = new Flight<>(tags, true);
     Flight<V> flight = join(k, mine);
     if (flight == mine) {
@@ -100,11 +101,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   @Override
   public CompletableFuture<V> getAsync(K key, Tags tags, Function<? super K, ? extends V> loader) {
-    String k = encode(key);
+    String k = lookupKey(key);
     L1Entry<V> hit = readThroughHit(k, key, tags, loader);
     if (hit != null) {
       return CompletableFuture.completedFuture(hit.value);
     }
+    keyRules.check(k);
     Flight<V> mine = new Flight<>(tags, false);
     Flight<V> flight;
     try {
@@ -125,11 +127,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   @Override
   public V getIfPresent(K key, V ifAbsent) {
-    String k = encode(key);
+    String k = lookupKey(key);
     L1Entry<V> hit = l1Hit(k);
     if (hit != null) {
       return hit.isAbsent() ? ifAbsent : hit.value;
     }
+    keyRules.check(k);
     if (!l2Trusted()) {
       return null;
     }
@@ -415,11 +418,20 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
    * would become another key's bytes in Redis), and at most {@code maxKeyBytes} of UTF-8.
    */
   private String encode(K key) {
-    Objects.requireNonNull(key, "key");
-    ensureOpen();
-    String k = Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
+    String k = lookupKey(key);
     keyRules.check(k);
     return k;
+  }
+
+  /**
+   * Encodes a key for an L1 lookup, without the key rule: the L1 holds only keys that passed it when they were
+   * installed, so a hit needs no check (it scanned every key for lone surrogates on every hit), and a read that
+   * misses applies {@link KeyRules#check} before it goes anywhere else.
+   */
+  private String lookupKey(K key) {
+    Objects.requireNonNull(key, "key");
+    ensureOpen();
+    return Objects.requireNonNull(keyCodec.encode(key), "keyCodec returned null");
   }
 
   private void ensureOpen() {

@@ -8,8 +8,9 @@ final class Flight<V> {
   final CompletableFuture<V> result = new CompletableFuture<>();
   /**
    * The tags invalidations are matched against: the caller's, plus those of the L2 entry the flight read. Widened
-   * before the entry is installed, under the log's install lock, so a tag invalidation that starts later detaches the
-   * flight (DESIGN.md invariant 1: a read that starts after it cannot join a load that read what it covers).
+   * before the entry is installed, so a tag invalidation that starts later detaches the flight (DESIGN.md invariant 1:
+   * a read that starts after it cannot join a load that read what it covers); one that started earlier refuses the
+   * install, and the flight goes on to its loader.
    */
   private volatile Tags tags;
   /** Taken after the flight became visible to invalidations, before anything is read. */

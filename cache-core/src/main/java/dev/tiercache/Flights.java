@@ -20,7 +20,7 @@ final class Flights<V> {
     byKey.remove(key, flight);
   }
 
-  /** Called while the log excludes installs. */
+  /** Called as an invalidation begins and ends (for one key, while the log excludes installs of that key). */
   void detach(Invalidation invalidation) {
     String single = invalidation.singleKey();
     if (single != null) {

@@ -9,8 +9,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * of the entry, one per distinct invalidated prefix length, and a scan of the patterns and custom invalidations newer
  * than s, however many invalidations were recorded.
  *
- * <p>Written only under the log's write lock, in increasing stamp order; read either under its read lock or without a
- * lock (every field is safe to read concurrently: concurrent maps and volatile copy-on-write arrays). Bounded: when
+ * <p>Written by one writer at a time (under the log's lock for invalidations that may cover many keys), in increasing
+ * stamp order; read without a lock (every field is safe to read concurrently: concurrent maps and volatile
+ * copy-on-write arrays). Bounded: when
  * {@link #isFull()} the log forgets everything through {@link #clear()}, after raising the floor that makes what it
  * can no longer tell count as covered.
  */
@@ -34,7 +35,7 @@ final class InvalidationIndex {
   private volatile long all;
   /** Patterns and custom invalidations, ascending by stamp. */
   private volatile Stamped[] others = NONE;
-  /** How many entries the maps and arrays hold; written under the log's write lock. */
+  /** How many entries the maps and arrays hold; written by the one writer. */
   private int size;
 
   InvalidationIndex(int capacity) {

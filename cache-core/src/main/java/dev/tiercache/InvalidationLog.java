@@ -1,9 +1,8 @@
 package dev.tiercache;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The node-local memory of recent invalidations that closes both races of DESIGN.md invariant 1.
@@ -11,9 +10,18 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Time is a counter. A load (or an L2 read that will fill L1) takes a {@link #stamp()} before it reads anything;
  * an invalidation gets a start stamp when it begins and an end stamp once the L2 has applied it. A load may install
  * its result only if no covering invalidation is still running or ended after the load's stamp: such an invalidation
- * may have removed the very row the load read. Installation and the start of an invalidation exclude each other
- * through a read-write lock (installs share it), so an install either happens entirely before an invalidation, whose
- * L1 cleanup then sees it, or entirely after, when its check sees the invalidation.
+ * may have removed the very row the load read.
+ *
+ * <p>No lock is shared by every key on the write path. Invalidations of exactly one key ({@code put},
+ * {@code invalidateKey}) live in the {@link KeyLog}, striped by key: an install of a key and an invalidation of it
+ * exclude each other through the key's stripe, so the install either happens entirely before the invalidation, whose
+ * L1 removal then sees it, or entirely after, when its check sees the invalidation. Installs check invalidations that
+ * may cover many keys (tag, prefix, pattern, custom, everything) without a lock, optimistically: they read
+ * {@link #latest()} before the check and stamp the installed entry with it, so an invalidation that begins while the
+ * check runs (and so may be missed by it) is newer than the entry's stamp, and every L1 read checks the entry against
+ * it before serving it ({@link #coveredSince}). Those invalidations are rare and are written one at a time under
+ * {@code manyLock}, in an order that lock-free readers rely on: running before the start index and {@link #latest()};
+ * the end index before leaving the running set; a horizon before the index it stands for is cleared.
  *
  * <p>Invalidations that may cover many keys are applied to the L1 logically, so the caller's cost does not grow with
  * the size of the L1: an L1 hit checks the entry against the invalidations that began since the entry was last
@@ -22,29 +30,33 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Both checks look invalidations up by what they name ({@link InvalidationIndex}): a check costs one lookup per tag
  * of the entry and per distinct invalidated prefix length, plus a scan of recent patterns and custom invalidations
- * only, however many invalidations happened. The index is bounded; when it fills up it forgets everything at once and
- * treats what it can no longer tell as covered: loads that began before are refused, L1 entries checked before are
- * reloaded (never served unchecked).
+ * only, however many invalidations happened. The indexes are bounded; when one fills up it forgets everything at once
+ * and treats what it can no longer tell as covered: loads that began before are refused, L1 entries checked before
+ * are reloaded (never served unchecked).
  */
 final class InvalidationLog {
 
   /** How many invalidations each index remembers before it forgets them all. */
   static final int DEFAULT_CAPACITY = 65_536;
 
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final AtomicLong clock = new AtomicLong();
+  private static final Entry[] NO_ENTRIES = new Entry[0];
 
-  // Guarded by lock: mutated under the write lock, read under the read lock.
-  private final List<Entry> running = new ArrayList<>();
+  private final AtomicLong clock = new AtomicLong();
+  private final KeyLog keys;
+
+  /** Serializes the writers of everything below; readers take no lock. */
+  private final ReentrantLock manyLock = new ReentrantLock();
+  /** Running invalidations that may cover many keys; copy-on-write. */
+  private volatile Entry[] running = NO_ENTRIES;
   /** End stamps, for install checks. */
   private final InvalidationIndex ends;
   /** End stamps of local invalidations only, for {@link #coveredLocally}. */
   private final InvalidationIndex localEnds;
-  private long localHorizon;
+  private volatile long localHorizon;
   /** A load whose stamp is older than this is refused: the end index forgot what happened before. */
-  private long horizon;
+  private volatile long horizon;
 
-  /** Start stamps of invalidations that may cover many keys, for L1 hit checks; read without the lock. */
+  /** Start stamps of invalidations that may cover many keys, for L1 hit checks. */
   private final InvalidationIndex starts;
   /** Checks made through a stamp older than this cannot be told apart: the start index forgot them. */
   private volatile long forgotten;
@@ -52,6 +64,7 @@ final class InvalidationLog {
   private volatile long latest;
 
   InvalidationLog(int capacity) {
+    this.keys = new KeyLog();
     this.ends = new InvalidationIndex(capacity);
     this.localEnds = new InvalidationIndex(capacity);
     this.starts = new InvalidationIndex(capacity);
@@ -63,17 +76,31 @@ final class InvalidationLog {
     final long start;
     /** Made on this instance (invalidate, put), as opposed to received from another one or a suspected loss. */
     final boolean local;
+    /** The one key it covers, when it covers exactly one ({@link KeyLog}); null when it may cover many. */
+    final String key;
     volatile long end = Long.MAX_VALUE;
 
-    Entry(Invalidation invalidation, long start, boolean local) {
+    Entry(Invalidation invalidation, long start, boolean local, String key) {
       this.invalidation = invalidation;
       this.start = start;
       this.local = local;
+      this.key = key;
     }
 
     boolean covers(String key, Tags tags) {
       return invalidation.covers(key, tags);
     }
+  }
+
+  /** What an install runs once its check passed. */
+  interface Install {
+    /**
+     * Installs.
+     *
+     * @param checkedThrough the {@link #latest()} read before the check: the entry has been checked against every
+     *     invalidation that began until then, and must be checked against any that began later
+     */
+    void run(long checkedThrough);
   }
 
   /**
@@ -86,31 +113,35 @@ final class InvalidationLog {
   }
 
   /**
-   * Begins an invalidation. {@code whileExclusive} runs while no install can happen: it removes what the
-   * invalidation covers from the L1 and detaches covered loads in flight.
+   * Begins an invalidation. {@code whileExclusive} runs while no install that it could overtake can happen: for one
+   * key, it removes the key from the L1 and detaches its load in flight; for many, it detaches covered loads (their
+   * L1 entries are checked logically).
    */
   Entry begin(Invalidation invalidation, boolean local, Runnable whileExclusive) {
-    lock.writeLock().lock();
+    String single = invalidation.singleKey();
+    if (single != null) {
+      return keys.begin(single, invalidation, local, clock, whileExclusive);
+    }
+    manyLock.lock();
     try {
-      Entry entry = new Entry(invalidation, clock.incrementAndGet(), local);
-      running.add(entry);
+      Entry entry = new Entry(invalidation, clock.incrementAndGet(), local, null);
+      // Running before latest: an install that reads latest at or after this start sees it running.
+      running = with(running, entry);
       try {
-        if (invalidation.singleKey() == null) {
-          if (starts.isFull()) {
-            // Raised before the index forgets: a lock-free reader that finds the index emptied then sees the floor.
-            forgotten = entry.start;
-            starts.clear();
-          }
-          starts.record(invalidation, entry.start);
-          latest = entry.start;
+        if (starts.isFull()) {
+          // Raised before the index forgets: a lock-free reader that finds the index emptied then sees the floor.
+          forgotten = entry.start;
+          starts.clear();
         }
+        starts.record(invalidation, entry.start);
+        latest = entry.start;
       } finally {
         // Even if a custom matcher throws inside, the invalidation is running, so its end will be recorded.
         whileExclusive.run();
       }
       return entry;
     } finally {
-      lock.writeLock().unlock();
+      manyLock.unlock();
     }
   }
 
@@ -119,9 +150,12 @@ final class InvalidationLog {
    * detaches loads that began while it ran: they may have read the L2 before it was cleaned.
    */
   void end(Entry entry, Runnable whileExclusive) {
-    lock.writeLock().lock();
+    if (entry.key != null) {
+      keys.end(entry, clock, whileExclusive);
+      return;
+    }
+    manyLock.lock();
     try {
-      running.remove(entry);
       entry.end = clock.incrementAndGet();
       if (ends.isFull()) {
         horizon = entry.end;
@@ -135,9 +169,11 @@ final class InvalidationLog {
         }
         localEnds.record(entry.invalidation, entry.end);
       }
+      // Recorded before it leaves the running set: a check that no longer finds it running finds its end.
+      running = without(running, entry);
       whileExclusive.run();
     } finally {
-      lock.writeLock().unlock();
+      manyLock.unlock();
     }
   }
 
@@ -146,26 +182,33 @@ final class InvalidationLog {
    *
    * @return whether it installed
    */
-  boolean installIfCurrent(String key, Tags tags, long stamp, Runnable install) {
-    lock.readLock().lock();
-    try {
-      if (stamp < horizon || coveredByRunning(key, tags) || ends.coversAfter(key, tags, stamp)) {
+  boolean installIfCurrent(String key, Tags tags, long stamp, Install install) {
+    KeyLog.Stripe stripe = keys.stripe(key);
+    synchronized (stripe) {
+      long checkedThrough = latest;
+      if (KeyLog.covers(stripe, key, stamp) || coveredByMany(key, tags, stamp, false)) {
         return false;
       }
-      install.run();
+      install.run(checkedThrough);
       return true;
-    } finally {
-      lock.readLock().unlock();
     }
   }
 
-  private boolean coveredByRunning(String key, Tags tags) {
+  /**
+   * Whether an invalidation that may cover many keys, running or ended after {@code stamp}, covers an entry (only
+   * local ones if {@code localOnly}). Lock-free: the running set is read before the end index, and the horizon after
+   * it, the reverse of the order in which {@link #end} writes them.
+   */
+  private boolean coveredByMany(String key, Tags tags, long stamp, boolean localOnly) {
     for (Entry entry : running) {
-      if (entry.covers(key, tags)) {
+      if ((entry.local || !localOnly) && entry.covers(key, tags)) {
         return true;
       }
     }
-    return false;
+    if (localOnly) {
+      return localEnds.coversAfter(key, tags, stamp) || stamp < localHorizon;
+    }
+    return ends.coversAfter(key, tags, stamp) || stamp < horizon;
   }
 
   /**
@@ -175,20 +218,7 @@ final class InvalidationLog {
    * invalidation is within the staleness bound of invariant 2.
    */
   boolean coveredLocally(String key, Tags tags, long stamp) {
-    lock.readLock().lock();
-    try {
-      if (stamp < localHorizon || localEnds.coversAfter(key, tags, stamp)) {
-        return true;
-      }
-      for (Entry entry : running) {
-        if (entry.local && entry.covers(key, tags)) {
-          return true;
-        }
-      }
-      return false;
-    } finally {
-      lock.readLock().unlock();
-    }
+    return keys.coversLocally(key, stamp) || coveredByMany(key, tags, stamp, true);
   }
 
   /**
@@ -210,5 +240,23 @@ final class InvalidationLog {
     }
     // Read after the index: if it was emptied meanwhile, the floor was raised before, and this read sees it.
     return checkedThrough < forgotten;
+  }
+
+  private static Entry[] with(Entry[] entries, Entry added) {
+    Entry[] next = Arrays.copyOf(entries, entries.length + 1);
+    next[entries.length] = added;
+    return next;
+  }
+
+  private static Entry[] without(Entry[] entries, Entry removed) {
+    for (int i = 0; i < entries.length; i++) {
+      if (entries[i] == removed) {
+        Entry[] next = new Entry[entries.length - 1];
+        System.arraycopy(entries, 0, next, 0, i);
+        System.arraycopy(entries, i + 1, next, i, entries.length - i - 1);
+        return next;
+      }
+    }
+    return entries;
   }
 }

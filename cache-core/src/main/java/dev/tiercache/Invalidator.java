@@ -145,8 +145,11 @@ final class Invalidator {
     ReentrantLock lock = keyLocks.of(key);
     lock.lock();
     Throwable failure = null;
+    boolean replaced = false;
     try {
-      InvalidationLog.Entry running = begin(supersede);
+      // The old value stays in the L1 until the new one replaces it (one L1 write, not a removal and then a write):
+      // a read concurrent with the put may return either. Loads that began before are refused all the same.
+      InvalidationLog.Entry running = begin(supersede, true, false);
       boolean stored = true;
       try {
         if (l2 != null) {
@@ -164,11 +167,14 @@ final class Invalidator {
       } finally {
         end(running);
       }
-      if (stored) {
-        // Stamped at the write's end: loads that began before it cannot be installed over it.
-        l1Tier.install(key, value, tags, running.end);
-      }
+      // Stamped at the write's end: loads that began before it cannot be installed over it. Refused only when an
+      // invalidation of the key overlapped (and removed it from the L1).
+      replaced = stored && l1Tier.installWritten(key, value, tags, running.end) != null;
     } finally {
+      if (!replaced) {
+        // Not replaced (the L2 may still hold the old value, or the write failed half way): the old one must go.
+        l1.remove(key);
+      }
       lock.unlock();
     }
     if (failure != null) {
@@ -319,21 +325,21 @@ final class Invalidator {
 
   /** Starts an invalidation made here: covered L1 entries stop being served and covered loads stop being joined. */
   InvalidationLog.Entry begin(Invalidation invalidation) {
-    return begin(invalidation, true);
+    return begin(invalidation, true, true);
   }
 
   /**
    * Starts an invalidation, made here ({@code local}) or received from another instance. Installs check both kinds;
    * what a read already in flight returns depends only on local ones (see {@link InvalidationLog#coveredLocally}).
    */
-  private InvalidationLog.Entry begin(Invalidation invalidation, boolean local) {
+  private InvalidationLog.Entry begin(Invalidation invalidation, boolean local, boolean removeFromL1) {
     InvalidationLog.Entry running =
         log.begin(
             invalidation,
             local,
             () -> {
               String single = invalidation.singleKey();
-              if (single != null) {
+              if (single != null && removeFromL1) {
                 l1.remove(single);
               }
               flights.detach(invalidation);
@@ -355,7 +361,7 @@ final class Invalidator {
 
   /** Applies an invalidation that another instance already applied to the L2. */
   void applyLocally(Invalidation invalidation) {
-    end(begin(invalidation, false));
+    end(begin(invalidation, false, true));
   }
 
   void clearL1(String reason) {

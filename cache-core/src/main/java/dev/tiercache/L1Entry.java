@@ -1,5 +1,8 @@
 package dev.tiercache;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * What the L1 holds for a key: the value (null for a cached absence), its tags, the log stamp of the read that
  * produced it (which invalidations are compared against), and the ticker times that drive expiry and refresh.
@@ -28,10 +31,32 @@ final class L1Entry<V> {
   final long loadNanos;
   /**
    * The {@link InvalidationLog#latest()} this entry has been checked against: set when it is installed (the install
-   * check saw every invalidation begun until then) and moved forward by reads. A stale write of an older value by a
-   * racing read only causes an extra check.
+   * check saw every invalidation begun until then) and moved forward by reads. Not volatile, to keep an L1 hit to one
+   * volatile read ({@link InvalidationLog#latest()}): the install's value is published with the entry (through the
+   * map), and a later write by a racing read is a value some read checked the entry through; seeing an older one
+   * than the newest only causes an extra check, never a missed one. Opaque access keeps each read and write whole.
    */
-  volatile long checkedThrough;
+  @SuppressWarnings("unused") // through CHECKED_THROUGH
+  private long checkedThrough;
+
+  private static final VarHandle CHECKED_THROUGH;
+
+  static {
+    try {
+      CHECKED_THROUGH =
+          MethodHandles.lookup().findVarHandle(L1Entry.class, "checkedThrough", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  long checkedThrough() {
+    return (long) CHECKED_THROUGH.getOpaque(this);
+  }
+
+  void checkedThrough(long latest) {
+    CHECKED_THROUGH.setOpaque(this, latest);
+  }
 
   L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
     this(value, tags, stamp, expiresAt, refreshAt, loadNanos, expiresAt);

@@ -11,6 +11,8 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -35,8 +37,36 @@ final class L1Tier<V> {
   private final Queue<InvalidationLog.Entry> sweepQueue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean sweepScheduled = new AtomicBoolean();
   private static final int MAX_SWEEP_BATCH = 256;
-  /** Whether any entry can expire or refresh by the L1's own clock, so reads must look at the ticker. */
+  /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
+  /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
+  private final boolean checkValues;
+  /** Whether a hit on a cached absence must read the ticker (absences may expire before values). */
+  private final boolean checkAbsences;
+
+  /** Whether the current thread is inside an L1 fill by a read (see {@link #UPKEEP}). */
+  private static final ThreadLocal<boolean[]> WRITING = ThreadLocal.withInitial(() -> new boolean[1]);
+
+  /**
+   * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs
+   * on the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
+   * (benchmarks, suite 2). Otherwise (a hit whose read buffer filled up, a put, a removal) it runs on the library's
+   * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
+   * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
+   * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
+   */
+  private static final Executor UPKEEP =
+      task -> {
+        if (WRITING.get()[0]) {
+          task.run();
+          return;
+        }
+        try {
+          ForkJoinPool.commonPool().execute(task);
+        } catch (RejectedExecutionException e) {
+          task.run();
+        }
+      };
 
   L1Tier(TieredCacheBuilder<?, ?> settings, InvalidationLog log, CacheMetrics metrics) {
     this.log = log;
@@ -49,6 +79,11 @@ final class L1Tier<V> {
     this.refreshFraction = settings.refreshAhead;
     this.xfetchBeta = settings.xfetchBeta;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
+    // Without fail-safe, Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit
+    // reads the ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL,
+    // or, with fail-safe, a value Caffeine keeps past its TTL.
+    this.checkValues = ttlNanos > 0 && maxStalenessNanos > 0;
+    this.checkAbsences = negativeTtlNanos > 0;
     this.cache =
         L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, metrics).build();
     this.map = cache.asMap();
@@ -58,10 +93,8 @@ final class L1Tier<V> {
   @SuppressWarnings("unchecked")
   private static <V> Caffeine<String, L1Entry<V>> caffeine(
       L1Settings l1, Duration failSafe, Ticker ticker, CacheMetrics metrics) {
-    // Caffeine's own upkeep runs on the calling thread: handing it to a pool woke a thread on every L1 fill, about
-    // 15 us of an L2 hit on two cores (benchmarks, suite 2). Loads use the cache's executor, sweeps the library's own pool.
     Caffeine<String, L1Entry<V>> builder =
-        (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>) Caffeine.newBuilder().ticker(ticker).executor(Runnable::run);
+        (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>) Caffeine.newBuilder().ticker(ticker).executor(UPKEEP);
     if (l1.expireAfterWrite != null) {
       // Fail-safe keeps expired entries at hand for a while; freshness is then judged by L1Entry#expiresAt.
       builder.expireAfterWrite(failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe));
@@ -90,7 +123,9 @@ final class L1Tier<V> {
     if (entry != null && !current(key, entry)) {
       entry = null;
     }
-    if (entry != null && timed && !entry.isFresh(ticker.read())) {
+    if (entry != null
+        && (entry.isAbsent() ? checkAbsences : checkValues)
+        && !entry.isFresh(ticker.read())) {
       entry = null;
     }
     if (entry == null) {
@@ -107,7 +142,7 @@ final class L1Tier<V> {
    */
   private boolean current(String key, L1Entry<V> entry) {
     long latest = log.latest();
-    long checked = entry.checkedThrough;
+    long checked = entry.checkedThrough();
     if (checked == latest) {
       return true;
     }
@@ -115,7 +150,7 @@ final class L1Tier<V> {
       map.remove(key, entry);
       return false;
     }
-    entry.checkedThrough = latest;
+    entry.checkedThrough(latest);
     return true;
   }
 
@@ -148,8 +183,8 @@ final class L1Tier<V> {
         new L1Entry<>(
             stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos,
             stale.staleSince);
-    log.installIfCurrent(key, stale.tags, stale.stamp, () -> {
-      again.checkedThrough = log.latest();
+    log.installIfCurrent(key, stale.tags, stale.stamp, checkedThrough -> {
+      again.checkedThrough(checkedThrough);
       map.replace(key, stale, again);
     });
   }
@@ -180,11 +215,20 @@ final class L1Tier<V> {
    * @return the entry installed, or null if refused
    */
   L1Entry<V> install(String key, V value, Tags tags, long stamp) {
-    return install(key, value, tags, stamp, 0);
+    return install(key, value, tags, stamp, 0, true);
   }
 
   /** As {@link #install(String, Object, Tags, long)}, remembering how long the load took (for XFetch). */
   L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos) {
+    return install(key, value, tags, stamp, loadNanos, true);
+  }
+
+  /** Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread. */
+  L1Entry<V> installWritten(String key, V value, Tags tags, long stamp) {
+    return install(key, value, tags, stamp, 0, false);
+  }
+
+  private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
     long now = timed ? ticker.read() : 0;
     long expiresAt =
         value == null && negativeTtlNanos > 0
@@ -195,10 +239,14 @@ final class L1Tier<V> {
             ? now + (long) (ttlNanos * refreshFraction)
             : L1Entry.NEVER;
     L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
-    if (log.installIfCurrent(key, tags, stamp, () -> {
-      // Under the install lock no invalidation begins: the check just made covered every one begun so far.
-      entry.checkedThrough = log.latest();
-      map.put(key, entry);
+    if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
+      // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
+      entry.checkedThrough(checkedThrough);
+      if (fill) {
+        fill(() -> map.put(key, entry));
+      } else {
+        map.put(key, entry);
+      }
     })) {
       metrics.put(CacheMetrics.Tier.L1);
       return entry;
@@ -207,9 +255,23 @@ final class L1Tier<V> {
     return null;
   }
 
-  /** Removes one key at once; called while the log excludes installs. */
+  /** Removes one key at once; called while the log excludes installs of that key. */
   void remove(String key) {
     map.remove(key);
+  }
+
+  /** Runs an L1 fill with Caffeine's upkeep on this thread ({@link #UPKEEP}). */
+  private static void fill(Runnable write) {
+    boolean[] writing = WRITING.get();
+    boolean outer = !writing[0];
+    writing[0] = true;
+    try {
+      write.run();
+    } finally {
+      if (outer) {
+        writing[0] = false;
+      }
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import java.util.Set;
@@ -9,24 +10,26 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
 /**
  * Micrometer's cache conventions ({@code cache.gets}, {@code cache.puts}, {@code cache.evictions},
- * {@code cache.size}) with a {@code tier} tag, plus the tiered cache's own meters. The hot-path counters are created
- * once, so a hit costs one counter increment.
+ * {@code cache.size}) with a {@code tier} tag, plus the tiered cache's own meters. Gets and puts, counted on every
+ * hit, go to striped {@link LongAdder}s that function counters read (as Micrometer's own cache binders report
+ * {@code cache.gets}): a hit costs an uncontended add on a thread's own cell, not a registry counter's update.
  */
 final class MicrometerMetrics implements CacheMetrics {
 
   private final MeterRegistry registry;
   private final Tags tags;
-  private final Counter l1Hits;
-  private final Counter l1Misses;
-  private final Counter l2Hits;
-  private final Counter l2Misses;
-  private final Counter l1Puts;
-  private final Counter l2Puts;
+  private final LongAdder l1Hits;
+  private final LongAdder l1Misses;
+  private final LongAdder l2Hits;
+  private final LongAdder l2Misses;
+  private final LongAdder l1Puts;
+  private final LongAdder l2Puts;
   private final Counter evictions;
   private final Timer loadSuccesses;
   private final Timer loadFailures;
@@ -44,6 +47,8 @@ final class MicrometerMetrics implements CacheMetrics {
    * removes them, so that a successor starts clean.
    */
   private final Set<Meter.Id> meters = ConcurrentHashMap.newKeySet();
+  /** The tallies this cache counts into, by the id it asked for. */
+  private final Set<Meter.Id> tallies = ConcurrentHashMap.newKeySet();
 
   private <M extends Meter> M own(M meter) {
     if (meters.add(meter.getId())) {
@@ -56,17 +61,19 @@ final class MicrometerMetrics implements CacheMetrics {
   public void close() {
     meters.forEach(id -> MeterOwnership.release(registry, id));
     meters.clear();
+    tallies.forEach(id -> MeterOwnership.releaseTally(registry, id));
+    tallies.clear();
   }
 
   MicrometerMetrics(MeterRegistry registry, String cacheName) {
     this.registry = registry;
     this.tags = Tags.of("cache", cacheName);
-    l1Hits = counter("cache.gets", "result", "hit", "tier", "l1");
-    l1Misses = counter("cache.gets", "result", "miss", "tier", "l1");
-    l2Hits = counter("cache.gets", "result", "hit", "tier", "l2");
-    l2Misses = counter("cache.gets", "result", "miss", "tier", "l2");
-    l1Puts = counter("cache.puts", "tier", "l1");
-    l2Puts = counter("cache.puts", "tier", "l2");
+    l1Hits = tally("cache.gets", "result", "hit", "tier", "l1");
+    l1Misses = tally("cache.gets", "result", "miss", "tier", "l1");
+    l2Hits = tally("cache.gets", "result", "hit", "tier", "l2");
+    l2Misses = tally("cache.gets", "result", "miss", "tier", "l2");
+    l1Puts = tally("cache.puts", "tier", "l1");
+    l2Puts = tally("cache.puts", "tier", "l2");
     evictions = counter("cache.evictions", "tier", "l1");
     loadSuccesses = timer("cache.loads", "result", "success");
     loadFailures = timer("cache.loads", "result", "failure");
@@ -82,6 +89,17 @@ final class MicrometerMetrics implements CacheMetrics {
 
   private Counter counter(String name, String... extraTags) {
     return own(Counter.builder(name).tags(tags).tags(extraTags).register(registry));
+  }
+
+  /** A function counter over a striped tally that every cache of this name increments. */
+  private LongAdder tally(String name, String... extraTags) {
+    Meter.Id requested =
+        new Meter.Id(name, tags.and(extraTags), null, null, Meter.Type.COUNTER);
+    LongAdder adder = MeterOwnership.acquireTally(registry, requested);
+    tallies.add(requested);
+    // The registry holds the adder weakly; this object (and so the cache) holds it strongly while it lives.
+    own(FunctionCounter.builder(name, adder, LongAdder::sum).tags(tags).tags(extraTags).register(registry));
+    return adder;
   }
 
   private Timer timer(String name, String... extraTags) {

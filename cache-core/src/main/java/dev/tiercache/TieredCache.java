@@ -183,7 +183,9 @@ public interface TieredCache<K, V> extends AutoCloseable {
 
   /**
    * Stores a tagged value in both tiers, replacing any other, and tells other instances to drop their copy. Loads
-   * of the key that were in flight when the put began do not overwrite it, on this instance or in the L2.
+   * of the key that were in flight when the put began do not overwrite it, on this instance or in the L2. Reads on
+   * this instance that overlap the put may return the old value or the new one; reads that begin after it returned
+   * never return the old one.
    *
    * <p>If the L2 cannot take the value (down, slow, or waiting for invalidations to be applied), the value is cached
    * nowhere, the key's old L2 entry is invalidated once the L2 is back, and {@link InvalidationPendingException}

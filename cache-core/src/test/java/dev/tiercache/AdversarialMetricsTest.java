@@ -58,7 +58,7 @@ class AdversarialMetricsTest {
       successor.get("k", k -> "v");
       successor.get("k", k -> "v");
       assertThat(registry.find("cache.gets").tag("cache", "adv-meters-shared").tag("result", "hit")
-              .tag("tier", "l1").counter())
+              .tag("tier", "l1").functionCounter())
           .as("the live cache's hit counter is still registered").isNotNull();
       assertThat(registry.find("cache.size").tag("cache", "adv-meters-shared").gauge())
           .as("the live cache's size gauge is still registered").isNotNull();

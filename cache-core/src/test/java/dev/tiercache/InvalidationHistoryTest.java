@@ -52,11 +52,11 @@ class InvalidationHistoryTest {
     assertThat(log.coveredSince("k", Tags.empty(), before))
         .as("an entry checked before the index forgot is treated as covered")
         .isTrue();
-    assertThat(log.installIfCurrent("k", Tags.empty(), before, () -> {}))
+    assertThat(log.installIfCurrent("k", Tags.empty(), before, checked -> {}))
         .as("a load that began before the index forgot is refused")
         .isFalse();
     long now = log.stamp();
     assertThat(log.coveredSince("k", Tags.empty(), now)).isFalse();
-    assertThat(log.installIfCurrent("k", Tags.empty(), now, () -> {})).isTrue();
+    assertThat(log.installIfCurrent("k", Tags.empty(), now, checked -> {})).isTrue();
   }
 }

@@ -3,6 +3,11 @@ package dev.tiercache.bench;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.tiercache.TieredCache;
+import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.InvalidationMessage;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -24,8 +29,12 @@ import org.openjdk.jmh.annotations.Threads;
  * <p>The shape of Caffeine's GetPutBenchmark: {@code size} keys (65,536 by default), all prepopulated, drawn from a
  * fixed-seed Zipfian sequence of {@value #DRAWS} precomputed keys, each thread starting at its own random offset.
  * Every read hits, and the writes of the mixed workload replace existing keys, so nothing is evicted. The mixed
- * workload runs reads and writes 6:2 (three reads, then one write) on each of the two threads, rather than JMH groups
- * of 6 and 2 threads, which would put eight threads on two cores.
+ * workload runs reads and writes 6:2 (three reads, then one write) on each thread, rather than JMH groups of 6 and 2
+ * threads. BenchMain runs the suite at 1, 2 and 8 threads.
+ *
+ * <p>{@code tiercache_readProduction} is the hit as a deployment has it: a bus whose delivery proof must hold for the
+ * L1 to be served (here a local bus that proves delivery at once), meters, and an expiry; its reference,
+ * {@code caffeine_readExpiring}, is Caffeine with the same expiry.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -92,10 +101,7 @@ public class L1HitBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(Keys keys) {
-      cache = Caffeine.newBuilder().maximumSize(keys.size).build();
-      for (String key : keys.keys) {
-        cache.put(key, VALUE);
-      }
+      cache = populated(Caffeine.newBuilder().maximumSize(keys.size), keys);
     }
   }
 
@@ -125,6 +131,71 @@ public class L1HitBenchmark {
     }
   }
 
+  /** Raw Caffeine with the expiry of {@link ProductionState}. */
+  @State(Scope.Benchmark)
+  public static class ExpiringCaffeineState {
+    Cache<String, Boolean> cache;
+
+    @Setup(Level.Trial)
+    public void setUp(Keys keys) {
+      cache = populated(Caffeine.newBuilder().maximumSize(keys.size).expireAfterWrite(TTL), keys);
+    }
+  }
+
+  static Cache<String, Boolean> populated(Caffeine<Object, Object> builder, Keys keys) {
+    Cache<String, Boolean> cache = builder.build();
+    for (String key : keys.keys) {
+      cache.put(key, VALUE);
+    }
+    return cache;
+  }
+
+  static final Duration TTL = Duration.ofMinutes(10);
+
+  /** Tiercache with a bus that proves delivery, meters and an expiry: every hit checks the proof and counts. */
+  @State(Scope.Benchmark)
+  public static class ProductionState {
+    TieredCache<String, Boolean> cache;
+
+    @Setup(Level.Trial)
+    public void setUp(Keys keys) {
+      cache = TieredCache.<String, Boolean>builder("l1hit-production")
+          .l1(l1 -> l1.maximumSize(keys.size).expireAfterWrite(TTL))
+          .bus(new ProvingBus())
+          .meterRegistry(new SimpleMeterRegistry())
+          .build();
+      for (String key : keys.keys) {
+        cache.put(key, VALUE);
+      }
+      if (cache.getIfPresent(keys.keys[0]) == null) {
+        throw new IllegalStateException("the production-shaped cache does not serve its L1");
+      }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      cache.close();
+    }
+  }
+
+  /** A bus with no other instance: publishes go nowhere, and a heartbeat comes back at once. */
+  static final class ProvingBus implements InvalidationBus {
+    @Override
+    public CompletableFuture<Void> publish(String cache, InvalidationMessage message) {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public Subscription subscribe(String cache, Listener listener) {
+      return () -> {};
+    }
+
+    @Override
+    public CompletableFuture<Long> heartbeat(String cache) {
+      return CompletableFuture.completedFuture(System.nanoTime());
+    }
+  }
+
   // ---- read only ----
 
   @Benchmark
@@ -134,6 +205,16 @@ public class L1HitBenchmark {
 
   @Benchmark
   public Boolean tiercache_read(TiercacheState s, Cursor c) {
+    return s.cache.getIfPresent(c.next());
+  }
+
+  @Benchmark
+  public Boolean caffeine_readExpiring(ExpiringCaffeineState s, Cursor c) {
+    return s.cache.getIfPresent(c.next());
+  }
+
+  @Benchmark
+  public Boolean tiercache_readProduction(ProductionState s, Cursor c) {
     return s.cache.getIfPresent(c.next());
   }
 

@@ -7,6 +7,7 @@ import dev.tiercache.redis.testing.TcpProxy;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -76,8 +77,8 @@ final class FaultKit {
     }
 
     double l2Hits() {
-      Counter counter =
-          registry.find("cache.gets").tag("cache", cacheName).tag("tier", "l2").tag("result", "hit").counter();
+      FunctionCounter counter = registry.find("cache.gets").tag("cache", cacheName).tag("tier", "l2").tag("result", "hit")
+          .functionCounter();
       return counter == null ? 0 : counter.count();
     }
 
