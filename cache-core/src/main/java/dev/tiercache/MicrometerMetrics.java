@@ -47,7 +47,7 @@ final class MicrometerMetrics implements CacheMetrics {
    * removes them, so that a successor starts clean.
    */
   private final Set<Meter.Id> meters = ConcurrentHashMap.newKeySet();
-  /** The tallies this cache counts into, by the id it asked for. */
+  /** The tallies this cache counts into, by the id of the meter that reads each. */
   private final Set<Meter.Id> tallies = ConcurrentHashMap.newKeySet();
 
   private <M extends Meter> M own(M meter) {
@@ -91,15 +91,19 @@ final class MicrometerMetrics implements CacheMetrics {
     return own(Counter.builder(name).tags(tags).tags(extraTags).register(registry));
   }
 
-  /** A function counter over a striped tally that every cache of this name increments. */
+  /**
+   * A function counter over a striped tally that every cache whose meter it is (same name, or names the registry's
+   * filters map together) increments.
+   */
   private LongAdder tally(String name, String... extraTags) {
-    Meter.Id requested =
-        new Meter.Id(name, tags.and(extraTags), null, null, Meter.Type.COUNTER);
-    LongAdder adder = MeterOwnership.acquireTally(registry, requested);
-    tallies.add(requested);
+    MeterOwnership.Tallied tallied =
+        MeterOwnership.registerTally(
+            registry,
+            adder -> FunctionCounter.builder(name, adder, LongAdder::sum).tags(tags).tags(extraTags).register(registry),
+            tallies);
+    own(tallied.meter());
     // The registry holds the adder weakly; this object (and so the cache) holds it strongly while it lives.
-    own(FunctionCounter.builder(name, adder, LongAdder::sum).tags(tags).tags(extraTags).register(registry));
-    return adder;
+    return tallied.adder();
   }
 
   private Timer timer(String name, String... extraTags) {
