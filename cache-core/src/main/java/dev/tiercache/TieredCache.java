@@ -109,7 +109,10 @@ public interface TieredCache<K, V> extends AutoCloseable {
   CompletableFuture<V> getAsync(K key, Tags tags, Function<? super K, ? extends V> loader);
 
   /**
-   * Returns the value if either tier holds it, without loading. An L2 hit fills the L1.
+   * Returns the value if either tier holds it, without loading. An L2 hit fills the L1. An L2 read that a write or
+   * invalidation made on this instance overtook returns null, since that change may cover what it read; the check is
+   * by slot of keys, not by key, so a write of another key that shares the slot can turn such a read into a null too
+   * (a miss, never a stale value).
    *
    * @param key the key
    * @return the value, or null if no tier holds it (or the cached value is an absence)
