@@ -16,7 +16,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Function;
 import java.util.function.IntPredicate;
 import org.junit.jupiter.api.AfterEach;
@@ -87,8 +86,7 @@ class ManyKeyInstallRaceTest {
     if (withL2) {
       builder.l2(new InMemoryL2Store()).valueCodec(TestCodec.STRING);
     }
-    AtomicLongArray rows = new AtomicLongArray(KEYS);
-    AtomicLongArray floors = new AtomicLongArray(KEYS);
+    Rows rows = new Rows(KEYS);
     AtomicInteger invalidations = new AtomicInteger();
     AtomicInteger loads = new AtomicInteger();
     AtomicInteger reads = new AtomicInteger();
@@ -97,7 +95,7 @@ class ManyKeyInstallRaceTest {
     Function<String, String> loader =
         key -> {
           loads.incrementAndGet();
-          long row = rows.get(Integer.parseInt(key.substring(4)));
+          long row = rows.current(Integer.parseInt(key.substring(4)));
           Thread.yield();
           return Long.toString(row);
         };
@@ -136,18 +134,7 @@ class ManyKeyInstallRaceTest {
                 covered = row -> true;
               }
             }
-            long[] bumped = new long[KEYS];
-            for (int row = 0; row < KEYS; row++) {
-              if (covered.test(row)) {
-                bumped[row] = rows.incrementAndGet(row);
-              }
-            }
-            cache.invalidate(invalidation);
-            for (int row = 0; row < KEYS; row++) {
-              if (covered.test(row)) {
-                floors.accumulateAndGet(row, bumped[row], Math::max);
-              }
-            }
+            rows.change(covered, () -> cache.invalidate(invalidation));
             invalidations.incrementAndGet();
           }
         }));
@@ -159,7 +146,7 @@ class ManyKeyInstallRaceTest {
           await(start);
           for (int i = reader; running.get(); i++) {
             int row = (i * 3) % KEYS;
-            long floor = floors.get(row);
+            long floor = rows.floor(row);
             String read = i % 4 == 0 ? cache.getIfPresent(key(row)) : cache.get(key(row), tags(row), loader);
             reads.incrementAndGet();
             if (read != null && Long.parseLong(read) < floor) {
@@ -181,11 +168,11 @@ class ManyKeyInstallRaceTest {
       assertThat(reads.get()).isPositive();
       assertThat(loads.get()).isPositive();
       for (int row = 0; row < KEYS; row++) {
-        assertThat(cache.get(key(row), tags(row), loader)).isEqualTo(Long.toString(rows.get(row)));
+        assertThat(cache.get(key(row), tags(row), loader)).isEqualTo(Long.toString(rows.current(row)));
       }
       int before = loads.get();
       for (int row = 0; row < KEYS; row++) {
-        assertThat(cache.get(key(row), tags(row), loader)).isEqualTo(Long.toString(rows.get(row)));
+        assertThat(cache.get(key(row), tags(row), loader)).isEqualTo(Long.toString(rows.current(row)));
       }
       assertThat(loads.get()).as("quiet: all served from the L1").isEqualTo(before);
     }

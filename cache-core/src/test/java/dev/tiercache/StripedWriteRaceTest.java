@@ -13,7 +13,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,9 +53,8 @@ class StripedWriteRaceTest {
     if (withL2) {
       builder.l2(new InMemoryL2Store()).valueCodec(TestCodec.STRING);
     }
-    AtomicLongArray rows = new AtomicLongArray(KEYS);
+    Rows rows = new Rows(KEYS);
     // The newest value of each row that a write (put, invalidateKey or tag invalidation) made visible and returned.
-    AtomicLongArray floors = new AtomicLongArray(KEYS);
     AtomicInteger writes = new AtomicInteger();
     AtomicInteger tagInvalidations = new AtomicInteger();
     AtomicInteger loads = new AtomicInteger();
@@ -66,7 +64,7 @@ class StripedWriteRaceTest {
     Function<String, String> loader =
         key -> {
           loads.incrementAndGet();
-          long row = rows.get(index(key));
+          long row = rows.current(index(key));
           // Widens the window between reading the row and installing it, for writers to slip into.
           Thread.yield();
           return Long.toString(row);
@@ -81,13 +79,13 @@ class StripedWriteRaceTest {
           for (int i = 0; i < WRITES_PER_WRITER; i++) {
             int row = (i * 2 + writer) % WRITTEN_ROWS;
             String key = "row:" + row;
-            long value = rows.incrementAndGet(row);
+            long value = rows.bump(row);
             if ((i + writer) % 2 == 0) {
               cache.put(key, Long.toString(value), Tags.of(TAG));
             } else {
               cache.invalidateKey(key);
             }
-            floors.accumulateAndGet(row, value, Math::max);
+            rows.settled(row, value);
             writes.incrementAndGet();
             long seen = Long.parseLong(cache.get(key, Tags.of(TAG), loader));
             if (seen < value) {
@@ -100,14 +98,7 @@ class StripedWriteRaceTest {
         await(start);
         for (int i = 0; i < TAG_INVALIDATIONS; i++) {
           // Every entry carries the tag, so this also races the writers' installs; it bumps only its own rows.
-          long[] bumped = new long[KEYS];
-          for (int row = WRITTEN_ROWS; row < KEYS; row++) {
-            bumped[row] = rows.incrementAndGet(row);
-          }
-          cache.invalidate(Invalidation.tag(TAG));
-          for (int row = WRITTEN_ROWS; row < KEYS; row++) {
-            floors.accumulateAndGet(row, bumped[row], Math::max);
-          }
+          rows.change(row -> row >= WRITTEN_ROWS, () -> cache.invalidate(Invalidation.tag(TAG)));
           tagInvalidations.incrementAndGet();
         }
       }));
@@ -118,7 +109,7 @@ class StripedWriteRaceTest {
           await(start);
           for (int i = reader; writing.get(); i++) {
             int row = i % KEYS;
-            long floor = floors.get(row);
+            long floor = rows.floor(row);
             String read =
                 i % 3 == 0 ? cache.getIfPresent("row:" + row) : cache.get("row:" + row, Tags.of(TAG), loader);
             Long seen = read == null ? null : Long.parseLong(read);
@@ -145,11 +136,11 @@ class StripedWriteRaceTest {
       assertThat(loads.get()).as("tag invalidations and invalidateKey forced reloads").isPositive();
       // Quiet now: every row reads as the database holds it, from the L1 or by one more load.
       for (int row = 0; row < KEYS; row++) {
-        assertThat(cache.get("row:" + row, Tags.of(TAG), loader)).as("row %d", row).isEqualTo(Long.toString(rows.get(row)));
+        assertThat(cache.get("row:" + row, Tags.of(TAG), loader)).as("row %d", row).isEqualTo(Long.toString(rows.current(row)));
       }
       int before = loads.get();
       for (int row = 0; row < KEYS; row++) {
-        assertThat(cache.getIfPresent("row:" + row)).as("row %d stays in the L1", row).isEqualTo(Long.toString(rows.get(row)));
+        assertThat(cache.getIfPresent("row:" + row)).as("row %d stays in the L1", row).isEqualTo(Long.toString(rows.current(row)));
       }
       assertThat(loads.get()).isEqualTo(before);
     }

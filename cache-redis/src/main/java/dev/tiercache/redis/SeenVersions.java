@@ -5,16 +5,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * The highest version this tier has seen in each bucket: every clock a read returned and every version a write or
- * an invalidation took. A bucket's clock only moves forward, so when a script finds it below what a caller has
+ * The highest version this tier has seen in each bucket: every clock a read returned, every version a write or an
+ * invalidation took, and every version another instance's announcement carried on the bus. A bucket's clock only moves forward, so when a script finds it below what a caller has
  * already seen, the bucket went back in time (a restore of an older snapshot, a restart from an old dump, a failover
  * to a lagging replica) and what it holds may predate invalidations that already returned: the script then raises
  * the bucket's floor, which turns every older entry into a miss and refuses every older load (see
  * {@link LuaLib#CORE}).
  *
- * <p>This catches a rollback as soon as any instance that used the bucket before it runs a script there. An instance
- * that never saw the bucket cannot tell; if it alone writes first after the rollback, its write moves the clock past
- * what the others saw and they cannot tell either (the README says so).
+ * <p>This catches a rollback as soon as any instance that used the bucket, or heard of a change there, runs a script
+ * there. An instance that heard of nothing newer than the restored state cannot tell; if it alone writes first after
+ * the rollback, its write moves the clock past what the others saw and they cannot tell either (the README says so).
  *
  * <p>Read and write replies also carry the server's time (not the clock: a clock is the time of the bucket's last
  * change, far behind the server's time in a bucket idle for a while, and ahead of it after the bucket's node changed

@@ -54,7 +54,7 @@ class RedisVersionSafetyTest {
   static void connect() {
     session = new TierSession(REDIS.uri());
     client = session.client;
-    tier = session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    tier = newTier();
     redis = session.redis;
   }
 
@@ -157,17 +157,11 @@ class RedisVersionSafetyTest {
   @Test
   void aPutThatReachesRedisOnlyAfterItsCallerStoppedWaitingIsRefused() throws Exception {
     join(tier.put(cache, "k", entry("v1"), LONG_TTL));
-    // Redis holds every command for 400 ms; the put may take effect for 100 ms only.
-    redis.clientPause(400);
-    CompletableFuture<Void> late = tier.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
-
-    assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
-        .isInstanceOf(ExecutionException.class)
-        .hasRootCauseInstanceOf(TimeoutException.class);
-    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v1");
+    assertRefusedAsLate(tier);
+    assertThat(valueOfK()).isEqualTo("v1");
 
     join(tier.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(5)));
-    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
+    assertThat(valueOfK()).isEqualTo("v2");
   }
 
   /**
@@ -181,11 +175,11 @@ class RedisVersionSafetyTest {
     long written = serverMicros();
     await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
         .until(() -> serverMicros() > written + 1_500_000);
-    RedisTier reader = session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    RedisTier reader = newTier();
     assertThat(join(reader.get(cache, "k")).isHit()).isTrue();
 
     join(reader.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(1)));
-    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
+    assertThat(valueOfK()).isEqualTo("v2");
   }
 
   /**
@@ -199,13 +193,8 @@ class RedisVersionSafetyTest {
     redis.set(meta("clock"), Long.toString(serverMicros() + 5_000_000));
     assertThat(join(tier.get(cache, "k")).isHit()).isTrue();
 
-    redis.clientPause(400);
-    CompletableFuture<Void> late = tier.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
-
-    assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
-        .isInstanceOf(ExecutionException.class)
-        .hasRootCauseInstanceOf(TimeoutException.class);
-    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v1");
+    assertRefusedAsLate(tier);
+    assertThat(valueOfK()).isEqualTo("v1");
   }
 
   /**
@@ -215,18 +204,33 @@ class RedisVersionSafetyTest {
   @Test
   void theFirstPutOfAFreshTierInABucketCannotLandAfterItsDeadlineEither() throws Exception {
     join(tier.put(cache, "k", entry("v1"), LONG_TTL));
-    RedisTier fresh = session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    RedisTier fresh = newTier();
 
+    assertRefusedAsLate(fresh);
+    assertThat(valueOfK()).isEqualTo("v1");
+    // Once it knows, it writes as any other tier.
+    join(fresh.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(5)));
+    assertThat(valueOfK()).isEqualTo("v2");
+  }
+
+  /** Another tier on the same client, with the same load horizon. */
+  private static RedisTier newTier() {
+    return session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+  }
+
+  /** Redis holds every command for 400 ms; a put of "late" that may take effect for 100 ms only must fail. */
+  private void assertRefusedAsLate(RedisTier writer) {
     redis.clientPause(400);
-    CompletableFuture<Void> late = fresh.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
+    CompletableFuture<Void> late = writer.put(cache, "k", entry("late"), LONG_TTL, null, Duration.ofMillis(100));
 
     assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
         .hasRootCauseInstanceOf(TimeoutException.class);
-    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v1");
-    // Once it knows, it writes as any other tier.
-    join(fresh.put(cache, "k", entry("v2"), LONG_TTL, null, Duration.ofSeconds(5)));
-    assertThat(new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8)).isEqualTo("v2");
+  }
+
+  /** The value the L2 holds for "k", as text. */
+  private String valueOfK() {
+    return new String(join(tier.get(cache, "k")).entry().value(), StandardCharsets.UTF_8);
   }
 
   private static long serverMicros() {
@@ -236,8 +240,7 @@ class RedisVersionSafetyTest {
 
   @Test
   void aRollbackIsCaughtWhenAnotherInstanceThatUsedTheBucketOnlyBeforeTheSnapshotWritesFirst() {
-    RedisTier other =
-        session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().tombstoneTtl(HORIZON).build()));
+    RedisTier other = newTier();
     RecordingListener heard = new RecordingListener();
     other.bus().subscribe(cache, heard);
     join(tier.put(cache, "k", entry("v1"), LONG_TTL));
