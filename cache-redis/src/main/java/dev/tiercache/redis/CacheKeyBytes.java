@@ -6,13 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The UTF-8 bytes of the constant parts of a cache's keys (each bucket's clock, meta prefix and entry prefix),
+ * The UTF-8 bytes of the constant parts of a cache's keys (each bucket's clock, floor, gmax, meta prefix and entry
+ * prefix),
  * computed once per cache from {@link KeySpace}, so that a read builds no strings and encodes only its own keys.
  */
 final class CacheKeyBytes {
 
   /** One bucket's constant key parts. */
-  record Bucket(byte[] clock, byte[] metaPrefix, byte[] entryPrefix) {}
+  record Bucket(byte[] clock, byte[] floor, byte[] gmax, byte[] metaPrefix, byte[] entryPrefix) {}
 
   private final KeySpace keys;
   private final ConcurrentHashMap<String, Bucket[]> byCache = new ConcurrentHashMap<>();
@@ -30,9 +31,14 @@ final class CacheKeyBytes {
   private Bucket[] compute(String cache) {
     Bucket[] buckets = new Bucket[keys.buckets()];
     for (int b = 0; b < buckets.length; b++) {
+      String meta = keys.metaPrefix(cache, b);
       buckets[b] =
           new Bucket(
-              bytes(keys.clock(cache, b)), bytes(keys.metaPrefix(cache, b)), bytes(keys.entryPrefix(cache, b)));
+              bytes(keys.clock(cache, b)),
+              bytes(meta + "floor"),
+              bytes(meta + "gmax"),
+              bytes(meta),
+              bytes(keys.entryPrefix(cache, b)));
     }
     return buckets;
   }

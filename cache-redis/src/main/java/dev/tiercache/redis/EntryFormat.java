@@ -7,20 +7,42 @@ import dev.tiercache.spi.L2Entry;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * How an entry's fields travel between the JVM and the scripts, and how a reply becomes an {@link L2Entry}. Decoding
- * never throws: whatever Redis hands back that is not well-formed is reported as an unreadable entry, which the cache
- * counts as an undecodable miss, and which the next write replaces.
+ * How an entry is laid out in Redis: one string, so that a plain {@code MGET} can read it together with its bucket's
+ * clock and floors (see {@link TierReads}). Decoding never throws: whatever Redis hands back that is not well-formed is
+ * reported as an unreadable entry, which the cache counts as an undecodable miss, and which the next write replaces.
+ *
+ * <pre>
+ * offset  length  field
+ *      0       1  format, {@link Scripts#FORMAT}
+ *      1      16  write version, decimal, zero-padded (the scripts fill it in)
+ *     17       1  'v' a value, 'a' a cached absence
+ *     18       3  codec id length, decimal, 1 to 999
+ *     21       7  tags length, decimal
+ *     28          codec id (UTF-8), tags ({@link #encodeTags}), then the value's bytes to the end
+ * </pre>
+ * The JVM sends everything from offset 17 on (the body); the write script prefixes the format and the version it
+ * assigns. Fixed-width lengths keep the Lua that checks them free of loops.
  */
 final class EntryFormat {
 
   /** The codec id of an entry that could not be read; no codec has it, so the cache counts a decode error. */
   static final String UNREADABLE = "!unreadable";
 
-  static final byte[] ABSENT = bytes("a");
-  static final byte[] PRESENT = new byte[0];
+  /** Bytes before the codec id. */
+  static final int HEADER = 28;
+
+  /** Where the body the JVM sends starts in the stored string. */
+  static final int BODY = 17;
+
+  private static final byte FORMAT = (byte) Scripts.FORMAT.charAt(0);
+  private static final byte VALUE = 'v';
+  private static final byte ABSENT = 'a';
+  private static final int MAX_CODEC_ID = 999;
+  private static final int MAX_TAGS = 9_999_999;
 
   /** At most 7 digits per tag length, as the scripts accept. */
   private static final int MAX_DIGITS = 7;
@@ -32,12 +54,84 @@ final class EntryFormat {
   }
 
   /**
+   * What the JVM sends for an entry: flag, lengths, codec id, tags and value.
+   *
+   * @throws IllegalArgumentException if the codec id is longer than 999 UTF-8 bytes or empty, or the encoded tags
+   *     longer than 9,999,999 bytes
+   */
+  static byte[] body(L2Entry entry) {
+    byte[] codec = entry.codecId().getBytes(StandardCharsets.UTF_8);
+    if (codec.length == 0 || codec.length > MAX_CODEC_ID) {
+      throw new IllegalArgumentException(
+          "a codec id must be 1 to " + MAX_CODEC_ID + " UTF-8 bytes, not " + codec.length);
+    }
+    byte[] tags = encodeTags(entry.tags());
+    if (tags.length > MAX_TAGS) {
+      throw new IllegalArgumentException("an entry's tags must encode to at most " + MAX_TAGS + " bytes");
+    }
+    byte[] value = entry.isAbsent() ? new byte[0] : entry.value();
+    byte[] body = new byte[HEADER - BODY + codec.length + tags.length + value.length];
+    body[0] = entry.isAbsent() ? ABSENT : VALUE;
+    digits(body, 1, 3, codec.length);
+    digits(body, 4, 7, tags.length);
+    System.arraycopy(codec, 0, body, 11, codec.length);
+    System.arraycopy(tags, 0, body, 11 + codec.length, tags.length);
+    System.arraycopy(value, 0, body, 11 + codec.length + tags.length, value.length);
+    return body;
+  }
+
+  private static void digits(byte[] into, int at, int width, int n) {
+    for (int i = at + width - 1; i >= at; i--) {
+      into[i] = (byte) ('0' + n % 10);
+      n /= 10;
+    }
+  }
+
+  /**
+   * The write version of a stored entry, or -1 if its format byte or version field is not well-formed (its body is
+   * not checked: see {@link #entry}).
+   */
+  static long version(byte[] stored) {
+    if (stored.length < HEADER || stored[0] != FORMAT) {
+      return -1;
+    }
+    return parseVersion(stored, 1, 16);
+  }
+
+  /**
+   * The entry a stored string holds, or {@link #unreadable()} if any field is malformed: a wrong format or flag,
+   * lengths that are not decimal or run past the end, an empty or non-UTF-8 codec id, malformed tags.
+   */
+  static L2Entry entry(byte[] stored) {
+    if (version(stored) < 0) {
+      return unreadable();
+    }
+    byte flag = stored[BODY];
+    long codecLength = parseVersion(stored, 18, 3);
+    long tagsLength = parseVersion(stored, 21, 7);
+    if ((flag != VALUE && flag != ABSENT)
+        || codecLength < 1
+        || tagsLength < 0
+        || HEADER + codecLength + tagsLength > stored.length) {
+      return unreadable();
+    }
+    int codecEnd = HEADER + (int) codecLength;
+    int tagsEnd = codecEnd + (int) tagsLength;
+    String codec = codecId(stored, HEADER, codecEnd);
+    Tags tags = tagsLength == 0 ? Tags.empty() : decodeTags(stored, codecEnd, tagsEnd);
+    if (codec == null || tags == null) {
+      return unreadable();
+    }
+    return new L2Entry(codec, flag == ABSENT ? null : Arrays.copyOfRange(stored, tagsEnd, stored.length), tags);
+  }
+
+  /**
    * Tags as one field: each tag as its UTF-8 byte length, a colon, and its bytes. Lua splits it without a table per
    * tag field, and no tag content can break it.
    */
   static byte[] encodeTags(Tags tags) {
     if (tags.isEmpty()) {
-      return PRESENT;
+      return new byte[0];
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (String tag : tags) {
@@ -48,24 +142,26 @@ final class EntryFormat {
     return out.toByteArray();
   }
 
-  /**
-   * The tags of an encoded field, or null if it is malformed: a length must be 1 to 7 ASCII digits without a leading
-   * zero (no sign, no space), followed by a colon and that many bytes of UTF-8, at least one.
-   */
+  /** The tags of an encoded field, or null if it is malformed (see {@link #decodeTags(byte[], int, int)}). */
   static Tags decodeTags(byte[] encoded) {
-    if (encoded.length == 0) {
-      return Tags.empty();
-    }
+    return encoded.length == 0 ? Tags.empty() : decodeTags(encoded, 0, encoded.length);
+  }
+
+  /**
+   * The tags encoded in {@code encoded[from, to)}, or null if they are malformed: a length must be 1 to 7 ASCII
+   * digits without a leading zero (no sign, no space), followed by a colon and that many bytes of UTF-8, at least one.
+   */
+  static Tags decodeTags(byte[] encoded, int from, int to) {
     List<String> tags = new ArrayList<>();
-    int i = 0;
-    while (i < encoded.length) {
+    int i = from;
+    while (i < to) {
       int j = i;
       int length = 0;
-      while (j < encoded.length && j - i < MAX_DIGITS && encoded[j] >= '0' && encoded[j] <= '9') {
+      while (j < to && j - i < MAX_DIGITS && encoded[j] >= '0' && encoded[j] <= '9') {
         length = length * 10 + (encoded[j] - '0');
         j++;
       }
-      if (j == i || encoded[i] == '0' || j >= encoded.length || encoded[j] != ':' || length < 1 || length > encoded.length - j - 1) {
+      if (j == i || encoded[i] == '0' || j >= to || encoded[j] != ':' || length < 1 || length > to - j - 1) {
         return null;
       }
       String tag = utf8(encoded, j + 1, length);
@@ -94,59 +190,32 @@ final class EntryFormat {
     }
   }
 
-  /** The number of reply elements of a valid entry: codec, flags, data, tags, version. */
-  static final int FIELDS = 5;
-
-  /**
-   * The valid entry whose {@link #FIELDS} fields start at {@code at} in a flat read reply.
-   *
-   * @return the entry, or {@link #unreadable()} if a field is missing or malformed
-   */
-  static L2Entry entryAt(List<?> reply, int at) {
-    if (at + FIELDS > reply.size()) {
-      return unreadable();
-    }
-    for (int i = at; i < at + FIELDS; i++) {
-      if (!(reply.get(i) instanceof byte[])) {
-        return unreadable();
-      }
-    }
-    String codec = codecId((byte[]) reply.get(at));
-    Tags tags = decodeTags((byte[]) reply.get(at + 3));
-    if (codec == null || codec.isEmpty() || tags == null) {
-      return unreadable();
-    }
-    boolean absent = ((byte[]) reply.get(at + 1)).length > 0;
-    return new L2Entry(codec, absent ? null : (byte[]) reply.get(at + 2), tags);
-  }
-
-  /** The write version of the entry whose fields start at {@code at}; -1 if it is malformed. */
-  static long versionAt(List<?> reply, int at) {
-    return at + FIELDS <= reply.size() && reply.get(at + FIELDS - 1) instanceof byte[] v ? parseVersion(v) : -1;
-  }
-
   /** The last codec id decoded: a cache reads the same one again and again, so it is not decoded again. */
   private static volatile Object[] lastCodec = {new byte[0], ""};
 
-  private static String codecId(byte[] utf8) {
+  private static String codecId(byte[] stored, int from, int to) {
     Object[] last = lastCodec;
-    if (java.util.Arrays.equals((byte[]) last[0], utf8)) {
+    byte[] lastBytes = (byte[]) last[0];
+    if (Arrays.equals(lastBytes, 0, lastBytes.length, stored, from, to)) {
       return (String) last[1];
     }
-    String id = utf8(utf8, 0, utf8.length);
-    if (id != null) {
-      lastCodec = new Object[] {utf8, id};
+    String id = utf8(stored, from, to - from);
+    if (id != null && !id.isEmpty()) {
+      lastCodec = new Object[] {Arrays.copyOfRange(stored, from, to), id};
     }
     return id;
   }
 
   /** A version as the scripts write it: 1 to 16 ASCII digits; -1 otherwise. */
   static long parseVersion(byte[] digits) {
-    if (digits.length == 0 || digits.length > 16) {
-      return -1;
-    }
+    return digits.length == 0 || digits.length > 16 ? -1 : parseVersion(digits, 0, digits.length);
+  }
+
+  /** {@code length} ASCII digits at {@code from}; -1 if any is not one. */
+  private static long parseVersion(byte[] digits, int from, int length) {
     long n = 0;
-    for (byte b : digits) {
+    for (int i = from; i < from + length; i++) {
+      byte b = digits[i];
       if (b < '0' || b > '9') {
         return -1;
       }

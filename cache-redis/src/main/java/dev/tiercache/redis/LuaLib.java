@@ -10,7 +10,9 @@ package dev.tiercache.redis;
  * misses, writes whose read is older are refused), {@code wfloor} (writes whose read is older are refused),
  * {@code maxttl} (longest entry TTL ever written, ms), {@code ts} (zset key to tombstone version), {@code g} (hash
  * {@code t:<tag>} / {@code p:<prefix>} to epoch), {@code gx} (zset of the same fields by epoch, for trimming),
- * {@code plens} (zset prefix length to newest epoch), {@code pat} (zset pattern to version). None of them carries a
+ * {@code plens} (zset prefix length to newest epoch), {@code pat} (zset pattern to version), {@code gmax} (at least
+ * the newest tag, prefix or pattern version: an entry written after it is covered by none, which a plain
+ * {@code MGET} can tell). None of them carries a
  * TTL, so a {@code volatile-*} eviction policy never removes them; the scripts trim them themselves.
  */
 final class LuaLib {
@@ -21,6 +23,7 @@ final class LuaLib {
   static final String CORE =
       """
       local M = ARGV[1]
+      local FV = '@FORMAT@'
       local clock_cache = nil
       local function num(n)
         -- Lua prints numbers with 14 digits; versions have 16.
@@ -125,6 +128,31 @@ final class LuaLib {
         end
         return tags
       end
+      -- An entry is one string (see EntryFormat): format, 16-digit version, then the body the JVM sends: flag, codec
+      -- id length (3 digits), tags length (7 digits), codec id, tags, value. The tags of the body at s[o], or nil if it
+      -- is malformed. Fixed-width fields: no loop but the one over the tags.
+      local function body_tags(s, o)
+        local flag = string.sub(s, o, o)
+        local cl, tl = ver(string.sub(s, o + 1, o + 3)), ver(string.sub(s, o + 4, o + 10))
+        if (flag ~= 'v' and flag ~= 'a') or not cl or not tl or cl < 1 or o + 10 + cl + tl > #s then return nil end
+        return tags_of(string.sub(s, o + 11 + cl, o + 10 + cl + tl))
+      end
+      -- The version and tags of a stored entry, or nil if it is not a well-formed entry of this format.
+      local function entry_of(s)
+        if type(s) ~= 'string' or #s < 28 or string.sub(s, 1, 1) ~= FV then return nil end
+        local v = ver(string.sub(s, 2, 17))
+        if not v then return nil end
+        local tags = body_tags(s, 18)
+        if not tags then return nil end
+        return v, tags
+      end
+      -- The version of the entry a key holds; 0 for anything that is not a well-formed entry (nothing, another type, a
+      -- corrupt string), which is older than every read: a corrupt version must not block the writes that replace it.
+      local function version_at(key)
+        local s = redis.pcall('GET', key)
+        if type(s) ~= 'string' then return 0 end
+        return entry_of(s) or 0
+      end
       -- The invalidated prefix lengths, read once per script; bounded by the per-bucket cap.
       -- A structure that cannot be read covers everything: a miss or a refusal, never a stale hit.
       local plens_cache, plens_broken = nil, false
@@ -162,7 +190,8 @@ final class LuaLib {
         end
         return false
       end
-      """;
+      """
+          .replace("@FORMAT@", Scripts.FORMAT);
 
   /**
    * Tombstones and their trimming: a tombstone lives until {@code version + horizon} in server time, the horizon

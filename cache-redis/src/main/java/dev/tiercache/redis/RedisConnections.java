@@ -3,6 +3,10 @@ package dev.tiercache.redis;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.ValueListOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.time.Duration;
 import java.util.List;
@@ -111,6 +115,20 @@ final class RedisConnections implements AutoCloseable {
       return CompletableFuture.failedFuture(NOT_YET);
     }
     return watched ? failuresReported(command.apply(current)) : command.apply(current);
+  }
+
+  /**
+   * An {@code MGET} of keys of one hash slot, issued as {@link #callUnwatched} does: each value in order, null for a
+   * key that is missing or holds no string. No key-value pair per key, as Lettuce's {@code mget} would allocate.
+   */
+  CompletableFuture<List<byte[]>> mget(byte[]... keys) {
+    return callUnwatched(
+        commands -> commands
+            .dispatch(
+                CommandType.MGET,
+                new ValueListOutput<>(ByteArrayCodec.INSTANCE),
+                new CommandArgs<>(ByteArrayCodec.INSTANCE).addKeys(keys))
+            .toCompletableFuture());
   }
 
   /** Reports the failure of a call issued with {@link #callUnwatched}; a call never issued is not reported. */

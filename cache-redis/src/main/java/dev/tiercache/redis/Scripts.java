@@ -27,22 +27,26 @@ final class Scripts {
 
   private Scripts() {}
 
-  /** Version of the entry layout (the {@code fv} field); an entry of another version reads as unreadable. */
-  static final String FORMAT = "1";
+  /**
+   * Version of the entry layout, its first byte (see {@link EntryFormat}); an entry of another version reads as
+   * unreadable, and a key of another type (a hash of layout 1) as a miss.
+   */
+  static final String FORMAT = "2";
 
   /**
-   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, format, most patterns returned. Returns one flat list
+   * KEYS: clock, entry keys. ARGV: meta prefix, entry prefix, most patterns returned. Returns one flat list
    * {clock, patterns, r..., time} (no list per entry, which the client would have to allocate): patterns is a flat
-   * list of (pattern, version) recorded after the oldest entry found; each r is 0 (miss), 1 (unreadable), or the five
-   * strings codec, flags, data, tags, version of a valid entry; time is the server's time (µs), which the clock is
-   * not (it is the time of the bucket's last change, or ahead of the server's time after its node changed). The
-   * caller matches the patterns.
+   * list of (pattern, version) recorded after the oldest entry found; each r is 0 (miss), 1 (unreadable), or the
+   * stored string of a valid entry (see {@link EntryFormat}); time is the server's time (µs), which the clock is not
+   * (it is the time of the bucket's last change, or ahead of the server's time after its node changed). The caller
+   * matches the patterns. Also seeds {@code gmax} when it is missing or corrupt, so that the next reads of the bucket
+   * can take the {@code MGET} path (see {@link TierReads}).
    */
   static final Script READ =
       new Script(
           LuaLib.CORE
               + """
-              local elen, fv, maxpat = #ARGV[2], ARGV[3], tonumber(ARGV[4])
+              local elen, maxpat = #ARGV[2], tonumber(ARGV[3])
               -- The clock and the floor in one MGET when both are well-formed and the clock is not behind what the
               -- caller saw (the usual case); otherwise clock_now and floor_of read them again, detect a rollback and
               -- repair them. The clock first: a rollback it reveals raises the floor. Then the floor: repairing it
@@ -57,28 +61,34 @@ final class Scripts {
                 clock_now()
                 floor = floor_of('floor')
               end
+              -- The MGET path takes a missing floor for one of another type: write it as what it means.
+              if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.call('SET', M .. 'floor', '0') end
+              -- Missing or corrupt (a bucket from before gmax existed, a restart): at least every version the bucket
+              -- handed out, and every epoch and pattern it still records.
+              if not getv(M .. 'gmax') then
+                local top = clock_now()
+                for _, z in ipairs({'gx', 'pat'}) do
+                  local r = redis.pcall('ZRANGE', M .. z, -1, -1, 'WITHSCORES')
+                  if type(r) == 'table' and not r.err and r[2] then top = math.max(top, tonumber(r[2]) or top) end
+                end
+                redis.call('SET', M .. 'gmax', num(top))
+              end
               local out = {clock_now(), {}}
               local oldest = nil
               for i = 2, #KEYS do
-                local h = redis.pcall('HMGET', KEYS[i], 'fv', 'v', 'c', 'f', 'd', 'tg')
+                local s = redis.pcall('GET', KEYS[i])
                 local r = 0
-                if h.err then
-                  r = 1
-                elseif h[1] or h[2] or h[3] or h[4] or h[5] or h[6] then
-                  local v, tags, f = ver(h[2]), tags_of(h[6]), h[4]
-                  if f == 'x' and h[1] == fv then
-                    r = 0 -- a tombstone of the previous layout
-                  elseif h[1] ~= fv or not v or not tags or not h[3] or #h[3] == 0
-                      or (f ~= '' and f ~= 'a') or (f == '' and not h[5]) then
+                -- Not a string (nothing, or a hash of the previous layout): a miss, which the next write replaces.
+                if type(s) == 'string' then
+                  local v, tags = entry_of(s)
+                  if not v then
                     r = 1
                   elseif v >= floor and not covered(tags, string.sub(KEYS[i], elen + 1), v) then
-                    r = nil
-                    local n = #out
-                    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = h[3], f, h[5] or '', h[6], h[2]
+                    r = s
                     if oldest == nil or v < oldest then oldest = v end
                   end
                 end
-                if r then out[#out + 1] = r end
+                out[#out + 1] = r
               end
               if oldest then
                 out[2] = redis.pcall('ZRANGEBYSCORE', M .. 'pat', '(' .. num(oldest), '+inf', 'WITHSCORES',
@@ -92,9 +102,9 @@ final class Scripts {
               """);
 
   /**
-   * KEYS: clock, entry keys. ARGV: meta prefix, horizon µs, tombstone cap, entry prefix, format, ttl ms, force
-   * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version, codec, flags, data,
-   * tags, and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, the server's
+   * KEYS: clock, entry keys. ARGV: meta prefix, horizon µs, tombstone cap, entry prefix, ttl ms, force
+   * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version and the entry's body
+   * ({@link EntryFormat#body}), and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, the server's
    * time (µs), then the 1-based positions of the keys written. An unconditional write leaves a tombstone of its
    * version, so a load that read before it is refused even after the entry expired or was evicted.
    */
@@ -103,7 +113,7 @@ final class Scripts {
           LuaLib.CORE
               + LuaLib.TOMBSTONES
               + """
-              local elen, fv, ttl, force = #ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
+              local elen, ttl, force = #ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
               local now = now_us()
               local deadline = ver(ARGV[#ARGV - 1]) or 0
               if deadline > 0 and now > deadline then
@@ -123,8 +133,7 @@ final class Scripts {
                 end
                 if below_floor(r) or r + HORIZON < now then return 'too old' end
                 if (ver(on('ts', 'ZSCORE', key)) or 0) > r then return 'tombstone' end
-                local cur = redis.pcall('HGET', entry_key, 'v')
-                if type(cur) == 'string' and (ver(cur) or 0) > r then return 'rewritten' end
+                if version_at(entry_key) > r then return 'rewritten' end
                 if covered(tags, key, r) then return 'epoch' end
                 if on('pat', 'ZCOUNT', '(' .. num(r), '+inf') > 0 then return 'pattern' end
                 -- Checked again: a structure repaired above raised the floor.
@@ -132,18 +141,16 @@ final class Scripts {
                 return nil
               end
               local written = {}
-              local a = 10
+              local a = 9
               for i = 2, #KEYS do
-                local r, c, f, d, tg = ver(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-                a = a + 5
+                local r, body = ver(ARGV[a]), ARGV[a + 1]
+                a = a + 2
                 local key = string.sub(KEYS[i], elen + 1)
-                local tags = tags_of(tg)
+                local tags = body_tags(body, 1)
                 local ok = tags ~= nil and (force or not refused(r, key, KEYS[i], tags))
                 if ok then
                   local v = clock_tick()
-                  redis.call('UNLINK', KEYS[i])
-                  redis.call('HSET', KEYS[i], 'fv', fv, 'v', num(v), 'c', c, 'f', f, 'd', d, 'tg', tg)
-                  redis.call('PEXPIRE', KEYS[i], ttl)
+                  redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
                   if force then tombstone(key, v) end
                   written[#written + 1] = i - 1
                 end
@@ -154,7 +161,7 @@ final class Scripts {
                 if force then trim_tombstones() end
               end
               -- The message ends with '@<bucket>:' and takes the bucket's clock (see BusFrames.announcement).
-              if ARGV[8] ~= '' then redis.call('PUBLISH', ARGV[8], ARGV[9] .. num(clock_now())) end
+              if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(clock_now())) end
               table.insert(written, 1, now)
               table.insert(written, 1, clock_now())
               return written
@@ -200,6 +207,8 @@ final class Scripts {
               end
               if keys_touched then trim_tombstones() end
               if groups_touched then
+                -- v is the newest version of the script: entries read by MGET must be newer to need no check.
+                redis.call('SET', M .. 'gmax', num(v))
                 -- Without a record of the longest TTL (lost), assume the longest allowed.
                 local longest = (getv(M .. 'maxttl') or tonumber(ARGV[9])) * 1000
                 local cut = '(' .. num(now_us() - math.max(HORIZON, longest) - 1000000)
@@ -242,8 +251,7 @@ final class Scripts {
               local before = math.max(recorded, floor_of('floor'))
               local n = 0
               for i = 2, #KEYS do
-                local v = redis.pcall('HGET', KEYS[i], 'v')
-                if type(v) ~= 'string' or (ver(v) or 0) < before then
+                if version_at(KEYS[i]) < before then
                   n = n + redis.call('UNLINK', KEYS[i])
                 end
               end

@@ -39,9 +39,15 @@ final class SeenVersions {
 
   /** The script argument: the highest version seen in the bucket, in decimal ({@code 0}: none yet). */
   byte[] argument(String cache, int bucket) {
+    long version = version(cache, bucket);
+    return version == 0 ? NONE : Long.toString(version).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** The highest version seen in the bucket; 0: none yet. */
+  long version(String cache, int bucket) {
     AtomicLongArray seen = byCache.get(cache);
     long version = seen == null ? 0 : seen.get(bucket);
-    return version <= 0 ? NONE : Long.toString(version).getBytes(StandardCharsets.US_ASCII);
+    return Math.max(version, 0);
   }
 
   /** Records a clock or version that a script of the bucket returned just now. */

@@ -45,6 +45,7 @@ final class StartupChecks {
       end
       try('SET', KEYS[1], '1', 'PX', '10000')
       try('GET', KEYS[1])
+      try('MGET', KEYS[1], KEYS[3])
       try('PEXPIRE', KEYS[1], '10000')
       try('HSET', KEYS[2], 'f', '1', 'g', '2')
       try('PEXPIRE', KEYS[2], '10000')

@@ -12,51 +12,82 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 
 /**
- * The tier's reads: one {@link Scripts#READ} per bucket touched, which checks each entry against the bucket's floor
- * and the tag and prefix epochs newer than it, and hands back the patterns recorded after the oldest entry it found.
- * Those patterns are matched here, with {@link Glob}, never inside Redis: an entry a newer pattern covers is a miss.
+ * The tier's reads. First one plain {@code MGET} per bucket touched, of the bucket's clock, floor and {@code gmax} and
+ * the entries (one hash slot, one command on a Cluster): an entry at or above the floor and written after
+ * {@code gmax} (see {@link LuaLib}) is covered by no tag, prefix or pattern invalidation, and one a key
+ * invalidation covered is gone, so it is a hit with no further check; a missing one is a miss. Only what the
+ * {@code MGET} cannot settle goes on to one {@link Scripts#READ} per bucket: an entry written before {@code gmax}, or
+ * a bucket whose clock is missing, corrupt or behind a version this tier saw (a rollback, which the script repairs).
+ * The script checks each entry against the bucket's floor and the tag and prefix epochs newer than it, and hands back
+ * the patterns recorded after the oldest entry it found. Those patterns are matched here, with {@link Glob}, never
+ * inside Redis: an entry a newer pattern covers is a miss. Both ways answer the same for every entry; the
+ * {@code MGET} is just cheaper where it can tell.
  */
 final class TierReads {
 
-  private static final byte[] FORMAT = bytes(Scripts.FORMAT);
+  /** The first entry in an {@code MGET} reply, after the clock, the floor and {@code gmax}. */
+  private static final int FIRST = 3;
 
   private final KeySpace keys;
   private final CacheKeyBytes keyBytes;
   private final RedisScripting scripts;
+  private final RedisConnections connections;
   private final byte[] maxPatterns;
 
-  TierReads(KeySpace keys, RedisScripting scripts, Limits limits) {
+  TierReads(KeySpace keys, RedisScripting scripts, RedisConnections connections, Limits limits) {
     this.keys = keys;
     this.keyBytes = new CacheKeyBytes(keys);
     this.scripts = scripts;
+    this.connections = connections;
     this.maxPatterns = bytes(Integer.toString(limits.patterns()));
   }
 
   CompletableFuture<L2Read> get(String cache, String key) {
-    int bucket = keys.bucketOf(key);
-    String[] one = {key};
-    return readBucket(cache, bucket, keyBytes.of(cache)[bucket], one, 0, 1,
-        reply -> decode(one, null, reply, new L2Read[1])[0]);
+    int b = keys.bucketOf(key);
+    CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[b];
+    byte[] entryKey = CacheKeyBytes.concat(bucket.entryPrefix(), key);
+    long seen = scripts.seen.version(cache, b);
+    CompletableFuture<L2Read> result = new CompletableFuture<>();
+    connections
+        .mget(bucket.clock(), bucket.floor(), bucket.gmax(), entryKey)
+        .whenComplete(
+            (reply, failure) -> {
+              if (failure != null) {
+                failed(result, failure);
+                return;
+              }
+              BucketState state = BucketState.of(reply, seen);
+              L2Read read = state == null ? null : state.decide(reply.get(FIRST));
+              if (read != null) {
+                scripts.seen.observe(cache, b, state.clock);
+                result.complete(read);
+                return;
+              }
+              String[] one = {key};
+              readBucket(
+                      cache, b, bucket, new byte[][] {entryKey},
+                      scripted -> decode(one, null, 0, 1, scripted, new L2Read[1])[0])
+                  .whenComplete((checked, again) -> complete(result, checked, again));
+            });
+    return result;
   }
 
   /**
-   * Reads keys with one script per bucket, issued back to back before any reply is awaited (pipelined; Lettuce
-   * flushes each command as it is written, so not in one flush), and decodes each reply in place into one array: no
-   * map per bucket, one future for the batch.
+   * Reads keys with one {@code MGET} per bucket, all issued before any reply is awaited (pipelined; Lettuce flushes
+   * each command as it is written, so not in one flush), then one script per bucket for what they left open, and
+   * decodes each reply in place into one array: no map per bucket, one future for the batch.
    */
   CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
     String[] all = wanted.toArray(String[]::new);
+    if (all.length == 0) {
+      return CompletableFuture.completedFuture(new LinkedHashMap<>());
+    }
     CacheKeyBytes.Bucket[] buckets = keyBytes.of(cache);
     L2Read[] reads = new L2Read[all.length];
-    if (buckets.length == 1 || all.length == 0) {
-      return all.length == 0
-          ? CompletableFuture.completedFuture(new LinkedHashMap<>())
-          : readBucket(cache, 0, buckets[0], all, 0, all.length,
-              reply -> inOrder(all, decode(all, null, reply, reads)));
-    }
     // Positions grouped by bucket: order[starts[b] .. starts[b + 1]) are the keys of bucket b.
     int[] bucketOf = new int[all.length];
     int[] starts = new int[buckets.length + 1];
@@ -72,22 +103,74 @@ final class TierReads {
     for (int i = 0; i < all.length; i++) {
       order[fill[bucketOf[i]]++] = i;
     }
-    String[] grouped = new String[all.length];
-    for (int j = 0; j < all.length; j++) {
-      grouped[j] = all[order[j]];
-    }
     List<CompletableFuture<?>> parts = new ArrayList<>();
     for (int b = 0; b < buckets.length; b++) {
-      int from = starts[b];
-      int to = starts[b + 1];
-      if (from < to) {
-        parts.add(
-            readBucket(cache, b, buckets[b], grouped, from, to,
-                reply -> decode(grouped, order, from, to, reply, reads)));
+      if (starts[b] < starts[b + 1]) {
+        parts.add(readBucket(cache, b, buckets[b], all, order, starts[b], starts[b + 1], reads));
       }
     }
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .thenApply(done -> inOrder(all, reads));
+    CompletableFuture<Void> done =
+        parts.size() == 1
+            ? parts.get(0).thenApply(ignored -> null)
+            : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    return done.thenApply(ignored -> inOrder(all, reads));
+  }
+
+  /**
+   * The keys {@code all[order[from, to)]}, all of bucket {@code b}, read into {@code reads}: one {@code MGET}, then
+   * one script for the keys it left open, if any.
+   */
+  private CompletableFuture<Void> readBucket(
+      String cache, int b, CacheKeyBytes.Bucket bucket, String[] all, int[] order, int from, int to, L2Read[] reads) {
+    byte[][] mgetKeys = new byte[FIRST + to - from][];
+    mgetKeys[0] = bucket.clock();
+    mgetKeys[1] = bucket.floor();
+    mgetKeys[2] = bucket.gmax();
+    for (int j = from; j < to; j++) {
+      mgetKeys[FIRST + j - from] = CacheKeyBytes.concat(bucket.entryPrefix(), all[order[j]]);
+    }
+    long seen = scripts.seen.version(cache, b);
+    CompletableFuture<Void> result = new CompletableFuture<>();
+    connections
+        .mget(mgetKeys)
+        .whenComplete(
+            (reply, failure) -> {
+              if (failure != null) {
+                failed(result, failure);
+                return;
+              }
+              BucketState state = BucketState.of(reply, seen);
+              // Positions (into order) that only the script can settle.
+              int[] open = new int[to - from];
+              int opened = 0;
+              for (int j = from; j < to; j++) {
+                L2Read read = state == null ? null : state.decide(reply.get(FIRST + j - from));
+                if (read == null) {
+                  open[opened++] = j;
+                } else {
+                  reads[order[j]] = read;
+                }
+              }
+              if (state != null) {
+                scripts.seen.observe(cache, b, state.clock);
+              }
+              if (opened == 0) {
+                result.complete(null);
+                return;
+              }
+              String[] wanted = new String[opened];
+              int[] at = new int[opened];
+              byte[][] entryKeys = new byte[opened][];
+              for (int o = 0; o < opened; o++) {
+                wanted[o] = all[order[open[o]]];
+                at[o] = order[open[o]];
+                entryKeys[o] = mgetKeys[FIRST + open[o] - from];
+              }
+              int count = opened;
+              readBucket(cache, b, bucket, entryKeys, scripted -> decode(wanted, at, 0, count, scripted, reads))
+                  .whenComplete((checked, again) -> complete(result, null, again));
+            });
+    return result;
   }
 
   private static Map<String, L2Read> inOrder(String[] all, L2Read[] reads) {
@@ -98,23 +181,29 @@ final class TierReads {
     return ordered;
   }
 
+  private void failed(CompletableFuture<?> result, Throwable failure) {
+    connections.failed(failure);
+    result.completeExceptionally(
+        failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure);
+  }
+
+  private static <T> void complete(CompletableFuture<T> result, T value, Throwable failure) {
+    if (failure == null) {
+      result.complete(value);
+    } else {
+      result.completeExceptionally(failure);
+    }
+  }
+
   /**
-   * One {@link Scripts#READ} of {@code wanted[from, to)}, all of bucket {@code b}, and its reply decoded; the clock and
-   * the server's time it carries feed the tier's {@link SeenVersions}.
+   * One {@link Scripts#READ} of entry keys of bucket {@code b}, and its reply decoded; the clock and the server's time
+   * it carries feed the tier's {@link SeenVersions}.
    */
   private <R> CompletableFuture<R> readBucket(
-      String cache,
-      int b,
-      CacheKeyBytes.Bucket bucket,
-      String[] wanted,
-      int from,
-      int to,
-      Function<List<Object>, R> decode) {
-    byte[][] scriptKeys = new byte[to - from + 1][];
+      String cache, int b, CacheKeyBytes.Bucket bucket, byte[][] entryKeys, Function<List<Object>, R> decode) {
+    byte[][] scriptKeys = new byte[entryKeys.length + 1][];
     scriptKeys[0] = bucket.clock();
-    for (int i = from; i < to; i++) {
-      scriptKeys[i - from + 1] = CacheKeyBytes.concat(bucket.entryPrefix(), wanted[i]);
-    }
+    System.arraycopy(entryKeys, 0, scriptKeys, 1, entryKeys.length);
     Function<List<Object>, R> observed =
         reply -> {
           scripts.seen.observe(cache, b, (Long) reply.get(0));
@@ -128,47 +217,80 @@ final class TierReads {
         observed,
         bucket.metaPrefix(),
         bucket.entryPrefix(),
-        FORMAT,
         maxPatterns,
         scripts.seen.argument(cache, b));
   }
 
-  /** Decodes a reply for all of {@code wanted} into {@code reads}, position for position. */
-  private static L2Read[] decode(String[] wanted, int[] order, List<Object> reply, L2Read[] reads) {
-    return decode(wanted, order, 0, wanted.length, reply, reads);
-  }
-
   /**
-   * Decodes the reply for {@code wanted[from, to)} into {@code reads}: the key at {@code j} goes to
+   * Decodes a script's reply for {@code wanted[from, to)} into {@code reads}: the key at {@code j} goes to
    * {@code reads[order[j]]}, or to {@code reads[j]} without an order.
    */
   private static L2Read[] decode(
       String[] wanted, int[] order, int from, int to, List<Object> reply, L2Read[] reads) {
     long version = (Long) reply.get(0);
     List<Recorded> patterns = Recorded.of(reply.get(1));
-    int at = 2;
     for (int j = from; j < to; j++) {
-      Object first = at < reply.size() ? reply.get(at) : null;
+      int at = 2 + j - from;
+      // The last element is the server's time: an entry's answer is never there.
+      Object answer = at < reply.size() - 1 ? reply.get(at) : null;
       L2Entry entry;
-      if (first instanceof Long code) {
+      if (answer instanceof Long code && (code == 0 || code == 1)) {
         entry = code == 0 ? null : EntryFormat.unreadable();
-        at++;
-      } else if (!(first instanceof byte[]) || at + EntryFormat.FIELDS > reply.size()) {
-        // Not the shape the script returns: nothing after this point can be matched to its key.
-        entry = EntryFormat.unreadable();
-        at = reply.size();
-      } else {
-        entry = EntryFormat.entryAt(reply, at);
+      } else if (answer instanceof byte[] stored) {
+        entry = EntryFormat.entry(stored);
         if (entry.codecId() != EntryFormat.UNREADABLE
             && !patterns.isEmpty()
-            && coveredByPattern(wanted[j], EntryFormat.versionAt(reply, at), patterns)) {
+            && coveredByPattern(wanted[j], EntryFormat.version(stored), patterns)) {
           entry = null;
         }
-        at += EntryFormat.FIELDS;
+      } else {
+        // Not the shape the script returns.
+        entry = EntryFormat.unreadable();
       }
       reads[order == null ? j : order[j]] = new L2Read(entry, version);
     }
     return reads;
+  }
+
+  /**
+   * What an {@code MGET} reply tells of its bucket, when it can tell: the clock (present, well-formed and not behind
+   * what this tier saw), the floor (missing: 0) and {@code gmax} (-1: missing or corrupt, so no entry is settled).
+   */
+  private record BucketState(long clock, long floor, long gmax) {
+
+    /**
+     * The state, or null if only the script can tell (and repair). {@code MGET} answers nil both for a missing key
+     * and for a key of another type (a floor another program overwrote with a hash), so nil settles nothing: the
+     * script tells them apart, and writes a missing floor as 0 so that the next reads need not ask it again.
+     */
+    static BucketState of(List<byte[]> reply, long seen) {
+      long clock = reply.get(0) == null ? -1 : EntryFormat.parseVersion(reply.get(0));
+      long floor = reply.get(1) == null ? -1 : EntryFormat.parseVersion(reply.get(1));
+      if (clock < 0 || clock < seen || floor < 0) {
+        return null;
+      }
+      long gmax = reply.get(2) == null ? -1 : EntryFormat.parseVersion(reply.get(2));
+      return new BucketState(clock, floor, gmax);
+    }
+
+    /**
+     * The read an entry's stored string settles, as the script would answer it, in the script's order (malformed
+     * first, then the floor); null when only the script can tell (written at or before {@code gmax}).
+     */
+    L2Read decide(byte[] stored) {
+      if (stored == null) {
+        return L2Read.miss(clock);
+      }
+      L2Entry entry = EntryFormat.entry(stored);
+      if (entry.codecId() == EntryFormat.UNREADABLE) {
+        return new L2Read(entry, clock);
+      }
+      long version = EntryFormat.version(stored);
+      if (version < floor) {
+        return L2Read.miss(clock);
+      }
+      return version > gmax && gmax >= 0 ? new L2Read(entry, clock) : null;
+    }
   }
 
   private static boolean coveredByPattern(String key, long entryVersion, List<Recorded> patterns) {

@@ -22,7 +22,6 @@ import java.util.concurrent.TimeoutException;
  */
 final class TierWrites {
 
-  private static final byte[] FORMAT = bytes(Scripts.FORMAT);
   private static final byte[] FORCE = bytes("1");
   private static final byte[] CONDITIONAL = bytes("0");
   private static final byte[] NONE = new byte[0];
@@ -93,7 +92,6 @@ final class TierWrites {
             new byte[][] {bytes(keys.clock(cache, bucket))},
             bytes(keys.metaPrefix(cache, bucket)),
             bytes(keys.entryPrefix(cache, bucket)),
-            FORMAT,
             bytes("0"),
             scripts.seen.argument(cache, bucket))
         .thenApply(
@@ -137,7 +135,6 @@ final class TierWrites {
     args.add(horizon);
     args.add(maxTombstones);
     args.add(bytes(entryPrefix));
-    args.add(FORMAT);
     args.add(bytes(Long.toString(cappedTtl(ttl))));
     args.add(message == null ? CONDITIONAL : FORCE);
     boolean publish = message != null && message.length > 0;
@@ -147,12 +144,8 @@ final class TierWrites {
       String key = bucketKeys.get(i);
       scriptKeys[i + 1] = bytes(entryPrefix + KeySpace.wellFormed(key, "key"));
       L2Write write = writes.get(key);
-      L2Entry entry = write.entry();
       args.add(bytes(Long.toString(write.version())));
-      args.add(bytes(entry.codecId()));
-      args.add(entry.isAbsent() ? EntryFormat.ABSENT : EntryFormat.PRESENT);
-      args.add(entry.isAbsent() ? EntryFormat.PRESENT : entry.value());
-      args.add(EntryFormat.encodeTags(entry.tags()));
+      args.add(EntryFormat.body(write.entry()));
     }
     args.add(bytes(Long.toString(deadline)));
     args.add(scripts.seen.argument(cache, bucket));

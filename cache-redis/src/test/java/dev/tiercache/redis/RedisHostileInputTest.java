@@ -149,9 +149,7 @@ class RedisHostileInputTest {
     try (Pinger pinger = new Pinger()) {
       for (String tags : corrupt) {
         String key = "k" + corrupt.indexOf(tags);
-        redis.hset(
-            "tiercache:{" + cache + "}:k:" + key,
-            Map.of("fv", "1", "v", "1", "c", "c", "f", "", "d", "x", "tg", tags));
+        redis.set("tiercache:{" + cache + "}:k:" + key, StoredEntry.of(1, "v", "c", tags, "x"));
 
         L2Read read = join(tier.get(cache, key));
 
@@ -172,23 +170,43 @@ class RedisHostileInputTest {
   @Test
   void otherMalformedEntriesAreUnreadableToo() {
     String prefix = "tiercache:{" + cache + "}:k:";
-    redis.hset(prefix + "no-data", Map.of("fv", "1", "v", "1", "c", "c", "f", "", "tg", ""));
-    redis.hset(prefix + "bad-version", Map.of("fv", "1", "v", "12x", "c", "c", "f", "", "d", "x", "tg", ""));
-    redis.hset(prefix + "bad-flags", Map.of("fv", "1", "v", "1", "c", "c", "f", "?", "d", "x", "tg", ""));
-    redis.hset(prefix + "no-codec", Map.of("fv", "1", "v", "1", "f", "", "d", "x", "tg", ""));
-    redis.hset(prefix + "format-2", Map.of("fv", "2", "v", "1", "c", "c", "f", "", "d", "x", "tg", ""));
+    String good = StoredEntry.value(1, "c", "x");
+    redis.set(prefix + "truncated-header", good.substring(0, 20));
+    redis.set(prefix + "codec-past-end", good.substring(0, 18) + "005" + good.substring(21, 29));
+    redis.set(prefix + "tags-past-end", StoredEntry.of(1, "v", "c", "", "").replace("0000000c", "0000009c"));
+    redis.set(prefix + "bad-version", "2" + "00000000000012x4" + good.substring(17));
+    redis.set(prefix + "bad-flags", StoredEntry.of(1, "?", "c", "", "x"));
+    redis.set(prefix + "no-codec", StoredEntry.of(1, "v", "", "", "x"));
+    redis.set(prefix + "format-1", "1" + good.substring(1));
+    List<String> keys =
+        List.of("truncated-header", "codec-past-end", "tags-past-end", "bad-version", "bad-flags", "no-codec",
+            "format-1");
     redis.rpush(prefix + "a-list", "x");
-    List<String> keys = List.of("no-data", "bad-version", "bad-flags", "no-codec", "format-2", "a-list");
+    redis.hset(prefix + "a-hash", Map.of("fv", "1", "v", "1", "c", "c", "f", "", "d", "x", "tg", ""));
 
-    Map<String, L2Read> reads = join(tier.getAll(cache, keys));
+    Map<String, L2Read> reads = join(tier.getAll(cache, concat(keys, List.of("a-list", "a-hash"))));
 
     for (String key : keys) {
       assertThat(reads.get(key).entry()).as(key).isNotNull();
       assertThat(reads.get(key).entry().codecId()).as(key).isEqualTo(EntryFormat.UNREADABLE);
+      assertThat(join(tier.get(cache, key)).entry().codecId()).as(key + " alone").isEqualTo(EntryFormat.UNREADABLE);
     }
+    // Keys of another type (a hash of the previous layout, another program's list) are misses.
+    assertThat(reads.get("a-list").isHit()).isFalse();
+    assertThat(reads.get("a-hash").isHit()).isFalse();
     join(tier.put(cache, "a-list", entry("fixed"), TTL));
     assertThat(new String(join(tier.get(cache, "a-list")).entry().value(), StandardCharsets.UTF_8))
         .isEqualTo("fixed");
+    // A corrupt version blocks no conditional write: the next load's write-back replaces it.
+    long read = join(tier.get(cache, "bad-version")).version();
+    assertThat(join(tier.putIfCurrent(cache, Map.of("bad-version", entry("good")), TTL, read)))
+        .containsExactly("bad-version");
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new java.util.ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   @Test

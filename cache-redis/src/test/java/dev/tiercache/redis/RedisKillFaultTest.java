@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -335,8 +334,7 @@ class RedisKillFaultTest {
     KeySpace space = new KeySpace(RedisTierOptions.DEFAULT_NAMESPACE, RedisTierOptions.DEFAULT_STANDALONE_BUCKETS);
     RedisClient raw = RedisClient.create(REDIS.uri());
     try (StatefulRedisConnection<String, String> connection = raw.connect()) {
-      Map<String, String> fields = new TreeMap<>(connection.sync().hgetall(space.entry(name, key)));
-      return "entry " + fields + ", bucket clock " + connection.sync().get(space.clock(name, 0));
+      return "entry " + connection.sync().get(space.entry(name, key)) + ", bucket clock " + connection.sync().get(space.clock(name, 0));
     } finally {
       raw.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }

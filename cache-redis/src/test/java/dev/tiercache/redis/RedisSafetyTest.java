@@ -119,22 +119,22 @@ class RedisSafetyTest {
   @Test
   void corruptBytesWrittenByAPlainClientAreAMissAndAMetric() {
     String key = "tiercache:{" + name + "}:k:";
+    // A well-formed entry of another codec, at the bucket's clock (not below its floor, not newer than a write-back).
+    tier.get(name, "seed").join();
+    long clock = Long.parseLong(redis.get("tiercache:{" + name + "}:m:clock"));
     redis.set(key + "plain-string", "not an entry");
-    redis.hset(key + "wrong-codec", java.util.Map.of("fv", "1", "v", "1", "c", "json", "f", "", "d", "{}"));
-    redis.hset(key + "wrong-format", java.util.Map.of("fv", "99", "v", "1", "c", "string", "d", "x"));
+    redis.set(key + "wrong-codec", StoredEntry.value(clock, "json", "{}"));
+    redis.set(key + "wrong-format", "9" + StoredEntry.value(1, "string", "x").substring(1));
 
-    // Issue 10 #2 and #3: a tag field that once looped the read script, two that made Java throw, and a hash
-    // without its data field (once served as "").
-    redis.hset(key + "looping-tags", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "d", "x",
-        "tg", "0:-3:"));
-    redis.hset(key + "short-tags", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "d", "x",
-        "tg", "5:ab"));
-    redis.hset(key + "spaced-tags", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "d", "x",
-        "tg", " 1:a"));
-    redis.hset(key + "no-data", java.util.Map.of("fv", "1", "v", "1", "c", "string", "f", "", "tg", ""));
+    // Issue 10 #2 and #3: a tag field that once looped the read script, two that made Java throw, and an entry cut
+    // short.
+    redis.set(key + "looping-tags", StoredEntry.of(1, "v", "string", "0:-3:", "x"));
+    redis.set(key + "short-tags", StoredEntry.of(1, "v", "string", "5:ab", "x"));
+    redis.set(key + "spaced-tags", StoredEntry.of(1, "v", "string", " 1:a", "x"));
+    redis.set(key + "cut-short", StoredEntry.of(1, "v", "string", "1:a", "x").substring(0, 30));
     java.util.List<String> corrupt =
         java.util.List.of("plain-string", "wrong-codec", "wrong-format", "looping-tags", "short-tags",
-            "spaced-tags", "no-data");
+            "spaced-tags", "cut-short");
 
     for (String k : corrupt) {
       assertThat(read(k)).isEqualTo("loaded:" + k);
