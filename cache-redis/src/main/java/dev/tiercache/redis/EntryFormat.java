@@ -5,9 +5,9 @@ import static dev.tiercache.redis.KeySpace.bytes;
 import dev.tiercache.Tags;
 import dev.tiercache.spi.L2Entry;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -72,15 +72,15 @@ final class EntryFormat {
     byte[] value = entry.isAbsent() ? new byte[0] : entry.value();
     byte[] body = new byte[HEADER - BODY + codec.length + tags.length + value.length];
     body[0] = entry.isAbsent() ? ABSENT : VALUE;
-    digits(body, 1, 3, codec.length);
-    digits(body, 4, 7, tags.length);
+    writeDigits(body, 1, 3, codec.length);
+    writeDigits(body, 4, 7, tags.length);
     System.arraycopy(codec, 0, body, 11, codec.length);
     System.arraycopy(tags, 0, body, 11 + codec.length, tags.length);
     System.arraycopy(value, 0, body, 11 + codec.length + tags.length, value.length);
     return body;
   }
 
-  private static void digits(byte[] into, int at, int width, int n) {
+  private static void writeDigits(byte[] into, int at, int width, int n) {
     for (int i = at + width - 1; i >= at; i--) {
       into[i] = (byte) ('0' + n % 10);
       n /= 10;
@@ -92,37 +92,55 @@ final class EntryFormat {
    * not checked: see {@link #entry}).
    */
   static long version(byte[] stored) {
-    if (stored.length < HEADER || stored[0] != FORMAT) {
+    return version(ByteBuffer.wrap(stored));
+  }
+
+  /** {@link #version(byte[])} of the bytes from the buffer's position to its limit; the buffer is not moved. */
+  static long version(ByteBuffer stored) {
+    int at = stored.position();
+    if (stored.remaining() < HEADER || stored.get(at) != FORMAT) {
       return -1;
     }
-    return parseVersion(stored, 1, 16);
+    return digits(stored, at + 1, 16);
+  }
+
+  /** The entry a stored string holds, or {@link #unreadable()} (see {@link #entry(ByteBuffer)}). */
+  static L2Entry entry(byte[] stored) {
+    return entry(ByteBuffer.wrap(stored));
   }
 
   /**
-   * The entry a stored string holds, or {@link #unreadable()} if any field is malformed: a wrong format or flag,
-   * lengths that are not decimal or run past the end, an empty or non-UTF-8 codec id, malformed tags.
+   * The entry stored in the bytes from the buffer's position to its limit (the buffer is not moved), or
+   * {@link #unreadable()} if any field is malformed: a wrong format or flag, lengths that are not decimal or run past
+   * the end, an empty or non-UTF-8 codec id, malformed tags. Only the value is copied out.
    */
-  static L2Entry entry(byte[] stored) {
+  static L2Entry entry(ByteBuffer stored) {
     if (version(stored) < 0) {
       return unreadable();
     }
-    byte flag = stored[BODY];
-    long codecLength = parseVersion(stored, 18, 3);
-    long tagsLength = parseVersion(stored, 21, 7);
+    int at = stored.position();
+    byte flag = stored.get(at + BODY);
+    long codecLength = digits(stored, at + 18, 3);
+    long tagsLength = digits(stored, at + 21, 7);
     if ((flag != VALUE && flag != ABSENT)
         || codecLength < 1
         || tagsLength < 0
-        || HEADER + codecLength + tagsLength > stored.length) {
+        || HEADER + codecLength + tagsLength > stored.remaining()) {
       return unreadable();
     }
-    int codecEnd = HEADER + (int) codecLength;
+    int codecEnd = at + HEADER + (int) codecLength;
     int tagsEnd = codecEnd + (int) tagsLength;
-    String codec = codecId(stored, HEADER, codecEnd);
+    String codec = codecId(stored, at + HEADER, codecEnd);
     Tags tags = tagsLength == 0 ? Tags.empty() : decodeTags(stored, codecEnd, tagsEnd);
     if (codec == null || tags == null) {
       return unreadable();
     }
-    return new L2Entry(codec, flag == ABSENT ? null : Arrays.copyOfRange(stored, tagsEnd, stored.length), tags);
+    byte[] value = null;
+    if (flag == VALUE) {
+      value = new byte[stored.limit() - tagsEnd];
+      stored.get(tagsEnd, value);
+    }
+    return new L2Entry(codec, value, tags);
   }
 
   /**
@@ -142,26 +160,26 @@ final class EntryFormat {
     return out.toByteArray();
   }
 
-  /** The tags of an encoded field, or null if it is malformed (see {@link #decodeTags(byte[], int, int)}). */
+  /** The tags of an encoded field, or null if it is malformed (see {@link #decodeTags(ByteBuffer, int, int)}). */
   static Tags decodeTags(byte[] encoded) {
-    return encoded.length == 0 ? Tags.empty() : decodeTags(encoded, 0, encoded.length);
+    return encoded.length == 0 ? Tags.empty() : decodeTags(ByteBuffer.wrap(encoded), 0, encoded.length);
   }
 
   /**
    * The tags encoded in {@code encoded[from, to)}, or null if they are malformed: a length must be 1 to 7 ASCII
    * digits without a leading zero (no sign, no space), followed by a colon and that many bytes of UTF-8, at least one.
    */
-  static Tags decodeTags(byte[] encoded, int from, int to) {
+  static Tags decodeTags(ByteBuffer encoded, int from, int to) {
     List<String> tags = new ArrayList<>();
     int i = from;
     while (i < to) {
       int j = i;
       int length = 0;
-      while (j < to && j - i < MAX_DIGITS && encoded[j] >= '0' && encoded[j] <= '9') {
-        length = length * 10 + (encoded[j] - '0');
+      while (j < to && j - i < MAX_DIGITS && encoded.get(j) >= '0' && encoded.get(j) <= '9') {
+        length = length * 10 + (encoded.get(j) - '0');
         j++;
       }
-      if (j == i || encoded[i] == '0' || j >= to || encoded[j] != ':' || length < 1 || length > to - j - 1) {
+      if (j == i || encoded.get(i) == '0' || j >= to || encoded.get(j) != ':' || length < 1 || length > to - j - 1) {
         return null;
       }
       String tag = utf8(encoded, j + 1, length);
@@ -180,11 +198,13 @@ final class EntryFormat {
 
   /** Strict UTF-8, or null. */
   static String utf8(byte[] bytes, int offset, int length) {
+    return utf8(ByteBuffer.wrap(bytes), offset, length);
+  }
+
+  /** Strict UTF-8 of {@code length} bytes at {@code offset}, or null; the buffer is not moved. */
+  static String utf8(ByteBuffer bytes, int offset, int length) {
     try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .decode(java.nio.ByteBuffer.wrap(bytes, offset, length))
-          .toString();
+      return StandardCharsets.UTF_8.newDecoder().decode(bytes.slice(offset, length)).toString();
     } catch (java.nio.charset.CharacterCodingException e) {
       return null;
     }
@@ -193,29 +213,49 @@ final class EntryFormat {
   /** The last codec id decoded: a cache reads the same one again and again, so it is not decoded again. */
   private static volatile Object[] lastCodec = {new byte[0], ""};
 
-  private static String codecId(byte[] stored, int from, int to) {
+  private static String codecId(ByteBuffer stored, int from, int to) {
     Object[] last = lastCodec;
     byte[] lastBytes = (byte[]) last[0];
-    if (Arrays.equals(lastBytes, 0, lastBytes.length, stored, from, to)) {
+    if (sameBytes(lastBytes, stored, from, to)) {
       return (String) last[1];
     }
     String id = utf8(stored, from, to - from);
     if (id != null && !id.isEmpty()) {
-      lastCodec = new Object[] {Arrays.copyOfRange(stored, from, to), id};
+      byte[] copy = new byte[to - from];
+      stored.get(from, copy);
+      lastCodec = new Object[] {copy, id};
     }
     return id;
   }
 
+  private static boolean sameBytes(byte[] a, ByteBuffer b, int from, int to) {
+    if (a.length != to - from) {
+      return false;
+    }
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] != b.get(from + i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** A version as the scripts write it: 1 to 16 ASCII digits; -1 otherwise. */
   static long parseVersion(byte[] digits) {
-    return digits.length == 0 || digits.length > 16 ? -1 : parseVersion(digits, 0, digits.length);
+    return digits.length == 0 || digits.length > 16 ? -1 : digits(ByteBuffer.wrap(digits), 0, digits.length);
+  }
+
+  /** {@link #parseVersion(byte[])} of the bytes from the buffer's position to its limit; null: -1. */
+  static long parseVersion(ByteBuffer digits) {
+    int length = digits == null ? 0 : digits.remaining();
+    return length == 0 || length > 16 ? -1 : digits(digits, digits.position(), length);
   }
 
   /** {@code length} ASCII digits at {@code from}; -1 if any is not one. */
-  private static long parseVersion(byte[] digits, int from, int length) {
+  private static long digits(ByteBuffer digits, int from, int length) {
     long n = 0;
     for (int i = from; i < from + length; i++) {
-      byte b = digits[i];
+      byte b = digits.get(i);
       if (b < '0' || b > '9') {
         return -1;
       }

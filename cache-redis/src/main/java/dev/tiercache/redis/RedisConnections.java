@@ -4,7 +4,7 @@ import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.output.ValueListOutput;
+import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
@@ -118,16 +118,13 @@ final class RedisConnections implements AutoCloseable {
   }
 
   /**
-   * An {@code MGET} of keys of one hash slot, issued as {@link #callUnwatched} does: each value in order, null for a
-   * key that is missing or holds no string. No key-value pair per key, as Lettuce's {@code mget} would allocate.
+   * An {@code MGET} of keys of one hash slot, issued as {@link #callUnwatched} does, its reply decoded by
+   * {@code reply} as it arrives.
    */
-  CompletableFuture<List<byte[]>> mget(byte[]... keys) {
+  <T> CompletableFuture<T> mget(CommandOutput<byte[], byte[], T> reply, byte[]... keys) {
     return callUnwatched(
         commands -> commands
-            .dispatch(
-                CommandType.MGET,
-                new ValueListOutput<>(ByteArrayCodec.INSTANCE),
-                new CommandArgs<>(ByteArrayCodec.INSTANCE).addKeys(keys))
+            .dispatch(CommandType.MGET, reply, new CommandArgs<>(ByteArrayCodec.INSTANCE).addKeys(keys))
             .toCompletableFuture());
   }
 

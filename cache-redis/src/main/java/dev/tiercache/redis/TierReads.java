@@ -29,9 +29,6 @@ import java.util.function.Function;
  */
 final class TierReads {
 
-  /** The first entry in an {@code MGET} reply, after the clock, the floor and {@code gmax}. */
-  private static final int FIRST = 3;
-
   private final KeySpace keys;
   private final CacheKeyBytes keyBytes;
   private final RedisScripting scripts;
@@ -50,20 +47,19 @@ final class TierReads {
     int b = keys.bucketOf(key);
     CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[b];
     byte[] entryKey = CacheKeyBytes.concat(bucket.entryPrefix(), key);
-    long seen = scripts.seen.version(cache, b);
     CompletableFuture<L2Read> result = new CompletableFuture<>();
     connections
-        .mget(bucket.clock(), bucket.floor(), bucket.gmax(), entryKey)
+        .mget(new BucketReply(scripts.seen.version(cache, b), 1), bucket.clock(), bucket.floor(), bucket.gmax(),
+            entryKey)
         .whenComplete(
             (reply, failure) -> {
               if (failure != null) {
                 failed(result, failure);
                 return;
               }
-              BucketState state = BucketState.of(reply, seen);
-              L2Read read = state == null ? null : state.decide(reply.get(FIRST));
+              L2Read read = reply.settled(0);
               if (read != null) {
-                scripts.seen.observe(cache, b, state.clock);
+                scripts.seen.observe(cache, b, reply.clock());
                 result.complete(read);
                 return;
               }
@@ -122,37 +118,35 @@ final class TierReads {
    */
   private CompletableFuture<Void> readBucket(
       String cache, int b, CacheKeyBytes.Bucket bucket, String[] all, int[] order, int from, int to, L2Read[] reads) {
-    byte[][] mgetKeys = new byte[FIRST + to - from][];
+    byte[][] mgetKeys = new byte[BucketReply.FIRST + to - from][];
     mgetKeys[0] = bucket.clock();
     mgetKeys[1] = bucket.floor();
     mgetKeys[2] = bucket.gmax();
     for (int j = from; j < to; j++) {
-      mgetKeys[FIRST + j - from] = CacheKeyBytes.concat(bucket.entryPrefix(), all[order[j]]);
+      mgetKeys[BucketReply.FIRST + j - from] = CacheKeyBytes.concat(bucket.entryPrefix(), all[order[j]]);
     }
-    long seen = scripts.seen.version(cache, b);
     CompletableFuture<Void> result = new CompletableFuture<>();
     connections
-        .mget(mgetKeys)
+        .mget(new BucketReply(scripts.seen.version(cache, b), to - from), mgetKeys)
         .whenComplete(
             (reply, failure) -> {
               if (failure != null) {
                 failed(result, failure);
                 return;
               }
-              BucketState state = BucketState.of(reply, seen);
               // Positions (into order) that only the script can settle.
               int[] open = new int[to - from];
               int opened = 0;
               for (int j = from; j < to; j++) {
-                L2Read read = state == null ? null : state.decide(reply.get(FIRST + j - from));
+                L2Read read = reply.settled(j - from);
                 if (read == null) {
                   open[opened++] = j;
                 } else {
                   reads[order[j]] = read;
                 }
               }
-              if (state != null) {
-                scripts.seen.observe(cache, b, state.clock);
+              if (opened < to - from) {
+                scripts.seen.observe(cache, b, reply.clock());
               }
               if (opened == 0) {
                 result.complete(null);
@@ -164,7 +158,7 @@ final class TierReads {
               for (int o = 0; o < opened; o++) {
                 wanted[o] = all[order[open[o]]];
                 at[o] = order[open[o]];
-                entryKeys[o] = mgetKeys[FIRST + open[o] - from];
+                entryKeys[o] = mgetKeys[BucketReply.FIRST + open[o] - from];
               }
               int count = opened;
               readBucket(cache, b, bucket, entryKeys, scripted -> decode(wanted, at, 0, count, scripted, reads))
@@ -250,47 +244,6 @@ final class TierReads {
       reads[order == null ? j : order[j]] = new L2Read(entry, version);
     }
     return reads;
-  }
-
-  /**
-   * What an {@code MGET} reply tells of its bucket, when it can tell: the clock (present, well-formed and not behind
-   * what this tier saw), the floor (missing: 0) and {@code gmax} (-1: missing or corrupt, so no entry is settled).
-   */
-  private record BucketState(long clock, long floor, long gmax) {
-
-    /**
-     * The state, or null if only the script can tell (and repair). {@code MGET} answers nil both for a missing key
-     * and for a key of another type (a floor another program overwrote with a hash), so nil settles nothing: the
-     * script tells them apart, and writes a missing floor as 0 so that the next reads need not ask it again.
-     */
-    static BucketState of(List<byte[]> reply, long seen) {
-      long clock = reply.get(0) == null ? -1 : EntryFormat.parseVersion(reply.get(0));
-      long floor = reply.get(1) == null ? -1 : EntryFormat.parseVersion(reply.get(1));
-      if (clock < 0 || clock < seen || floor < 0) {
-        return null;
-      }
-      long gmax = reply.get(2) == null ? -1 : EntryFormat.parseVersion(reply.get(2));
-      return new BucketState(clock, floor, gmax);
-    }
-
-    /**
-     * The read an entry's stored string settles, as the script would answer it, in the script's order (malformed
-     * first, then the floor); null when only the script can tell (written at or before {@code gmax}).
-     */
-    L2Read decide(byte[] stored) {
-      if (stored == null) {
-        return L2Read.miss(clock);
-      }
-      L2Entry entry = EntryFormat.entry(stored);
-      if (entry.codecId() == EntryFormat.UNREADABLE) {
-        return new L2Read(entry, clock);
-      }
-      long version = EntryFormat.version(stored);
-      if (version < floor) {
-        return L2Read.miss(clock);
-      }
-      return version > gmax && gmax >= 0 ? new L2Read(entry, clock) : null;
-    }
   }
 
   private static boolean coveredByPattern(String key, long entryVersion, List<Recorded> patterns) {

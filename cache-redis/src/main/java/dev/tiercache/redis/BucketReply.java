@@ -1,0 +1,94 @@
+package dev.tiercache.redis;
+
+import dev.tiercache.spi.L2Entry;
+import dev.tiercache.spi.L2Read;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.CommandOutput;
+import java.nio.ByteBuffer;
+
+/**
+ * The reply to a read's {@code MGET} of a bucket's clock, floor and {@code gmax} and then its entries (see
+ * {@link TierReads}), decoded as it arrives: the three versions are parsed in place, and each entry is settled as the
+ * read script would settle it, or left open for the script, without a list, a byte array per element or a copy of
+ * the stored string (only the value is copied out).
+ *
+ * <p>{@code MGET} answers nil both for a missing key and for one of another type (a floor another program overwrote
+ * with a hash), so a nil clock or floor settles nothing: the script tells them apart and repairs them (and writes a
+ * missing floor as 0, so that the next reads settle again). The clock must also not be behind the highest version
+ * this tier saw in the bucket: a rollback, which only the script repairs.
+ */
+final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
+
+  /** Elements before the first entry: clock, floor, gmax. */
+  static final int FIRST = 3;
+
+  private final long seen;
+  private final L2Read[] settled;
+  private long clock = -1;
+  private long floor = -1;
+  private long gmax = -1;
+  private int element;
+
+  /**
+   * @param seen the highest version the tier saw in the bucket when it sent the command
+   * @param entries how many entry keys follow the three versions
+   */
+  BucketReply(long seen, int entries) {
+    super(ByteArrayCodec.INSTANCE, null);
+    this.output = this;
+    this.seen = seen;
+    this.settled = new L2Read[entries];
+  }
+
+  @Override
+  public void set(ByteBuffer bytes) {
+    int at = element++;
+    if (at == 0) {
+      clock = EntryFormat.parseVersion(bytes);
+    } else if (at == 1) {
+      floor = EntryFormat.parseVersion(bytes);
+    } else if (at == 2) {
+      gmax = EntryFormat.parseVersion(bytes);
+    } else if (at - FIRST < settled.length && usable()) {
+      settled[at - FIRST] = decide(bytes);
+    }
+  }
+
+  /** Whether the bucket's versions let entries be settled at all. */
+  boolean usable() {
+    return clock >= 0 && clock >= seen && floor >= 0;
+  }
+
+  /** The bucket's clock: the read version of every settled entry. */
+  long clock() {
+    return clock;
+  }
+
+  /** The read of entry {@code i}, or null if only the script can settle it. */
+  L2Read settled(int i) {
+    return settled[i];
+  }
+
+  /**
+   * The read an entry settles, as the script would answer it, in the script's order (malformed first, then the
+   * floor); null when only the script can tell (written at or before {@code gmax}, or {@code gmax} unknown).
+   */
+  private L2Read decide(ByteBuffer stored) {
+    if (stored == null) {
+      return L2Read.miss(clock);
+    }
+    long version = EntryFormat.version(stored);
+    if (version < 0) {
+      return new L2Read(EntryFormat.unreadable(), clock);
+    }
+    if (version <= gmax || gmax < 0) {
+      // Malformed or not, below the floor or not: the script says which.
+      return null;
+    }
+    L2Entry entry = EntryFormat.entry(stored);
+    if (entry.codecId() == EntryFormat.UNREADABLE) {
+      return new L2Read(entry, clock);
+    }
+    return version < floor ? L2Read.miss(clock) : new L2Read(entry, clock);
+  }
+}
