@@ -7,7 +7,7 @@
 #   SKIP_BUILD=1 benchmarks/run.sh getall  # reuse the last build
 #   BENCH_REVISION=HEAD benchmarks/run.sh  # measure a commit, not the work tree (see below)
 #
-# Suites: l1 l2 getall peers invalidation stampede tags. Results: benchmarks/results/<suite>.md and .svg, summary
+# Suites: l1 l2 getall peers invalidation stampede tags cluster. Results: benchmarks/results/<suite>.md and .svg, summary
 # in benchmarks/results/README.md. Redis comes from the test fixture's chain: REDIS_URL, redis-server on PATH, else
 # the redis-server binary inside com.github.codemonstur:embedded-redis (started on a loopback port, stopped at the
 # end). BENCH_JAVA_OPTS replaces the JVM options (default -Xms1g -Xmx4g); the JMH forks inherit them.

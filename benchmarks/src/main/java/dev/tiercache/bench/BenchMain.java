@@ -131,7 +131,12 @@ public final class BenchMain {
               Comparison.spec("invalidate on A -> B's L1 drops, p99.9", "Invalidation.tiercache_invalidate",
                   "Invalidation.pubsub_roundTrip", "p99.9", Better.LOWER, NONE))),
       new Suite("stampede", "Suite 6: stampede (single-flight per instance)", "", null, false, true, List.of()),
-      new Suite("tags", "Suite 7: tag invalidation caller time vs tagged keys", "", null, false, true, List.of()));
+      new Suite("tags", "Suite 7: tag invalidation caller time vs tagged keys", "", null, false, true, List.of()),
+      new Suite("cluster", "Suite 8: getAll of 100 keys on a Redis Cluster of 1, 3 and 6 masters", """
+          One thread. A loopback Redis Cluster of 1, 3 or 6 masters (no replicas), started by the benchmark for each           size through the test fixture. `getAll` of 100 keys that all miss the L1 (`maximumSize(0)`) and hit the L2           (48 buckets: one `MGET` per bucket the keys fall in, about 44, issued before any reply is awaited),           against Lettuce's cluster `MGET` of 100 keys (split by slot) decoded into a map of the same shape. Calls           cycle over 16 disjoint batches. Throughput in calls per second; compare the sizes in "All measurements"           to see whether more masters help. On this 2-core machine every master shares the same two cores with the           client. Target: >= 0.85x the cluster MGET at each size.""",
+          List.of(ClusterGetAllBenchmark.class), false, false, List.of(
+              Comparison.spec("getAll(100) vs cluster MGET(100)", "ClusterGetAll.tiercache_getAll",
+                  "ClusterGetAll.lettuce_mget", "score", Better.HIGHER, 0.85))));
 
   private BenchMain() {}
 
@@ -367,7 +372,7 @@ public final class BenchMain {
   private static void usage() {
     System.out.println("""
         usage: benchmarks/run.sh [suite ...] [options] [JMH options]
-          suites: l1 l2 getall peers invalidation stampede tags (default: all);
+          suites: l1 l2 getall peers invalidation stampede tags cluster (default: all);
                   "summary" alone rewrites results/README.md from the suite files
           --only=REGEX           run only the benchmark methods of the JMH suites matching REGEX
           --threads=1,2,8        run each JMH suite once per thread count (suite 1 does 1,2,8 unless -t is given)

@@ -164,7 +164,8 @@ public final class BenchRedis implements AutoCloseable {
     }
   }
 
-  private static ExtensionContext context() {
+  /** A minimal JUnit context for driving the test fixtures outside JUnit (a cluster of its own, see suite 8). */
+  static ExtensionContext context() {
     InvocationHandler handler = (proxy, method, args) -> {
       switch (method.getName()) {
         case "getUniqueId":
