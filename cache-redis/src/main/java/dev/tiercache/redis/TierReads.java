@@ -34,6 +34,7 @@ final class TierReads {
   private final RedisScripting scripts;
   private final RedisConnections connections;
   private final byte[] maxPatterns;
+  private final ReadRoutes routes;
 
   TierReads(KeySpace keys, RedisScripting scripts, RedisConnections connections, Limits limits) {
     this.keys = keys;
@@ -41,12 +42,16 @@ final class TierReads {
     this.scripts = scripts;
     this.connections = connections;
     this.maxPatterns = bytes(Integer.toString(limits.patterns()));
+    this.routes = new ReadRoutes(keys.buckets());
   }
 
   CompletableFuture<L2Read> get(String cache, String key) {
     int b = keys.bucketOf(key);
     CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[b];
     byte[] entryKey = CacheKeyBytes.concat(bucket.entryPrefix(), key);
+    if (routes.viaScript(cache, b)) {
+      return scripted(cache, b, bucket, key, entryKey);
+    }
     CompletableFuture<L2Read> result = new CompletableFuture<>();
     connections
         .mget(new BucketReply(scripts.seen.version(cache, b), 1), bucket.clock(), bucket.floor(), bucket.gmax(),
@@ -59,17 +64,23 @@ final class TierReads {
               }
               L2Read read = reply.settled(0);
               if (read != null) {
+                routes.settled(cache, b);
                 scripts.seen.observe(cache, b, reply.clock());
                 result.complete(read);
                 return;
               }
-              String[] one = {key};
-              readBucket(
-                      cache, b, bucket, new byte[][] {entryKey},
-                      scripted -> decode(one, null, 0, 1, scripted, new L2Read[1])[0])
-                  .whenComplete((checked, again) -> complete(result, checked, again));
+              routes.leftOpen(cache, b);
+              scripted(cache, b, bucket, key, entryKey).whenComplete((checked, again) -> complete(result, checked, again));
             });
     return result;
+  }
+
+  /** One key read by the script alone. */
+  private CompletableFuture<L2Read> scripted(
+      String cache, int b, CacheKeyBytes.Bucket bucket, String key, byte[] entryKey) {
+    String[] one = {key};
+    return readBucket(
+        cache, b, bucket, new byte[][] {entryKey}, reply -> decode(one, null, 0, 1, reply, new L2Read[1])[0]);
   }
 
   /**
@@ -125,6 +136,11 @@ final class TierReads {
     for (int j = from; j < to; j++) {
       mgetKeys[BucketReply.FIRST + j - from] = CacheKeyBytes.concat(bucket.entryPrefix(), all[order[j]]);
     }
+    if (routes.viaScript(cache, b)) {
+      int[] every = new int[to - from];
+      java.util.Arrays.setAll(every, i -> from + i);
+      return scripted(cache, b, bucket, all, order, every, every.length, mgetKeys, from, reads);
+    }
     CompletableFuture<Void> result = new CompletableFuture<>();
     connections
         .mget(new BucketReply(scripts.seen.version(cache, b), to - from), mgetKeys)
@@ -149,22 +165,42 @@ final class TierReads {
                 scripts.seen.observe(cache, b, reply.clock());
               }
               if (opened == 0) {
+                routes.settled(cache, b);
                 result.complete(null);
                 return;
               }
-              String[] wanted = new String[opened];
-              int[] at = new int[opened];
-              byte[][] entryKeys = new byte[opened][];
-              for (int o = 0; o < opened; o++) {
-                wanted[o] = all[order[open[o]]];
-                at[o] = order[open[o]];
-                entryKeys[o] = mgetKeys[BucketReply.FIRST + open[o] - from];
-              }
-              int count = opened;
-              readBucket(cache, b, bucket, entryKeys, scripted -> decode(wanted, at, 0, count, scripted, reads))
+              routes.leftOpen(cache, b);
+              scripted(cache, b, bucket, all, order, open, opened, mgetKeys, from, reads)
                   .whenComplete((checked, again) -> complete(result, null, again));
             });
     return result;
+  }
+
+  /**
+   * The keys at {@code order[positions[0, count)]} of bucket {@code b} read by the script into {@code reads};
+   * {@code mgetKeys} holds their entry keys, the key at position {@code j} at {@code FIRST + j - from}.
+   */
+  private CompletableFuture<Void> scripted(
+      String cache,
+      int b,
+      CacheKeyBytes.Bucket bucket,
+      String[] all,
+      int[] order,
+      int[] positions,
+      int count,
+      byte[][] mgetKeys,
+      int from,
+      L2Read[] reads) {
+    String[] wanted = new String[count];
+    int[] at = new int[count];
+    byte[][] entryKeys = new byte[count][];
+    for (int o = 0; o < count; o++) {
+      wanted[o] = all[order[positions[o]]];
+      at[o] = order[positions[o]];
+      entryKeys[o] = mgetKeys[BucketReply.FIRST + positions[o] - from];
+    }
+    return readBucket(cache, b, bucket, entryKeys, reply -> decode(wanted, at, 0, count, reply, reads))
+        .thenApply(done -> null);
   }
 
   private static Map<String, L2Read> inOrder(String[] all, L2Read[] reads) {
