@@ -146,12 +146,17 @@ final class LuaLib {
         if not tags then return nil end
         return v, tags
       end
-      -- The version of the entry a key holds; 0 for anything that is not a well-formed entry (nothing, another type, a
+      -- The version of the entry a key holds; 0 for anything without a well-formed header (nothing, another type, a
       -- corrupt string), which is older than every read: a corrupt version must not block the writes that replace it.
+      -- Reads the header alone: a conditional write or a sweep must not copy a large value into Lua.
       local function version_at(key)
-        local s = redis.pcall('GET', key)
-        if type(s) ~= 'string' then return 0 end
-        return entry_of(s) or 0
+        local h = redis.pcall('GETRANGE', key, 0, 27)
+        if type(h) ~= 'string' or #h < 28 or string.sub(h, 1, 1) ~= FV then return 0 end
+        local v, flag = ver(string.sub(h, 2, 17)), string.sub(h, 18, 18)
+        local cl, tl = ver(string.sub(h, 19, 21)), ver(string.sub(h, 22, 28))
+        if not v or (flag ~= 'v' and flag ~= 'a') or not cl or not tl or cl < 1 then return 0 end
+        if 28 + cl + tl > redis.call('STRLEN', key) then return 0 end
+        return v
       end
       -- The invalidated prefix lengths, read once per script; bounded by the per-bucket cap.
       -- A structure that cannot be read covers everything: a miss or a refusal, never a stale hit.

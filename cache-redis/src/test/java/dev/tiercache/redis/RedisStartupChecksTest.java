@@ -103,7 +103,7 @@ class RedisStartupChecksTest {
   @Test
   void aUserWithEveryNeededRightStarts() throws Exception {
     admin("ACL SETUSER limited on >secret ~tiercache:* resetchannels &tiercache:* -@all +evalsha +eval +script|load +scan"
-        + " +unlink +publish +subscribe +unsubscribe +ping +get +mget +set +pexpire +hset +hmget +hget +hdel"
+        + " +unlink +publish +subscribe +unsubscribe +ping +get +mget +getrange +strlen +exists +set +pexpire +hset +hmget +hget +hdel"
         + " +zadd +zcard +zcount +zscore +zrange +zrangebyscore +zrem +zpopmin +zremrangebyscore +time +del"
         + " +info +hello +client");
     try (RedisTier tier = RedisTier.create(client(limitedUser()));
