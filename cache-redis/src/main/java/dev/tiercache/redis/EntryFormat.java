@@ -103,8 +103,36 @@ final class EntryFormat {
    * lengths that are not decimal or run past the end, an empty or non-UTF-8 codec id, malformed tags.
    */
   static L2Entry entry(byte[] stored) {
-    if (version(stored) < 0) {
+    int codecEnd = codecEnd(stored);
+    if (codecEnd < 0) {
       return unreadable();
+    }
+    int tagsEnd = codecEnd + (int) parseVersion(stored, 21, 7);
+    String codec = codecId(stored, HEADER, codecEnd);
+    Tags tags = tagsEnd == codecEnd ? Tags.empty() : decodeTags(stored, codecEnd, tagsEnd);
+    if (codec == null || tags == null) {
+      return unreadable();
+    }
+    return new L2Entry(
+        codec, stored[BODY] == ABSENT ? null : Arrays.copyOfRange(stored, tagsEnd, stored.length), tags);
+  }
+
+  /**
+   * Whether the scripts take a stored string for an entry ({@code entry_of} in {@link LuaLib}): every field
+   * well-formed, whatever the bytes of its codec id and tags, which Lua does not decode. The scripts answer such an
+   * entry by its version (a miss below the floor or when an epoch covers it); only then does its text make it
+   * unreadable.
+   */
+  static boolean readableByScripts(byte[] stored) {
+    int codecEnd = codecEnd(stored);
+    return codecEnd >= 0
+        && parseTags(stored, codecEnd, codecEnd + (int) parseVersion(stored, 21, 7), null);
+  }
+
+  /** Where the codec id of a stored string ends, or -1 if its header is malformed or its lengths run past the end. */
+  private static int codecEnd(byte[] stored) {
+    if (version(stored) < 0) {
+      return -1;
     }
     byte flag = stored[BODY];
     long codecLength = parseVersion(stored, 18, 3);
@@ -113,16 +141,9 @@ final class EntryFormat {
         || codecLength < 1
         || tagsLength < 0
         || HEADER + codecLength + tagsLength > stored.length) {
-      return unreadable();
+      return -1;
     }
-    int codecEnd = HEADER + (int) codecLength;
-    int tagsEnd = codecEnd + (int) tagsLength;
-    String codec = codecId(stored, HEADER, codecEnd);
-    Tags tags = tagsLength == 0 ? Tags.empty() : decodeTags(stored, codecEnd, tagsEnd);
-    if (codec == null || tags == null) {
-      return unreadable();
-    }
-    return new L2Entry(codec, flag == ABSENT ? null : Arrays.copyOfRange(stored, tagsEnd, stored.length), tags);
+    return HEADER + (int) codecLength;
   }
 
   /**
@@ -153,6 +174,20 @@ final class EntryFormat {
    */
   static Tags decodeTags(byte[] encoded, int from, int to) {
     List<String> tags = new ArrayList<>();
+    if (!parseTags(encoded, from, to, tags)) {
+      return null;
+    }
+    try {
+      return Tags.of(tags);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Whether {@code encoded[from, to)} is well-formed tags; with {@code into}, also whether each is UTF-8, added to it.
+   */
+  private static boolean parseTags(byte[] encoded, int from, int to, List<String> into) {
     int i = from;
     while (i < to) {
       int j = i;
@@ -162,20 +197,18 @@ final class EntryFormat {
         j++;
       }
       if (j == i || encoded[i] == '0' || j >= to || encoded[j] != ':' || length < 1 || length > to - j - 1) {
-        return null;
+        return false;
       }
-      String tag = utf8(encoded, j + 1, length);
-      if (tag == null) {
-        return null;
+      if (into != null) {
+        String tag = utf8(encoded, j + 1, length);
+        if (tag == null) {
+          return false;
+        }
+        into.add(tag);
       }
-      tags.add(tag);
       i = j + 1 + length;
     }
-    try {
-      return Tags.of(tags);
-    } catch (RuntimeException e) {
-      return null;
-    }
+    return true;
   }
 
   /** Strict UTF-8, or null. */

@@ -153,6 +153,23 @@ final class LuaLib {
         if type(s) ~= 'string' then return 0 end
         return entry_of(s) or 0
       end
+      -- gmax (see TierReads): at least every tag, prefix and pattern version the bucket records, raised to v here and
+      -- never lowered: a clock re-seeded below an epoch still recorded (lost while it ran ahead of the server's time)
+      -- hands out versions below that epoch, and a gmax set to one of them would let the MGET serve what the epoch
+      -- covers. Missing or corrupt (a bucket from before gmax existed, a restart), it is seeded from the clock and
+      -- the newest epoch and pattern.
+      local function raise_gmax(v)
+        local top = getv(M .. 'gmax')
+        if top and v <= top then return end
+        if not top then
+          top = clock_now()
+          for _, z in ipairs({'gx', 'pat'}) do
+            local r = redis.pcall('ZRANGE', M .. z, -1, -1, 'WITHSCORES')
+            if type(r) == 'table' and not r.err and r[2] then top = math.max(top, tonumber(r[2]) or top) end
+          end
+        end
+        redis.call('SET', M .. 'gmax', num(math.max(top, v)))
+      end
       -- The invalidated prefix lengths, read once per script; bounded by the per-bucket cap.
       -- A structure that cannot be read covers everything: a miss or a refusal, never a stale hit.
       local plens_cache, plens_broken = nil, false

@@ -369,6 +369,11 @@ public final class RedisTier implements L2Store {
     return guarded(() -> reads.get(cache, key));
   }
 
+  /** A read by the read script alone, skipping the {@code MGET} (tests: both must answer the same). */
+  CompletableFuture<L2Read> getByScript(String cache, String key) {
+    return reads.getByScript(cache, key);
+  }
+
   @Override
   public CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
     return guarded(() -> reads.getAll(cache, wanted));

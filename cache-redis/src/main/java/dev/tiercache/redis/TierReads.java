@@ -76,6 +76,16 @@ final class TierReads {
     return result;
   }
 
+  /** The read {@link Scripts#READ} alone answers for a key, without the {@code MGET} (tests compare the two). */
+  CompletableFuture<L2Read> getByScript(String cache, String key) {
+    int b = keys.bucketOf(key);
+    CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[b];
+    String[] one = {key};
+    return readBucket(
+        cache, b, bucket, new byte[][] {CacheKeyBytes.concat(bucket.entryPrefix(), key)},
+        scripted -> decode(one, null, 0, 1, scripted, new L2Read[1])[0]);
+  }
+
   /**
    * Reads keys with one {@code MGET} per bucket, all issued before any reply is awaited (pipelined; Lettuce flushes
    * each command as it is written, so not in one flush), then one script per bucket for what they left open, and
@@ -274,22 +284,24 @@ final class TierReads {
     }
 
     /**
-     * The read an entry's stored string settles, as the script would answer it, in the script's order (malformed
-     * first, then the floor); null when only the script can tell (written at or before {@code gmax}).
+     * The read an entry's stored string settles, as the script would answer it, in the script's order (malformed for
+     * Lua first, then the floor, then text that is not UTF-8); null when only the script can tell (written at or
+     * before {@code gmax}).
      */
     L2Read decide(byte[] stored) {
       if (stored == null) {
         return L2Read.miss(clock);
       }
-      L2Entry entry = EntryFormat.entry(stored);
-      if (entry.codecId() == EntryFormat.UNREADABLE) {
-        return new L2Read(entry, clock);
+      if (!EntryFormat.readableByScripts(stored)) {
+        return new L2Read(EntryFormat.unreadable(), clock);
       }
+      // Its text may still be unreadable here (a codec id or tag not UTF-8, which Lua does not check): the script
+      // answers it by its version first, as for any entry.
       long version = EntryFormat.version(stored);
       if (version < floor) {
         return L2Read.miss(clock);
       }
-      return version > gmax && gmax >= 0 ? new L2Read(entry, clock) : null;
+      return version > gmax && gmax >= 0 ? new L2Read(EntryFormat.entry(stored), clock) : null;
     }
   }
 
