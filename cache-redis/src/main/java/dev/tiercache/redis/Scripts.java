@@ -61,10 +61,11 @@ final class Scripts {
                 clock_now()
                 floor = floor_of('floor')
               end
-              -- The MGET path takes a missing floor for one of another type: write it as what it means.
-              if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.call('SET', M .. 'floor', '0') end
+              -- The MGET path takes a missing floor for one of another type: write it as what it means. Both writes are
+              -- only for the next reads' MGET: one Redis refuses (out of memory) does not fail this read.
+              if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.pcall('SET', M .. 'floor', '0') end
               -- Seeded when missing or corrupt, so that the next reads can take the MGET path.
-              raise_gmax(0)
+              raise_gmax(0, true)
               local out = {clock_now(), {}}
               local oldest = nil
               for i = 2, #KEYS do

@@ -143,6 +143,32 @@ class RedisMgetReadDifferentialTest {
   }
 
   /**
+   * Reads write nothing a read needs: under {@code maxmemory} with {@code noeviction}, Redis refuses a script's first
+   * write, and the read script seeds gmax (and a missing floor) as an optimisation only. An entry written before any
+   * read of its bucket (no gmax yet) must still be served, as it was before the MGET path.
+   */
+  @Test
+  void aBucketWithoutGmaxIsStillReadWhileRedisIsOutOfMemory() {
+    RedisTier tier = session.tier();
+    join(tier.put(cache, "k", entry("v"), TTL));
+    join(tier.put(cache, "j", entry("w"), TTL));
+    assertThat(redis.exists(meta("gmax"))).as("no read yet").isZero();
+    String policy = redis.configGet("maxmemory-policy").get("maxmemory-policy");
+    redis.configSet("maxmemory-policy", "noeviction");
+    redis.configSet("maxmemory", "1");
+    try {
+      assertThat(join(tier.get(cache, "k")).isHit()).isTrue();
+      assertThat(join(tier.getAll(cache, List.of("k", "j"))).values()).allMatch(L2Read::isHit);
+    } finally {
+      redis.configSet("maxmemory", "0");
+      redis.configSet("maxmemory-policy", policy);
+    }
+    // Seeded by the next read once Redis has room.
+    assertThat(join(tier.get(cache, "k")).isHit()).isTrue();
+    assertThat(redis.exists(meta("gmax"))).isOne();
+  }
+
+  /**
    * Random histories of writes, invalidations of every kind, clocks ahead of or behind the server's time, lost and
    * corrupt clocks, floors and gmax, planted entries, snapshots restored and fresh instances: after every step, each
    * key reads the same by the MGET path, by getAll and by the script alone.
