@@ -292,16 +292,17 @@ final class TierReads {
       if (stored == null) {
         return L2Read.miss(clock);
       }
-      if (!EntryFormat.readableByScripts(stored)) {
-        return new L2Read(EntryFormat.unreadable(), clock);
+      L2Entry entry = EntryFormat.entry(stored);
+      // An entry the scripts read although its text is not UTF-8 (which Lua does not check) they answer by its
+      // version first, as any other: only past the floor and the epochs is it unreadable.
+      if (entry.codecId() == EntryFormat.UNREADABLE && !EntryFormat.readableByScripts(stored)) {
+        return new L2Read(entry, clock);
       }
-      // Its text may still be unreadable here (a codec id or tag not UTF-8, which Lua does not check): the script
-      // answers it by its version first, as for any entry.
       long version = EntryFormat.version(stored);
       if (version < floor) {
         return L2Read.miss(clock);
       }
-      return version > gmax && gmax >= 0 ? new L2Read(EntryFormat.entry(stored), clock) : null;
+      return version > gmax && gmax >= 0 ? new L2Read(entry, clock) : null;
     }
   }
 
