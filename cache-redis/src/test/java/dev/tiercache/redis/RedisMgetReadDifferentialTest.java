@@ -169,6 +169,102 @@ class RedisMgetReadDifferentialTest {
   }
 
   /**
+   * getAll over many buckets, some settled by their MGET, some by the script (entries older than gmax, a bucket
+   * without gmax, one whose clock is corrupt, one whose floor is another type), with keys repeated: each key reads as
+   * the script alone reads it, in the order asked.
+   */
+  @Test
+  void getAllOverBucketsSettledBothWaysAnswersPerKeyWhatTheScriptAnswers() {
+    int buckets = 8;
+    KeySpace space = new KeySpace(RedisTierOptions.DEFAULT_NAMESPACE, buckets);
+    RedisTier writer =
+        session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().buckets(buckets).build()));
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      keys.add("k" + i);
+      join(writer.put(cache, "k" + i, entry("v" + i, i % 2 == 0 ? "even" : "odd"), TTL));
+    }
+    join(writer.invalidateTag(cache, "even"));
+    for (int i = 0; i < 40; i += 3) {
+      join(writer.put(cache, "k" + i, entry("w" + i, "even"), TTL));
+    }
+    redis.del(space.metaPrefix(cache, 1) + "gmax");
+    redis.set(space.clock(cache, 2), "corrupt");
+    redis.del(space.metaPrefix(cache, 3) + "floor");
+    redis.hset(space.metaPrefix(cache, 3) + "floor", "f", "1");
+    List<String> asked = new ArrayList<>(keys);
+    asked.addAll(List.of("k5", "k0", "missing", "k5"));
+    java.util.Collections.reverse(asked);
+
+    RedisTier reader =
+        session.tier(c -> RedisTier.create(c, RedisTierOptions.builder().buckets(buckets).build()));
+    Map<String, L2Read> all = join(reader.getAll(cache, asked));
+
+    assertThat(all.keySet()).containsExactlyElementsOf(new java.util.LinkedHashSet<>(asked));
+    for (String key : all.keySet()) {
+      assertThat(describe(all.get(key))).as(key).isEqualTo(describe(join(reader.getByScript(cache, key))));
+      assertThat(describe(join(reader.get(cache, key)))).as(key).isEqualTo(describe(all.get(key)));
+    }
+    // Odd keys and rewritten even keys, but for buckets 2 and 3, whose repairs raised their floors to the server's
+    // time.
+    List<String> hits = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      int bucket = space.bucketOf("k" + i);
+      if ((i % 2 == 1 || i % 3 == 0) && bucket != 2 && bucket != 3) {
+        hits.add("k" + i);
+      }
+    }
+    assertThat(all.entrySet().stream().filter(e -> e.getValue().isHit()).map(Map.Entry::getKey))
+        .containsExactlyInAnyOrderElementsOf(hits);
+  }
+
+  /**
+   * Load-then-put against a tag invalidation on another instance, many times over: a read settled by the MGET hands
+   * back the clock it read with the entry, so a load whose read saw the entry before the invalidation either lands
+   * before it (and the invalidation covers what it wrote) or is refused. The old value never survives.
+   */
+  @Test
+  void aLoadWhoseMgetReadRacedATagInvalidationNeverLeavesItsValueBehind() throws Exception {
+    RedisTier writer = session.tier();
+    RedisTier loader = session.tier();
+    RedisTier invalidator = session.tier();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      int racedBeforeTheInvalidation = 0;
+      for (int n = 0; n < 150; n++) {
+        join(writer.put(cache, "k", entry("v" + n, "t"), TTL));
+        String value = "v" + n;
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.Future<L2Read> load = pool.submit(() -> {
+          go.await();
+          L2Read read = join(loader.get(cache, "k"));
+          join(loader.putIfCurrent(cache, Map.of("k", entry("stale" + value, "t")), TTL, read.version()));
+          return read;
+        });
+        java.util.concurrent.Future<?> invalidation = pool.submit(() -> {
+          go.await();
+          return join(invalidator.invalidateTag(cache, "t"));
+        });
+        go.countDown();
+        L2Read read = load.get(10, TimeUnit.SECONDS);
+        invalidation.get(10, TimeUnit.SECONDS);
+
+        L2Read after = join(loader.get(cache, "k"));
+        boolean sawTheOldValue =
+            read.isHit() && new String(read.entry().value(), StandardCharsets.UTF_8).equals(value);
+        if (sawTheOldValue) {
+          racedBeforeTheInvalidation++;
+          assertThat(after.isHit()).as("iteration " + n + ": the load read the value the invalidation covers")
+              .isFalse();
+        }
+      }
+      assertThat(racedBeforeTheInvalidation).as("reads that saw the value before the invalidation").isPositive();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
    * Random histories of writes, invalidations of every kind, clocks ahead of or behind the server's time, lost and
    * corrupt clocks, floors and gmax, planted entries, snapshots restored and fresh instances: after every step, each
    * key reads the same by the MGET path, by getAll and by the script alone.
