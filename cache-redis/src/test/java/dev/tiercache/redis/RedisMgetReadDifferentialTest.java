@@ -265,6 +265,34 @@ class RedisMgetReadDifferentialTest {
   }
 
   /**
+   * Upgrade: a Redis still holding entries of layout 1 (hashes, one with a version far ahead of every read, one a
+   * tombstone of the layout before). They read as misses on both paths, a load's conditional write replaces them,
+   * and a pattern's sweep removes them.
+   */
+  @Test
+  void entriesOfTheFormerLayoutReadAsMissesAndAreReplacedAndSwept() {
+    RedisTier tier = session.tier();
+    join(tier.put(cache, "seed", entry("x"), TTL));
+    join(tier.invalidateTag(cache, "t"));
+    redis.hset(entryKey("old1"), Map.of("fv", "1", "v", "9999999999999999", "c", "c", "f", "", "d", "x", "tg", ""));
+    redis.hset(entryKey("old2"), Map.of("fv", "1", "v", "1", "c", "c", "f", "x", "d", "", "tg", ""));
+    redis.hset(entryKey("swept"), Map.of("fv", "1", "v", "1", "c", "c", "f", "", "d", "x", "tg", ""));
+
+    for (String key : List.of("old1", "old2")) {
+      L2Read read = join(tier.get(cache, key));
+      assertThat(read.isHit()).as(key).isFalse();
+      assertThat(read.entry()).as(key + ": a miss, not a decode error").isNull();
+      assertThat(describe(join(tier.getByScript(cache, key)))).as(key).isEqualTo(describe(read));
+      assertThat(join(tier.putIfCurrent(cache, Map.of(key, entry("new")), TTL, read.version())))
+          .as(key + ": the load's write-back").containsExactly(key);
+      assertThat(new String(join(tier.get(cache, key)).entry().value(), StandardCharsets.UTF_8)).isEqualTo("new");
+    }
+    join(tier.invalidatePattern(cache, "swe*"));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        .until(() -> redis.exists(entryKey("swept")) == 0);
+  }
+
+  /**
    * Random histories of writes, invalidations of every kind, clocks ahead of or behind the server's time, lost and
    * corrupt clocks, floors and gmax, planted entries, snapshots restored and fresh instances: after every step, each
    * key reads the same by the MGET path, by getAll and by the script alone.
