@@ -70,8 +70,8 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
   }
 
   /**
-   * The read an entry settles, as the script would answer it, in the script's order (malformed first, then the
-   * floor); null when only the script can tell (written at or before {@code gmax}, or {@code gmax} unknown).
+   * The read an entry settles, as the script would answer it, in the script's order (malformed for Lua first, then
+   * the floor, then text that is not UTF-8); null when only the script can tell (written at or before {@code gmax}, or {@code gmax} unknown).
    */
   private L2Read decide(ByteBuffer stored) {
     if (stored == null) {
@@ -86,7 +86,9 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
       return null;
     }
     L2Entry entry = EntryFormat.entry(stored);
-    if (entry.codecId() == EntryFormat.UNREADABLE) {
+    // An entry the scripts read although its text is not UTF-8 (which Lua does not check) they answer by its version
+    // first, as any other: only at or above the floor is it unreadable.
+    if (entry.codecId() == EntryFormat.UNREADABLE && !EntryFormat.readableByScripts(stored)) {
       return new L2Read(entry, clock);
     }
     return version < floor ? L2Read.miss(clock) : new L2Read(entry, clock);

@@ -115,8 +115,43 @@ final class EntryFormat {
    * the end, an empty or non-UTF-8 codec id, malformed tags. Only the value is copied out.
    */
   static L2Entry entry(ByteBuffer stored) {
-    if (version(stored) < 0) {
+    int codecEnd = codecEnd(stored);
+    if (codecEnd < 0) {
       return unreadable();
+    }
+    int tagsEnd = codecEnd + (int) digits(stored, stored.position() + 21, 7);
+    String codec = codecId(stored, stored.position() + HEADER, codecEnd);
+    Tags tags = tagsEnd == codecEnd ? Tags.empty() : decodeTags(stored, codecEnd, tagsEnd);
+    if (codec == null || tags == null) {
+      return unreadable();
+    }
+    byte[] value = null;
+    if (stored.get(stored.position() + BODY) == VALUE) {
+      value = new byte[stored.limit() - tagsEnd];
+      stored.get(tagsEnd, value);
+    }
+    return new L2Entry(codec, value, tags);
+  }
+
+  /**
+   * Whether the scripts take a stored string for an entry ({@code entry_of} in {@link LuaLib}): every field
+   * well-formed, whatever the bytes of its codec id and tags, which Lua does not decode. The scripts answer such an
+   * entry by its version (a miss below the floor or when an epoch covers it); only then does its text make it
+   * unreadable.
+   */
+  static boolean readableByScripts(ByteBuffer stored) {
+    int codecEnd = codecEnd(stored);
+    return codecEnd >= 0
+        && parseTags(stored, codecEnd, codecEnd + (int) digits(stored, stored.position() + 21, 7), null);
+  }
+
+  /**
+   * Where (absolute) the codec id of a stored string ends, or -1 if its header is malformed or its lengths run past
+   * the end.
+   */
+  private static int codecEnd(ByteBuffer stored) {
+    if (version(stored) < 0) {
+      return -1;
     }
     int at = stored.position();
     byte flag = stored.get(at + BODY);
@@ -126,21 +161,9 @@ final class EntryFormat {
         || codecLength < 1
         || tagsLength < 0
         || HEADER + codecLength + tagsLength > stored.remaining()) {
-      return unreadable();
+      return -1;
     }
-    int codecEnd = at + HEADER + (int) codecLength;
-    int tagsEnd = codecEnd + (int) tagsLength;
-    String codec = codecId(stored, at + HEADER, codecEnd);
-    Tags tags = tagsLength == 0 ? Tags.empty() : decodeTags(stored, codecEnd, tagsEnd);
-    if (codec == null || tags == null) {
-      return unreadable();
-    }
-    byte[] value = null;
-    if (flag == VALUE) {
-      value = new byte[stored.limit() - tagsEnd];
-      stored.get(tagsEnd, value);
-    }
-    return new L2Entry(codec, value, tags);
+    return at + HEADER + (int) codecLength;
   }
 
   /**
@@ -171,6 +194,20 @@ final class EntryFormat {
    */
   static Tags decodeTags(ByteBuffer encoded, int from, int to) {
     List<String> tags = new ArrayList<>();
+    if (!parseTags(encoded, from, to, tags)) {
+      return null;
+    }
+    try {
+      return Tags.of(tags);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Whether {@code encoded[from, to)} is well-formed tags; with {@code into}, also whether each is UTF-8, added to it.
+   */
+  private static boolean parseTags(ByteBuffer encoded, int from, int to, List<String> into) {
     int i = from;
     while (i < to) {
       int j = i;
@@ -180,20 +217,18 @@ final class EntryFormat {
         j++;
       }
       if (j == i || encoded.get(i) == '0' || j >= to || encoded.get(j) != ':' || length < 1 || length > to - j - 1) {
-        return null;
+        return false;
       }
-      String tag = utf8(encoded, j + 1, length);
-      if (tag == null) {
-        return null;
+      if (into != null) {
+        String tag = utf8(encoded, j + 1, length);
+        if (tag == null) {
+          return false;
+        }
+        into.add(tag);
       }
-      tags.add(tag);
       i = j + 1 + length;
     }
-    try {
-      return Tags.of(tags);
-    } catch (RuntimeException e) {
-      return null;
-    }
+    return true;
   }
 
   /** Strict UTF-8, or null. */

@@ -158,6 +158,24 @@ final class LuaLib {
         if 28 + cl + tl > redis.call('STRLEN', key) then return 0 end
         return v
       end
+      -- gmax (see TierReads): at least every tag, prefix and pattern version the bucket records, raised to v here and
+      -- never lowered: a clock re-seeded below an epoch still recorded (lost while it ran ahead of the server's time)
+      -- hands out versions below that epoch, and a gmax set to one of them would let the MGET serve what the epoch
+      -- covers. Missing or corrupt (a bucket from before gmax existed, a restart), it is seeded from the clock and
+      -- the newest epoch and pattern. A read only seeds it (soft): a write Redis refuses (out of memory) must not fail
+      -- the read, which then leaves the next reads to the script as before.
+      local function raise_gmax(v, soft)
+        local top = getv(M .. 'gmax')
+        if top and v <= top then return end
+        if not top then
+          top = clock_now()
+          for _, z in ipairs({'gx', 'pat'}) do
+            local r = redis.pcall('ZRANGE', M .. z, -1, -1, 'WITHSCORES')
+            if type(r) == 'table' and not r.err and r[2] then top = math.max(top, tonumber(r[2]) or top) end
+          end
+        end
+        (soft and redis.pcall or redis.call)('SET', M .. 'gmax', num(math.max(top, v)))
+      end
       -- The invalidated prefix lengths, read once per script; bounded by the per-bucket cap.
       -- A structure that cannot be read covers everything: a miss or a refusal, never a stale hit.
       local plens_cache, plens_broken = nil, false

@@ -69,9 +69,9 @@ import org.slf4j.LoggerFactory;
  * instead ({@code Limits}): tombstones are kept for the tombstone TTL and at most 20,000 per bucket, tag and prefix
  * epochs and patterns for the longest entry TTL written to the bucket (at least the tombstone TTL) and at most
  * 10,000 epochs, 64 prefix lengths and 64 patterns per bucket; past a bound the oldest go and a floor rises, which
- * only ever refuses more writes or turns more old entries into misses. A read is one {@code MGET} of the bucket's
- * clock, floor and newest tag/prefix/pattern version with the entries; an entry written before that version costs a
- * script more, which looks up its tags and at most 64 prefixes, whatever the history.
+ * only ever refuses more writes or turns more old entries into misses. A read costs one {@code MGET} per bucket;
+ * an entry written before its bucket's newest tag, prefix or pattern invalidation costs one script more, with one
+ * {@code HMGET} for its tags and at most 64 prefixes, whatever the history.
  *
  * <p>A value this store cannot read (written by another program, by an incompatible version, or corrupt) is
  * reported as an entry of an unknown codec, which the cache counts as an undecodable miss; the next write replaces
@@ -368,6 +368,17 @@ public final class RedisTier implements L2Store {
   @Override
   public CompletableFuture<L2Read> get(String cache, String key) {
     return guarded(() -> reads.get(cache, key));
+  }
+
+  /** Sends every later read through the {@code MGET} first, never straight to the script (tests). */
+  RedisTier alwaysMgetFirst() {
+    reads.alwaysMgetFirst();
+    return this;
+  }
+
+  /** A read by the read script alone, skipping the {@code MGET} (tests: both must answer the same). */
+  CompletableFuture<L2Read> getByScript(String cache, String key) {
+    return reads.getByScript(cache, key);
   }
 
   @Override

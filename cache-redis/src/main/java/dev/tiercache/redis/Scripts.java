@@ -61,18 +61,11 @@ final class Scripts {
                 clock_now()
                 floor = floor_of('floor')
               end
-              -- The MGET path takes a missing floor for one of another type: write it as what it means.
-              if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.call('SET', M .. 'floor', '0') end
-              -- Missing or corrupt (a bucket from before gmax existed, a restart): at least every version the bucket
-              -- handed out, and every epoch and pattern it still records.
-              if not getv(M .. 'gmax') then
-                local top = clock_now()
-                for _, z in ipairs({'gx', 'pat'}) do
-                  local r = redis.pcall('ZRANGE', M .. z, -1, -1, 'WITHSCORES')
-                  if type(r) == 'table' and not r.err and r[2] then top = math.max(top, tonumber(r[2]) or top) end
-                end
-                redis.call('SET', M .. 'gmax', num(top))
-              end
+              -- The MGET path takes a missing floor for one of another type: write it as what it means. Both writes are
+              -- only for the next reads' MGET: one Redis refuses (out of memory) does not fail this read.
+              if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.pcall('SET', M .. 'floor', '0') end
+              -- Seeded when missing or corrupt, so that the next reads can take the MGET path.
+              raise_gmax(0, true)
               local out = {clock_now(), {}}
               local oldest = nil
               for i = 2, #KEYS do
@@ -208,7 +201,7 @@ final class Scripts {
               if keys_touched then trim_tombstones() end
               if groups_touched then
                 -- v is the newest version of the script: entries read by MGET must be newer to need no check.
-                redis.call('SET', M .. 'gmax', num(v))
+                raise_gmax(v)
                 -- Without a record of the longest TTL (lost), assume the longest allowed.
                 local longest = (getv(M .. 'maxttl') or tonumber(ARGV[9])) * 1000
                 local cut = '(' .. num(now_us() - math.max(HORIZON, longest) - 1000000)

@@ -75,6 +75,18 @@ final class TierReads {
     return result;
   }
 
+  /** The read {@link Scripts#READ} alone answers for a key, without the {@code MGET} (tests compare the two). */
+  CompletableFuture<L2Read> getByScript(String cache, String key) {
+    int b = keys.bucketOf(key);
+    CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[b];
+    return scripted(cache, b, bucket, key, CacheKeyBytes.concat(bucket.entryPrefix(), key));
+  }
+
+  /** Every later read starts with the {@code MGET}, however often it leaves entries open (tests). */
+  void alwaysMgetFirst() {
+    routes.turnOff();
+  }
+
   /** One key read by the script alone. */
   private CompletableFuture<L2Read> scripted(
       String cache, int b, CacheKeyBytes.Bucket bucket, String key, byte[] entryKey) {

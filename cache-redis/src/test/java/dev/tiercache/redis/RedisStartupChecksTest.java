@@ -127,6 +127,25 @@ class RedisStartupChecksTest {
     }
   }
 
+  /**
+   * Review of the MGET read path: the README's least-privilege user, as written there, must be able to read. A read
+   * now starts with a plain MGET from the client, which that user needs the right to send.
+   */
+  @Test
+  void theReadmesLeastPrivilegeUserStartsAndReads() throws Exception {
+    String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+    java.util.regex.Matcher block =
+        java.util.regex.Pattern.compile("A least-privilege user:\\s*```\\s*(ACL SETUSER .*?)```", java.util.regex.Pattern.DOTALL)
+            .matcher(readme);
+    assertThat(block.find()).as("README.md shows a least-privilege ACL SETUSER").isTrue();
+    admin(block.group(1).trim().replaceAll("\\s+", " ").replace("ACL SETUSER app ", "ACL SETUSER limited "));
+
+    try (RedisTier tier = RedisTier.create(client(limitedUser()))) {
+      assertThat(tier.get("acl", "k").get(5, TimeUnit.SECONDS).entry()).isNull();
+      assertThat(tier.getAll("acl", List.of("k", "j")).get(5, TimeUnit.SECONDS)).hasSize(2);
+    }
+  }
+
   @Test
   void aProblemFoundWhenRedisComesUpLaterRefusesTheTierInsteadOfThrowingIntoNowhere() throws Exception {
     REDIS.stop();
