@@ -76,6 +76,12 @@ final class RedisBus implements InvalidationBus {
   private final AtomicLong malformed = new AtomicLong();
   /** One daemon thread, started on demand and let go when idle, that delivers what arrives, in order. */
   private final java.util.concurrent.ThreadPoolExecutor deliveries = deliveryThread();
+  /**
+   * Deliveries handed to the delivery thread and not finished yet: raised on the event loop that receives, lowered by
+   * the delivery thread once the listeners returned. Shared by the connections a replacement may briefly overlap,
+   * which only makes inline delivery rarer.
+   */
+  private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
   /** Consecutive heartbeat rounds that Redis executed but that did not come back. */
   private final AtomicLong deafRounds = new AtomicLong();
   private final AtomicLong lastReplaced = new AtomicLong(System.nanoTime() - REPLACE_INTERVAL_NANOS);
@@ -339,6 +345,11 @@ final class RedisBus implements InvalidationBus {
     return heartbeats.inFlight();
   }
 
+  /** How many deliveries wait for, or run on, the delivery thread; for tests of the delivery order. */
+  int deliveriesWaiting() {
+    return queued.get();
+  }
+
   /** How many malformed or foreign frames arrived; for tests and diagnostics. */
   long malformedFrames() {
     return malformed.get();
@@ -357,15 +368,12 @@ final class RedisBus implements InvalidationBus {
    * cross-node invalidation latency that the bus added to a raw Pub/Sub round (benchmarks, suite 5): one more thread
    * to wake and schedule, on each instance, for every message, its own included.
    *
-   * <p>Order: one thread receives (the event loop), and a message is delivered inline only when every message that
-   * arrived before it has been delivered ({@link #queued} is zero, and only the event loop raises it), so messages,
+   * <p>Order: one thread receives (the connection's event loop), and a message is delivered inline only when every
+   * message that arrived before it has been delivered ({@link #queued} is zero), so messages,
    * echoes and probes are still handed over in arrival order. A heartbeat's echo is handled only after every message
    * that arrived before it was handed over, which is what its proof rests on.
    */
   private final class Delivery extends RedisPubSubAdapter<byte[], byte[]> {
-
-    /** Handed to the delivery thread and not finished yet. Raised only on the event loop, lowered by that thread. */
-    private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
 
     @Override
     public void message(byte[] channelBytes, byte[] payload) {
