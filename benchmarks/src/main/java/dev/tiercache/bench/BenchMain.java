@@ -5,6 +5,7 @@ import dev.tiercache.bench.report.Comparison.Better;
 import dev.tiercache.bench.report.JmhResults;
 import dev.tiercache.bench.report.Machine;
 import dev.tiercache.bench.report.SuiteReport;
+import dev.tiercache.bench.report.Targets;
 import dev.tiercache.bench.report.Measurement;
 import java.lang.reflect.Method;
 import java.nio.file.Path;
@@ -50,29 +51,37 @@ public final class BenchMain {
           with all 65,536 keys; keys are drawn from a precomputed fixed-seed Zipfian sequence (skew 0.99, scrambled), \
           at 1, 2 and 8 threads (one JMH run per thread count, reference and Tiercache in each). `read` is read only (`getIfPresent` on both; `readThrough` is Tiercache's `get(key, loader)` \
           hitting the L1). `readWrite` is 6:2 reads to writes (`put` on both). Throughput in operations per second \
-          over all threads; allocation per operation from JMH's GC profiler. Targets: L1 hit >= 0.9x raw Caffeine \
-          and 0 B/op at each thread count; 6:2 mix >= 0.5x.""",
+          over all threads; allocation per operation from JMH's GC profiler. Targets: L1 hit >= \
+          """ + Targets.x(Targets.L1_HIT) + " raw Caffeine and 0 B/op at each thread count; 6:2 mix >= "
+          + Targets.x(Targets.L1_READ_WRITE) + ".",
           List.of(L1HitBenchmark.class), true, false, List.of(
               Comparison.spec("L1 hit, getIfPresent vs Caffeine getIfPresent", "L1Hit.tiercache_read",
-                  "L1Hit.caffeine_read", "score", Better.HIGHER, 0.9),
+                  "L1Hit.caffeine_read", "score", Better.HIGHER, Targets.L1_HIT),
               Comparison.spec("L1 hit, get(key, loader) vs Caffeine getIfPresent", "L1Hit.tiercache_readThrough",
-                  "L1Hit.caffeine_read", "score", Better.HIGHER, 0.9),
+                  "L1Hit.caffeine_read", "score", Better.HIGHER, Targets.L1_HIT),
               Comparison.spec("L1 hit with bus proof, meters and expiry vs Caffeine with expiry",
-                  "L1Hit.tiercache_readProduction", "L1Hit.caffeine_readExpiring", "score", Better.HIGHER, 0.9),
+                  "L1Hit.tiercache_readProduction", "L1Hit.caffeine_readExpiring", "score", Better.HIGHER,
+                  Targets.L1_HIT),
               Comparison.spec("6:2 read/write mix vs Caffeine", "L1Hit.tiercache_readWrite",
-                  "L1Hit.caffeine_readWrite", "score", Better.HIGHER, 0.5))),
+                  "L1Hit.caffeine_readWrite", "score", Better.HIGHER, Targets.L1_READ_WRITE))),
       new Suite("l2", "Suite 2: L1 miss / L2 hit latency", """
           One thread. Tiercache with `maximumSize(0)` L1 (every read misses the L1) reading 128-byte string values \
           from Redis, against a raw Lettuce sync `GET` of the same value plus the same UTF-8 decode \
           (`ValueCodecs.string()`), same server, same client. Reads cycle over 1,024 keys. JMH sample mode: mean and \
           percentiles in microseconds. `redisTier_get` is the L2 store alone (`RedisTier.get`, i.e. its Lua read \
           script, plus the same decode), so the "layer" rows split the gap between the script and the cache on top \
-          of it. Target: L2 hit latency <= 1.15x raw Lettuce GET (mean).""",
-          List.of(L2HitBenchmark.class), false, true, List.of(
+          of it. Allocation per operation from JMH's GC profiler. Targets: L2 hit latency <= \
+          """ + Targets.x(Targets.L2_HIT) + " raw Lettuce GET (mean), and <= " + Targets.x(Targets.L2_HIT_ALLOC)
+          + " its bytes allocated per operation.",
+          List.of(L2HitBenchmark.class), true, true, List.of(
               Comparison.spec("L2 hit, get(key, loader), mean", "L2Hit.tiercache_get", "L2Hit.lettuce_get", "score",
-                  Better.LOWER, 1.15),
+                  Better.LOWER, Targets.L2_HIT),
               Comparison.spec("L2 hit, getIfPresent, mean", "L2Hit.tiercache_getIfPresent", "L2Hit.lettuce_get",
-                  "score", Better.LOWER, 1.15),
+                  "score", Better.LOWER, Targets.L2_HIT),
+              Comparison.spec("L2 hit, get(key, loader), allocation", "L2Hit.tiercache_get", "L2Hit.lettuce_get",
+                  Measurement.ALLOC, Better.LOWER, Targets.L2_HIT_ALLOC),
+              Comparison.spec("L2 hit, getIfPresent, allocation", "L2Hit.tiercache_getIfPresent",
+                  "L2Hit.lettuce_get", Measurement.ALLOC, Better.LOWER, Targets.L2_HIT_ALLOC),
               Comparison.spec("L2 hit, get(key, loader), p50", "L2Hit.tiercache_get", "L2Hit.lettuce_get", "p50",
                   Better.LOWER, NONE),
               Comparison.spec("L2 hit, get(key, loader), p99", "L2Hit.tiercache_get", "L2Hit.lettuce_get", "p99",
@@ -86,10 +95,14 @@ public final class BenchMain {
           Lettuce `MGET` of 100 keys whose values are decoded with the same codec into a map of the same shape. \
           Calls cycle over 16 disjoint batches. Throughput in calls per second. `redisTier_getAll` is the L2 store \
           alone (`RedisTier.getAll`, one Lua read script for the 100 keys, plus the same decode), so the "layer" \
-          rows split the gap between the script and the cache on top of it. Target: >= 0.8x raw MGET.""",
-          List.of(GetAllBenchmark.class), false, true, List.of(
+          rows split the gap between the script and the cache on top of it. Allocation per call from JMH's GC \
+          profiler. Targets: >=\s""" + Targets.x(Targets.GET_ALL) + " raw MGET's throughput, and <= "
+          + Targets.x(Targets.GET_ALL_ALLOC) + " its bytes allocated per call.",
+          List.of(GetAllBenchmark.class), true, true, List.of(
               Comparison.spec("getAll(100) vs MGET(100)", "GetAll.tiercache_getAll", "GetAll.lettuce_mget", "score",
-                  Better.HIGHER, 0.8),
+                  Better.HIGHER, Targets.GET_ALL),
+              Comparison.spec("getAll(100) vs MGET(100), allocation", "GetAll.tiercache_getAll",
+                  "GetAll.lettuce_mget", Measurement.ALLOC, Better.LOWER, Targets.GET_ALL_ALLOC),
               Comparison.spec("layer: RedisTier.getAll(100) (Lua read script) vs MGET(100)",
                   "GetAll.redisTier_getAll", "GetAll.lettuce_mget", "score", Better.HIGHER, NONE),
               Comparison.spec("layer: cache getAll(100) vs RedisTier.getAll(100)", "GetAll.tiercache_getAll",
@@ -101,31 +114,33 @@ public final class BenchMain {
           16,384 keys prepopulated, local caches of 16,384 entries, Zipfian reads (as in suite 1), 2 threads, \
           throughput. `mixed`: the same keys and threads, of every 8 operations 6 read-throughs, 1 write and 1 \
           invalidation of the key, throughput. `PeerL2.*_get`: local caches as small as each library allows, 1,024 \
-          keys cycled, 1 thread, every read goes to Redis, latency. Target: Tiercache ahead of both peers on every \
-          path (ratio >= 1 for throughput, <= 1 for latency).""",
+          keys cycled, 1 thread, every read goes to Redis, latency. Targets: Tiercache ahead of both peers on every \
+          path (ratio >=\s""" + Targets.x(Targets.PEER) + " for throughput, <= " + Targets.x(Targets.PEER)
+          + " for latency), and the mixed load >= " + Targets.x(Targets.MIXED_VS_REDISSON) + " Redisson's.",
           List.of(PeerL1Benchmark.class, PeerL2Benchmark.class), false, true, List.of(
               Comparison.spec("local hit vs Redisson RLocalCachedMap", "PeerL1.tiercache_read", "PeerL1.redisson_read",
-                  "score", Better.HIGHER, 1.0),
+                  "score", Better.HIGHER, Targets.PEER),
               Comparison.spec("local hit vs JetCache", "PeerL1.tiercache_read", "PeerL1.jetcache_read", "score",
-                  Better.HIGHER, 1.0),
+                  Better.HIGHER, Targets.PEER),
               Comparison.spec("remote hit (mean) vs Redisson RLocalCachedMap", "PeerL2.tiercache_get",
-                  "PeerL2.redisson_get", "score", Better.LOWER, 1.0),
+                  "PeerL2.redisson_get", "score", Better.LOWER, Targets.PEER),
               Comparison.spec("remote hit (mean) vs JetCache", "PeerL2.tiercache_get", "PeerL2.jetcache_get", "score",
-                  Better.LOWER, 1.0),
+                  Better.LOWER, Targets.PEER),
               Comparison.spec("mixed read/write/invalidate vs Redisson RLocalCachedMap", "PeerL1.tiercache_mixed",
-                  "PeerL1.redisson_mixed", "score", Better.HIGHER, 1.0),
+                  "PeerL1.redisson_mixed", "score", Better.HIGHER, Targets.MIXED_VS_REDISSON),
               Comparison.spec("mixed read/write/invalidate vs JetCache", "PeerL1.tiercache_mixed",
-                  "PeerL1.jetcache_mixed", "score", Better.HIGHER, 1.0))),
+                  "PeerL1.jetcache_mixed", "score", Better.HIGHER, Targets.PEER))),
       new Suite("invalidation", "Suite 5: cross-node invalidation latency", """
           Two instances A and B, each with its own Lettuce client, on one Redis. One operation: A calls \
           `invalidate(Invalidation.key(k))` for a key B holds in its L1; the clock stops when B's L1 no longer holds \
           it (B's L1 holds that one entry, so its size is the probe). Reference: a raw Redis Pub/Sub round on the \
           same two clients (A publishes a 96-byte message, the clock stops when B's subscriber delivered it). \
           Tiercache's figure includes A's L2 invalidation (a Lua script round trip) before the bus message leaves. \
-          One thread; JMH sample mode. Target: p99 <= 2x raw Pub/Sub p99.""",
+          One thread; JMH sample mode. Target: p99 <=\s""" + Targets.x(Targets.INVALIDATION_P99)
+          + " raw Pub/Sub p99.",
           List.of(InvalidationBenchmark.class), false, true, List.of(
               Comparison.spec("invalidate on A -> B's L1 drops, p99", "Invalidation.tiercache_invalidate",
-                  "Invalidation.pubsub_roundTrip", "p99", Better.LOWER, 2.0),
+                  "Invalidation.pubsub_roundTrip", "p99", Better.LOWER, Targets.INVALIDATION_P99),
               Comparison.spec("invalidate on A -> B's L1 drops, p50", "Invalidation.tiercache_invalidate",
                   "Invalidation.pubsub_roundTrip", "p50", Better.LOWER, NONE),
               Comparison.spec("invalidate on A -> B's L1 drops, p99.9", "Invalidation.tiercache_invalidate",

@@ -48,6 +48,35 @@ class ReportSmokeTest {
     assertThat(new Comparison("zero", 0, 0, "B/op", Better.LOWER, 1.0).met()).isEmpty();
   }
 
+  /** Issue 11: the verdicts judge against the issue's targets, allocation included. */
+  @Test
+  void suitesJudgeAgainstTheIssuesTargets() {
+    assertThat(target("l2", "L2 hit, get(key, loader), mean")).isEqualTo(1.10);
+    assertThat(target("l2", "L2 hit, getIfPresent, mean")).isEqualTo(1.10);
+    assertThat(target("l2", "L2 hit, get(key, loader), allocation")).isEqualTo(1.50);
+    assertThat(spec("l2", "L2 hit, get(key, loader), allocation").metric()).isEqualTo(Measurement.ALLOC);
+    assertThat(target("getall", "getAll(100) vs MGET(100)")).isEqualTo(0.85);
+    assertThat(target("getall", "getAll(100) vs MGET(100), allocation")).isEqualTo(1.50);
+    assertThat(target("invalidation", "invalidate on A -> B's L1 drops, p99")).isEqualTo(1.50);
+    assertThat(target("peers", "mixed read/write/invalidate vs Redisson RLocalCachedMap")).isEqualTo(1.20);
+    assertThat(target("peers", "mixed read/write/invalidate vs JetCache")).isEqualTo(1.00);
+    // Allocation is measured wherever an allocation row needs it.
+    assertThat(BenchMain.SUITES.stream().filter(s -> s.specs().stream()
+        .anyMatch(c -> c.metric().equals(Measurement.ALLOC))).allMatch(BenchMain.Suite::gcProfiler)).isTrue();
+    for (BenchMain.Suite suite : BenchMain.SUITES) {
+      assertThat(suite.description()).doesNotContain(">=0").doesNotContain("<=1");
+    }
+  }
+
+  private static double target(String suite, String label) {
+    return spec(suite, label).target();
+  }
+
+  private static Comparison.Spec spec(String suite, String label) {
+    return BenchMain.SUITES.stream().filter(s -> s.id().equals(suite)).flatMap(s -> s.specs().stream())
+        .filter(c -> c.label().equals(label)).findFirst().orElseThrow();
+  }
+
   @Test
   void theConsoleLineCarriesFiguresRatioAndVerdict() {
     String line = new Comparison("L1 hit", 45_000_000, 50_000_000, "ops/s", Better.HIGHER, 0.8).line("l1");

@@ -46,6 +46,12 @@ final class RedisBus implements InvalidationBus {
   /** At most one L1 clear per interval for a flood of malformed frames on one channel. */
   static final Duration MALFORMED_SUSPECT_INTERVAL = Duration.ofSeconds(1);
 
+  /** The most single-key items a message delivered on the event loop may carry (see {@code Delivery}). */
+  static final int INLINE_ITEMS = 16;
+
+  /** Larger frames are decoded on the delivery thread: a foreign publisher's huge frame does not stall the I/O. */
+  static final int INLINE_BYTES = 16 * 1024;
+
   /** How many executed-but-lost heartbeat rounds in a row mark the Pub/Sub connection as broken. */
   static final int DEAF_ROUNDS = 2;
 
@@ -70,6 +76,12 @@ final class RedisBus implements InvalidationBus {
   private final AtomicLong malformed = new AtomicLong();
   /** One daemon thread, started on demand and let go when idle, that delivers what arrives, in order. */
   private final java.util.concurrent.ThreadPoolExecutor deliveries = deliveryThread();
+  /**
+   * Deliveries handed to the delivery thread and not finished yet: raised on the event loop that receives, lowered by
+   * the delivery thread once the listeners returned. Shared by the connections a replacement may briefly overlap,
+   * which only makes inline delivery rarer.
+   */
+  private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
   /** Consecutive heartbeat rounds that Redis executed but that did not come back. */
   private final AtomicLong deafRounds = new AtomicLong();
   private final AtomicLong lastReplaced = new AtomicLong(System.nanoTime() - REPLACE_INTERVAL_NANOS);
@@ -333,44 +345,98 @@ final class RedisBus implements InvalidationBus {
     return heartbeats.inFlight();
   }
 
+  /** How many deliveries wait for, or run on, the delivery thread; for tests of the delivery order. */
+  int deliveriesWaiting() {
+    return queued.get();
+  }
+
   /** How many malformed or foreign frames arrived; for tests and diagnostics. */
   long malformedFrames() {
     return malformed.get();
   }
 
   /**
-   * Hands messages to the listeners of their channel, echoes to the heartbeats, probes to their waiters: in arrival
-   * order, on the bus's own thread rather than Lettuce's event loop (issue 9 defect 19: applying an invalidation takes
-   * the cache's log lock, which must not stall the connection's I/O). One thread keeps the order a heartbeat's proof
-   * rests on: its echo is handled only after every message that arrived before it was handed over.
+   * Hands messages to the listeners of their channel, echoes to the heartbeats, probes to their waiters, in arrival
+   * order.
+   *
+   * <p>Where: a message whose items all invalidate single keys ({@link #INLINE_ITEMS} at most) is handed over on
+   * Lettuce's event loop, as it arrives, when nothing handed to the bus's delivery thread is still waiting or running;
+   * everything else (tags, prefixes, patterns, {@code all}, custom strategies, echoes, probes, malformed frames) goes
+   * to that thread. The listener's side of one key is bounded and short (the cache removes one L1 entry under its
+   * key's stripe of the log), while a many-key invalidation sweeps the L1 and runs user matchers, which must not stall
+   * the connection's I/O (issue 9 defect 19). The hand-over to a second thread was the largest part of the
+   * cross-node invalidation latency that the bus added to a raw Pub/Sub round (benchmarks, suite 5): one more thread
+   * to wake and schedule, on each instance, for every message, its own included.
+   *
+   * <p>Order: one thread receives (the connection's event loop), and a message is delivered inline only when every
+   * message that arrived before it has been delivered ({@link #queued} is zero), so messages,
+   * echoes and probes are still handed over in arrival order. A heartbeat's echo is handled only after every message
+   * that arrived before it was handed over, which is what its proof rests on.
    */
   private final class Delivery extends RedisPubSubAdapter<byte[], byte[]> {
 
     @Override
     public void message(byte[] channelBytes, byte[] payload) {
+      if (queued.get() == 0 && payload.length <= INLINE_BYTES) {
+        Arrival arrival = arrive(channelBytes, payload);
+        if (arrival == null) {
+          return; // a channel just unsubscribed
+        }
+        if (arrival.inline()) {
+          deliver(arrival);
+          return;
+        }
+        handOff(() -> deliver(arrival));
+        return;
+      }
+      handOff(() -> {
+        Arrival arrival = arrive(channelBytes, payload);
+        if (arrival != null) {
+          deliver(arrival);
+        }
+      });
+    }
+
+    private void handOff(Runnable delivery) {
+      queued.incrementAndGet();
       try {
-        deliveries.execute(() -> handle(channelBytes, payload));
+        deliveries.execute(() -> {
+          try {
+            delivery.run();
+          } finally {
+            queued.decrementAndGet();
+          }
+        });
       } catch (java.util.concurrent.RejectedExecutionException closed) {
-        // The bus is closing: nothing listens any more.
+        queued.decrementAndGet(); // the bus is closing: nothing listens any more
       }
     }
 
-    private void handle(byte[] channelBytes, byte[] payload) {
+    /** Decodes a frame and finds its channel; null when nobody listens on the channel any more. */
+    private Arrival arrive(byte[] channelBytes, byte[] payload) {
       String name = new String(channelBytes, StandardCharsets.UTF_8);
       BusChannel channel = name.equals(heartbeatChannel.name) ? heartbeatChannel : channels.get(name);
       if (channel == null) {
-        return; // a channel just unsubscribed
+        return null;
       }
-      BusFrames.Frame frame;
       try {
-        frame = BusFrames.read(payload);
+        BusFrames.Frame frame = BusFrames.read(payload);
         if (frame.isHeartbeat() != (channel == heartbeatChannel)) {
           throw new IllegalArgumentException("a frame of the wrong kind for its channel");
         }
+        return new Arrival(name, channel, frame, null);
       } catch (IllegalArgumentException e) {
+        return new Arrival(name, channel, null, e);
+      }
+    }
+
+    private void deliver(Arrival arrival) {
+      BusChannel channel = arrival.channel();
+      BusFrames.Frame frame = arrival.frame();
+      if (frame == null) {
         long count = malformed.incrementAndGet();
         malformedWarning.warn(() -> LOG.warn("malformed frame on bus channel '{}' ({}); {} so far, caches clear"
-            + " their L1 at most once per {}", LogText.safe(name), e.getMessage(), count,
+            + " their L1 at most once per {}", LogText.safe(arrival.name()), arrival.failure().getMessage(), count,
             MALFORMED_SUSPECT_INTERVAL));
         channel.malformed.request();
         return;
@@ -408,6 +474,33 @@ final class RedisBus implements InvalidationBus {
         }
         channel.subscribers.forEach(s -> s.restored());
       }
+    }
+  }
+
+  /**
+   * A frame as it arrived: its channel, and the decoded frame or why it could not be decoded.
+   *
+   * @param name the channel's name
+   * @param frame the decoded frame; null when malformed
+   * @param failure why it is malformed; null when it is not
+   */
+  private record Arrival(String name, BusChannel channel, BusFrames.Frame frame, IllegalArgumentException failure) {
+
+    /** Whether it may be delivered on the event loop: a message of a few single-key invalidations. */
+    boolean inline() {
+      if (frame == null || channel.cache == null || frame.message() == null) {
+        return false;
+      }
+      List<dev.tiercache.spi.InvalidationMessage.Item> items = frame.message().invalidations();
+      if (items.size() > INLINE_ITEMS) {
+        return false;
+      }
+      for (dev.tiercache.spi.InvalidationMessage.Item item : items) {
+        if (!BusFrames.KEY.equals(item.strategy())) {
+          return false;
+        }
+      }
+      return true;
     }
   }
 

@@ -4,11 +4,14 @@ import static dev.tiercache.redis.KeySpace.bytes;
 
 import dev.tiercache.spi.InvalidationMessage;
 import io.lettuce.core.ScriptOutputType;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tier's invalidations, all logical and of a fixed cost per bucket: a key leaves a tombstone, a tag or prefix an
@@ -26,6 +29,8 @@ final class TierInvalidations {
   private final byte[] horizon;
   private final List<byte[]> caps;
   private final byte[] memory;
+  /** Per cache, the byte forms of its channel and bucket keys (see {@link Names}). */
+  private final Map<String, Names> names = new ConcurrentHashMap<>();
 
   TierInvalidations(
       KeySpace keys, RedisScripting scripts, PatternSweeper sweeper, RedisTierOptions options, Limits limits) {
@@ -42,13 +47,68 @@ final class TierInvalidations {
             bytes(Integer.toString(limits.patterns())));
   }
 
+  /** At most this many caches keep their {@link Names}; the names of any further ones are built per call. */
+  static final int NAMED_CACHES = 1024;
+
+  /**
+   * The UTF-8 forms of a cache's channel and of its buckets' clock keys, meta prefixes and entry prefixes, built once:
+   * building them (strings, then a strict encoding) on every invalidation cost more than the rest of the client's
+   * side of the call.
+   */
+  private static final class Names {
+    final byte[] channel;
+    final byte[][] clock;
+    final byte[][] meta;
+    final byte[][] entryPrefix;
+
+    Names(KeySpace keys, String cache) {
+      channel = bytes(keys.channel(cache));
+      clock = new byte[keys.buckets()][];
+      meta = new byte[keys.buckets()][];
+      entryPrefix = new byte[keys.buckets()][];
+      for (int bucket = 0; bucket < keys.buckets(); bucket++) {
+        clock[bucket] = bytes(keys.clock(cache, bucket));
+        meta[bucket] = bytes(keys.metaPrefix(cache, bucket));
+        entryPrefix[bucket] = bytes(keys.entryPrefix(cache, bucket));
+      }
+    }
+
+    /** An entry key: the bucket's prefix, then the key, already checked to be well-formed. */
+    byte[] entry(int bucket, String wellFormedKey) {
+      byte[] prefix = entryPrefix[bucket];
+      byte[] key = wellFormedKey.getBytes(StandardCharsets.UTF_8);
+      byte[] all = Arrays.copyOf(prefix, prefix.length + key.length);
+      System.arraycopy(key, 0, all, prefix.length, key.length);
+      return all;
+    }
+  }
+
+  private Names names(String cache) {
+    Names known = names.get(cache);
+    if (known != null) {
+      return known;
+    }
+    Names built = new Names(keys, cache);
+    if (names.size() < NAMED_CACHES) {
+      names.putIfAbsent(cache, built);
+    }
+    return built;
+  }
+
+  private static final byte[] KEY = {'k'};
+  private static final byte[] TAG = {'t'};
+  private static final byte[] PREFIX = {'p'};
+  private static final byte[] PATTERN = {'P'};
+  private static final byte[] ALL = {'a'};
+  private static final byte[] NOTHING = new byte[0];
+
   /** What one bucket's script does: the entry keys of its key invalidations, and its operations in order. */
   private static final class BucketOps {
-    final List<byte[]> entryKeys = new ArrayList<>();
-    final List<byte[]> ops = new ArrayList<>();
+    final List<byte[]> entryKeys = new ArrayList<>(1);
+    final List<byte[]> ops = new ArrayList<>(2);
 
-    void add(String kind, byte[] argument) {
-      ops.add(bytes(kind));
+    void add(byte[] kind, byte[] argument) {
+      ops.add(kind);
       ops.add(argument);
     }
   }
@@ -63,25 +123,29 @@ final class TierInvalidations {
    */
   CompletableFuture<Void> invalidate(
       String cache, List<InvalidationMessage.Item> items, InvalidationMessage announcement) {
+    Names named = names(cache);
     Map<Integer, BucketOps> byBucket = new LinkedHashMap<>();
-    List<String> patterns = new ArrayList<>();
+    List<String> patterns = null;
     for (InvalidationMessage.Item item : items) {
       String argument = KeySpace.wellFormed(item.argument(), item.strategy());
       switch (item.strategy()) {
         case "key" -> {
           int bucket = keys.bucketOf(argument);
           BucketOps ops = byBucket.computeIfAbsent(bucket, b -> new BucketOps());
-          ops.entryKeys.add(bytes(keys.entryPrefix(cache, bucket) + argument));
+          ops.entryKeys.add(named.entry(bucket, argument));
           // KEYS[1] is the clock, so the first entry key is KEYS[2].
-          ops.add("k", bytes(Integer.toString(ops.entryKeys.size() + 1)));
+          ops.add(KEY, bytes(Integer.toString(ops.entryKeys.size() + 1)));
         }
-        case "tag" -> everyBucket(byBucket, "t", bytes(argument));
-        case "prefix" -> everyBucket(byBucket, "p", bytes(argument));
+        case "tag" -> everyBucket(byBucket, TAG, bytes(argument));
+        case "prefix" -> everyBucket(byBucket, PREFIX, bytes(argument));
         case "pattern" -> {
-          everyBucket(byBucket, "P", bytes(argument));
+          everyBucket(byBucket, PATTERN, bytes(argument));
+          if (patterns == null) {
+            patterns = new ArrayList<>();
+          }
           patterns.add(argument);
         }
-        case "all" -> everyBucket(byBucket, "a", new byte[0]);
+        case "all" -> everyBucket(byBucket, ALL, NOTHING);
         default -> {
           return CompletableFuture.failedFuture(
               new IllegalArgumentException("not a built-in invalidation strategy: '" + item.strategy() + "'"));
@@ -90,48 +154,66 @@ final class TierInvalidations {
     }
     List<Integer> buckets = new ArrayList<>(byBucket.keySet());
     int last = buckets.remove(buckets.size() - 1);
-    List<CompletableFuture<Long>> first = new ArrayList<>();
-    for (int bucket : buckets) {
-      first.add(run(cache, bucket, byBucket.get(bucket), null));
+    byte[] frame = announcement == null ? null : BusFrames.announcement(announcement, last);
+    CompletableFuture<Long> done;
+    if (buckets.isEmpty()) {
+      // One bucket (every single-key invalidation, every one on a standalone Redis): nothing to wait for first.
+      done = run(cache, named, last, byBucket.get(last), frame);
+    } else {
+      List<CompletableFuture<Long>> first = new ArrayList<>();
+      for (int bucket : buckets) {
+        first.add(run(cache, named, bucket, byBucket.get(bucket), null));
+      }
+      done = CompletableFuture.allOf(first.toArray(CompletableFuture[]::new))
+          .thenCompose(ok -> run(cache, named, last, byBucket.get(last), frame));
     }
-    return CompletableFuture.allOf(first.toArray(CompletableFuture[]::new))
-        .thenCompose(
-            done -> run(cache, last, byBucket.get(last),
-                announcement == null ? null : BusFrames.announcement(announcement, last)))
-        .thenApply(
-            v -> {
-              patterns.forEach(glob -> sweeper.sweep(cache, glob));
-              return null;
-            });
+    if (patterns == null) {
+      return done.thenApply(v -> null);
+    }
+    List<String> swept = patterns;
+    return done.thenApply(
+        v -> {
+          swept.forEach(glob -> sweeper.sweep(cache, glob));
+          return null;
+        });
   }
 
-  private void everyBucket(Map<Integer, BucketOps> byBucket, String kind, byte[] argument) {
+  private void everyBucket(Map<Integer, BucketOps> byBucket, byte[] kind, byte[] argument) {
     for (int bucket = 0; bucket < keys.buckets(); bucket++) {
       byBucket.computeIfAbsent(bucket, b -> new BucketOps()).add(kind, argument);
     }
   }
 
-  private CompletableFuture<Long> run(String cache, int bucket, BucketOps ops, byte[] frame) {
+  private CompletableFuture<Long> run(String cache, Names named, int bucket, BucketOps ops, byte[] frame) {
     byte[][] scriptKeys = new byte[ops.entryKeys.size() + 1][];
-    scriptKeys[0] = bytes(keys.clock(cache, bucket));
+    scriptKeys[0] = named.clock[bucket];
     for (int i = 0; i < ops.entryKeys.size(); i++) {
       scriptKeys[i + 1] = ops.entryKeys.get(i);
     }
-    List<byte[]> args = new ArrayList<>();
-    args.add(bytes(keys.metaPrefix(cache, bucket)));
-    args.add(horizon);
-    args.addAll(caps);
-    args.add(frame == null ? new byte[0] : bytes(keys.channel(cache)));
-    args.add(frame == null ? new byte[0] : frame);
-    args.add(memory);
-    args.addAll(ops.ops);
-    args.add(scripts.seen.argument(cache, bucket));
-    return scripts
-        .<Long>run(Scripts.INVALIDATE, ScriptOutputType.INTEGER, scriptKeys, args.toArray(byte[][]::new))
-        .thenApply(
-            version -> {
-              scripts.seen.observe(cache, bucket, version);
-              return version;
-            });
+    // Meta prefix, horizon, the caps, channel, frame, memory, the operations, then the version seen.
+    byte[][] args = new byte[5 + caps.size() + ops.ops.size() + 1][];
+    int at = 0;
+    args[at++] = named.meta[bucket];
+    args[at++] = horizon;
+    for (byte[] cap : caps) {
+      args[at++] = cap;
+    }
+    args[at++] = frame == null ? NOTHING : named.channel;
+    args[at++] = frame == null ? NOTHING : frame;
+    args[at++] = memory;
+    for (byte[] op : ops.ops) {
+      args[at++] = op;
+    }
+    args[at] = scripts.seen.argument(cache, bucket);
+    // The decoding form: the reply is observed in the stage that completes the call, with fewer stages per call.
+    return scripts.<Long, Long>run(
+        Scripts.INVALIDATE,
+        ScriptOutputType.INTEGER,
+        scriptKeys,
+        version -> {
+          scripts.seen.observe(cache, bucket, version);
+          return version;
+        },
+        args);
   }
 }
