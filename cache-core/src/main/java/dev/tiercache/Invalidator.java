@@ -141,6 +141,13 @@ final class Invalidator {
    * and the L1. Writes of one key are serialized here, so the L1 keeps the value the L2 ended with.
    */
   <V> void put(String key, V value, Tags tags, L2Entry entry, L1Tier<V> l1Tier) {
+    if (l2 == null && bus == null) {
+      // Nothing to propagate: the stripe of the key serializes its writes, and the keyLock is not needed.
+      l1Tier.writeLocally(key, value, tags);
+      // Readers that join a load begun before the write get what it read; after the put returns, none can.
+      flights.detachKey(key);
+      return;
+    }
     Invalidation supersede = Invalidation.key(key);
     ReentrantLock lock = keyLocks.of(key);
     lock.lock();

@@ -24,6 +24,8 @@ final class L1Tier<V> {
 
   private final Cache<String, L1Entry<V>> cache;
   private final ConcurrentMap<String, L1Entry<V>> map;
+  /** {@link #applyLocalWrite}, made once so that a put allocates nothing for it. */
+  private final InvalidationLog.LocalWrite<V> writeLocal;
   private final InvalidationLog log;
   private final CacheMetrics metrics;
   private final Ticker ticker;
@@ -87,6 +89,7 @@ final class L1Tier<V> {
     this.cache =
         L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, metrics).build();
     this.map = cache.asMap();
+    this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
   }
 
@@ -228,7 +231,33 @@ final class L1Tier<V> {
     return install(key, value, tags, stamp, 0, false);
   }
 
-  private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
+  /**
+   * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
+   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
+   *
+   * @return whether it installed; if not, the key's entry was removed
+   */
+  boolean writeLocally(String key, V value, Tags tags) {
+    if (log.writeLocally(key, tags, value, writeLocal)) {
+      metrics.put(CacheMetrics.Tier.L1);
+      return true;
+    }
+    metrics.staleWriteRefused(CacheMetrics.Tier.L1);
+    return false;
+  }
+
+  /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */
+  private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
+    if (current) {
+      L1Entry<V> entry = entry(value, tags, stamp, 0);
+      entry.checkedThrough(checkedThrough);
+      map.put(key, entry);
+    } else {
+      map.remove(key);
+    }
+  }
+
+  private L1Entry<V> entry(V value, Tags tags, long stamp, long loadNanos) {
     long now = timed ? ticker.read() : 0;
     long expiresAt =
         value == null && negativeTtlNanos > 0
@@ -238,7 +267,11 @@ final class L1Tier<V> {
         refreshFraction > 0 && value != null && ttlNanos > 0
             ? now + (long) (ttlNanos * refreshFraction)
             : L1Entry.NEVER;
-    L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
+    return new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
+  }
+
+  private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
+    L1Entry<V> entry = entry(value, tags, stamp, loadNanos);
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
       entry.checkedThrough(checkedThrough);
