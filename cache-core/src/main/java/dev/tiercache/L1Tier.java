@@ -35,10 +35,16 @@ final class L1Tier<V> {
   private final long throttleNanos;
   private final double refreshFraction;
   private final double xfetchBeta;
+  /** Whether any entry may refresh ahead: without, a read-through hit reads no refresh time from its entry. */
+  private final boolean refreshes;
   /** Invalidations whose sweep has not run yet; one pass serves up to {@link #MAX_SWEEP_BATCH} of them. */
   private final Queue<InvalidationLog.Entry> sweepQueue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean sweepScheduled = new AtomicBoolean();
   private static final int MAX_SWEEP_BATCH = 256;
+  /** Whether the ticker is {@link System#nanoTime()}, so a reading a caller made can stand for its own. */
+  private final boolean systemClock;
+  /** Caffeine's clock when the cache judges value expiry itself ({@link CoarseTicker}), else null. */
+  private final CoarseTicker coarse;
   /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
   /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
@@ -80,14 +86,19 @@ final class L1Tier<V> {
     this.throttleNanos = settings.failSafeThrottle.toNanos();
     this.refreshFraction = settings.refreshAhead;
     this.xfetchBeta = settings.xfetchBeta;
+    this.refreshes = refreshFraction > 0 || xfetchBeta > 0;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
-    // Without fail-safe, Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit
-    // reads the ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL,
-    // or, with fail-safe, a value Caffeine keeps past its TTL.
-    this.checkValues = ttlNanos > 0 && maxStalenessNanos > 0;
+    this.systemClock = settings.ticker == Ticker.systemTicker();
+    // On the system clock, Caffeine reads a coarse copy of the readings the cache makes anyway, and the cache judges
+    // expiry itself: a hit that reads the clock for the delivery proof then reads it once, not twice. Access expiry
+    // stays with Caffeine's own clock, which it must read on every access to be exact.
+    this.coarse = systemClock && ttlNanos > 0 && settings.l1.expireAfterAccess == null ? new CoarseTicker() : null;
+    // Otherwise Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit reads the
+    // ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL, or, with
+    // fail-safe, a value Caffeine keeps past its TTL.
+    this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null);
     this.checkAbsences = negativeTtlNanos > 0;
-    this.cache =
-        L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, metrics).build();
+    this.cache = L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
     this.map = cache.asMap();
     this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
@@ -95,12 +106,15 @@ final class L1Tier<V> {
 
   @SuppressWarnings("unchecked")
   private static <V> Caffeine<String, L1Entry<V>> caffeine(
-      L1Settings l1, Duration failSafe, Ticker ticker, CacheMetrics metrics) {
+      L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, CacheMetrics metrics) {
     Caffeine<String, L1Entry<V>> builder =
-        (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>) Caffeine.newBuilder().ticker(ticker).executor(UPKEEP);
+        (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>)
+            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(UPKEEP);
     if (l1.expireAfterWrite != null) {
-      // Fail-safe keeps expired entries at hand for a while; freshness is then judged by L1Entry#expiresAt.
-      builder.expireAfterWrite(failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe));
+      // Fail-safe keeps expired entries at hand for a while, and a coarse clock must never make Caffeine drop one
+      // early; freshness is then judged by L1Entry#expiresAt.
+      Duration kept = failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe);
+      builder.expireAfterWrite(coarse == null ? kept : kept.plusNanos(CoarseTicker.SLACK_NANOS));
     }
     if (l1.expireAfterAccess != null) {
       builder.expireAfterAccess(l1.expireAfterAccess);
@@ -122,14 +136,30 @@ final class L1Tier<V> {
    * expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
    */
   L1Entry<V> get(String key) {
+    return lookup(key, false, 0);
+  }
+
+  /**
+   * As {@link #get(String)}, for a caller that has just read {@link System#nanoTime()}: on the system clock, expiry is
+   * judged from that reading instead of a second one.
+   */
+  L1Entry<V> get(String key, long nanoTime) {
+    return lookup(key, systemClock, nanoTime);
+  }
+
+  private L1Entry<V> lookup(String key, boolean read, long now) {
     L1Entry<V> entry = cache.getIfPresent(key);
     if (entry != null && !current(key, entry)) {
       entry = null;
     }
-    if (entry != null
-        && (entry.isAbsent() ? checkAbsences : checkValues)
-        && !entry.isFresh(ticker.read())) {
-      entry = null;
+    if (entry != null && (entry.isAbsent() ? checkAbsences : checkValues)) {
+      long at = read ? now : ticker.read();
+      if (coarse != null) {
+        coarse.advance(at);
+      }
+      if (!entry.isFresh(at)) {
+        entry = null;
+      }
     }
     if (entry == null) {
       metrics.miss(CacheMetrics.Tier.L1);
@@ -169,7 +199,7 @@ final class L1Tier<V> {
     if (entry == null
         || entry.isAbsent()
         || !current(key, entry)
-        || ticker.read() - entry.staleSince > maxStalenessNanos) {
+        || ticker.read() - entry.staleSince() > maxStalenessNanos) {
       return null;
     }
     return entry;
@@ -183,9 +213,9 @@ final class L1Tier<V> {
     long now = ticker.read();
     // Keeps the first expiry: serving again must not push the fail-safe window forward.
     L1Entry<V> again =
-        new L1Entry<>(
-            stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos,
-            stale.staleSince);
+        L1Entry.of(
+            stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos(),
+            stale.staleSince());
     log.installIfCurrent(key, stale.tags, stale.stamp, checkedThrough -> {
       again.checkedThrough(checkedThrough);
       map.replace(key, stale, again);
@@ -197,16 +227,16 @@ final class L1Tier<V> {
    * earlier with a probability that grows as expiry nears and with the time the entry took to load.
    */
   boolean wantsRefresh(L1Entry<V> entry) {
-    if (entry.refreshAt == L1Entry.NEVER && xfetchBeta == 0) {
+    if (!refreshes || (entry.refreshAt() == L1Entry.NEVER && xfetchBeta == 0)) {
       return false;
     }
     long now = ticker.read();
-    if (now - entry.refreshAt >= 0) {
+    if (now - entry.refreshAt() >= 0) {
       return true;
     }
-    if (xfetchBeta > 0 && entry.expiresAt != L1Entry.NEVER) {
-      double early = entry.loadNanos * xfetchBeta * -Math.log(ThreadLocalRandom.current().nextDouble());
-      return now + (long) early - entry.expiresAt >= 0;
+    if (xfetchBeta > 0 && entry.expiresAt() != L1Entry.NEVER) {
+      double early = entry.loadNanos() * xfetchBeta * -Math.log(ThreadLocalRandom.current().nextDouble());
+      return now + (long) early - entry.expiresAt() >= 0;
     }
     return false;
   }
@@ -259,6 +289,10 @@ final class L1Tier<V> {
 
   private L1Entry<V> entry(V value, Tags tags, long stamp, long loadNanos) {
     long now = timed ? ticker.read() : 0;
+    if (coarse != null) {
+      // Before Caffeine stamps the write with the coarse clock: it is then at most its granularity behind this.
+      coarse.advance(now);
+    }
     long expiresAt =
         value == null && negativeTtlNanos > 0
             ? now + (ttlNanos > 0 ? Math.min(ttlNanos, negativeTtlNanos) : negativeTtlNanos)
@@ -267,7 +301,8 @@ final class L1Tier<V> {
         refreshFraction > 0 && value != null && ttlNanos > 0
             ? now + (long) (ttlNanos * refreshFraction)
             : L1Entry.NEVER;
-    return new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
+    // The load's duration only matters to XFetch; kept without it, it would make every loaded entry a timed one.
+    return L1Entry.of(value, tags, stamp, expiresAt, refreshAt, xfetchBeta > 0 ? loadNanos : 0);
   }
 
   private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
