@@ -176,7 +176,7 @@ final class Invalidator {
       }
       // Stamped at the write's end: loads that began before it cannot be installed over it. Refused only when an
       // invalidation of the key overlapped (and removed it from the L1).
-      replaced = stored && l1Tier.installWritten(key, value, tags, running.end) != null;
+      replaced = stored && l1Tier.installWritten(key, value, tags, running.end);
     } finally {
       if (!replaced) {
         // Not replaced (the L2 may still hold the old value, or the write failed half way): the old one must go.

@@ -11,19 +11,25 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The in-process tier: a Caffeine cache of {@link L1Entry}s keyed by encoded key, and the only code that installs
- * into it, so that every install passes the {@link InvalidationLog}'s check.
+ * The in-process tier: a Caffeine cache keyed by encoded key, and the only code that installs into it, so that every
+ * install passes the {@link InvalidationLog}'s check.
+ *
+ * <p>What Caffeine holds for a key is an {@link L1Entry}, or, for a value that needs none of an entry's fields, the
+ * value itself (a raw value): one with no tags, no times, in a cache where no invalidation that may cover many keys
+ * had begun when it was installed. A raw value stands for an entry checked through 0 ({@link L1Entry#checkedThrough}),
+ * so a read once such an invalidation has begun checks it against all of them and then wraps it. Every hit and every
+ * put of a plain cache then skips an object: the load of the entry on a hit, its allocation on a put. A user's value
+ * is never an {@link L1Entry} (the class is not public), so the two are told apart by type. What a read returns (a
+ * hit) is either; {@link #value}, {@link #isAbsent} and {@link #tags} read both.
  */
 final class L1Tier<V> {
 
-  private final Cache<String, L1Entry<V>> cache;
-  private final ConcurrentMap<String, L1Entry<V>> map;
+  private final Cache<String, Object> cache;
+  private final ConcurrentMap<String, Object> map;
   /** {@link #applyLocalWrite}, made once so that a put allocates nothing for it. */
   private final InvalidationLog.LocalWrite<V> writeLocal;
   private final InvalidationLog log;
@@ -45,36 +51,14 @@ final class L1Tier<V> {
   private final boolean systemClock;
   /** Caffeine's clock when the cache judges value expiry itself ({@link CoarseTicker}), else null. */
   private final CoarseTicker coarse;
+  /** Whether values with no tags may be kept raw: nothing in this cache gives an entry times. */
+  private final boolean rawValues;
   /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
   /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
   private final boolean checkValues;
   /** Whether a hit on a cached absence must read the ticker (absences may expire before values). */
   private final boolean checkAbsences;
-
-  /** Whether the current thread is inside an L1 fill by a read (see {@link #UPKEEP}). */
-  private static final ThreadLocal<boolean[]> WRITING = ThreadLocal.withInitial(() -> new boolean[1]);
-
-  /**
-   * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs
-   * on the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
-   * (benchmarks, suite 2). Otherwise (a hit whose read buffer filled up, a put, a removal) it runs on the library's
-   * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
-   * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
-   * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
-   */
-  private static final Executor UPKEEP =
-      task -> {
-        if (WRITING.get()[0]) {
-          task.run();
-          return;
-        }
-        try {
-          ForkJoinPool.commonPool().execute(task);
-        } catch (RejectedExecutionException e) {
-          task.run();
-        }
-      };
 
   L1Tier(TieredCacheBuilder<?, ?> settings, InvalidationLog log, CacheMetrics metrics) {
     this.log = log;
@@ -88,6 +72,7 @@ final class L1Tier<V> {
     this.xfetchBeta = settings.xfetchBeta;
     this.refreshes = refreshFraction > 0 || xfetchBeta > 0;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
+    this.rawValues = ttlNanos == 0 && maxStalenessNanos == 0 && !refreshes;
     this.systemClock = settings.ticker == Ticker.systemTicker();
     // On the system clock, Caffeine reads a coarse copy of the readings the cache makes anyway, and the cache judges
     // expiry itself: a hit that reads the clock for the delivery proof then reads it once, not twice. Access expiry
@@ -98,18 +83,18 @@ final class L1Tier<V> {
     // fail-safe, a value Caffeine keeps past its TTL.
     this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null);
     this.checkAbsences = negativeTtlNanos > 0;
-    this.cache = L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
+    this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
     this.map = cache.asMap();
     this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
   }
 
   @SuppressWarnings("unchecked")
-  private static <V> Caffeine<String, L1Entry<V>> caffeine(
+  private static Caffeine<String, Object> caffeine(
       L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, CacheMetrics metrics) {
-    Caffeine<String, L1Entry<V>> builder =
-        (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>)
-            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(UPKEEP);
+    Caffeine<String, Object> builder =
+        (Caffeine<String, Object>) (Caffeine<?, ?>)
+            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(L1Upkeep.EXECUTOR);
     if (l1.expireAfterWrite != null) {
       // Fail-safe keeps expired entries at hand for a while, and a coarse clock must never make Caffeine drop one
       // early; freshness is then judged by L1Entry#expiresAt.
@@ -123,8 +108,7 @@ final class L1Tier<V> {
       builder
           .maximumWeight(l1.maximumWeight)
           .weigher(
-              (String key, L1Entry<V> entry) ->
-                  entry.isAbsent() ? 1 : l1.weigher.applyAsInt(key, entry.value));
+              (String key, Object stored) -> isAbsent(stored) ? 1 : l1.weigher.applyAsInt(key, value(stored)));
     } else {
       builder.maximumSize(l1.maximumSize >= 0 ? l1.maximumSize : L1Settings.DEFAULT_MAXIMUM_SIZE);
     }
@@ -132,28 +116,26 @@ final class L1Tier<V> {
   }
 
   /**
-   * Returns the fresh entry for a key, or null. An entry that an invalidation covers is removed; an entry past its
-   * expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
+   * Returns the fresh hit for a key (an entry or a raw value), or null. An entry that an invalidation covers is
+   * removed; an entry past its expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
+   *
+   * @param read whether {@code nanoTime} is a reading of {@link System#nanoTime()} the caller has just made: on the
+   *     system clock, expiry is then judged from it instead of a second reading
    */
-  L1Entry<V> get(String key) {
-    return lookup(key, false, 0);
-  }
-
-  /**
-   * As {@link #get(String)}, for a caller that has just read {@link System#nanoTime()}: on the system clock, expiry is
-   * judged from that reading instead of a second one.
-   */
-  L1Entry<V> get(String key, long nanoTime) {
-    return lookup(key, systemClock, nanoTime);
-  }
-
-  private L1Entry<V> lookup(String key, boolean read, long now) {
-    L1Entry<V> entry = cache.getIfPresent(key);
+  Object get(String key, boolean read, long nanoTime) {
+    Object found = cache.getIfPresent(key);
+    if (found != null && !(found instanceof L1Entry)) {
+      found = currentRaw(key, found);
+      count(found);
+      return found;
+    }
+    @SuppressWarnings("unchecked")
+    L1Entry<V> entry = (L1Entry<V>) found;
     if (entry != null && !current(key, entry)) {
       entry = null;
     }
     if (entry != null && (entry.isAbsent() ? checkAbsences : checkValues)) {
-      long at = read ? now : ticker.read();
+      long at = read && systemClock ? nanoTime : ticker.read();
       if (coarse != null) {
         coarse.advance(at);
       }
@@ -161,12 +143,53 @@ final class L1Tier<V> {
         entry = null;
       }
     }
-    if (entry == null) {
+    count(entry);
+    return entry;
+  }
+
+  /** The value of a hit: null for a cached absence. */
+  @SuppressWarnings("unchecked")
+  static <V> V value(Object hit) {
+    return hit instanceof L1Entry ? ((L1Entry<V>) hit).value : (V) hit;
+  }
+
+  /** Whether a hit is a cached absence. */
+  static boolean isAbsent(Object hit) {
+    return hit instanceof L1Entry && ((L1Entry<?>) hit).isAbsent();
+  }
+
+  /** The tags of a hit (a raw value has none). */
+  static Tags tags(Object hit) {
+    return hit instanceof L1Entry ? ((L1Entry<?>) hit).tags : Tags.empty();
+  }
+
+  private void count(Object hit) {
+    if (hit == null) {
       metrics.miss(CacheMetrics.Tier.L1);
     } else {
       metrics.hit(CacheMetrics.Tier.L1);
     }
-    return entry;
+  }
+
+  /**
+   * A raw value if no invalidation covers it, else null (and it is removed). Usually none has begun in this cache:
+   * one volatile read. Else it is checked against all of them, as an entry checked through 0 is, and replaced by an
+   * entry checked through what the check saw, so that later reads cost one volatile read again.
+   */
+  private Object currentRaw(String key, Object raw) {
+    long latest = log.latest();
+    if (latest == 0) {
+      return raw;
+    }
+    if (log.coveredSince(key, Tags.empty(), 0)) {
+      map.remove(key, raw);
+      return null;
+    }
+    // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
+    L1Entry<V> entry = L1Entry.of(value(raw), Tags.empty(), 0, L1Entry.NEVER, L1Entry.NEVER, 0);
+    entry.checkedThrough(latest);
+    map.replace(key, raw, entry);
+    return raw;
   }
 
   /**
@@ -191,13 +214,13 @@ final class L1Tier<V> {
    * Returns an expired value that fail-safe may still serve because its loader failed: not invalidated, and expired
    * less than the maximum staleness ago. Null if there is none or fail-safe is off.
    */
+  @SuppressWarnings("unchecked")
   L1Entry<V> stale(String key) {
-    if (maxStalenessNanos == 0) {
+    if (maxStalenessNanos == 0 || !(cache.getIfPresent(key) instanceof L1Entry<?> found)) {
       return null;
     }
-    L1Entry<V> entry = cache.getIfPresent(key);
-    if (entry == null
-        || entry.isAbsent()
+    L1Entry<V> entry = (L1Entry<V>) found;
+    if (entry.isAbsent()
         || !current(key, entry)
         || ticker.read() - entry.staleSince() > maxStalenessNanos) {
       return null;
@@ -226,8 +249,8 @@ final class L1Tier<V> {
    * Whether a read of a fresh entry should reload it in the background: past the refresh point, or, with XFetch,
    * earlier with a probability that grows as expiry nears and with the time the entry took to load.
    */
-  boolean wantsRefresh(L1Entry<V> entry) {
-    if (!refreshes || (entry.refreshAt() == L1Entry.NEVER && xfetchBeta == 0)) {
+  boolean wantsRefresh(Object hit) {
+    if (!refreshes || !(hit instanceof L1Entry<?> entry) || (entry.refreshAt() == L1Entry.NEVER && xfetchBeta == 0)) {
       return false;
     }
     long now = ticker.read();
@@ -245,19 +268,19 @@ final class L1Tier<V> {
    * Installs a value read or loaded by an operation that took {@code stamp} before it read anything, unless an
    * invalidation overtook it.
    *
-   * @return the entry installed, or null if refused
+   * @return whether it installed
    */
-  L1Entry<V> install(String key, V value, Tags tags, long stamp) {
+  boolean install(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, true);
   }
 
   /** As {@link #install(String, Object, Tags, long)}, remembering how long the load took (for XFetch). */
-  L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos) {
+  boolean install(String key, V value, Tags tags, long stamp, long loadNanos) {
     return install(key, value, tags, stamp, loadNanos, true);
   }
 
   /** Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread. */
-  L1Entry<V> installWritten(String key, V value, Tags tags, long stamp) {
+  boolean installWritten(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, false);
   }
 
@@ -279,9 +302,7 @@ final class L1Tier<V> {
   /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */
   private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
     if (current) {
-      L1Entry<V> entry = entry(value, tags, stamp, 0);
-      entry.checkedThrough(checkedThrough);
-      map.put(key, entry);
+      map.put(key, stored(value, tags, stamp, 0, checkedThrough));
     } else {
       map.remove(key);
     }
@@ -305,41 +326,39 @@ final class L1Tier<V> {
     return L1Entry.of(value, tags, stamp, expiresAt, refreshAt, xfetchBeta > 0 ? loadNanos : 0);
   }
 
-  private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
-    L1Entry<V> entry = entry(value, tags, stamp, loadNanos);
+  private boolean install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
-      entry.checkedThrough(checkedThrough);
+      Object stored = stored(value, tags, stamp, loadNanos, checkedThrough);
       if (fill) {
-        fill(() -> map.put(key, entry));
+        L1Upkeep.fill(() -> map.put(key, stored));
       } else {
-        map.put(key, entry);
+        map.put(key, stored);
       }
     })) {
       metrics.put(CacheMetrics.Tier.L1);
-      return entry;
+      return true;
     }
     metrics.staleWriteRefused(CacheMetrics.Tier.L1);
-    return null;
+    return false;
+  }
+
+  /**
+   * What Caffeine keeps for an install whose check covered every invalidation begun through {@code checkedThrough}:
+   * the value itself when it needs no entry (see the class comment), else an entry.
+   */
+  private Object stored(V value, Tags tags, long stamp, long loadNanos, long checkedThrough) {
+    if (rawValues && checkedThrough == 0 && value != null && tags.isEmpty()) {
+      return value;
+    }
+    L1Entry<V> entry = entry(value, tags, stamp, loadNanos);
+    entry.checkedThrough(checkedThrough);
+    return entry;
   }
 
   /** Removes one key at once; called while the log excludes installs of that key. */
   void remove(String key) {
     map.remove(key);
-  }
-
-  /** Runs an L1 fill with Caffeine's upkeep on this thread ({@link #UPKEEP}). */
-  private static void fill(Runnable write) {
-    boolean[] writing = WRITING.get();
-    boolean outer = !writing[0];
-    writing[0] = true;
-    try {
-      write.run();
-    } finally {
-      if (outer) {
-        writing[0] = false;
-      }
-    }
   }
 
   /**
@@ -367,11 +386,13 @@ final class L1Tier<V> {
     if (batch.isEmpty()) {
       return;
     }
-    for (Map.Entry<String, L1Entry<V>> e : map.entrySet()) {
-      L1Entry<V> entry = e.getValue();
+    for (Map.Entry<String, Object> e : map.entrySet()) {
+      Object stored = e.getValue();
+      // A raw value was installed before any such invalidation began, or while one did: as old as stamp 0.
+      long stamp = stored instanceof L1Entry<?> entry ? entry.stamp : 0;
       for (InvalidationLog.Entry invalidation : batch) {
-        if (entry.stamp < invalidation.start && invalidation.covers(e.getKey(), entry.tags)) {
-          map.remove(e.getKey(), entry);
+        if (stamp < invalidation.start && invalidation.covers(e.getKey(), tags(stored))) {
+          map.remove(e.getKey(), stored);
           break;
         }
       }
