@@ -2,7 +2,6 @@ package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -37,22 +36,13 @@ class LocalWriteTest {
   @Test
   void aLocalPutWinsOverALoadThatBeganBeforeIt() throws Exception {
     try (TieredCache<String, String> cache = localCache("local-put")) {
-      CountDownLatch reading = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
+      InFlightInvalidationTest.HeldLoader held = new InFlightInvalidationTest.HeldLoader();
       AtomicInteger loads = new AtomicInteger();
       Future<String> early = pool.submit(() -> cache.get(KEY, k -> {
         loads.incrementAndGet();
-        reading.countDown();
-        try {
-          if (!release.await(10, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("never released");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return "old";
+        return held.load("old");
       }));
-      assertThat(reading.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(held.reading.await(10, TimeUnit.SECONDS)).isTrue();
       cache.put(KEY, "put");
       // After the put returned: served from the L1, never joined to the load that read before it.
       Future<String> late = pool.submit(() -> cache.get(KEY, k -> {
@@ -60,7 +50,7 @@ class LocalWriteTest {
         return "late-load";
       }));
       assertThat(late.get(10, TimeUnit.SECONDS)).isEqualTo("put");
-      release.countDown();
+      held.release.countDown();
       assertThat(early.get(10, TimeUnit.SECONDS)).as("a read overlapping the put").isEqualTo("old");
       assertThat(cache.getIfPresent(KEY)).as("the load's late install was refused").isEqualTo("put");
       assertThat(loads).hasValue(1);

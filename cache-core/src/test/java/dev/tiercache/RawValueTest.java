@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class RawValueTest {
 
+  private static final int KEYS = 4;
+
   private final ExecutorService pool = Executors.newFixedThreadPool(3);
 
   @AfterEach
@@ -92,18 +94,17 @@ class RawValueTest {
   @Test
   void rawInstallsRacingTheFirstManyKeyInvalidationNeverServeWhatItCovered() throws Exception {
     int caches = 300;
-    int keys = 4;
     List<String> violations = Collections.synchronizedList(new ArrayList<>());
     AtomicInteger invalidations = new AtomicInteger();
     for (int c = 0; c < caches; c++) {
-      Rows rows = new Rows(keys);
+      Rows rows = new Rows(KEYS);
       Function<String, String> loader = key -> {
         long row = rows.current(Integer.parseInt(key.substring(2)));
         Thread.yield();
         return Long.toString(row);
       };
       try (TieredCache<String, String> cache = cache("raw-race-" + c)) {
-        for (int row = 0; row < keys; row += 2) {
+        for (int row = 0; row < KEYS; row += 2) {
           // Raw from the start; the other keys become raw values by the loads that race the first invalidation.
           cache.put("k:" + row, Long.toString(rows.current(row)));
         }
@@ -111,22 +112,11 @@ class RawValueTest {
         AtomicBoolean invalidating = new AtomicBoolean(true);
         List<Future<?>> readers = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
-          int reader = r;
-          readers.add(pool.submit(() -> {
-            await(start);
-            for (int i = reader; invalidating.get(); i++) {
-              int row = i % keys;
-              long floor = rows.floor(row);
-              String key = "k:" + row;
-              String read = i % 3 == 0 ? cache.getIfPresent(key) : cache.get(key, loader);
-              if (read != null && Long.parseLong(read) < floor) {
-                violations.add("read " + read + " of " + key + " after an invalidation of " + floor + " returned");
-              }
-            }
-          }));
+          int first = r;
+          readers.add(pool.submit(() -> readWhile(invalidating, start, first, cache, rows, loader, violations)));
         }
         Future<?> invalidator = pool.submit(() -> {
-          await(start);
+          Rows.await(start);
           for (int i = 0; i < 3; i++) {
             rows.change(row -> true, () -> cache.invalidate(Invalidation.prefix("k:")));
             invalidations.incrementAndGet();
@@ -138,7 +128,7 @@ class RawValueTest {
         for (Future<?> reader : readers) {
           reader.get(30, TimeUnit.SECONDS);
         }
-        for (int row = 0; row < keys; row++) {
+        for (int row = 0; row < KEYS; row++) {
           String read = cache.getIfPresent("k:" + row);
           if (read != null && Long.parseLong(read) < rows.floor(row)) {
             violations.add("quiet read " + read + " of k:" + row + " below " + rows.floor(row));
@@ -150,14 +140,18 @@ class RawValueTest {
     assertThat(invalidations).hasValue(3 * caches);
   }
 
-  private static void await(CountDownLatch latch) {
-    try {
-      if (!latch.await(30, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("never started");
+  /** Reads every key in turn, by getIfPresent or by get, while {@code going}; records reads below a row's floor. */
+  private static void readWhile(AtomicBoolean going, CountDownLatch start, int first, TieredCache<String, String> cache,
+      Rows rows, Function<String, String> loader, List<String> violations) {
+    Rows.await(start);
+    for (int i = first; going.get(); i++) {
+      int row = i % KEYS;
+      long floor = rows.floor(row);
+      String key = "k:" + row;
+      String read = i % 3 == 0 ? cache.getIfPresent(key) : cache.get(key, loader);
+      if (read != null && Long.parseLong(read) < floor) {
+        violations.add("read " + read + " of " + key + " after an invalidation of " + floor + " returned");
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
     }
   }
 }
