@@ -85,14 +85,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   public V get(K key, Function<? super K, ? extends V> loader) {
     String k = lookupKey(key);
     Object hit = readThroughHit(k, key, Tags.empty(), loader);
-    return hit != null ? L1Tier.value(hit) : load(k, key, Tags.empty(), loader);
+    return hit != null ? L1Entry.value(hit) : load(k, key, Tags.empty(), loader);
   }
 
   @Override
   public V get(K key, Tags tags, Function<? super K, ? extends V> loader) {
     String k = lookupKey(key);
     Object hit = readThroughHit(k, key, tags, loader);
-    return hit != null ? L1Tier.value(hit) : load(k, key, tags, loader);
+    return hit != null ? L1Entry.value(hit) : load(k, key, tags, loader);
   }
 
   /** What get does on an L1 miss: joins the key's load in flight, or loads it, and waits. */
@@ -111,7 +111,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String k = lookupKey(key);
     Object hit = readThroughHit(k, key, tags, loader);
     if (hit != null) {
-      return CompletableFuture.completedFuture(L1Tier.value(hit));
+      return CompletableFuture.completedFuture(L1Entry.value(hit));
     }
     keyRules.check(k);
     Flight<V> mine = new Flight<>(tags, false);
@@ -132,7 +132,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String k = lookupKey(key);
     Object hit = l1Hit(k);
     // A cached absence's value is null, which is what this form returns for one.
-    return hit != null ? L1Tier.value(hit) : readPastL1(k, null);
+    return hit != null ? L1Entry.value(hit) : readPastL1(k, null);
   }
 
   @Override
@@ -140,7 +140,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String k = lookupKey(key);
     Object hit = l1Hit(k);
     if (hit != null) {
-      return L1Tier.isAbsent(hit) ? ifAbsent : L1Tier.value(hit);
+      return L1Entry.isAbsent(hit) ? ifAbsent : L1Entry.value(hit);
     }
     return readPastL1(k, ifAbsent);
   }
@@ -168,7 +168,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   public CompletableFuture<V> getIfPresentAsync(K key, V ifAbsent) {
     Object hit = l1Hit(encode(key));
     if (hit != null) {
-      return CompletableFuture.completedFuture(L1Tier.isAbsent(hit) ? ifAbsent : L1Tier.value(hit));
+      return CompletableFuture.completedFuture(L1Entry.isAbsent(hit) ? ifAbsent : L1Entry.value(hit));
     }
     if (!l2Trusted()) {
       return CompletableFuture.completedFuture(null);
@@ -219,12 +219,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
    */
   private void refreshIfDue(
       String k, K key, Tags tags, Object hit, Function<? super K, ? extends V> loader) {
-    if (L1Tier.isAbsent(hit) || !l1.wantsRefresh(hit)) {
+    if (L1Entry.isAbsent(hit) || !l1.wantsRefresh(hit)) {
       return;
     }
     // The reloaded value carries the caller's tags as a load would (and the old entry's, which can only widen what
     // invalidates it).
-    Flight<V> mine = new Flight<>(tags.union(L1Tier.tags(hit)), false);
+    Flight<V> mine = new Flight<>(tags.union(L1Entry.tags(hit)), false);
     mine.refresh = true;
     if (flights.putIfAbsent(k, mine) == null) {
       mine.stamp = log.stamp();
@@ -271,8 +271,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     for (String k : requested.keySet()) {
       Object hit = l1Hit(k);
       if (hit != null) {
-        if (!L1Tier.isAbsent(hit)) {
-          found.put(k, L1Tier.value(hit));
+        if (!L1Entry.isAbsent(hit)) {
+          found.put(k, L1Entry.value(hit));
         }
         continue;
       }

@@ -4,7 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * What the L1 holds for a key: the value (null for a cached absence), its tags, the log stamp of the read that
+ * What the L1 holds for a key, unless it holds the value itself ({@link L1Tier}'s raw values, read through the static
+ * methods here): the value (null for a cached absence), its tags, the log stamp of the read that
  * produced it (which invalidations are compared against), and, for an entry that expires or refreshes, the ticker
  * times that drive it ({@link Timed}). An entry with none of those is kept to what a hit reads, 40 bytes instead of
  * 72: every hit follows Caffeine's node to it, and the L1's footprint decides how many of those loads miss the CPU
@@ -102,6 +103,22 @@ class L1Entry<V> {
 
   boolean isAbsent() {
     return value == null;
+  }
+
+  /** The value of what the L1 holds for a key, an entry or a raw value ({@link L1Tier}): null for a cached absence. */
+  @SuppressWarnings("unchecked")
+  static <V> V value(Object stored) {
+    return stored instanceof L1Entry ? ((L1Entry<V>) stored).value : (V) stored;
+  }
+
+  /** Whether what the L1 holds for a key is a cached absence. */
+  static boolean isAbsent(Object stored) {
+    return stored instanceof L1Entry && ((L1Entry<?>) stored).isAbsent();
+  }
+
+  /** The tags of what the L1 holds for a key (a raw value has none). */
+  static Tags tags(Object stored) {
+    return stored instanceof L1Entry ? ((L1Entry<?>) stored).tags : Tags.empty();
   }
 
   boolean isFresh(long now) {

@@ -24,7 +24,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * so a read once such an invalidation has begun checks it against all of them and then wraps it. Every hit and every
  * put of a plain cache then skips an object: the load of the entry on a hit, its allocation on a put. A user's value
  * is never an {@link L1Entry} (the class is not public), so the two are told apart by type. What a read returns (a
- * hit) is either; {@link #value}, {@link #isAbsent} and {@link #tags} read both.
+ * hit) is either; {@link L1Entry#value(Object)}, {@link L1Entry#isAbsent(Object)} and {@link L1Entry#tags(Object)}
+ * read both.
  */
 final class L1Tier<V> {
 
@@ -108,7 +109,7 @@ final class L1Tier<V> {
       builder
           .maximumWeight(l1.maximumWeight)
           .weigher(
-              (String key, Object stored) -> isAbsent(stored) ? 1 : l1.weigher.applyAsInt(key, value(stored)));
+              (String key, Object stored) -> L1Entry.isAbsent(stored) ? 1 : l1.weigher.applyAsInt(key, L1Entry.value(stored)));
     } else {
       builder.maximumSize(l1.maximumSize >= 0 ? l1.maximumSize : L1Settings.DEFAULT_MAXIMUM_SIZE);
     }
@@ -147,22 +148,6 @@ final class L1Tier<V> {
     return entry;
   }
 
-  /** The value of a hit: null for a cached absence. */
-  @SuppressWarnings("unchecked")
-  static <V> V value(Object hit) {
-    return hit instanceof L1Entry ? ((L1Entry<V>) hit).value : (V) hit;
-  }
-
-  /** Whether a hit is a cached absence. */
-  static boolean isAbsent(Object hit) {
-    return hit instanceof L1Entry && ((L1Entry<?>) hit).isAbsent();
-  }
-
-  /** The tags of a hit (a raw value has none). */
-  static Tags tags(Object hit) {
-    return hit instanceof L1Entry ? ((L1Entry<?>) hit).tags : Tags.empty();
-  }
-
   private void count(Object hit) {
     if (hit == null) {
       metrics.miss(CacheMetrics.Tier.L1);
@@ -186,7 +171,7 @@ final class L1Tier<V> {
       return null;
     }
     // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
-    L1Entry<V> entry = L1Entry.of(value(raw), Tags.empty(), 0, L1Entry.NEVER, L1Entry.NEVER, 0);
+    L1Entry<V> entry = L1Entry.of(L1Entry.value(raw), Tags.empty(), 0, L1Entry.NEVER, L1Entry.NEVER, 0);
     entry.checkedThrough(latest);
     map.replace(key, raw, entry);
     return raw;
@@ -391,7 +376,7 @@ final class L1Tier<V> {
       // A raw value was installed before any such invalidation began, or while one did: as old as stamp 0.
       long stamp = stored instanceof L1Entry<?> entry ? entry.stamp : 0;
       for (InvalidationLog.Entry invalidation : batch) {
-        if (stamp < invalidation.start && invalidation.covers(e.getKey(), tags(stored))) {
+        if (stamp < invalidation.start && invalidation.covers(e.getKey(), L1Entry.tags(stored))) {
           map.remove(e.getKey(), stored);
           break;
         }
