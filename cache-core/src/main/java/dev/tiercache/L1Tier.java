@@ -167,13 +167,16 @@ final class L1Tier<V> {
       return raw;
     }
     if (log.coveredSince(key, Tags.empty(), 0)) {
+      // Caffeine compares values with equals: this may remove an equal value written since, which costs a miss.
       map.remove(key, raw);
       return null;
     }
     // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
     L1Entry<V> entry = L1Entry.of(L1Entry.value(raw), Tags.empty(), 0, L1Entry.NEVER, L1Entry.NEVER, 0);
     entry.checkedThrough(latest);
-    map.replace(key, raw, entry);
+    // Only this very value: Caffeine's replace compares with equals, and a value written since that a lenient equals
+    // calls equal would be overwritten with this older one.
+    map.computeIfPresent(key, (k, stored) -> stored == raw ? entry : stored);
     return raw;
   }
 

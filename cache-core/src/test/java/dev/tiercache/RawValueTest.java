@@ -62,6 +62,49 @@ class RawValueTest {
     }
   }
 
+  /**
+   * Equal to every other instance, as an entity compared by id is to its newer versions, and, more lenient than any
+   * real equals, to the cache's own entries: so that Caffeine's equals-based replace would overwrite whatever a put
+   * wrote meanwhile (the wrap must compare identity).
+   */
+  record Lenient(String version) {
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Lenient || other instanceof L1Entry;
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  @Test
+  void aReadThatWrapsARawValueNeverOverwritesAValueWrittenMeanwhile() throws Exception {
+    try (TieredCache<String, Lenient> cache = TieredCache.<String, Lenient>builder("raw-wrap").keyCodec(k -> k)
+        .invalidationStrategy(LockFreeInstallWindowTest.GATE).build()) {
+      cache.put("k", new Lenient("old"));
+      // The first invalidation that may cover many keys: a read of the raw value now checks it, and parks in the check.
+      cache.invalidate(Invalidation.of(LockFreeInstallWindowTest.GATE, "other"));
+      LockFreeInstallWindowTest.inCheck = new CountDownLatch(1);
+      LockFreeInstallWindowTest.proceed = new CountDownLatch(1);
+      Future<Lenient> read = pool.submit(() -> {
+        LockFreeInstallWindowTest.TARGET.set(Thread.currentThread());
+        return cache.getIfPresent("k");
+      });
+      try {
+        assertThat(LockFreeInstallWindowTest.inCheck.await(20, TimeUnit.SECONDS)).as("the read reached its check").isTrue();
+        cache.put("k", new Lenient("new"));
+      } finally {
+        LockFreeInstallWindowTest.proceed.countDown();
+      }
+      assertThat(read.get(20, TimeUnit.SECONDS).version()).as("a read overlapping the put").isIn("old", "new");
+      assertThat(cache.getIfPresent("k").version()).as("after the put returned").isEqualTo("new");
+    } finally {
+      LockFreeInstallWindowTest.TARGET.set(null);
+    }
+  }
+
   @Test
   void rawValuesReadAfterTheIndexForgotAreReloadedNeverServedUnchecked() {
     try (TieredCache<String, String> cache = cache("raw-forgotten")) {
