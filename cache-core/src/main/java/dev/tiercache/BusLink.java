@@ -108,6 +108,11 @@ final class BusLink implements InvalidationBus.Listener {
     return proof.holds();
   }
 
+  /** As {@link #l1Servable()}, at a reading of {@link System#nanoTime()} the caller has just made. */
+  boolean l1Servable(long nanoTime) {
+    return proof.holds(nanoTime);
+  }
+
   void close() {
     proof.stop();
     int unsent = outbox.close(closeTimeoutNanos);

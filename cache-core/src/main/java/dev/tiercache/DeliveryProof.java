@@ -31,8 +31,11 @@ final class DeliveryProof {
   private final InvalidationBus bus;
   private final long boundNanos;
   private final long intervalNanos;
-  /** The {@link System#nanoTime()} until which the L1 may be served. */
-  private final AtomicLong validUntil = new AtomicLong(System.nanoTime() - 1);
+  /**
+   * The {@link System#nanoTime()} until which the L1 may be served. A field, not an AtomicLong: every hit reads it,
+   * and the writers ({@link #advance}, {@link #withdraw}) hold this object's lock.
+   */
+  private volatile long validUntil = System.nanoTime() - 1;
   /** The start of the heartbeat in flight, or {@link #IDLE}. */
   private final AtomicLong inFlightSince = new AtomicLong(IDLE);
   private final AtomicLong lastAttempt = new AtomicLong(System.nanoTime() - Long.MAX_VALUE / 2);
@@ -59,11 +62,16 @@ final class DeliveryProof {
 
   /** Whether the L1 may be served now; asks for a heartbeat when the proof has expired. */
   boolean holds() {
-    if (System.nanoTime() - validUntil.get() < 0) {
+    return holds(System.nanoTime());
+  }
+
+  /** As {@link #holds()}, at {@code now}, a reading of {@link System#nanoTime()} the caller has just made. */
+  boolean holds(long now) {
+    if (now - validUntil < 0) {
       return true;
     }
     request();
-    return System.nanoTime() - validUntil.get() < 0;
+    return System.nanoTime() - validUntil < 0;
   }
 
   /**
@@ -109,7 +117,8 @@ final class DeliveryProof {
       generation.incrementAndGet();
       inFlightSince.set(IDLE);
       long now = System.nanoTime();
-      long before = validUntil.getAndSet(now - 1);
+      long before = validUntil;
+      validUntil = now - 1;
       return now - before < 0;
     }
   }
@@ -120,7 +129,9 @@ final class DeliveryProof {
    */
   private synchronized void advance(int sentIn, long until) {
     if (sentIn == generation.get()) {
-      validUntil.accumulateAndGet(until, (a, b) -> b - a > 0 ? b : a);
+      if (until - validUntil > 0) {
+        validUntil = until;
+      }
     }
   }
 

@@ -20,11 +20,16 @@ final class Flights<V> {
     byKey.remove(key, flight);
   }
 
+  /** Detaches the load of one key: a reader that comes later starts its own. */
+  void detachKey(String key) {
+    byKey.remove(key);
+  }
+
   /** Called as an invalidation begins and ends (for one key, while the log excludes installs of that key). */
   void detach(Invalidation invalidation) {
     String single = invalidation.singleKey();
     if (single != null) {
-      byKey.remove(single);
+      detachKey(single);
       return;
     }
     byKey.entrySet().removeIf(e -> invalidation.covers(e.getKey(), e.getValue().tags()));

@@ -103,6 +103,18 @@ final class InvalidationLog {
     void run(long checkedThrough);
   }
 
+  /** What a write with nothing to propagate runs under its key's stripe ({@link #writeLocally}). */
+  interface LocalWrite<T> {
+    /**
+     * Installs the written value, or removes the key's entry when {@code current} is false.
+     *
+     * @param stamp the write's end: loads that began before it are refused
+     * @param checkedThrough as for {@link Install#run}
+     * @param current whether no other invalidation covering the entry runs or ended after the write
+     */
+    void run(String key, T value, Tags tags, long stamp, long checkedThrough, boolean current);
+  }
+
   /**
    * The stamp a load takes before it reads the L2 or calls its loader.
    *
@@ -191,6 +203,26 @@ final class InvalidationLog {
       }
       install.run(checkedThrough);
       return true;
+    }
+  }
+
+  /**
+   * A write of one key that has nothing to propagate (no L2, no bus): its invalidation begins and ends, and its value
+   * is installed, in one hold of the key's stripe, where a write that propagates takes the stripe three times and the
+   * clock twice. Nothing that the stripe does not exclude could happen between those steps, so this is the begin, the
+   * end and an install stamped at the end with no time between them; the check is the one {@link #installIfCurrent}
+   * makes.
+   *
+   * @return whether the value was installed
+   */
+  <T> boolean writeLocally(String key, Tags tags, T value, LocalWrite<T> write) {
+    KeyLog.Stripe stripe = keys.stripe(key);
+    synchronized (stripe) {
+      long end = KeyLog.beginAndEnd(stripe, key, clock);
+      long checkedThrough = latest;
+      boolean current = !KeyLog.covers(stripe, key, end) && !coveredByMany(key, tags, end, false);
+      write.run(key, value, tags, end, checkedThrough, current);
+      return current;
     }
   }
 

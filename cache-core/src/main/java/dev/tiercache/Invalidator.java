@@ -141,6 +141,13 @@ final class Invalidator {
    * and the L1. Writes of one key are serialized here, so the L1 keeps the value the L2 ended with.
    */
   <V> void put(String key, V value, Tags tags, L2Entry entry, L1Tier<V> l1Tier) {
+    if (l2 == null && bus == null) {
+      // Nothing to propagate: the stripe of the key serializes its writes, and the keyLock is not needed.
+      l1Tier.writeLocally(key, value, tags);
+      // Readers that join a load begun before the write get what it read; after the put returns, none can.
+      flights.detachKey(key);
+      return;
+    }
     Invalidation supersede = Invalidation.key(key);
     ReentrantLock lock = keyLocks.of(key);
     lock.lock();
@@ -169,7 +176,7 @@ final class Invalidator {
       }
       // Stamped at the write's end: loads that began before it cannot be installed over it. Refused only when an
       // invalidation of the key overlapped (and removed it from the L1).
-      replaced = stored && l1Tier.installWritten(key, value, tags, running.end) != null;
+      replaced = stored && l1Tier.installWritten(key, value, tags, running.end);
     } finally {
       if (!replaced) {
         // Not replaced (the L2 may still hold the old value, or the write failed half way): the old one must go.

@@ -4,10 +4,14 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * What the L1 holds for a key: the value (null for a cached absence), its tags, the log stamp of the read that
- * produced it (which invalidations are compared against), and the ticker times that drive expiry and refresh.
+ * What the L1 holds for a key, unless it holds the value itself ({@link L1Tier}'s raw values, read through the static
+ * methods here): the value (null for a cached absence), its tags, the log stamp of the read that
+ * produced it (which invalidations are compared against), and, for an entry that expires or refreshes, the ticker
+ * times that drive it ({@link Timed}). An entry with none of those is kept to what a hit reads, 40 bytes instead of
+ * 72: every hit follows Caffeine's node to it, and the L1's footprint decides how many of those loads miss the CPU
+ * cache.
  */
-final class L1Entry<V> {
+class L1Entry<V> {
 
   /** A time that never comes. */
   static final long NEVER = Long.MAX_VALUE;
@@ -15,20 +19,6 @@ final class L1Entry<V> {
   final V value;
   final Tags tags;
   final long stamp;
-  /**
-   * When the entry stops being fresh. The L1 may keep it a while longer for fail-safe, but a read after this time
-   * is a miss.
-   */
-  final long expiresAt;
-  /**
-   * When the value first stopped being fresh (its first expiry): fail-safe serves it at most its window past this,
-   * however often it serves it again.
-   */
-  final long staleSince;
-  /** When a read should start reloading it in the background, or {@link #NEVER}. */
-  final long refreshAt;
-  /** How long the load that produced it took; XFetch refreshes earlier for entries that are slow to load. */
-  final long loadNanos;
   /**
    * The {@link InvalidationLog#latest()} this entry has been checked against: set when it is installed (the install
    * check saw every invalidation begun until then) and moved forward by reads. Not volatile, to keep an L1 hit to one
@@ -58,25 +48,117 @@ final class L1Entry<V> {
     CHECKED_THROUGH.setOpaque(this, latest);
   }
 
-  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
-    this(value, tags, stamp, expiresAt, refreshAt, loadNanos, expiresAt);
-  }
-
-  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, long staleSince) {
-    this.staleSince = staleSince;
+  private L1Entry(V value, Tags tags, long stamp) {
     this.value = value;
     this.tags = tags;
     this.stamp = stamp;
-    this.expiresAt = expiresAt;
-    this.refreshAt = refreshAt;
-    this.loadNanos = loadNanos;
+  }
+
+  /**
+   * An entry; one that never expires, never refreshes and took no measured load is the plain kind.
+   *
+   * @param expiresAt when it stops being fresh, or {@link #NEVER}
+   * @param refreshAt when a read should start reloading it in the background, or {@link #NEVER}
+   * @param loadNanos how long the load that produced it took, 0 if not measured
+   * @param staleSince when the value first stopped being fresh
+   */
+  static <V> L1Entry<V> of(
+      V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, long staleSince) {
+    if (expiresAt == NEVER && refreshAt == NEVER && loadNanos == 0 && staleSince == NEVER) {
+      return new L1Entry<>(value, tags, stamp);
+    }
+    return new Timed<>(value, tags, stamp, expiresAt, refreshAt, loadNanos, staleSince);
+  }
+
+  /** An entry whose first expiry is its expiry ({@link #staleSince()} equals {@link #expiresAt()}). */
+  static <V> L1Entry<V> of(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
+    return of(value, tags, stamp, expiresAt, refreshAt, loadNanos, expiresAt);
+  }
+
+  /**
+   * When the entry stops being fresh. The L1 may keep it a while longer for fail-safe, but a read after this time
+   * is a miss.
+   */
+  long expiresAt() {
+    return NEVER;
+  }
+
+  /**
+   * When the value first stopped being fresh (its first expiry): fail-safe serves it at most its window past this,
+   * however often it serves it again.
+   */
+  long staleSince() {
+    return NEVER;
+  }
+
+  /** When a read should start reloading it in the background, or {@link #NEVER}. */
+  long refreshAt() {
+    return NEVER;
+  }
+
+  /** How long the load that produced it took; XFetch refreshes earlier for entries that are slow to load. */
+  long loadNanos() {
+    return 0;
   }
 
   boolean isAbsent() {
     return value == null;
   }
 
+  /** The value of what the L1 holds for a key, an entry or a raw value ({@link L1Tier}): null for a cached absence. */
+  @SuppressWarnings("unchecked")
+  static <V> V value(Object stored) {
+    return stored instanceof L1Entry ? ((L1Entry<V>) stored).value : (V) stored;
+  }
+
+  /** Whether what the L1 holds for a key is a cached absence. */
+  static boolean isAbsent(Object stored) {
+    return stored instanceof L1Entry && ((L1Entry<?>) stored).isAbsent();
+  }
+
+  /** The tags of what the L1 holds for a key (a raw value has none). */
+  static Tags tags(Object stored) {
+    return stored instanceof L1Entry ? ((L1Entry<?>) stored).tags : Tags.empty();
+  }
+
   boolean isFresh(long now) {
+    long expiresAt = expiresAt();
     return expiresAt == NEVER || now - expiresAt < 0;
+  }
+
+  /** An entry with times: one that expires, refreshes, or whose load was timed for XFetch. */
+  private static final class Timed<V> extends L1Entry<V> {
+    private final long expiresAt;
+    private final long staleSince;
+    private final long refreshAt;
+    private final long loadNanos;
+
+    Timed(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, long staleSince) {
+      super(value, tags, stamp);
+      this.expiresAt = expiresAt;
+      this.staleSince = staleSince;
+      this.refreshAt = refreshAt;
+      this.loadNanos = loadNanos;
+    }
+
+    @Override
+    long expiresAt() {
+      return expiresAt;
+    }
+
+    @Override
+    long staleSince() {
+      return staleSince;
+    }
+
+    @Override
+    long refreshAt() {
+      return refreshAt;
+    }
+
+    @Override
+    long loadNanos() {
+      return loadNanos;
+    }
   }
 }

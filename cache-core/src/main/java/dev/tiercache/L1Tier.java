@@ -11,19 +11,28 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The in-process tier: a Caffeine cache of {@link L1Entry}s keyed by encoded key, and the only code that installs
- * into it, so that every install passes the {@link InvalidationLog}'s check.
+ * The in-process tier: a Caffeine cache keyed by encoded key, and the only code that installs into it, so that every
+ * install passes the {@link InvalidationLog}'s check.
+ *
+ * <p>What Caffeine holds for a key is an {@link L1Entry}, or, for a value that needs none of an entry's fields, the
+ * value itself (a raw value): one with no tags, no times, in a cache where no invalidation that may cover many keys
+ * had begun when it was installed. A raw value stands for an entry checked through 0 ({@link L1Entry#checkedThrough}),
+ * so a read once such an invalidation has begun checks it against all of them and then wraps it. Every hit and every
+ * put of a plain cache then skips an object: the load of the entry on a hit, its allocation on a put. A user's value
+ * is never an {@link L1Entry} (the class is not public), so the two are told apart by type. What a read returns (a
+ * hit) is either; {@link L1Entry#value(Object)}, {@link L1Entry#isAbsent(Object)} and {@link L1Entry#tags(Object)}
+ * read both.
  */
 final class L1Tier<V> {
 
-  private final Cache<String, L1Entry<V>> cache;
-  private final ConcurrentMap<String, L1Entry<V>> map;
+  private final Cache<String, Object> cache;
+  private final ConcurrentMap<String, Object> map;
+  /** {@link #applyLocalWrite}, made once so that a put allocates nothing for it. */
+  private final InvalidationLog.LocalWrite<V> writeLocal;
   private final InvalidationLog log;
   private final CacheMetrics metrics;
   private final Ticker ticker;
@@ -33,40 +42,24 @@ final class L1Tier<V> {
   private final long throttleNanos;
   private final double refreshFraction;
   private final double xfetchBeta;
+  /** Whether any entry may refresh ahead: without, a read-through hit reads no refresh time from its entry. */
+  private final boolean refreshes;
   /** Invalidations whose sweep has not run yet; one pass serves up to {@link #MAX_SWEEP_BATCH} of them. */
   private final Queue<InvalidationLog.Entry> sweepQueue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean sweepScheduled = new AtomicBoolean();
   private static final int MAX_SWEEP_BATCH = 256;
+  /** Whether the ticker is {@link System#nanoTime()}, so a reading a caller made can stand for its own. */
+  private final boolean systemClock;
+  /** Caffeine's clock when the cache judges value expiry itself ({@link CoarseTicker}), else null. */
+  private final CoarseTicker coarse;
+  /** Whether values with no tags may be kept raw: nothing in this cache gives an entry times. */
+  private final boolean rawValues;
   /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
   /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
   private final boolean checkValues;
   /** Whether a hit on a cached absence must read the ticker (absences may expire before values). */
   private final boolean checkAbsences;
-
-  /** Whether the current thread is inside an L1 fill by a read (see {@link #UPKEEP}). */
-  private static final ThreadLocal<boolean[]> WRITING = ThreadLocal.withInitial(() -> new boolean[1]);
-
-  /**
-   * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs
-   * on the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
-   * (benchmarks, suite 2). Otherwise (a hit whose read buffer filled up, a put, a removal) it runs on the library's
-   * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
-   * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
-   * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
-   */
-  private static final Executor UPKEEP =
-      task -> {
-        if (WRITING.get()[0]) {
-          task.run();
-          return;
-        }
-        try {
-          ForkJoinPool.commonPool().execute(task);
-        } catch (RejectedExecutionException e) {
-          task.run();
-        }
-      };
 
   L1Tier(TieredCacheBuilder<?, ?> settings, InvalidationLog log, CacheMetrics metrics) {
     this.log = log;
@@ -78,26 +71,36 @@ final class L1Tier<V> {
     this.throttleNanos = settings.failSafeThrottle.toNanos();
     this.refreshFraction = settings.refreshAhead;
     this.xfetchBeta = settings.xfetchBeta;
+    this.refreshes = refreshFraction > 0 || xfetchBeta > 0;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
-    // Without fail-safe, Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit
-    // reads the ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL,
-    // or, with fail-safe, a value Caffeine keeps past its TTL.
-    this.checkValues = ttlNanos > 0 && maxStalenessNanos > 0;
+    this.rawValues = ttlNanos == 0 && maxStalenessNanos == 0 && !refreshes;
+    this.systemClock = settings.ticker == Ticker.systemTicker();
+    // On the system clock, Caffeine reads a coarse copy of the readings the cache makes anyway, and the cache judges
+    // expiry itself: a hit that reads the clock for the delivery proof then reads it once, not twice. Access expiry
+    // stays with Caffeine's own clock, which it must read on every access to be exact.
+    this.coarse = systemClock && ttlNanos > 0 && settings.l1.expireAfterAccess == null ? new CoarseTicker() : null;
+    // Otherwise Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit reads the
+    // ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL, or, with
+    // fail-safe, a value Caffeine keeps past its TTL.
+    this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null);
     this.checkAbsences = negativeTtlNanos > 0;
-    this.cache =
-        L1Tier.<V>caffeine(settings.l1, settings.failSafe, settings.ticker, metrics).build();
+    this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
     this.map = cache.asMap();
+    this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
   }
 
   @SuppressWarnings("unchecked")
-  private static <V> Caffeine<String, L1Entry<V>> caffeine(
-      L1Settings l1, Duration failSafe, Ticker ticker, CacheMetrics metrics) {
-    Caffeine<String, L1Entry<V>> builder =
-        (Caffeine<String, L1Entry<V>>) (Caffeine<?, ?>) Caffeine.newBuilder().ticker(ticker).executor(UPKEEP);
+  private static Caffeine<String, Object> caffeine(
+      L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, CacheMetrics metrics) {
+    Caffeine<String, Object> builder =
+        (Caffeine<String, Object>) (Caffeine<?, ?>)
+            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(L1Upkeep.EXECUTOR);
     if (l1.expireAfterWrite != null) {
-      // Fail-safe keeps expired entries at hand for a while; freshness is then judged by L1Entry#expiresAt.
-      builder.expireAfterWrite(failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe));
+      // Fail-safe keeps expired entries at hand for a while, and a coarse clock must never make Caffeine drop one
+      // early; freshness is then judged by L1Entry#expiresAt.
+      Duration kept = failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe);
+      builder.expireAfterWrite(coarse == null ? kept : kept.plusNanos(CoarseTicker.SLACK_NANOS));
     }
     if (l1.expireAfterAccess != null) {
       builder.expireAfterAccess(l1.expireAfterAccess);
@@ -106,8 +109,7 @@ final class L1Tier<V> {
       builder
           .maximumWeight(l1.maximumWeight)
           .weigher(
-              (String key, L1Entry<V> entry) ->
-                  entry.isAbsent() ? 1 : l1.weigher.applyAsInt(key, entry.value));
+              (String key, Object stored) -> L1Entry.isAbsent(stored) ? 1 : l1.weigher.applyAsInt(key, L1Entry.value(stored)));
     } else {
       builder.maximumSize(l1.maximumSize >= 0 ? l1.maximumSize : L1Settings.DEFAULT_MAXIMUM_SIZE);
     }
@@ -115,25 +117,67 @@ final class L1Tier<V> {
   }
 
   /**
-   * Returns the fresh entry for a key, or null. An entry that an invalidation covers is removed; an entry past its
-   * expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
+   * Returns the fresh hit for a key (an entry or a raw value), or null. An entry that an invalidation covers is
+   * removed; an entry past its expiry (a cached absence past the negative TTL, or a value fail-safe keeps) is a miss.
+   *
+   * @param read whether {@code nanoTime} is a reading of {@link System#nanoTime()} the caller has just made: on the
+   *     system clock, expiry is then judged from it instead of a second reading
    */
-  L1Entry<V> get(String key) {
-    L1Entry<V> entry = cache.getIfPresent(key);
+  Object get(String key, boolean read, long nanoTime) {
+    Object found = cache.getIfPresent(key);
+    if (found != null && !(found instanceof L1Entry)) {
+      found = currentRaw(key, found);
+      count(found);
+      return found;
+    }
+    @SuppressWarnings("unchecked")
+    L1Entry<V> entry = (L1Entry<V>) found;
     if (entry != null && !current(key, entry)) {
       entry = null;
     }
-    if (entry != null
-        && (entry.isAbsent() ? checkAbsences : checkValues)
-        && !entry.isFresh(ticker.read())) {
-      entry = null;
+    if (entry != null && (entry.isAbsent() ? checkAbsences : checkValues)) {
+      long at = read && systemClock ? nanoTime : ticker.read();
+      if (coarse != null) {
+        coarse.advance(at);
+      }
+      if (!entry.isFresh(at)) {
+        entry = null;
+      }
     }
-    if (entry == null) {
+    count(entry);
+    return entry;
+  }
+
+  private void count(Object hit) {
+    if (hit == null) {
       metrics.miss(CacheMetrics.Tier.L1);
     } else {
       metrics.hit(CacheMetrics.Tier.L1);
     }
-    return entry;
+  }
+
+  /**
+   * A raw value if no invalidation covers it, else null (and it is removed). Usually none has begun in this cache:
+   * one volatile read. Else it is checked against all of them, as an entry checked through 0 is, and replaced by an
+   * entry checked through what the check saw, so that later reads cost one volatile read again.
+   */
+  private Object currentRaw(String key, Object raw) {
+    long latest = log.latest();
+    if (latest == 0) {
+      return raw;
+    }
+    if (log.coveredSince(key, Tags.empty(), 0)) {
+      // Caffeine compares values with equals: this may remove an equal value written since, which costs a miss.
+      map.remove(key, raw);
+      return null;
+    }
+    // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
+    L1Entry<V> entry = L1Entry.of(L1Entry.value(raw), Tags.empty(), 0, L1Entry.NEVER, L1Entry.NEVER, 0);
+    entry.checkedThrough(latest);
+    // Only this very value: Caffeine's replace compares with equals, and a value written since that a lenient equals
+    // calls equal would be overwritten with this older one.
+    map.computeIfPresent(key, (k, stored) -> stored == raw ? entry : stored);
+    return raw;
   }
 
   /**
@@ -158,15 +202,15 @@ final class L1Tier<V> {
    * Returns an expired value that fail-safe may still serve because its loader failed: not invalidated, and expired
    * less than the maximum staleness ago. Null if there is none or fail-safe is off.
    */
+  @SuppressWarnings("unchecked")
   L1Entry<V> stale(String key) {
-    if (maxStalenessNanos == 0) {
+    if (maxStalenessNanos == 0 || !(cache.getIfPresent(key) instanceof L1Entry<?> found)) {
       return null;
     }
-    L1Entry<V> entry = cache.getIfPresent(key);
-    if (entry == null
-        || entry.isAbsent()
+    L1Entry<V> entry = (L1Entry<V>) found;
+    if (entry.isAbsent()
         || !current(key, entry)
-        || ticker.read() - entry.staleSince > maxStalenessNanos) {
+        || ticker.read() - entry.staleSince() > maxStalenessNanos) {
       return null;
     }
     return entry;
@@ -180,9 +224,9 @@ final class L1Tier<V> {
     long now = ticker.read();
     // Keeps the first expiry: serving again must not push the fail-safe window forward.
     L1Entry<V> again =
-        new L1Entry<>(
-            stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos,
-            stale.staleSince);
+        L1Entry.of(
+            stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos(),
+            stale.staleSince());
     log.installIfCurrent(key, stale.tags, stale.stamp, checkedThrough -> {
       again.checkedThrough(checkedThrough);
       map.replace(key, stale, again);
@@ -193,17 +237,17 @@ final class L1Tier<V> {
    * Whether a read of a fresh entry should reload it in the background: past the refresh point, or, with XFetch,
    * earlier with a probability that grows as expiry nears and with the time the entry took to load.
    */
-  boolean wantsRefresh(L1Entry<V> entry) {
-    if (entry.refreshAt == L1Entry.NEVER && xfetchBeta == 0) {
+  boolean wantsRefresh(Object hit) {
+    if (!refreshes || !(hit instanceof L1Entry<?> entry) || (entry.refreshAt() == L1Entry.NEVER && xfetchBeta == 0)) {
       return false;
     }
     long now = ticker.read();
-    if (now - entry.refreshAt >= 0) {
+    if (now - entry.refreshAt() >= 0) {
       return true;
     }
-    if (xfetchBeta > 0 && entry.expiresAt != L1Entry.NEVER) {
-      double early = entry.loadNanos * xfetchBeta * -Math.log(ThreadLocalRandom.current().nextDouble());
-      return now + (long) early - entry.expiresAt >= 0;
+    if (xfetchBeta > 0 && entry.expiresAt() != L1Entry.NEVER) {
+      double early = entry.loadNanos() * xfetchBeta * -Math.log(ThreadLocalRandom.current().nextDouble());
+      return now + (long) early - entry.expiresAt() >= 0;
     }
     return false;
   }
@@ -212,24 +256,52 @@ final class L1Tier<V> {
    * Installs a value read or loaded by an operation that took {@code stamp} before it read anything, unless an
    * invalidation overtook it.
    *
-   * @return the entry installed, or null if refused
+   * @return whether it installed
    */
-  L1Entry<V> install(String key, V value, Tags tags, long stamp) {
+  boolean install(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, true);
   }
 
   /** As {@link #install(String, Object, Tags, long)}, remembering how long the load took (for XFetch). */
-  L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos) {
+  boolean install(String key, V value, Tags tags, long stamp, long loadNanos) {
     return install(key, value, tags, stamp, loadNanos, true);
   }
 
   /** Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread. */
-  L1Entry<V> installWritten(String key, V value, Tags tags, long stamp) {
+  boolean installWritten(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, false);
   }
 
-  private L1Entry<V> install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
+  /**
+   * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
+   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
+   *
+   * @return whether it installed; if not, the key's entry was removed
+   */
+  boolean writeLocally(String key, V value, Tags tags) {
+    if (log.writeLocally(key, tags, value, writeLocal)) {
+      metrics.put(CacheMetrics.Tier.L1);
+      return true;
+    }
+    metrics.staleWriteRefused(CacheMetrics.Tier.L1);
+    return false;
+  }
+
+  /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */
+  private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
+    if (current) {
+      map.put(key, stored(value, tags, stamp, 0, checkedThrough));
+    } else {
+      map.remove(key);
+    }
+  }
+
+  private L1Entry<V> entry(V value, Tags tags, long stamp, long loadNanos) {
     long now = timed ? ticker.read() : 0;
+    if (coarse != null) {
+      // Before Caffeine stamps the write with the coarse clock: it is then at most its granularity behind this.
+      coarse.advance(now);
+    }
     long expiresAt =
         value == null && negativeTtlNanos > 0
             ? now + (ttlNanos > 0 ? Math.min(ttlNanos, negativeTtlNanos) : negativeTtlNanos)
@@ -238,40 +310,43 @@ final class L1Tier<V> {
         refreshFraction > 0 && value != null && ttlNanos > 0
             ? now + (long) (ttlNanos * refreshFraction)
             : L1Entry.NEVER;
-    L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
+    // The load's duration only matters to XFetch; kept without it, it would make every loaded entry a timed one.
+    return L1Entry.of(value, tags, stamp, expiresAt, refreshAt, xfetchBeta > 0 ? loadNanos : 0);
+  }
+
+  private boolean install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
-      entry.checkedThrough(checkedThrough);
+      Object stored = stored(value, tags, stamp, loadNanos, checkedThrough);
       if (fill) {
-        fill(() -> map.put(key, entry));
+        L1Upkeep.fill(() -> map.put(key, stored));
       } else {
-        map.put(key, entry);
+        map.put(key, stored);
       }
     })) {
       metrics.put(CacheMetrics.Tier.L1);
-      return entry;
+      return true;
     }
     metrics.staleWriteRefused(CacheMetrics.Tier.L1);
-    return null;
+    return false;
+  }
+
+  /**
+   * What Caffeine keeps for an install whose check covered every invalidation begun through {@code checkedThrough}:
+   * the value itself when it needs no entry (see the class comment), else an entry.
+   */
+  private Object stored(V value, Tags tags, long stamp, long loadNanos, long checkedThrough) {
+    if (rawValues && checkedThrough == 0 && value != null && tags.isEmpty()) {
+      return value;
+    }
+    L1Entry<V> entry = entry(value, tags, stamp, loadNanos);
+    entry.checkedThrough(checkedThrough);
+    return entry;
   }
 
   /** Removes one key at once; called while the log excludes installs of that key. */
   void remove(String key) {
     map.remove(key);
-  }
-
-  /** Runs an L1 fill with Caffeine's upkeep on this thread ({@link #UPKEEP}). */
-  private static void fill(Runnable write) {
-    boolean[] writing = WRITING.get();
-    boolean outer = !writing[0];
-    writing[0] = true;
-    try {
-      write.run();
-    } finally {
-      if (outer) {
-        writing[0] = false;
-      }
-    }
   }
 
   /**
@@ -299,11 +374,13 @@ final class L1Tier<V> {
     if (batch.isEmpty()) {
       return;
     }
-    for (Map.Entry<String, L1Entry<V>> e : map.entrySet()) {
-      L1Entry<V> entry = e.getValue();
+    for (Map.Entry<String, Object> e : map.entrySet()) {
+      Object stored = e.getValue();
+      // A raw value was installed before any such invalidation began, or while one did: as old as stamp 0.
+      long stamp = stored instanceof L1Entry<?> entry ? entry.stamp : 0;
       for (InvalidationLog.Entry invalidation : batch) {
-        if (entry.stamp < invalidation.start && invalidation.covers(e.getKey(), entry.tags)) {
-          map.remove(e.getKey(), entry);
+        if (stamp < invalidation.start && invalidation.covers(e.getKey(), L1Entry.tags(stored))) {
+          map.remove(e.getKey(), stored);
           break;
         }
       }

@@ -144,7 +144,7 @@ final class Loads<K, V> {
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    if (l1.install(k, found.value(), found.tags(), flight.stamp) == null
+    if (!l1.install(k, found.value(), found.tags(), flight.stamp)
         && log.coveredLocally(k, found.tags(), flight.stamp)) {
       return false;
     }

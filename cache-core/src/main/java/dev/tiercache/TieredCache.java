@@ -271,7 +271,8 @@ public interface TieredCache<K, V> extends AutoCloseable {
 
   /**
    * Returns an estimate of the number of L1 entries (including ones that an invalidation already covers but whose
-   * background cleanup has not finished).
+   * background cleanup has not finished, and, with {@code expireAfterWrite} on the system clock, expired ones for some
+   * milliseconds after their TTL: the L1 stops serving them at the TTL, and frees them a little later).
    *
    * @return the estimate
    */

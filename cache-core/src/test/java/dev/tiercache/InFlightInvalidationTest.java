@@ -60,7 +60,7 @@ class InFlightInvalidationTest {
   }
 
   /** A loader that reports when it has read the "database" and waits for the test before returning. */
-  private static final class HeldLoader {
+  static final class HeldLoader {
     final CountDownLatch reading = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
 

@@ -105,7 +105,7 @@ class ManyKeyInstallRaceTest {
       for (int t = 0; t < 2; t++) {
         int thread = t;
         invalidators.add(pool.submit(() -> {
-          await(start);
+          Rows.await(start);
           for (int i = 0; i < INVALIDATIONS_PER_THREAD; i++) {
             Invalidation invalidation;
             IntPredicate covered;
@@ -143,7 +143,7 @@ class ManyKeyInstallRaceTest {
       for (int r = 0; r < 3; r++) {
         int reader = r;
         readers.add(pool.submit(() -> {
-          await(start);
+          Rows.await(start);
           for (int i = reader; running.get(); i++) {
             int row = (i * 3) % KEYS;
             long floor = rows.floor(row);
@@ -175,17 +175,6 @@ class ManyKeyInstallRaceTest {
         assertThat(cache.get(key(row), tags(row), loader)).isEqualTo(Long.toString(rows.current(row)));
       }
       assertThat(loads.get()).as("quiet: all served from the L1").isEqualTo(before);
-    }
-  }
-
-  private static void await(CountDownLatch latch) {
-    try {
-      if (!latch.await(30, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("never started");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -1,5 +1,7 @@
 package dev.tiercache;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.IntPredicate;
 
@@ -51,6 +53,18 @@ final class Rows {
       if (covered.test(row)) {
         settled(row, bumped[row]);
       }
+    }
+  }
+
+  /** Holds a write-race test's thread until its start latch opens, at most 30 seconds. */
+  static void await(CountDownLatch latch) {
+    try {
+      if (!latch.await(30, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("never started");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 }

@@ -75,7 +75,7 @@ class StripedWriteRaceTest {
       for (int w = 0; w < 2; w++) {
         int writer = w;
         writers.add(pool.submit(() -> {
-          await(start);
+          Rows.await(start);
           for (int i = 0; i < WRITES_PER_WRITER; i++) {
             int row = (i * 2 + writer) % WRITTEN_ROWS;
             String key = "row:" + row;
@@ -95,7 +95,7 @@ class StripedWriteRaceTest {
         }));
       }
       writers.add(pool.submit(() -> {
-        await(start);
+        Rows.await(start);
         for (int i = 0; i < TAG_INVALIDATIONS; i++) {
           // Every entry carries the tag, so this also races the writers' installs; it bumps only its own rows.
           rows.change(row -> row >= WRITTEN_ROWS, () -> cache.invalidate(Invalidation.tag(TAG)));
@@ -106,7 +106,7 @@ class StripedWriteRaceTest {
       for (int r = 0; r < 3; r++) {
         int reader = r;
         readers.add(pool.submit(() -> {
-          await(start);
+          Rows.await(start);
           for (int i = reader; writing.get(); i++) {
             int row = i % KEYS;
             long floor = rows.floor(row);
@@ -148,16 +148,5 @@ class StripedWriteRaceTest {
 
   private static int index(String key) {
     return Integer.parseInt(key.substring("row:".length()));
-  }
-
-  private static void await(CountDownLatch latch) {
-    try {
-      if (!latch.await(30, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("never started");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }
