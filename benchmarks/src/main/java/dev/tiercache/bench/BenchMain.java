@@ -276,6 +276,12 @@ public final class BenchMain {
           .sorted()
           .forEach(name -> methods.add(Pattern.quote(benchmark.getName() + "." + name) + "$"));
     }
+    if (methods.isEmpty()) {
+      // An empty include list would make JMH run every benchmark on the class path.
+      throw new IllegalArgumentException(
+          "--only=" + only + " matches no benchmark method of suite " + suite.id()
+              + " (it must match a whole method name, e.g. '.*readWrite')");
+    }
     List<List<Measurement>> perRound = new ArrayList<>();
     String settings = "no benchmark ran";
     for (int round = 0; round < rounds; round++) {
