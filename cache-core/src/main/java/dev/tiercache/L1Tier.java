@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /**
  * The in-process tier: a Caffeine cache keyed by encoded key, and the only code that installs into it, so that every
@@ -276,10 +277,11 @@ final class L1Tier<V> {
    * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
    * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
    *
+   * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
    * @return whether it installed; if not, the key's entry was removed
    */
-  boolean writeLocally(String key, V value, Tags tags) {
-    if (log.writeLocally(key, tags, value, writeLocal)) {
+  boolean writeLocally(String key, V value, Tags tags, Consumer<String> detach) {
+    if (log.writeLocally(key, tags, value, writeLocal, detach)) {
       metrics.put(CacheMetrics.Tier.L1);
       return true;
     }
