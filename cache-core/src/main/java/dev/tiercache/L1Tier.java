@@ -168,8 +168,7 @@ final class L1Tier<V> {
       return raw;
     }
     if (log.coveredSince(key, Tags.empty(), 0)) {
-      // Caffeine compares values with equals: this may remove an equal value written since, which costs a miss.
-      map.remove(key, raw);
+      removeIfSame(key, raw);
       return null;
     }
     // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
@@ -346,6 +345,19 @@ final class L1Tier<V> {
     return entry;
   }
 
+  /**
+   * Removes what the L1 holds for a key if it is still {@code stored}. Caffeine's remove(key, value) asks
+   * {@code value.equals} about whatever the key holds now: for an entry that is identity, but a raw value's equals is
+   * the user's, which may throw (a cast) or call a value written since equal and remove it.
+   */
+  private void removeIfSame(String key, Object stored) {
+    if (stored instanceof L1Entry) {
+      map.remove(key, stored);
+    } else {
+      map.computeIfPresent(key, (k, now) -> now == stored ? null : now);
+    }
+  }
+
   /** Removes one key at once; called while the log excludes installs of that key. */
   void remove(String key) {
     map.remove(key);
@@ -382,7 +394,7 @@ final class L1Tier<V> {
       long stamp = stored instanceof L1Entry<?> entry ? entry.stamp : 0;
       for (InvalidationLog.Entry invalidation : batch) {
         if (stamp < invalidation.start && invalidation.covers(e.getKey(), L1Entry.tags(stored))) {
-          map.remove(e.getKey(), stored);
+          removeIfSame(e.getKey(), stored);
           break;
         }
       }
