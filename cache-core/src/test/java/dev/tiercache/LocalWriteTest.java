@@ -139,4 +139,25 @@ class LocalWriteTest {
       assertThat(late).hasValue("loaded-during");
     }
   }
+
+  /**
+   * A loader that writes its own key: the put detaches the very load that runs it, under the key's stripe, and the
+   * load's late install is refused; nothing waits on itself, and what the put wrote stays. The same from a bulk loader.
+   */
+  @Test
+  void aPutFromInsideALoaderOfItsOwnKeyWinsOverTheLoadAndNeverDeadlocks() {
+    try (TieredCache<String, String> cache = localCache("local-put-in-loader")) {
+      assertThat(cache.get(KEY, k -> {
+        cache.put(k, "put-by-loader");
+        return "loaded";
+      })).as("the load's own caller gets what its loader returned").isEqualTo("loaded");
+      assertThat(cache.getIfPresent(KEY)).isEqualTo("put-by-loader");
+      assertThat(cache.getAll(java.util.List.of("a", "b"), keys -> {
+        cache.put("a", "put-by-bulk-loader");
+        return java.util.Map.of("a", "loaded-a", "b", "loaded-b");
+      })).containsEntry("a", "loaded-a").containsEntry("b", "loaded-b");
+      assertThat(cache.getIfPresent("a")).isEqualTo("put-by-bulk-loader");
+      assertThat(cache.getIfPresent("b")).isEqualTo("loaded-b");
+    }
+  }
 }
