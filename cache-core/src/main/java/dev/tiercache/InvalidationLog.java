@@ -3,6 +3,7 @@ package dev.tiercache;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * The node-local memory of recent invalidations that closes both races of DESIGN.md invariant 1.
@@ -213,12 +214,16 @@ final class InvalidationLog {
    * end and an install stamped at the end with no time between them; the check is the one {@link #installIfCurrent}
    * makes.
    *
+   * @param detach detaches the key's load in flight; run under the stripe once the write has its stamp: a load that
+   *     took its stamp before is refused and must not be joined, and one that registers later took a stamp after
+   *     the write (it read what the write wrote) and must stay joinable, or a reader that misses starts a second load
    * @return whether the value was installed
    */
-  <T> boolean writeLocally(String key, Tags tags, T value, LocalWrite<T> write) {
+  <T> boolean writeLocally(String key, Tags tags, T value, LocalWrite<T> write, Consumer<String> detach) {
     KeyLog.Stripe stripe = keys.stripe(key);
     synchronized (stripe) {
       long end = KeyLog.beginAndEnd(stripe, key, clock);
+      detach.accept(key);
       long checkedThrough = latest;
       boolean current = !KeyLog.covers(stripe, key, end) && !coveredByMany(key, tags, end, false);
       write.run(key, value, tags, end, checkedThrough, current);

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,8 @@ final class Invalidator {
   private final long timeoutNanos;
   private final Executor executor;
   private final KeyLocks keyLocks = new KeyLocks();
+  /** Detaches one key's load in flight; made once, so that a local put allocates nothing for it. */
+  private final Consumer<String> detachKey;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicInteger failedDrains = new AtomicInteger();
   private final AtomicLong sequence = new AtomicLong();
@@ -68,6 +71,7 @@ final class Invalidator {
     this.l1 = l1;
     this.l2 = l2;
     this.flights = flights;
+    this.detachKey = flights::detachKey;
     this.metrics = metrics;
     this.pending = new PendingInvalidations(settings.pendingInvalidations);
     this.retryNanos = settings.l2RetryInterval.toNanos();
@@ -142,10 +146,10 @@ final class Invalidator {
    */
   <V> void put(String key, V value, Tags tags, L2Entry entry, L1Tier<V> l1Tier) {
     if (l2 == null && bus == null) {
-      // Nothing to propagate: the stripe of the key serializes its writes, and the keyLock is not needed.
-      l1Tier.writeLocally(key, value, tags);
-      // Readers that join a load begun before the write get what it read; after the put returns, none can.
-      flights.detachKey(key);
+      // Nothing to propagate: the stripe of the key serializes its writes, and the keyLock is not needed. The load in
+      // flight is detached under the stripe, as the write takes its stamp: detached later, it could be a load that
+      // began after the write (and read what it wrote), and a reader that missed then would load a second time.
+      l1Tier.writeLocally(key, value, tags, detachKey);
       return;
     }
     Invalidation supersede = Invalidation.key(key);

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /**
  * The in-process tier: a Caffeine cache keyed by encoded key, and the only code that installs into it, so that every
@@ -167,8 +168,7 @@ final class L1Tier<V> {
       return raw;
     }
     if (log.coveredSince(key, Tags.empty(), 0)) {
-      // Caffeine compares values with equals: this may remove an equal value written since, which costs a miss.
-      map.remove(key, raw);
+      removeIfSame(key, raw);
       return null;
     }
     // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
@@ -276,10 +276,11 @@ final class L1Tier<V> {
    * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
    * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
    *
+   * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
    * @return whether it installed; if not, the key's entry was removed
    */
-  boolean writeLocally(String key, V value, Tags tags) {
-    if (log.writeLocally(key, tags, value, writeLocal)) {
+  boolean writeLocally(String key, V value, Tags tags, Consumer<String> detach) {
+    if (log.writeLocally(key, tags, value, writeLocal, detach)) {
       metrics.put(CacheMetrics.Tier.L1);
       return true;
     }
@@ -344,6 +345,19 @@ final class L1Tier<V> {
     return entry;
   }
 
+  /**
+   * Removes what the L1 holds for a key if it is still {@code stored}. Caffeine's remove(key, value) asks
+   * {@code value.equals} about whatever the key holds now: for an entry that is identity, but a raw value's equals is
+   * the user's, which may throw (a cast) or call a value written since equal and remove it.
+   */
+  private void removeIfSame(String key, Object stored) {
+    if (stored instanceof L1Entry) {
+      map.remove(key, stored);
+    } else {
+      map.computeIfPresent(key, (k, now) -> now == stored ? null : now);
+    }
+  }
+
   /** Removes one key at once; called while the log excludes installs of that key. */
   void remove(String key) {
     map.remove(key);
@@ -380,7 +394,7 @@ final class L1Tier<V> {
       long stamp = stored instanceof L1Entry<?> entry ? entry.stamp : 0;
       for (InvalidationLog.Entry invalidation : batch) {
         if (stamp < invalidation.start && invalidation.covers(e.getKey(), L1Entry.tags(stored))) {
-          map.remove(e.getKey(), stored);
+          removeIfSame(e.getKey(), stored);
           break;
         }
       }

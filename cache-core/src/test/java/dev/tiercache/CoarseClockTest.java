@@ -1,11 +1,14 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.testkit.InMemoryBus;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,6 +48,36 @@ class CoarseClockTest {
         assertThat(cache.getIfPresent("k")).as("read at the TTL, round %d", round).isNull();
         assertThat(cache.get("k", k -> "loaded")).isEqualTo("loaded");
       }
+    }
+  }
+
+  /**
+   * The proof reads the hit's precise clock reading, never the coarse copy: with the coarse clock in use (a TTL on
+   * the system clock) and a frozen bus, the L1 stops being served within the bound all the same.
+   */
+  @Test
+  void aFrozenBusStopsTheL1WithinTheBoundWhileTheCoarseClockIsInUse() {
+    InMemoryBus bus = new InMemoryBus();
+    Duration bound = Duration.ofMillis(200);
+    AtomicInteger loads = new AtomicInteger();
+    TieredCacheBuilder<String, String> builder = TieredCache.<String, String>builder("coarse-proof").keyCodec(k -> k)
+        .l1(l1 -> l1.maximumSize(100).expireAfterWrite(Duration.ofMinutes(1))).bus(bus).maxStaleness(bound)
+        .executor(Runnable::run);
+    try (TieredCache<String, String> a = builder.build(); TieredCache<String, String> b = builder.build()) {
+      Function<String, String> loader = k -> "v" + loads.incrementAndGet();
+      assertThat(a.get("k", loader)).isEqualTo("v1");
+      assertThat(a.get("k", loader)).as("an L1 hit").isEqualTo("v1");
+      bus.freeze();
+      long frozenAt = System.nanoTime();
+      b.invalidate(Invalidation.prefix("k"));
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
+          .until(() -> !a.get("k", loader).equals("v1"));
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - frozenAt)).as("ms until A read past its L1")
+          .isLessThan(bound.toMillis() + 2_000);
+      int before = loads.get();
+      a.get("k", loader);
+      assertThat(loads.get()).as("while frozen every read goes past the L1").isGreaterThan(before);
+      bus.thaw();
     }
   }
 

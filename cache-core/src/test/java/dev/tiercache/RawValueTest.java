@@ -2,9 +2,11 @@ package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tiercache.spi.L2Store;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -12,6 +14,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -102,6 +105,84 @@ class RawValueTest {
       assertThat(cache.getIfPresent("k").version()).as("after the put returned").isEqualTo("new");
     } finally {
       LockFreeInstallWindowTest.TARGET.set(null);
+    }
+  }
+
+  /** An entity whose equals casts, as many do: it throws when the cache compares it with anything but its kind. */
+  record Account(long id, String version) {
+    @Override
+    public boolean equals(Object other) {
+      return id == ((Account) other).id;
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(id);
+    }
+  }
+
+  static final AtomicReference<Thread> READER = new AtomicReference<>();
+  static volatile CountDownLatch readerInCheck = new CountDownLatch(0);
+  static volatile CountDownLatch released = new CountDownLatch(0);
+
+  /**
+   * Covers the key it names; holds every thread but the test's own inside the match until released (the background
+   * sweep too, so that it leaves the covered value in place), and says when the reader got there.
+   */
+  static final InvalidationStrategy HOLD = new InvalidationStrategy() {
+    @Override
+    public String name() {
+      return "hold";
+    }
+
+    @Override
+    public EntryMatcher matcher(String argument) {
+      return (key, tags) -> {
+        if (Thread.currentThread() == READER.get()) {
+          readerInCheck.countDown();
+        }
+        if (READER.get() != null && !Thread.currentThread().getName().equals("main")) {
+          Rows.await(released);
+        }
+        return key.equals(argument);
+      };
+    }
+
+    @Override
+    public CompletableFuture<Void> applyTo(L2Store store, String cache, String argument) {
+      return store.invalidatePattern(cache, Glob.escape(argument));
+    }
+  };
+
+  /**
+   * A read finds a raw value covered while a put replaces it: the read must remove only that very value, without
+   * asking the user's equals (which may throw, or call the newer value equal and so remove what the put wrote).
+   */
+  @Test
+  void aReadThatFindsARawValueCoveredNeverCallsTheValuesEquals() throws Exception {
+    readerInCheck = new CountDownLatch(1);
+    released = new CountDownLatch(1);
+    try (TieredCache<String, Account> cache = TieredCache.<String, Account>builder("raw-equals").keyCodec(k -> k)
+        .invalidationStrategy(HOLD).build()) {
+      cache.put("k", new Account(1, "old"));
+      Future<Account> read;
+      try {
+        READER.set(new Thread(() -> {}));
+        // Covers the raw value; the sweep that would remove it is held in its match.
+        cache.invalidate(Invalidation.of(HOLD, "k"));
+        read = pool.submit(() -> {
+          READER.set(Thread.currentThread());
+          return cache.getIfPresent("k");
+        });
+        assertThat(readerInCheck.await(20, TimeUnit.SECONDS)).as("the read reached its check").isTrue();
+        cache.put("k", new Account(1, "new"));
+      } finally {
+        released.countDown();
+      }
+      assertThat(read.get(20, TimeUnit.SECONDS)).as("the covered value is a miss").isNull();
+      assertThat(cache.getIfPresent("k")).as("what the put wrote").extracting(Account::version).isEqualTo("new");
+    } finally {
+      READER.set(null);
     }
   }
 
