@@ -30,6 +30,11 @@ final class L1Entry<V> {
   /** How long the load that produced it took; XFetch refreshes earlier for entries that are slow to load. */
   final long loadNanos;
   /**
+   * The L1 weigher's figure, taken before the install (see {@link L1Tier}): the weigher is user code, and Caffeine
+   * would call it under the map's lock while the install holds the key's stripe of the invalidation log.
+   */
+  final int weight;
+  /**
    * The {@link InvalidationLog#latest()} this entry has been checked against: set when it is installed (the install
    * check saw every invalidation begun until then) and moved forward by reads. Not volatile, to keep an L1 hit to one
    * volatile read ({@link InvalidationLog#latest()}): the install's value is published with the entry (through the
@@ -58,11 +63,13 @@ final class L1Entry<V> {
     CHECKED_THROUGH.setOpaque(this, latest);
   }
 
-  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos) {
-    this(value, tags, stamp, expiresAt, refreshAt, loadNanos, expiresAt);
+  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, int weight) {
+    this(value, tags, stamp, expiresAt, refreshAt, loadNanos, expiresAt, weight);
   }
 
-  L1Entry(V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, long staleSince) {
+  L1Entry(
+      V value, Tags tags, long stamp, long expiresAt, long refreshAt, long loadNanos, long staleSince, int weight) {
+    this.weight = weight;
     this.staleSince = staleSince;
     this.value = value;
     this.tags = tags;

@@ -33,6 +33,8 @@ final class L1Tier<V> {
   private final long throttleNanos;
   private final double refreshFraction;
   private final double xfetchBeta;
+  /** The user's weigher, or null when the L1 is bounded by size; called before an install, never inside one. */
+  private final java.util.function.ToIntBiFunction<String, Object> weigher;
   /** Invalidations whose sweep has not run yet; one pass serves up to {@link #MAX_SWEEP_BATCH} of them. */
   private final Queue<InvalidationLog.Entry> sweepQueue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean sweepScheduled = new AtomicBoolean();
@@ -78,6 +80,7 @@ final class L1Tier<V> {
     this.throttleNanos = settings.failSafeThrottle.toNanos();
     this.refreshFraction = settings.refreshAhead;
     this.xfetchBeta = settings.xfetchBeta;
+    this.weigher = settings.l1.maximumWeight >= 0 ? settings.l1.weigher : null;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
     // Without fail-safe, Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit
     // reads the ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL,
@@ -105,9 +108,8 @@ final class L1Tier<V> {
     if (l1.maximumWeight >= 0) {
       builder
           .maximumWeight(l1.maximumWeight)
-          .weigher(
-              (String key, L1Entry<V> entry) ->
-                  entry.isAbsent() ? 1 : l1.weigher.applyAsInt(key, entry.value));
+          // The weight was taken before the install (L1Entry#weight): Caffeine calls this under its map's lock.
+          .weigher((String key, L1Entry<V> entry) -> entry.weight);
     } else {
       builder.maximumSize(l1.maximumSize >= 0 ? l1.maximumSize : L1Settings.DEFAULT_MAXIMUM_SIZE);
     }
@@ -182,7 +184,7 @@ final class L1Tier<V> {
     L1Entry<V> again =
         new L1Entry<>(
             stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos,
-            stale.staleSince);
+            stale.staleSince, stale.weight);
     log.installIfCurrent(key, stale.tags, stale.stamp, checkedThrough -> {
       again.checkedThrough(checkedThrough);
       map.replace(key, stale, again);
@@ -238,7 +240,10 @@ final class L1Tier<V> {
         refreshFraction > 0 && value != null && ttlNanos > 0
             ? now + (long) (ttlNanos * refreshFraction)
             : L1Entry.NEVER;
-    L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos);
+    // Weighed here, before the install takes the key's stripe: the weigher is user code, and another instance's
+    // invalidation of the key waits for that stripe on Lettuce's event loop (review 7).
+    int weight = weigher == null || value == null ? 1 : weigher.applyAsInt(key, value);
+    L1Entry<V> entry = new L1Entry<>(value, tags, stamp, expiresAt, refreshAt, loadNanos, weight);
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
       entry.checkedThrough(checkedThrough);

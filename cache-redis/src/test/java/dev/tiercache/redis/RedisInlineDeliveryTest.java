@@ -1,0 +1,216 @@
+package dev.tiercache.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tiercache.Invalidation;
+import dev.tiercache.InvalidationStrategy;
+import dev.tiercache.L1Settings;
+import dev.tiercache.TieredCache;
+import dev.tiercache.codec.ValueCodecs;
+import dev.tiercache.redis.testing.RedisExtension;
+import dev.tiercache.spi.L2Store;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review 7: a single-key message is applied on Lettuce's event loop when nothing waits on the bus's delivery thread
+ * (issue 11). Applying it takes the key's stripe of the invalidation log; whatever holds that stripe meanwhile must not
+ * be user code that can take long, or the event loop (and every connection it serves) waits for it, which issue 9
+ * defect 19 ruled out. These tests hold user code (a custom strategy's matcher, an L1 weigher) at the point where an
+ * install runs it, have another instance invalidate the same key, and check that the instance's Redis connections
+ * still answer. The receiving client has two I/O threads (Lettuce's least), and the test opens connections on each of
+ * them, so one shares the Pub/Sub connection's event loop, as connections do whenever they outnumber I/O threads.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RedisInlineDeliveryTest {
+
+  @RegisterExtension static final RedisExtension REDIS = RedisExtension.standalone();
+
+  private static final String KEY = "user:42";
+
+  private final String name = "inline-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+  private final List<AutoCloseable> resources = new ArrayList<>();
+
+  /** Armed, it holds the caller on {@link #release} when it is asked about {@link #KEY}. */
+  private final Gate gate = new Gate();
+
+  @AfterEach
+  void close() throws Exception {
+    gate.release.countDown();
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      resources.get(i).close();
+    }
+  }
+
+  /** User code that blocks while armed: a matcher or a weigher whose work takes long. */
+  static final class Gate {
+    volatile boolean armed;
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    void pass(String key) {
+      if (armed && key.equals(KEY)) {
+        entered.countDown();
+        try {
+          // Bounded: the test fails on its assertions rather than hanging if nobody releases it.
+          release.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+
+  /** A custom strategy whose matcher runs through the gate. */
+  private InvalidationStrategy gated() {
+    return new InvalidationStrategy() {
+      @Override
+      public String name() {
+        return "gated";
+      }
+
+      @Override
+      public EntryMatcher matcher(String argument) {
+        return (key, tags) -> {
+          gate.pass(key);
+          return false;
+        };
+      }
+
+      @Override
+      public CompletableFuture<Void> applyTo(L2Store store, String cache, String argument) {
+        return CompletableFuture.completedFuture(null);
+      }
+    };
+  }
+
+  private RedisClient client(int ioThreads) {
+    ClientResources clientResources = DefaultClientResources.builder().ioThreadPoolSize(ioThreads).build();
+    RedisClient client = RedisClient.create(clientResources, REDIS.uri());
+    client.setOptions(RedisTier.recommendedClientOptions());
+    resources.add(() -> clientResources.shutdown(0, 2, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS));
+    resources.add(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(2)));
+    return client;
+  }
+
+  private TieredCache<String, String> cache(RedisClient client, Consumer<L1Settings> l1) {
+    RedisTier tier = RedisTier.create(client);
+    resources.add(tier);
+    TieredCache<String, String> cache = TieredCache.<String, String>builder(name)
+        .keyCodec(k -> k)
+        .l1(l1)
+        .l2(tier)
+        .valueCodec(ValueCodecs.string())
+        .invalidationStrategy(gated())
+        .build();
+    resources.add(cache);
+    return cache;
+  }
+
+  /**
+   * An install checks the entry against recent custom invalidations, running their user matchers. Another instance's
+   * invalidation of the same key arrives meanwhile and is applied on the event loop: it must not wait for the matcher.
+   */
+  @Test
+  void aSlowCustomMatcherDoesNotStallTheEventLoop() throws Exception {
+    RedisClient receiving = client(2);
+    TieredCache<String, String> b = cache(receiving, l1 -> l1.maximumSize(1_000));
+    TieredCache<String, String> a = cache(client(2), l1 -> l1.maximumSize(1_000));
+
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch loaded = new CountDownLatch(1);
+    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> b.get(KEY, k -> {
+      loading.countDown();
+      await(loaded);
+      return "old";
+    }));
+    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    // Ends while the load runs, so the load's install checks the entry against it (and runs its matcher).
+    b.invalidate(Invalidation.of(gated(), "anything"));
+    gate.armed = true;
+    loaded.countDown();
+
+    assertEventLoopStaysFree(receiving, a);
+    gate.release.countDown();
+    assertThat(read.get(5, TimeUnit.SECONDS)).isEqualTo("old");
+  }
+
+  /**
+   * An install puts the entry into the L1, whose weigher (user code) weighs it. Another instance's invalidation of
+   * the same key arrives meanwhile and is applied on the event loop: it must not wait for the weigher.
+   */
+  @Test
+  void aSlowWeigherDoesNotStallTheEventLoop() throws Exception {
+    RedisClient receiving = client(2);
+    TieredCache<String, String> b = cache(receiving, l1 -> l1.maximumWeight(1_000_000, (String k, String v) -> {
+      gate.pass(k);
+      return 1;
+    }));
+    TieredCache<String, String> a = cache(client(2), l1 -> l1.maximumSize(1_000));
+
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch loaded = new CountDownLatch(1);
+    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> b.get(KEY, k -> {
+      loading.countDown();
+      await(loaded);
+      return "old";
+    }));
+    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    gate.armed = true;
+    loaded.countDown();
+
+    assertEventLoopStaysFree(receiving, a);
+    gate.release.countDown();
+    assertThat(read.get(5, TimeUnit.SECONDS)).isEqualTo("old");
+  }
+
+  /**
+   * Holds an install in user code ({@link #gate} entered), has {@code invalidating} invalidate the key, and checks
+   * that a connection of {@code receiving} answers throughout while that message is applied.
+   */
+  private void assertEventLoopStaysFree(RedisClient receiving, TieredCache<String, String> invalidating)
+      throws Exception {
+    // Channels take the event loops in turn: consecutive connections land on every loop of the client.
+    List<StatefulRedisConnection<String, String>> sides = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      StatefulRedisConnection<String, String> side = receiving.connect();
+      resources.add(side::close);
+      sides.add(side);
+    }
+    assertThat(gate.entered.await(5, TimeUnit.SECONDS)).isTrue();
+    // Returns once the script published the message: Redis has written it to the receiving bus by then.
+    invalidating.invalidate(Invalidation.key(KEY));
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_500);
+    int answered = 0;
+    while (System.nanoTime() - until < 0) {
+      // PINGs served by every event loop of the client, the bus's included: late only if a loop is held.
+      for (StatefulRedisConnection<String, String> side : sides) {
+        side.async().ping().toCompletableFuture().get(500, TimeUnit.MILLISECONDS);
+        answered++;
+      }
+    }
+    assertThat(answered).isPositive();
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
