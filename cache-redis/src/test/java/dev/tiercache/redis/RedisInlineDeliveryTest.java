@@ -8,6 +8,8 @@ import dev.tiercache.L1Settings;
 import dev.tiercache.TieredCache;
 import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
+import dev.tiercache.spi.InvalidationBus;
+import dev.tiercache.spi.InvalidationMessage;
 import dev.tiercache.spi.L2Store;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -16,10 +18,14 @@ import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -176,6 +182,78 @@ class RedisInlineDeliveryTest {
     assertEventLoopStaysFree(receiving, a);
     gate.release.countDown();
     assertThat(read.get(5, TimeUnit.SECONDS)).isEqualTo("old");
+  }
+
+  /**
+   * The order a heartbeat's proof rests on, with both ways of delivery mixed: single-key messages (handed over on the
+   * event loop when nothing waits on the delivery thread) between tag messages (always on that thread, each taking a
+   * while there), so the queue fills and empties at every moment of the stream. Each heartbeat is checked as its echo
+   * is counted: by then every message whose publish returned before the heartbeat was sent has been applied.
+   */
+  @Test
+  void noHeartbeatIsCountedBeforeTheMessagesPublishedBeforeItWereApplied() throws Exception {
+    RedisTier receivingTier = RedisTier.create(client(2));
+    resources.add(receivingTier);
+    RedisTier sendingTier = RedisTier.create(client(2));
+    resources.add(sendingTier);
+    InvalidationBus receiving = receivingTier.bus();
+    InvalidationBus sending = sendingTier.bus();
+    AtomicLong applied = new AtomicLong();
+    List<Long> order = new CopyOnWriteArrayList<>();
+    AtomicInteger onEventLoop = new AtomicInteger();
+    AtomicInteger onDeliveryThread = new AtomicInteger();
+    resources.add(receiving.subscribe(name, new RecordingListener() {
+      @Override
+      public void onMessage(InvalidationMessage message) {
+        if (message.invalidations().get(0).strategy().equals("tag")) {
+          // Work that takes a while (an L1 sweep), not a wait for anything.
+          long until = System.nanoTime() + ThreadLocalRandom.current().nextLong(200_000);
+          while (System.nanoTime() - until < 0) {
+            Thread.onSpinWait();
+          }
+        }
+        (Thread.currentThread().getName().startsWith("tiercache-bus-delivery") ? onDeliveryThread : onEventLoop)
+            .incrementAndGet();
+        order.add(message.sequence());
+        applied.incrementAndGet();
+      }
+    }));
+
+    Random random = new Random(7);
+    // Per batch: when its publishes had all returned, and how many messages were published by then.
+    List<long[]> published = new CopyOnWriteArrayList<>();
+    List<String> violations = new CopyOnWriteArrayList<>();
+    List<CompletableFuture<?>> heartbeats = new ArrayList<>();
+    long sequence = 0;
+    for (int batch = 0; batch < 60; batch++) {
+      List<CompletableFuture<Void>> sent = new ArrayList<>();
+      for (int i = 0; i < 1 + random.nextInt(40); i++) {
+        sequence++;
+        String strategy = random.nextInt(5) == 0 ? "tag" : "key";
+        sent.add(sending.publish(name, new InvalidationMessage("other", sequence, System.currentTimeMillis(),
+            List.of(new InvalidationMessage.Item(strategy, "a" + sequence)))));
+      }
+      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
+      published.add(new long[] {System.nanoTime(), sequence});
+      // Checked in the stage the echo completes, on the thread that counts it: later would be too lenient.
+      heartbeats.add(receiving.heartbeat(name).thenAccept(sentAt -> {
+        long seen = applied.get();
+        long due = published.stream().filter(p -> p[0] - sentAt < 0).mapToLong(p -> p[1]).max().orElse(0);
+        if (seen < due) {
+          violations.add("heartbeat sent at " + sentAt + " counted with " + seen + " of " + due + " applied");
+        }
+      }));
+    }
+    for (CompletableFuture<?> heartbeat : heartbeats) {
+      heartbeat.get(5, TimeUnit.SECONDS);
+    }
+    long last = sequence;
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> applied.get() == last);
+    assertThat(violations).isEmpty();
+    assertThat(order).isSorted();
+    // Both ways were taken, so the order held across them.
+    assertThat(onEventLoop.get()).isPositive();
+    assertThat(onDeliveryThread.get()).isPositive();
   }
 
   /**
