@@ -50,6 +50,8 @@ class RedisInlineDeliveryTest {
 
   private final String name = "inline-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
   private final List<AutoCloseable> resources = new ArrayList<>();
+  /** Threads of their own for what the tests hold: the common pool may have a single one on a small machine. */
+  private final java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool();
 
   /** Armed, it holds the caller on {@link #release} when it is asked about {@link #KEY}. */
   private final Gate gate = new Gate();
@@ -60,6 +62,7 @@ class RedisInlineDeliveryTest {
     for (int i = resources.size() - 1; i >= 0; i--) {
       resources.get(i).close();
     }
+    threads.shutdownNow();
   }
 
   /** User code that blocks while armed: a matcher or a weigher whose work takes long. */
@@ -143,7 +146,7 @@ class RedisInlineDeliveryTest {
       loading.countDown();
       await(loaded);
       return "old";
-    }));
+    }), threads);
     assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
     // Ends while the load runs, so the load's install checks the entry against it (and runs its matcher).
     b.invalidate(Invalidation.of(gated(), "anything"));
@@ -174,7 +177,7 @@ class RedisInlineDeliveryTest {
       loading.countDown();
       await(loaded);
       return "old";
-    }));
+    }), threads);
     assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
     gate.armed = true;
     loaded.countDown();
@@ -182,6 +185,42 @@ class RedisInlineDeliveryTest {
     assertEventLoopStaysFree(receiving, a);
     gate.release.countDown();
     assertThat(read.get(5, TimeUnit.SECONDS)).isEqualTo("old");
+  }
+
+  /**
+   * A foreign frame of single-key shape that the cache cannot apply (an empty key) makes the cache clear its L1, an
+   * invalidation of everything, which waits for the log's lock of invalidations that cover many keys; a local one
+   * holds it while it runs user matchers on the loads in flight. Such a frame must not be applied on the event loop.
+   */
+  @Test
+  void aForeignEmptyKeyDoesNotWaitOnTheEventLoopForAManyKeyInvalidation() throws Exception {
+    RedisClient receiving = client(2);
+    TieredCache<String, String> b = cache(receiving, l1 -> l1.maximumSize(1_000));
+
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch loaded = new CountDownLatch(1);
+    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> b.get(KEY, k -> {
+      loading.countDown();
+      await(loaded);
+      return "old";
+    }), threads);
+    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    gate.armed = true;
+    // Detaches the load in flight under the log's lock: its matcher is asked about KEY and holds there.
+    CompletableFuture<Void> invalidating = CompletableFuture.runAsync(
+        () -> b.invalidate(Invalidation.of(gated(), "x")), threads);
+    try (StatefulRedisConnection<byte[], byte[]> foreign =
+        receiving.connect(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)) {
+      String channel = new KeySpace(RedisTierOptions.builder().build().namespace(), 1).channel(name);
+      assertEventLoopStaysFree(receiving, () -> foreign.sync().publish(
+          channel.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          BusFrames.message(new InvalidationMessage("foreign", 1, System.currentTimeMillis(),
+              List.of(new InvalidationMessage.Item("key", ""))))));
+    }
+    gate.release.countDown();
+    loaded.countDown();
+    invalidating.get(5, TimeUnit.SECONDS);
+    read.get(5, TimeUnit.SECONDS);
   }
 
   /**
@@ -262,6 +301,11 @@ class RedisInlineDeliveryTest {
    */
   private void assertEventLoopStaysFree(RedisClient receiving, TieredCache<String, String> invalidating)
       throws Exception {
+    // Returns once the script published the message: Redis has written it to the receiving bus by then.
+    assertEventLoopStaysFree(receiving, () -> invalidating.invalidate(Invalidation.key(KEY)));
+  }
+
+  private void assertEventLoopStaysFree(RedisClient receiving, Runnable publish) throws Exception {
     // Channels take the event loops in turn: consecutive connections land on every loop of the client.
     List<StatefulRedisConnection<String, String>> sides = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -270,8 +314,7 @@ class RedisInlineDeliveryTest {
       sides.add(side);
     }
     assertThat(gate.entered.await(5, TimeUnit.SECONDS)).isTrue();
-    // Returns once the script published the message: Redis has written it to the receiving bus by then.
-    invalidating.invalidate(Invalidation.key(KEY));
+    publish.run();
     long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_500);
     int answered = 0;
     while (System.nanoTime() - until < 0) {
