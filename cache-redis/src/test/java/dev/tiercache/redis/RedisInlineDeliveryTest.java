@@ -136,26 +136,9 @@ class RedisInlineDeliveryTest {
    */
   @Test
   void aSlowCustomMatcherDoesNotStallTheEventLoop() throws Exception {
-    RedisClient receiving = client(2);
-    TieredCache<String, String> b = cache(receiving, l1 -> l1.maximumSize(1_000));
-    TieredCache<String, String> a = cache(client(2), l1 -> l1.maximumSize(1_000));
-
-    CountDownLatch loading = new CountDownLatch(1);
-    CountDownLatch loaded = new CountDownLatch(1);
-    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> b.get(KEY, k -> {
-      loading.countDown();
-      await(loaded);
-      return "old";
-    }), threads);
-    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
     // Ends while the load runs, so the load's install checks the entry against it (and runs its matcher).
-    b.invalidate(Invalidation.of(gated(), "anything"));
-    gate.armed = true;
-    loaded.countDown();
-
-    assertEventLoopStaysFree(receiving, a);
-    gate.release.countDown();
-    assertThat(read.get(5, TimeUnit.SECONDS)).isEqualTo("old");
+    assertHeldInstallLeavesTheEventLoopFree(
+        l1 -> l1.maximumSize(1_000), b -> b.invalidate(Invalidation.of(gated(), "anything")));
   }
 
   /**
@@ -164,21 +147,26 @@ class RedisInlineDeliveryTest {
    */
   @Test
   void aSlowWeigherDoesNotStallTheEventLoop() throws Exception {
-    RedisClient receiving = client(2);
-    TieredCache<String, String> b = cache(receiving, l1 -> l1.maximumWeight(1_000_000, (String k, String v) -> {
+    assertHeldInstallLeavesTheEventLoopFree(l1 -> l1.maximumWeight(1_000_000, (String k, String v) -> {
       gate.pass(k);
       return 1;
-    }));
-    TieredCache<String, String> a = cache(client(2), l1 -> l1.maximumSize(1_000));
+    }), b -> {});
+  }
 
-    CountDownLatch loading = new CountDownLatch(1);
+  /**
+   * Loads {@link #KEY} on an instance whose L1 has {@code l1}, runs {@code duringLoad} there while the loader runs,
+   * then lets the install reach the armed {@link #gate} and checks that another instance's invalidation of the key
+   * leaves the event loops free.
+   */
+  private void assertHeldInstallLeavesTheEventLoopFree(
+      Consumer<L1Settings> l1, Consumer<TieredCache<String, String>> duringLoad) throws Exception {
+    RedisClient receiving = client(2);
+    TieredCache<String, String> b = cache(receiving, l1);
+    TieredCache<String, String> a = cache(client(2), settings -> settings.maximumSize(1_000));
+
     CountDownLatch loaded = new CountDownLatch(1);
-    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> b.get(KEY, k -> {
-      loading.countDown();
-      await(loaded);
-      return "old";
-    }), threads);
-    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<String> read = loading(b, loaded);
+    duringLoad.accept(b);
     gate.armed = true;
     loaded.countDown();
 
@@ -197,14 +185,8 @@ class RedisInlineDeliveryTest {
     RedisClient receiving = client(2);
     TieredCache<String, String> b = cache(receiving, l1 -> l1.maximumSize(1_000));
 
-    CountDownLatch loading = new CountDownLatch(1);
     CountDownLatch loaded = new CountDownLatch(1);
-    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> b.get(KEY, k -> {
-      loading.countDown();
-      await(loaded);
-      return "old";
-    }), threads);
-    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<String> read = loading(b, loaded);
     gate.armed = true;
     // Detaches the load in flight under the log's lock: its matcher is asked about KEY and holds there.
     CompletableFuture<Void> invalidating = CompletableFuture.runAsync(
@@ -293,6 +275,19 @@ class RedisInlineDeliveryTest {
     // Both ways were taken, so the order held across them.
     assertThat(onEventLoop.get()).isPositive();
     assertThat(onDeliveryThread.get()).isPositive();
+  }
+
+  /** Starts a read of {@link #KEY} on {@code cache} whose loader runs until {@code loaded}; returns once it runs. */
+  private CompletableFuture<String> loading(TieredCache<String, String> cache, CountDownLatch loaded)
+      throws InterruptedException {
+    CountDownLatch loading = new CountDownLatch(1);
+    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> cache.get(KEY, k -> {
+      loading.countDown();
+      await(loaded);
+      return "old";
+    }), threads);
+    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    return read;
   }
 
   /**
