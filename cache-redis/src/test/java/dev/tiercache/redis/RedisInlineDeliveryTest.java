@@ -277,6 +277,68 @@ class RedisInlineDeliveryTest {
     assertThat(onDeliveryThread.get()).isPositive();
   }
 
+  /**
+   * A gap while messages wait on the delivery thread: the Pub/Sub connection is killed while a tag message holds that
+   * thread with a single-key message behind it. The listener hears lost, then suspect and restored once resubscribed;
+   * a heartbeat sent after that is counted only after the waiting messages were applied, and messages published after
+   * the gap wait behind them too (none of them is handed over on the event loop ahead of the queue).
+   */
+  @Test
+  void aGapWhileMessagesWaitKeepsTheirOrderAndTheProof() throws Exception {
+    RedisTier receivingTier = RedisTier.create(client(2));
+    resources.add(receivingTier);
+    RedisTier sendingTier = RedisTier.create(client(2));
+    resources.add(sendingTier);
+    RedisBus receiving = (RedisBus) receivingTier.bus();
+    InvalidationBus sending = sendingTier.bus();
+    List<String> applied = new CopyOnWriteArrayList<>();
+    CountDownLatch tagArrived = new CountDownLatch(1);
+    RecordingListener listener = new RecordingListener() {
+      @Override
+      public void onMessage(InvalidationMessage message) {
+        InvalidationMessage.Item item = message.invalidations().get(0);
+        if (item.strategy().equals("tag")) {
+          tagArrived.countDown();
+          await(gate.release);
+        }
+        applied.add(item.argument());
+      }
+    };
+    resources.add(receiving.subscribe(name, listener));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> receiving.deliveriesWaiting() == 0);
+
+    sending.publish(name, message("key", "first")).get(5, TimeUnit.SECONDS);
+    sending.publish(name, message("tag", "t")).get(5, TimeUnit.SECONDS);
+    assertThat(tagArrived.await(5, TimeUnit.SECONDS)).isTrue();
+    sending.publish(name, message("key", "behind")).get(5, TimeUnit.SECONDS);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> receiving.deliveriesWaiting() == 2);
+
+    try (RedisClient adminClient = RedisClient.create(REDIS.uri());
+        StatefulRedisConnection<String, String> admin = adminClient.connect()) {
+      assertThat(admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub())).isPositive();
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> listener.events.equals(List.of("restored", "lost", "suspect", "restored")));
+    List<String> appliedWhenCounted = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> heartbeat = receiving.heartbeat(name).thenAccept(t -> appliedWhenCounted.addAll(applied));
+    sending.publish(name, message("key", "after")).get(5, TimeUnit.SECONDS);
+    // The echo and the message published after the gap wait behind the tag and the message before it.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> receiving.deliveriesWaiting() == 4);
+    assertThat(heartbeat).isNotDone();
+    assertThat(applied).containsExactly("first");
+
+    gate.release.countDown();
+    heartbeat.get(5, TimeUnit.SECONDS);
+    assertThat(appliedWhenCounted).containsExactly("first", "t", "behind");
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> applied.size() == 4);
+    assertThat(applied).containsExactly("first", "t", "behind", "after");
+  }
+
+  private static InvalidationMessage message(String strategy, String argument) {
+    return new InvalidationMessage("other", 1, System.currentTimeMillis(),
+        List.of(new InvalidationMessage.Item(strategy, argument)));
+  }
+
   /** Starts a read of {@link #KEY} on {@code cache} whose loader runs until {@code loaded}; returns once it runs. */
   private CompletableFuture<String> loading(TieredCache<String, String> cache, CountDownLatch loaded)
       throws InterruptedException {
