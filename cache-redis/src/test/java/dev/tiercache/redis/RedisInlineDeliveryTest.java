@@ -116,6 +116,13 @@ class RedisInlineDeliveryTest {
     return client;
   }
 
+  /** A tier of its own client, as another application instance has. */
+  private RedisTier tier() {
+    RedisTier tier = RedisTier.create(client(2));
+    resources.add(tier);
+    return tier;
+  }
+
   private TieredCache<String, String> cache(RedisClient client, Consumer<L1Settings> l1) {
     RedisTier tier = RedisTier.create(client);
     resources.add(tier);
@@ -213,12 +220,8 @@ class RedisInlineDeliveryTest {
    */
   @Test
   void noHeartbeatIsCountedBeforeTheMessagesPublishedBeforeItWereApplied() throws Exception {
-    RedisTier receivingTier = RedisTier.create(client(2));
-    resources.add(receivingTier);
-    RedisTier sendingTier = RedisTier.create(client(2));
-    resources.add(sendingTier);
-    InvalidationBus receiving = receivingTier.bus();
-    InvalidationBus sending = sendingTier.bus();
+    InvalidationBus receiving = tier().bus();
+    InvalidationBus sending = tier().bus();
     AtomicLong applied = new AtomicLong();
     List<Long> order = new CopyOnWriteArrayList<>();
     AtomicInteger onEventLoop = new AtomicInteger();
@@ -285,12 +288,8 @@ class RedisInlineDeliveryTest {
    */
   @Test
   void aGapWhileMessagesWaitKeepsTheirOrderAndTheProof() throws Exception {
-    RedisTier receivingTier = RedisTier.create(client(2));
-    resources.add(receivingTier);
-    RedisTier sendingTier = RedisTier.create(client(2));
-    resources.add(sendingTier);
-    RedisBus receiving = (RedisBus) receivingTier.bus();
-    InvalidationBus sending = sendingTier.bus();
+    RedisBus receiving = (RedisBus) tier().bus();
+    InvalidationBus sending = tier().bus();
     List<String> applied = new CopyOnWriteArrayList<>();
     CountDownLatch tagArrived = new CountDownLatch(1);
     RecordingListener listener = new RecordingListener() {
