@@ -33,7 +33,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Review 7: a single-key message is applied on Lettuce's event loop when nothing waits on the bus's delivery thread
+ * Review 7 of the bus's hand-over on the event loop (issue 11): what it must not wait for, the order a heartbeat's
+ * proof rests on (with a gap in the middle), and what a forged stamp must not make the tier believe.
+ *
+ * <p>A single-key message is applied on Lettuce's event loop when nothing waits on the bus's delivery thread
  * (issue 11). Applying it takes the key's stripe of the invalidation log; whatever holds that stripe meanwhile must not
  * be user code that can take long, or the event loop (and every connection it serves) waits for it, which issue 9
  * defect 19 ruled out. These tests hold user code (a custom strategy's matcher, an L1 weigher) at the point where an
@@ -126,6 +129,10 @@ class RedisInlineDeliveryTest {
   private TieredCache<String, String> cache(RedisClient client, Consumer<L1Settings> l1) {
     RedisTier tier = RedisTier.create(client);
     resources.add(tier);
+    return cache(tier, l1);
+  }
+
+  private TieredCache<String, String> cache(RedisTier tier, Consumer<L1Settings> l1) {
     TieredCache<String, String> cache = TieredCache.<String, String>builder(name)
         .keyCodec(k -> k)
         .l1(l1)
@@ -210,6 +217,42 @@ class RedisInlineDeliveryTest {
     loaded.countDown();
     invalidating.get(5, TimeUnit.SECONDS);
     read.get(5, TimeUnit.SECONDS);
+  }
+
+  /**
+   * An announcement's stamp carries the version its script took, which the tier remembers as seen in the bucket and
+   * passes to its next script there. A forged stamp of 16 digits beyond what a Lua number counts exactly (2^53)
+   * must not be remembered: the script would set the bucket's clock to it, rounded, and write it back with 17
+   * digits, which every script then reads as a corrupt clock (re-seeded, floor raised) for as long as the tier
+   * passes the figure on, that is, for good.
+   */
+  @Test
+  void aForgedStampBeyondWhatLuaCountsIsNotSeen() throws Exception {
+    RedisClient receiving = client(2);
+    RedisTier tier = RedisTier.create(receiving);
+    resources.add(tier);
+    TieredCache<String, String> b = cache(tier, l1 -> l1.maximumSize(1_000));
+    RedisTierOptions options = RedisTierOptions.builder().build();
+    KeySpace keys = new KeySpace(options.namespace(), options.buckets(false));
+    int bucket = keys.bucketOf(KEY);
+    long published = System.nanoTime();
+    try (StatefulRedisConnection<byte[], byte[]> foreign =
+        receiving.connect(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)) {
+      byte[] announcement = BusFrames.announcement(message("key", "other"), bucket);
+      byte[] version = "9999999999999999".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      byte[] forged = java.util.Arrays.copyOf(announcement, announcement.length + version.length);
+      System.arraycopy(version, 0, forged, announcement.length, version.length);
+      foreign.sync().publish(keys.channel(name).getBytes(java.nio.charset.StandardCharsets.UTF_8), forged);
+    }
+    // Handled once a heartbeat sent after it came back.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+        .until(() -> tier.bus().heartbeat(name).get(5, TimeUnit.SECONDS) - published > 0);
+    b.put(KEY, "v");
+    try (StatefulRedisConnection<String, String> raw = receiving.connect()) {
+      String clock = raw.sync().get(keys.clock(name, bucket));
+      assertThat(clock).as("the bucket's clock").hasSizeLessThanOrEqualTo(16);
+      assertThat(Long.parseLong(clock)).isLessThan(1L << 53);
+    }
   }
 
   /**
