@@ -196,10 +196,17 @@ final class InvalidationLog {
    * @return whether it installed
    */
   boolean installIfCurrent(String key, Tags tags, long stamp, Install install) {
+    // The check of invalidations that may cover many keys runs before the key's stripe is taken: it may run user
+    // matchers and glob matches, and another instance's invalidation of the key waits for the stripe on Lettuce's
+    // event loop (review 7). It needs no lock: one that begins after checkedThrough is read is checked by every L1
+    // read, however late the install runs.
+    long checkedThrough = latest;
+    if (coveredByMany(key, tags, stamp, false)) {
+      return false;
+    }
     KeyLog.Stripe stripe = keys.stripe(key);
     synchronized (stripe) {
-      long checkedThrough = latest;
-      if (KeyLog.covers(stripe, key, stamp) || coveredByMany(key, tags, stamp, false)) {
+      if (KeyLog.covers(stripe, key, stamp)) {
         return false;
       }
       install.run(checkedThrough);

@@ -20,6 +20,13 @@ class L1Entry<V> {
   final Tags tags;
   final long stamp;
   /**
+   * The L1 weigher's figure, taken before the install (see {@link L1Tier#install}): the weigher is user code, and
+   * Caffeine calls it under its map's lock while the install holds the key's stripe of the invalidation log, which
+   * another instance's invalidation of the key waits for on Lettuce's event loop (review 7). Written before the entry
+   * is put, in the putting thread, which is the thread Caffeine weighs it in.
+   */
+  int weight = 1;
+  /**
    * The {@link InvalidationLog#latest()} this entry has been checked against: set when it is installed (the install
    * check saw every invalidation begun until then) and moved forward by reads. Not volatile, to keep an L1 hit to one
    * volatile read ({@link InvalidationLog#latest()}): the install's value is published with the entry (through the

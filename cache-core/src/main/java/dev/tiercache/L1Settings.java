@@ -45,7 +45,8 @@ public final class L1Settings {
    * Bounds the L1 by total weight. Cannot be combined with {@link #maximumSize}.
    *
    * @param maximumWeight the maximum total weight
-   * @param weigher the weight of one entry, given its encoded key and value; called when the entry is installed
+   * @param weigher the weight of one entry, given its encoded key and value; called before the entry is installed,
+   *     outside the cache's locks (also for an entry the install then refuses)
    * @param <V> the value type
    * @return these settings
    * @throws IllegalArgumentException if the weight is negative

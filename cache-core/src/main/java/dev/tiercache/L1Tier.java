@@ -55,6 +55,8 @@ final class L1Tier<V> {
   private final CoarseTicker coarse;
   /** Whether values with no tags may be kept raw: nothing in this cache gives an entry times. */
   private final boolean rawValues;
+  /** The user's weigher, or null when the L1 is bounded by size; called before an install, never inside one. */
+  private final java.util.function.ToIntBiFunction<String, Object> weigher;
   /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
   /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
@@ -74,7 +76,9 @@ final class L1Tier<V> {
     this.xfetchBeta = settings.xfetchBeta;
     this.refreshes = refreshFraction > 0 || xfetchBeta > 0;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
-    this.rawValues = ttlNanos == 0 && maxStalenessNanos == 0 && !refreshes;
+    this.weigher = settings.l1.maximumWeight >= 0 ? settings.l1.weigher : null;
+    // A raw value has no field for its weight, which must be taken before the install (see L1Entry#weight).
+    this.rawValues = ttlNanos == 0 && maxStalenessNanos == 0 && !refreshes && weigher == null;
     this.systemClock = settings.ticker == Ticker.systemTicker();
     // On the system clock, Caffeine reads a coarse copy of the readings the cache makes anyway, and the cache judges
     // expiry itself: a hit that reads the clock for the delivery proof then reads it once, not twice. Access expiry
@@ -109,8 +113,8 @@ final class L1Tier<V> {
     if (l1.maximumWeight >= 0) {
       builder
           .maximumWeight(l1.maximumWeight)
-          .weigher(
-              (String key, Object stored) -> L1Entry.isAbsent(stored) ? 1 : l1.weigher.applyAsInt(key, L1Entry.value(stored)));
+          // The weight was taken before the install (L1Entry#weight): Caffeine calls this under its map's lock.
+          .weigher((String key, Object stored) -> stored instanceof L1Entry<?> entry ? entry.weight : 1);
     } else {
       builder.maximumSize(l1.maximumSize >= 0 ? l1.maximumSize : L1Settings.DEFAULT_MAXIMUM_SIZE);
     }
@@ -227,6 +231,7 @@ final class L1Tier<V> {
         L1Entry.of(
             stale.value, stale.tags, stale.stamp, now + throttleNanos, L1Entry.NEVER, stale.loadNanos(),
             stale.staleSince());
+    again.weight = stale.weight;
     log.installIfCurrent(key, stale.tags, stale.stamp, checkedThrough -> {
       again.checkedThrough(checkedThrough);
       map.replace(key, stale, again);
@@ -291,7 +296,8 @@ final class L1Tier<V> {
   /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */
   private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
     if (current) {
-      map.put(key, stored(value, tags, stamp, 0, checkedThrough));
+      // Weighed under the stripe: a local write is an L1-only cache's, with no bus whose event loop could wait on it.
+      map.put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
     } else {
       map.remove(key);
     }
@@ -316,9 +322,12 @@ final class L1Tier<V> {
   }
 
   private boolean install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
+    // Weighed here, before the install takes the key's stripe: the weigher is user code, and another instance's
+    // invalidation of the key waits for that stripe on Lettuce's event loop (review 7).
+    int weight = weigh(key, value);
     if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
-      Object stored = stored(value, tags, stamp, loadNanos, checkedThrough);
+      Object stored = stored(value, tags, stamp, loadNanos, checkedThrough, weight);
       if (fill) {
         L1Upkeep.fill(() -> map.put(key, stored));
       } else {
@@ -336,13 +345,19 @@ final class L1Tier<V> {
    * What Caffeine keeps for an install whose check covered every invalidation begun through {@code checkedThrough}:
    * the value itself when it needs no entry (see the class comment), else an entry.
    */
-  private Object stored(V value, Tags tags, long stamp, long loadNanos, long checkedThrough) {
+  private Object stored(V value, Tags tags, long stamp, long loadNanos, long checkedThrough, int weight) {
     if (rawValues && checkedThrough == 0 && value != null && tags.isEmpty()) {
       return value;
     }
     L1Entry<V> entry = entry(value, tags, stamp, loadNanos);
+    entry.weight = weight;
     entry.checkedThrough(checkedThrough);
     return entry;
+  }
+
+  /** The weigher's figure for a value (1 for an absence, or without a weigher). */
+  private int weigh(String key, V value) {
+    return weigher == null || value == null ? 1 : weigher.applyAsInt(key, value);
   }
 
   /**

@@ -496,7 +496,9 @@ final class RedisBus implements InvalidationBus {
         return false;
       }
       for (dev.tiercache.spi.InvalidationMessage.Item item : items) {
-        if (!BusFrames.KEY.equals(item.strategy())) {
+        // An empty key is no key: the cache refuses it and clears its L1 instead, an invalidation of everything,
+        // which waits for the lock that many-key invalidations hold while they run user matchers (review 7).
+        if (!BusFrames.KEY.equals(item.strategy()) || item.argument().isEmpty()) {
           return false;
         }
       }

@@ -50,9 +50,17 @@ final class SeenVersions {
     return Math.max(version, 0);
   }
 
-  /** Records a clock or version that a script of the bucket returned just now. */
+  /**
+   * The highest version a script can have taken: Lua numbers count integers exactly up to 2^53. Past it, the script
+   * that gets the figure sets the clock to it rounded and writes it back with 17 digits, which every script then reads
+   * as a corrupt clock (in the script that wrote it, re-seeding recursed until Lua's stack overflowed). Only a forged
+   * announcement's stamp carries such a version (review 7).
+   */
+  static final long MAX_VERSION = (1L << 53) - 1;
+
+  /** Records a clock or version that a script of the bucket returned just now, or an announcement carried. */
   void observe(String cache, int bucket, long version) {
-    if (version > 0) {
+    if (version > 0 && version <= MAX_VERSION) {
       raise(byCache, cache, bucket, version);
     }
   }
