@@ -101,7 +101,7 @@ final class EntryFormat {
     if (stored.remaining() < HEADER || stored.get(at) != FORMAT) {
       return -1;
     }
-    return digits(stored, at + 1, 16);
+    return exact(digits(stored, at + 1, 16));
   }
 
   /** The entry a stored string holds, or {@link #unreadable()} (see {@link #entry(ByteBuffer)}). */
@@ -275,15 +275,20 @@ final class EntryFormat {
     return true;
   }
 
-  /** A version as the scripts write it: 1 to 16 ASCII digits; -1 otherwise. */
+  /** A version as the scripts write it: 1 to 16 ASCII digits, at most 2^53 - 1; -1 otherwise. */
   static long parseVersion(byte[] digits) {
-    return digits.length == 0 || digits.length > 16 ? -1 : digits(ByteBuffer.wrap(digits), 0, digits.length);
+    return digits.length == 0 || digits.length > 16 ? -1 : exact(digits(ByteBuffer.wrap(digits), 0, digits.length));
   }
 
   /** {@link #parseVersion(byte[])} of the bytes from the buffer's position to its limit; null: -1. */
   static long parseVersion(ByteBuffer digits) {
     int length = digits == null ? 0 : digits.remaining();
-    return length == 0 || length > 16 ? -1 : digits(digits, digits.position(), length);
+    return length == 0 || length > 16 ? -1 : exact(digits(digits, digits.position(), length));
+  }
+
+  /** A version, or -1 past what the scripts count exactly, where they take it for corrupt too. */
+  private static long exact(long version) {
+    return version > SeenVersions.MAX_VERSION ? -1 : version;
   }
 
   /** {@code length} ASCII digits at {@code from}; -1 if any is not one. */

@@ -29,10 +29,13 @@ final class LuaLib {
         -- Lua prints numbers with 14 digits; versions have 16.
         return string.format('%.0f', n)
       end
-      -- A well-formed version: 1 to 16 decimal digits, nothing else; nil for anything else (a corrupt value).
+      -- A well-formed version: 1 to 16 decimal digits, nothing else, at most 2^53 - 1 (beyond, Lua's numbers are not
+      -- exact: a clock there would tick to a 17-digit figure it then reads as corrupt); nil for anything else.
       local function ver(s)
         if type(s) ~= 'string' or #s == 0 or #s > 16 or string.find(s, '%D') then return nil end
-        return tonumber(s)
+        local n = tonumber(s)
+        if n > 9007199254740991 then return nil end
+        return n
       end
       -- The last argument of every script: the highest version its caller has seen in this bucket (see SeenVersions).
       local SEEN = ver(ARGV[#ARGV]) or 0

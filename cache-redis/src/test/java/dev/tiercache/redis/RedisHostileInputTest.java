@@ -167,6 +167,38 @@ class RedisHostileInputTest {
     }
   }
 
+  /**
+   * Review 7: a version past 2^53 - 1, which Lua does not count exactly, in the bucket's state (written by another
+   * program) is corrupt like any other: the clock once ticked to a 17-digit figure it then read as corrupt, and
+   * re-seeded itself until Lua's stack overflowed. Both read paths take it for corrupt.
+   */
+  @Test
+  void stateVersionsBeyondWhatLuaCountsAreCorruptAndRepaired() {
+    for (String name : List.of("clock", "floor", "gmax")) {
+      String c = cache + "-" + name;
+      join(tier.put(c, "k", entry("v1", "t"), TTL));
+      redis.set(StoreKit.meta(c, name), "9999999999999999");
+      redis.set("tiercache:{" + c + "}:k:planted", StoredEntry.value(9_999_999_999_999_999L, "c", "x"));
+
+      // The first script to read it repairs it: a clock or floor to the server's time (so v1, older, may be a miss).
+      join(tier.get(c, "k"));
+      join(tier.put(c, "k", entry("v2", "t"), TTL));
+      L2Read afterPut = join(tier.get(c, "k"));
+      assertThat(afterPut.isHit())
+          .as("%s: %s, clock %s, floor %s, gmax %s", name, afterPut, redis.get(StoreKit.meta(c, "clock")),
+              redis.get(StoreKit.meta(c, "floor")), redis.get(StoreKit.meta(c, "gmax")))
+          .isTrue();
+      assertThat(new String(afterPut.entry().value(), StandardCharsets.UTF_8)).as(name).isEqualTo("v2");
+      assertThat(join(tier.getByScript(c, "k")).entry().value())
+          .as(name)
+          .isEqualTo(join(tier.get(c, "k")).entry().value());
+      assertThat(join(tier.get(c, "planted")).entry().codecId()).as(name).isEqualTo(EntryFormat.UNREADABLE);
+      join(tier.invalidateTag(c, "t"));
+      assertThat(join(tier.get(c, "k")).isHit()).as(name + ": the tag covers it").isFalse();
+      assertThat(redis.get(StoreKit.meta(c, "clock"))).as(name).matches("[0-9]{16}");
+    }
+  }
+
   @Test
   void otherMalformedEntriesAreUnreadableToo() {
     String prefix = "tiercache:{" + cache + "}:k:";
