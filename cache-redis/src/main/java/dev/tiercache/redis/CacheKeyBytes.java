@@ -7,8 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The UTF-8 bytes of the constant parts of a cache's keys (each bucket's clock, floor, gmax, meta prefix and entry
- * prefix),
- * computed once per cache from {@link KeySpace}, so that a read builds no strings and encodes only its own keys.
+ * prefix) and of its channel, computed once per cache from {@link KeySpace}, so that reads and invalidations build no
+ * strings and encode only their own keys. One per tier, shared by its reads and invalidations.
  */
 final class CacheKeyBytes {
 
@@ -17,6 +17,7 @@ final class CacheKeyBytes {
 
   private final KeySpace keys;
   private final ConcurrentHashMap<String, Bucket[]> byCache = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, byte[]> channels = new ConcurrentHashMap<>();
 
   CacheKeyBytes(KeySpace keys) {
     this.keys = keys;
@@ -26,6 +27,12 @@ final class CacheKeyBytes {
   Bucket[] of(String cache) {
     Bucket[] buckets = byCache.get(cache);
     return buckets != null ? buckets : byCache.computeIfAbsent(cache, this::compute);
+  }
+
+  /** The cache's bus channel. */
+  byte[] channel(String cache) {
+    byte[] channel = channels.get(cache);
+    return channel != null ? channel : channels.computeIfAbsent(cache, c -> bytes(keys.channel(c)));
   }
 
   private Bucket[] compute(String cache) {

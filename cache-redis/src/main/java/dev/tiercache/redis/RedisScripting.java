@@ -72,7 +72,8 @@ final class RedisScripting {
     }
   }
 
-  private static Throwable unwrap(Throwable failure) {
+  /** The cause of a {@link CompletionException}, or the failure itself. */
+  static Throwable unwrap(Throwable failure) {
     return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
   }
 

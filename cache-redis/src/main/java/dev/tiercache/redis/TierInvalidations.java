@@ -4,14 +4,11 @@ import static dev.tiercache.redis.KeySpace.bytes;
 
 import dev.tiercache.spi.InvalidationMessage;
 import io.lettuce.core.ScriptOutputType;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tier's invalidations, all logical and of a fixed cost per bucket: a key leaves a tombstone, a tag or prefix an
@@ -29,12 +26,18 @@ final class TierInvalidations {
   private final byte[] horizon;
   private final List<byte[]> caps;
   private final byte[] memory;
-  /** Per cache, the byte forms of its channel and bucket keys (see {@link Names}). */
-  private final Map<String, Names> names = new ConcurrentHashMap<>();
+  /** The byte forms of each cache's channel and bucket keys, built once (per call they cost more than the rest). */
+  private final CacheKeyBytes keyBytes;
 
   TierInvalidations(
-      KeySpace keys, RedisScripting scripts, PatternSweeper sweeper, RedisTierOptions options, Limits limits) {
+      KeySpace keys,
+      CacheKeyBytes keyBytes,
+      RedisScripting scripts,
+      PatternSweeper sweeper,
+      RedisTierOptions options,
+      Limits limits) {
     this.keys = keys;
+    this.keyBytes = keyBytes;
     this.scripts = scripts;
     this.sweeper = sweeper;
     this.horizon = TierWrites.horizonMicros(options);
@@ -45,54 +48,6 @@ final class TierInvalidations {
             bytes(Integer.toString(limits.epochs())),
             bytes(Integer.toString(limits.prefixLengths())),
             bytes(Integer.toString(limits.patterns())));
-  }
-
-  /** At most this many caches keep their {@link Names}; the names of any further ones are built per call. */
-  static final int NAMED_CACHES = 1024;
-
-  /**
-   * The UTF-8 forms of a cache's channel and of its buckets' clock keys, meta prefixes and entry prefixes, built once:
-   * building them (strings, then a strict encoding) on every invalidation cost more than the rest of the client's
-   * side of the call.
-   */
-  private static final class Names {
-    final byte[] channel;
-    final byte[][] clock;
-    final byte[][] meta;
-    final byte[][] entryPrefix;
-
-    Names(KeySpace keys, String cache) {
-      channel = bytes(keys.channel(cache));
-      clock = new byte[keys.buckets()][];
-      meta = new byte[keys.buckets()][];
-      entryPrefix = new byte[keys.buckets()][];
-      for (int bucket = 0; bucket < keys.buckets(); bucket++) {
-        clock[bucket] = bytes(keys.clock(cache, bucket));
-        meta[bucket] = bytes(keys.metaPrefix(cache, bucket));
-        entryPrefix[bucket] = bytes(keys.entryPrefix(cache, bucket));
-      }
-    }
-
-    /** An entry key: the bucket's prefix, then the key, already checked to be well-formed. */
-    byte[] entry(int bucket, String wellFormedKey) {
-      byte[] prefix = entryPrefix[bucket];
-      byte[] key = wellFormedKey.getBytes(StandardCharsets.UTF_8);
-      byte[] all = Arrays.copyOf(prefix, prefix.length + key.length);
-      System.arraycopy(key, 0, all, prefix.length, key.length);
-      return all;
-    }
-  }
-
-  private Names names(String cache) {
-    Names known = names.get(cache);
-    if (known != null) {
-      return known;
-    }
-    Names built = new Names(keys, cache);
-    if (names.size() < NAMED_CACHES) {
-      names.putIfAbsent(cache, built);
-    }
-    return built;
   }
 
   private static final byte[] KEY = {'k'};
@@ -123,7 +78,7 @@ final class TierInvalidations {
    */
   CompletableFuture<Void> invalidate(
       String cache, List<InvalidationMessage.Item> items, InvalidationMessage announcement) {
-    Names named = names(cache);
+    CacheKeyBytes.Bucket[] bucketBytes = keyBytes.of(cache);
     Map<Integer, BucketOps> byBucket = new LinkedHashMap<>();
     List<String> patterns = null;
     for (InvalidationMessage.Item item : items) {
@@ -132,7 +87,7 @@ final class TierInvalidations {
         case "key" -> {
           int bucket = keys.bucketOf(argument);
           BucketOps ops = byBucket.computeIfAbsent(bucket, b -> new BucketOps());
-          ops.entryKeys.add(named.entry(bucket, argument));
+          ops.entryKeys.add(CacheKeyBytes.concat(bucketBytes[bucket].entryPrefix(), argument));
           // KEYS[1] is the clock, so the first entry key is KEYS[2].
           ops.add(KEY, bytes(Integer.toString(ops.entryKeys.size() + 1)));
         }
@@ -155,17 +110,18 @@ final class TierInvalidations {
     List<Integer> buckets = new ArrayList<>(byBucket.keySet());
     int last = buckets.remove(buckets.size() - 1);
     byte[] frame = announcement == null ? null : BusFrames.announcement(announcement, last);
+    byte[] channel = frame == null ? NOTHING : keyBytes.channel(cache);
     CompletableFuture<Long> done;
     if (buckets.isEmpty()) {
       // One bucket (every single-key invalidation, every one on a standalone Redis): nothing to wait for first.
-      done = run(cache, named, last, byBucket.get(last), frame);
+      done = run(cache, bucketBytes[last], last, byBucket.get(last), channel, frame);
     } else {
       List<CompletableFuture<Long>> first = new ArrayList<>();
       for (int bucket : buckets) {
-        first.add(run(cache, named, bucket, byBucket.get(bucket), null));
+        first.add(run(cache, bucketBytes[bucket], bucket, byBucket.get(bucket), NOTHING, null));
       }
       done = CompletableFuture.allOf(first.toArray(CompletableFuture[]::new))
-          .thenCompose(ok -> run(cache, named, last, byBucket.get(last), frame));
+          .thenCompose(ok -> run(cache, bucketBytes[last], last, byBucket.get(last), channel, frame));
     }
     if (patterns == null) {
       return done.thenApply(v -> null);
@@ -184,21 +140,22 @@ final class TierInvalidations {
     }
   }
 
-  private CompletableFuture<Long> run(String cache, Names named, int bucket, BucketOps ops, byte[] frame) {
+  private CompletableFuture<Long> run(
+      String cache, CacheKeyBytes.Bucket bucketBytes, int bucket, BucketOps ops, byte[] channel, byte[] frame) {
     byte[][] scriptKeys = new byte[ops.entryKeys.size() + 1][];
-    scriptKeys[0] = named.clock[bucket];
+    scriptKeys[0] = bucketBytes.clock();
     for (int i = 0; i < ops.entryKeys.size(); i++) {
       scriptKeys[i + 1] = ops.entryKeys.get(i);
     }
     // Meta prefix, horizon, the caps, channel, frame, memory, the operations, then the version seen.
     byte[][] args = new byte[5 + caps.size() + ops.ops.size() + 1][];
     int at = 0;
-    args[at++] = named.meta[bucket];
+    args[at++] = bucketBytes.metaPrefix();
     args[at++] = horizon;
     for (byte[] cap : caps) {
       args[at++] = cap;
     }
-    args[at++] = frame == null ? NOTHING : named.channel;
+    args[at++] = channel;
     args[at++] = frame == null ? NOTHING : frame;
     args[at++] = memory;
     for (byte[] op : ops.ops) {

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 
 /**
@@ -36,9 +35,10 @@ final class TierReads {
   private final byte[] maxPatterns;
   private final ReadRoutes routes;
 
-  TierReads(KeySpace keys, RedisScripting scripts, RedisConnections connections, Limits limits) {
+  TierReads(
+      KeySpace keys, CacheKeyBytes keyBytes, RedisScripting scripts, RedisConnections connections, Limits limits) {
     this.keys = keys;
-    this.keyBytes = new CacheKeyBytes(keys);
+    this.keyBytes = keyBytes;
     this.scripts = scripts;
     this.connections = connections;
     this.maxPatterns = bytes(Integer.toString(limits.patterns()));
@@ -225,8 +225,7 @@ final class TierReads {
 
   private void failed(CompletableFuture<?> result, Throwable failure) {
     connections.failed(failure);
-    result.completeExceptionally(
-        failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure);
+    result.completeExceptionally(RedisScripting.unwrap(failure));
   }
 
   private static <T> void complete(CompletableFuture<T> result, T value, Throwable failure) {
