@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * One channel of the bus and what the bus knows of it: its subscribers, whether Redis confirmed the subscription on
@@ -16,8 +15,11 @@ final class BusChannel {
   /** The cache whose invalidations it carries; null for the heartbeat channel. */
   final String cache;
   final List<BusSubscriber> subscribers = new CopyOnWriteArrayList<>();
-  /** Malformed frames on this channel make its subscribers suspect, at most once per interval. */
-  final Throttle malformed;
+  /**
+   * The {@code RedisBus} arrival number up to which a clear of this channel's caches started after the frame arrived:
+   * a malformed frame numbered at or below it is covered by that clear (written and read on the delivery thread).
+   */
+  long clearedThrough;
   volatile boolean confirmed;
   /** The {@link System#nanoTime()} of the last confirmation; a heartbeat sent before it proves nothing. */
   volatile long confirmedAt;
@@ -25,10 +27,9 @@ final class BusChannel {
   private boolean requested;
   private long requestedAt;
 
-  BusChannel(String name, String cache, ScheduledExecutorService scheduler, Runnable onMalformed) {
+  BusChannel(String name, String cache) {
     this.name = name;
     this.cache = cache;
-    this.malformed = new Throttle(RedisBus.MALFORMED_SUSPECT_INTERVAL, scheduler, onMalformed);
   }
 
   /** Completes when Redis confirms the subscription; exceptionally if it refuses it. */

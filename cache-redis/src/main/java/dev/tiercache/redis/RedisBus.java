@@ -43,9 +43,6 @@ final class RedisBus implements InvalidationBus {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisBus.class);
 
-  /** At most one L1 clear per interval for a flood of malformed frames on one channel. */
-  static final Duration MALFORMED_SUSPECT_INTERVAL = Duration.ofSeconds(1);
-
   /** The most single-key items a message delivered on the event loop may carry (see {@code Delivery}). */
   static final int INLINE_ITEMS = 16;
 
@@ -82,6 +79,11 @@ final class RedisBus implements InvalidationBus {
    * which only makes inline delivery rarer.
    */
   private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+  /**
+   * Frames received so far, numbered on arrival: a clear that starts on the delivery thread covers every malformed
+   * frame that arrived before it, so a flood of them that waited in the queue costs one clear, not one each.
+   */
+  private final AtomicLong arrivals = new AtomicLong();
   /** Consecutive heartbeat rounds that Redis executed but that did not come back. */
   private final AtomicLong deafRounds = new AtomicLong();
   private final AtomicLong lastReplaced = new AtomicLong(System.nanoTime() - REPLACE_INTERVAL_NANOS);
@@ -110,7 +112,7 @@ final class RedisBus implements InvalidationBus {
       return thread;
     });
     String hb = options.namespace() + ":hb:" + UUID.randomUUID();
-    this.heartbeatChannel = new BusChannel(hb, null, scheduler, () -> suspectAll("malformed frames on the bus"));
+    this.heartbeatChannel = new BusChannel(hb, null);
     this.nodes = new BusNodes(connections, bytes(hb));
     this.heartbeats = new Heartbeats(nodes, options.heartbeatTimeout(), this::suspectAll, this::deaf);
     connections.whenConnected(this::kick);
@@ -148,7 +150,7 @@ final class RedisBus implements InvalidationBus {
     BusSubscriber subscriber = new BusSubscriber(listener);
     BusChannel channel;
     synchronized (this) {
-      channel = channels.computeIfAbsent(name, n -> new BusChannel(n, cache, scheduler, () -> suspect(n)));
+      channel = channels.computeIfAbsent(name, n -> new BusChannel(n, cache));
       channel.subscribers.add(subscriber);
       if (channel.confirmed) {
         subscriber.restored();
@@ -329,13 +331,6 @@ final class RedisBus implements InvalidationBus {
     return all;
   }
 
-  private void suspect(String channel) {
-    BusChannel target = channels.get(channel);
-    if (target != null) {
-      target.subscribers.forEach(s -> s.suspect("malformed frames on the bus"));
-    }
-  }
-
   private void suspectAll(String reason) {
     channels.values().forEach(c -> c.subscribers.forEach(s -> s.suspect(reason)));
   }
@@ -377,8 +372,9 @@ final class RedisBus implements InvalidationBus {
 
     @Override
     public void message(byte[] channelBytes, byte[] payload) {
+      long number = arrivals.incrementAndGet();
       if (queued.get() == 0 && payload.length <= INLINE_BYTES) {
-        Arrival arrival = arrive(channelBytes, payload);
+        Arrival arrival = arrive(channelBytes, payload, number);
         if (arrival == null) {
           return; // a channel just unsubscribed
         }
@@ -390,7 +386,7 @@ final class RedisBus implements InvalidationBus {
         return;
       }
       handOff(() -> {
-        Arrival arrival = arrive(channelBytes, payload);
+        Arrival arrival = arrive(channelBytes, payload, number);
         if (arrival != null) {
           deliver(arrival);
         }
@@ -413,7 +409,7 @@ final class RedisBus implements InvalidationBus {
     }
 
     /** Decodes a frame and finds its channel; null when nobody listens on the channel any more. */
-    private Arrival arrive(byte[] channelBytes, byte[] payload) {
+    private Arrival arrive(byte[] channelBytes, byte[] payload, long number) {
       String name = new String(channelBytes, StandardCharsets.UTF_8);
       BusChannel channel = name.equals(heartbeatChannel.name) ? heartbeatChannel : channels.get(name);
       if (channel == null) {
@@ -424,9 +420,9 @@ final class RedisBus implements InvalidationBus {
         if (frame.isHeartbeat() != (channel == heartbeatChannel)) {
           throw new IllegalArgumentException("a frame of the wrong kind for its channel");
         }
-        return new Arrival(name, channel, frame, null);
+        return new Arrival(name, channel, frame, null, number);
       } catch (IllegalArgumentException e) {
-        return new Arrival(name, channel, null, e);
+        return new Arrival(name, channel, null, e, number);
       }
     }
 
@@ -436,9 +432,8 @@ final class RedisBus implements InvalidationBus {
       if (frame == null) {
         long count = malformed.incrementAndGet();
         malformedWarning.warn(() -> LOG.warn("malformed frame on bus channel '{}' ({}); {} so far, caches clear"
-            + " their L1 at most once per {}", LogText.safe(arrival.name()), arrival.failure().getMessage(), count,
-            MALFORMED_SUSPECT_INTERVAL));
-        channel.malformed.request();
+            + " their L1", LogText.safe(arrival.name()), arrival.failure().getMessage(), count));
+        clearFor(arrival);
         return;
       }
       if (frame.isHeartbeat()) {
@@ -457,6 +452,28 @@ final class RedisBus implements InvalidationBus {
       }
     }
 
+    /**
+     * A malformed frame may have been an invalidation this instance cannot read: the caches of its channel (all of
+     * them, for the heartbeat channel) clear their L1 before anything that arrived after it is delivered, unless a
+     * clear that started after it arrived already did (a flood that waited in the queue costs one clear). Never
+     * later: the staleness bound holds against frames this instance cannot read too.
+     */
+    private void clearFor(Arrival arrival) {
+      BusChannel channel = arrival.channel();
+      if (arrival.number() <= channel.clearedThrough) {
+        return;
+      }
+      long through = arrivals.get();
+      if (channel == heartbeatChannel) {
+        heartbeatChannel.clearedThrough = through;
+        channels.values().forEach(c -> c.clearedThrough = through);
+        suspectAll("malformed frames on the bus");
+      } else {
+        channel.clearedThrough = through;
+        channel.subscribers.forEach(s -> s.suspect("malformed frames on the bus"));
+      }
+    }
+
     @Override
     public void subscribed(byte[] channelBytes, long count) {
       String name = new String(channelBytes, StandardCharsets.UTF_8);
@@ -472,7 +489,19 @@ final class RedisBus implements InvalidationBus {
         if (channel.subscribers.stream().anyMatch(BusSubscriber::hasBeenLive)) {
           LOG.info("bus channel '{}' subscribed again; its caches clear their L1", LogText.safe(name));
         }
-        channel.subscribers.forEach(s -> s.restored());
+        if (channel.subscribers.isEmpty()) {
+          return; // the heartbeat channel: nobody to tell
+        }
+        long confirmedAt = channel.confirmedAt;
+        // On the delivery thread, ahead of whatever arrives from now on: a cache that was live clears its L1 there,
+        // which may sweep a large L1 or wait for a many-key invalidation that runs user matchers, and must not hold
+        // the event loop meanwhile. A proof needs a heartbeat sent after this confirmation, whose echo is queued
+        // behind the clear.
+        handOff(() -> {
+          if (channel.confirmed && channel.confirmedAt == confirmedAt) {
+            channel.subscribers.forEach(BusSubscriber::restored);
+          } // else dropped again meanwhile: they hear restored on the next confirmation
+        });
       }
     }
   }
@@ -483,8 +512,10 @@ final class RedisBus implements InvalidationBus {
    * @param name the channel's name
    * @param frame the decoded frame; null when malformed
    * @param failure why it is malformed; null when it is not
+   * @param number its place among the frames received ({@link #arrivals})
    */
-  private record Arrival(String name, BusChannel channel, BusFrames.Frame frame, IllegalArgumentException failure) {
+  private record Arrival(
+      String name, BusChannel channel, BusFrames.Frame frame, IllegalArgumentException failure, long number) {
 
     /** Whether it may be delivered on the event loop: a message of a few single-key invalidations. */
     boolean inline() {

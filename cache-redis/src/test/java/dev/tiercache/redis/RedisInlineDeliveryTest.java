@@ -325,9 +325,10 @@ class RedisInlineDeliveryTest {
 
   /**
    * A gap while messages wait on the delivery thread: the Pub/Sub connection is killed while a tag message holds that
-   * thread with a single-key message behind it. The listener hears lost, then suspect and restored once resubscribed;
-   * a heartbeat sent after that is counted only after the waiting messages were applied, and messages published after
-   * the gap wait behind them too (none of them is handed over on the event loop ahead of the queue).
+   * thread with a single-key message behind it. The listener hears lost at once, then suspect (its L1 clear) and
+   * restored once resubscribed, behind the messages that arrived before the gap; a heartbeat sent after the
+   * resubscription is counted only after the waiting messages were applied and the L1 cleared, and messages published
+   * after the gap wait behind them too (none of them is handed over on the event loop ahead of the queue).
    */
   @Test
   void aGapWhileMessagesWaitKeepsTheirOrderAndTheProof() throws Exception {
@@ -359,23 +360,63 @@ class RedisInlineDeliveryTest {
         StatefulRedisConnection<String, String> admin = adminClient.connect()) {
       assertThat(admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub())).isPositive();
     }
+    // Subscribed again once a heartbeat may be sent; the clear and restored wait behind the tag and "behind".
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
-        .until(() -> listener.events.equals(List.of("restored", "lost", "suspect", "restored")));
+        .until(() -> !receiving.heartbeat(name).isCompletedExceptionally());
+    assertThat(listener.events).containsExactly("restored", "lost");
     List<String> appliedWhenCounted = new CopyOnWriteArrayList<>();
-    CompletableFuture<Void> heartbeat = receiving.heartbeat(name).thenAccept(t -> appliedWhenCounted.addAll(applied));
+    List<String> eventsWhenCounted = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> heartbeat = receiving.heartbeat(name).thenAccept(t -> {
+      appliedWhenCounted.addAll(applied);
+      eventsWhenCounted.addAll(listener.events);
+    });
     sending.publish(name, message("key", "after")).get(5, TimeUnit.SECONDS);
-    // The echo and the message published after the gap wait behind the tag and the message before it.
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> receiving.deliveriesWaiting() == 4);
+    // The resubscription's clear, the echo and the message published after the gap wait behind the tag and the
+    // message before it.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> receiving.deliveriesWaiting() == 5);
     assertThat(heartbeat).isNotDone();
     assertThat(applied).containsExactly("first");
 
     gate.release.countDown();
     heartbeat.get(5, TimeUnit.SECONDS);
+    assertThat(eventsWhenCounted).containsExactly("restored", "lost", "suspect", "restored");
     // The heartbeat goes out on the receiving tier's connection and "after" on the sending tier's, so Redis may run
     // them in either order: the echo proves the three published before it, and "after" only if it ran first.
     assertThat(appliedWhenCounted).startsWith("first", "t", "behind");
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> applied.size() == 4);
     assertThat(applied).containsExactly("first", "t", "behind", "after");
+  }
+
+  /**
+   * A cache that was live clears its L1 when its channel is subscribed again, which may sweep a large L1 or wait for a
+   * many-key invalidation running user matchers: that happens on the delivery thread, never on the event loop that
+   * confirmed the subscription (the L1 clear is held here in user code, and every event loop must still answer).
+   */
+  @Test
+  void aResubscriptionClearsTheL1OffTheEventLoop() throws Exception {
+    RedisClient client = client(2);
+    RedisTier tier = RedisTier.create(client);
+    resources.add(tier);
+    RecordingListener listener = new RecordingListener() {
+      @Override
+      public void onSuspect(String reason) {
+        super.onSuspect(reason);
+        gate.pass(KEY); // the L1 clear, taking long
+      }
+    };
+    resources.add(tier.bus().subscribe(name, listener));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> listener.events.contains("restored"));
+    gate.armed = true;
+
+    try (RedisClient adminClient = RedisClient.create(REDIS.uri());
+        StatefulRedisConnection<String, String> admin = adminClient.connect()) {
+      assertThat(admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub())).isPositive();
+    }
+    assertEventLoopStaysFree(client, () -> {});
+    assertThat(listener.events).containsExactly("restored", "lost", "suspect");
+    gate.release.countDown();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+        .until(() -> listener.events.equals(List.of("restored", "lost", "suspect", "restored")));
   }
 
   private static InvalidationMessage message(String strategy, String argument) {
