@@ -419,6 +419,57 @@ class RedisInlineDeliveryTest {
         .until(() -> listener.events.equals(List.of("restored", "lost", "suspect", "restored")));
   }
 
+  /**
+   * Review 8: the resubscription's clear runs on the delivery thread, off the bus's lock, so the subscription can drop
+   * again while it runs. The listener must then not be told restored for the subscription that dropped: it would
+   * believe a bus receives that does not, and never hear the drop (the second drop's lost was swallowed because the
+   * subscriber was still marked lost, and the stale task then marked it live). Here the first resubscription's L1 clear
+   * is held while the Pub/Sub connection is killed a second time and subscribed a third time.
+   */
+  @Test
+  void aDropWhileTheResubscriptionClearRunsIsNotFollowedByRestored() throws Exception {
+    RedisClient client = client(2);
+    RedisTier tier = RedisTier.create(client);
+    resources.add(tier);
+    RedisBus bus = (RedisBus) tier.bus();
+    RecordingListener listener = new RecordingListener() {
+      @Override
+      public void onSuspect(String reason) {
+        super.onSuspect(reason);
+        gate.pass(KEY); // the first resubscription's L1 clear, held
+      }
+    };
+    resources.add(bus.subscribe(name, listener));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> listener.events.contains("restored"));
+    gate.armed = true;
+
+    try (RedisClient adminClient = RedisClient.create(REDIS.uri());
+        StatefulRedisConnection<String, String> admin = adminClient.connect()) {
+      assertThat(admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub())).isPositive();
+      assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue(); // subscribed again; its clear is held
+      assertThat(listener.events).containsExactly("restored", "lost", "suspect");
+      assertThat(admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub())).isPositive();
+    }
+    // Dropped and subscribed once more: the held task, and the one of the third subscription behind it.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> bus.deliveriesWaiting() == 2);
+    gate.release.countDown();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> bus.deliveriesWaiting() == 0);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+        .until(() -> listener.events.get(listener.events.size() - 1).equals("restored"));
+    // Between two restored, the listener heard the drop; the subscription that dropped was never announced live.
+    List<String> events = List.copyOf(listener.events);
+    int lastRestored = -1;
+    for (int i = 0; i < events.size(); i++) {
+      if (events.get(i).equals("restored")) {
+        if (lastRestored >= 0) {
+          assertThat(events.subList(lastRestored, i)).as("events %s", events).contains("lost");
+        }
+        lastRestored = i;
+      }
+    }
+    assertThat(events).containsExactly("restored", "lost", "suspect", "suspect", "restored");
+  }
+
   private static InvalidationMessage message(String strategy, String argument) {
     return new InvalidationMessage("other", 1, System.currentTimeMillis(),
         List.of(new InvalidationMessage.Item(strategy, argument)));
