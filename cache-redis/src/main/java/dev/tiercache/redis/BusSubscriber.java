@@ -29,9 +29,26 @@ final class BusSubscriber {
 
   /** The channel is confirmed: what was published while it was not is lost, unless it is the first time. */
   void restored() {
+    clearIfGap();
+    live();
+  }
+
+  /**
+   * The part of {@link #restored()} that may take long, run off the bus's lock: the listener clears its L1 if it was
+   * live or told lost before. Harmless if the subscription drops meanwhile: the next confirmation clears again.
+   */
+  void clearIfGap() {
     if (state != State.NEW) {
       suspect("the bus subscribed again; what was published meanwhile is lost");
     }
+  }
+
+  /**
+   * The rest of {@link #restored()}, under the bus's lock, as {@link #lost} is, and only while the confirmation it
+   * follows still holds: a drop in between would otherwise be swallowed (the subscriber still marked lost) and then
+   * followed by restored for a subscription that no longer receives.
+   */
+  void live() {
     state = State.LIVE;
     try {
       listener.onConnectionRestored();

@@ -497,10 +497,18 @@ final class RedisBus implements InvalidationBus {
         // which may sweep a large L1 or wait for a many-key invalidation that runs user matchers, and must not hold
         // the event loop meanwhile. A proof needs a heartbeat sent after this confirmation, whose echo is queued
         // behind the clear.
+        // The clear runs off the bus's lock, so the channel may drop again while it runs: the subscribers are marked
+        // live and told restored under the lock, as lost is, and only if this confirmation still holds (review 8).
         handOff(() -> {
-          if (channel.confirmed && channel.confirmedAt == confirmedAt) {
-            channel.subscribers.forEach(BusSubscriber::restored);
-          } // else dropped again meanwhile: they hear restored on the next confirmation
+          if (!channel.confirmed || channel.confirmedAt != confirmedAt) {
+            return; // dropped again meanwhile: they hear restored on the next confirmation
+          }
+          channel.subscribers.forEach(BusSubscriber::clearIfGap);
+          synchronized (RedisBus.this) {
+            if (channel.confirmed && channel.confirmedAt == confirmedAt) {
+              channel.subscribers.forEach(BusSubscriber::live);
+            }
+          }
         });
       }
     }
