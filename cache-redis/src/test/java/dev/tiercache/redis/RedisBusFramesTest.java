@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -110,6 +111,73 @@ class RedisBusFramesTest {
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
+  }
+
+  /**
+   * Review 8: a malformed frame on the heartbeat channel may have been anything, so every cache on the bus clears its
+   * L1 before the next echo is counted, the caches of channels other than the one the heartbeat proves included; and
+   * two of them that wait in the queue cost one clear for each cache, not two.
+   */
+  @Test
+  void aMalformedFrameOnTheHeartbeatChannelClearsEveryCacheBeforeTheNextEcho() throws Exception {
+    RedisClient client = RedisClient.create(REDIS.uri());
+    CountDownLatch tagArrived = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    try (StatefulRedisConnection<byte[], byte[]> forger = client.connect(ByteArrayCodec.INSTANCE)) {
+      java.util.Set<String> before = heartbeatChannels(forger);
+      try (RedisTier tier = RedisTier.create(client)) {
+        RedisBus bus = (RedisBus) tier.bus();
+        RecordingListener first = new RecordingListener() {
+          @Override
+          public void onMessage(InvalidationMessage message) {
+            if (message.invalidations().get(0).strategy().equals("tag")) {
+              tagArrived.countDown();
+              awaitQuietly(release); // holds the delivery thread, so that two frames wait behind it
+            }
+            super.onMessage(message);
+          }
+        };
+        RecordingListener second = new RecordingListener();
+        bus.subscribe(cache, first);
+        bus.subscribe(cache + "-2", second);
+        await().atMost(Duration.ofSeconds(5))
+            .until(() -> first.events.contains("restored") && second.events.contains("restored"));
+        java.util.Set<String> after = heartbeatChannels(forger);
+        after.removeAll(before);
+        assertThat(after).hasSize(1);
+        byte[] heartbeats = after.iterator().next().getBytes(StandardCharsets.UTF_8);
+
+        for (int round = 1; round <= 3; round++) {
+          forger.sync().publish(heartbeats, new byte[] {1, 0, (byte) round}); // executed before the heartbeat below
+          long[] seen = bus.heartbeat(cache + "-2")
+              .thenApply(sentAt -> new long[] {first.count("suspect"), second.count("suspect")})
+              .get(5, TimeUnit.SECONDS);
+          assertThat(seen).as("round %d", round).containsExactly(round, round);
+        }
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> bus.deliveriesWaiting() == 0);
+        bus.publish(cache, tagMessage()).get(5, TimeUnit.SECONDS);
+        assertThat(tagArrived.await(5, TimeUnit.SECONDS)).isTrue();
+        forger.sync().publish(heartbeats, new byte[] {1, 0, 4});
+        forger.sync().publish(heartbeats, new byte[] {1, 0, 5});
+        CompletableFuture<long[]> counted = bus.heartbeat(cache)
+            .thenApply(sentAt -> new long[] {first.count("suspect"), second.count("suspect")});
+        await().atMost(Duration.ofSeconds(5)).until(() -> bus.deliveriesWaiting() == 4);
+        release.countDown();
+        assertThat(counted.get(5, TimeUnit.SECONDS)).containsExactly(4, 4);
+      }
+    } finally {
+      release.countDown();
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+
+  private static java.util.Set<String> heartbeatChannels(StatefulRedisConnection<byte[], byte[]> connection) {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (byte[] name : connection.sync().pubsubChannels("tiercache:hb:*".getBytes(StandardCharsets.UTF_8))) {
+      names.add(new String(name, StandardCharsets.UTF_8));
+    }
+    return names;
   }
 
   private static InvalidationMessage tagMessage() {
