@@ -340,6 +340,11 @@ final class RedisBus implements InvalidationBus {
     return heartbeats.inFlight();
   }
 
+  /** The Pub/Sub connection in use, or null; for tests that act on it as Redis or another client could. */
+  StatefulRedisPubSubConnection<byte[], byte[]> pubSubConnection() {
+    return pubSub;
+  }
+
   /** How many deliveries wait for, or run on, the delivery thread; for tests of the delivery order. */
   int deliveriesWaiting() {
     return queued.get();
@@ -472,6 +477,33 @@ final class RedisBus implements InvalidationBus {
         channel.clearedThrough = through;
         channel.subscribers.forEach(s -> s.suspect("malformed frames on the bus"));
       }
+    }
+
+    /**
+     * Redis no longer sends a channel to this connection. Expected only for a channel nobody listens on any more; for
+     * one still in use and confirmed, its subscription is gone (an UNSUBSCRIBE of a closed cache that reached Redis
+     * after a new cache of the same name subscribed again, or one sent by anyone holding the connection): nothing
+     * published on it arrives any more while heartbeats on their own channel still would. Its listeners hear lost,
+     * and it is subscribed again (then suspect and restored). An unconfirmed one has its SUBSCRIBE still to come.
+     */
+    @Override
+    public void unsubscribed(byte[] channelBytes, long count) {
+      String name = new String(channelBytes, StandardCharsets.UTF_8);
+      synchronized (RedisBus.this) {
+        BusChannel channel = name.equals(heartbeatChannel.name) ? heartbeatChannel : channels.get(name);
+        if (channel == null || !channel.confirmed || closing) {
+          return;
+        }
+        LOG.warn("bus channel '{}' was unsubscribed while in use; its caches read past their L1 until it is back",
+            LogText.safe(name));
+        if (channel == heartbeatChannel) {
+          dropped("the bus's heartbeat channel was unsubscribed"); // no round may prove anything any more
+        } else {
+          channel.unconfirm();
+          channel.subscribers.forEach(s -> s.lost("the bus channel was unsubscribed"));
+        }
+      }
+      kick();
     }
 
     @Override
