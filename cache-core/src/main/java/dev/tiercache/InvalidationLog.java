@@ -104,7 +104,7 @@ final class InvalidationLog {
     void run(long checkedThrough);
   }
 
-  /** What a write with nothing to propagate runs once it has its stamp ({@link #writeLocally}). */
+  /** What a write with nothing to propagate runs under its key's stripe ({@link #writeLocally}). */
   interface LocalWrite<T> {
     /**
      * Installs the written value, or removes the key's entry when {@code current} is false.
@@ -215,18 +215,11 @@ final class InvalidationLog {
   }
 
   /**
-   * A write of one key that has nothing to propagate (no L2, no bus): its invalidation begins and ends in one hold of
-   * the key's stripe, where a write that propagates takes the stripe three times and the clock twice; nothing that the
-   * stripe does not exclude could happen between those steps. The check is the one {@link #installIfCurrent} makes.
-   *
-   * <p>The value is installed after the stripe is released. A hot key is written by many threads, and the stripe held
-   * across Caffeine's put (which may also hand Caffeine's upkeep to a pool and wake a thread) made every writer of the
-   * key wait whenever its holder was descheduled: the 6:2 mix at 8 threads on 2 cores spent a fifth of its thread time
-   * blocked there (JMH's stack profiler). Out of the stripe, the write is still over before the put returns: loads
-   * that began before its stamp are refused by the stamp, a load that began after read what the write wrote, and an
-   * invalidation of the key that begins once the stripe is released, while the put has not returned, is one the put
-   * may follow (the put's value stays, as if the put had come after it). One that ran during the stamp refuses the
-   * write, which then removes the key.
+   * A write of one key that has nothing to propagate (no L2, no bus): its invalidation begins and ends, and its value
+   * is installed, in one hold of the key's stripe, where a write that propagates takes the stripe three times and the
+   * clock twice. Nothing that the stripe does not exclude could happen between those steps, so this is the begin, the
+   * end and an install stamped at the end with no time between them; the check is the one {@link #installIfCurrent}
+   * makes.
    *
    * @param detach detaches the key's load in flight; run under the stripe once the write has its stamp: a load that
    *     took its stamp before is refused and must not be joined, and one that registers later took a stamp after
@@ -235,19 +228,14 @@ final class InvalidationLog {
    */
   <T> boolean writeLocally(String key, Tags tags, T value, LocalWrite<T> write, Consumer<String> detach) {
     KeyLog.Stripe stripe = keys.stripe(key);
-    long end;
-    long checkedThrough;
-    boolean current;
     synchronized (stripe) {
-      end = KeyLog.beginAndEnd(stripe, key, clock);
+      long end = KeyLog.beginAndEnd(stripe, key, clock);
       detach.accept(key);
-      checkedThrough = latest;
-      current = !KeyLog.covers(stripe, key, end);
+      long checkedThrough = latest;
+      boolean current = !KeyLog.covers(stripe, key, end) && !coveredByMany(key, tags, end, false);
+      write.run(key, value, tags, end, checkedThrough, current);
+      return current;
     }
-    // Lock-free, as in installIfCurrent: one that begins after checkedThrough is checked by every L1 read.
-    current = current && !coveredByMany(key, tags, end, false);
-    write.run(key, value, tags, end, checkedThrough, current);
-    return current;
   }
 
   /**

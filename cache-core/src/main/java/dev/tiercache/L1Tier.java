@@ -278,9 +278,8 @@ final class L1Tier<V> {
   }
 
   /**
-   * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation is one step of
-   * the log, and the install follows it out of the key's stripe ({@link InvalidationLog#writeLocally}). Caffeine's
-   * upkeep runs off the caller's thread.
+   * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
+   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
    *
    * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
    * @return whether it installed; if not, the key's entry was removed
@@ -297,6 +296,7 @@ final class L1Tier<V> {
   /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */
   private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
     if (current) {
+      // Weighed under the stripe: a local write is an L1-only cache's, with no bus whose event loop could wait on it.
       map.put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
     } else {
       map.remove(key);

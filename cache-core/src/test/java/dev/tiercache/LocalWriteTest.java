@@ -14,14 +14,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.ToIntBiFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A put on a cache with no L2 and no bus has nothing to propagate, so its invalidation is one step of the log and its
- * install follows out of the key's stripe ({@link InvalidationLog#writeLocally}). It must keep what the three-step write guarantees: a load that
+ * A put on a cache with no L2 and no bus has nothing to propagate, so its invalidation and its install are one step
+ * of the log ({@link InvalidationLog#writeLocally}). It must keep what the three-step write guarantees: a load that
  * began before it is refused, a reader that comes after it returned neither joins that load nor gets what it read,
  * and a refused write leaves no entry behind.
  */
@@ -46,7 +45,10 @@ class LocalWriteTest {
     try (TieredCache<String, String> cache = localCache("local-put")) {
       InFlightInvalidationTest.HeldLoader held = new InFlightInvalidationTest.HeldLoader();
       AtomicInteger loads = new AtomicInteger();
-      Future<String> early = heldLoad(cache, held, loads, "old");
+      Future<String> early = pool.submit(() -> cache.get(KEY, k -> {
+        loads.incrementAndGet();
+        return held.load("old");
+      }));
       assertThat(held.reading.await(10, TimeUnit.SECONDS)).isTrue();
       cache.put(KEY, "put");
       // After the put returned: served from the L1, never joined to the load that read before it.
@@ -99,8 +101,13 @@ class LocalWriteTest {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (TieredCache<String, String> cache = TieredCache.<String, String>builder("local-put-flight").keyCodec(k -> k)
         .ticker(nanos::get).meterRegistry(registry)
-        .l1(l1 -> l1.expireAfterWrite(Duration.ofSeconds(1))
-            .maximumWeight(1_000, holdingWeigher(holdIn, weighing, weighed))).build()) {
+        .l1(l1 -> l1.expireAfterWrite(Duration.ofSeconds(1)).<String>maximumWeight(1_000, (k, v) -> {
+          if (Thread.currentThread() == holdIn.get()) {
+            weighing.countDown();
+            Rows.await(weighed);
+          }
+          return 1;
+        })).build()) {
       Future<?> put = pool.submit(() -> {
         holdIn.set(Thread.currentThread());
         cache.put(KEY, "put");
@@ -108,7 +115,10 @@ class LocalWriteTest {
       assertThat(weighing.await(10, TimeUnit.SECONDS)).as("the put reached its install").isTrue();
       InFlightInvalidationTest.HeldLoader held = new InFlightInvalidationTest.HeldLoader();
       AtomicInteger loads = new AtomicInteger();
-      Future<String> during = heldLoad(cache, held, loads, "loaded-during");
+      Future<String> during = pool.submit(() -> cache.get(KEY, k -> {
+        loads.incrementAndGet();
+        return held.load("loaded-during");
+      }));
       assertThat(held.reading.await(10, TimeUnit.SECONDS)).as("a load began during the put").isTrue();
       weighed.countDown();
       put.get(10, TimeUnit.SECONDS);
@@ -149,71 +159,5 @@ class LocalWriteTest {
       assertThat(cache.getIfPresent("a")).isEqualTo("put-by-bulk-loader");
       assertThat(cache.getIfPresent("b")).isEqualTo("loaded-b");
     }
-  }
-
-  /**
-   * The install of a local put runs after its key's stripe is released (the weigher, its only user code there, holds
-   * it here). A load that began before the put's stamp is refused even when the put's install comes later; an
-   * invalidation of the key that begins meanwhile neither waits for the put nor undoes it: the put had not returned,
-   * so it may follow the invalidation, and what it wrote is what every read after it returns, with no loader call.
-   */
-  @Test
-  void aLocalPutHeldBeforeItsInstallStillRefusesOlderLoadsAndNeverBlocksAnInvalidation() throws Exception {
-    AtomicReference<Thread> holdIn = new AtomicReference<>();
-    CountDownLatch weighing = new CountDownLatch(1);
-    CountDownLatch weighed = new CountDownLatch(1);
-    ExecutorService invalidator = Executors.newSingleThreadExecutor();
-    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("local-put-held").keyCodec(k -> k)
-        .l1(l1 -> l1.maximumWeight(1_000, holdingWeigher(holdIn, weighing, weighed))).build()) {
-      InFlightInvalidationTest.HeldLoader held = new InFlightInvalidationTest.HeldLoader();
-      AtomicInteger loads = new AtomicInteger();
-      Future<String> early = heldLoad(cache, held, loads, "old");
-      assertThat(held.reading.await(10, TimeUnit.SECONDS)).as("a load began before the put").isTrue();
-      Future<?> put = pool.submit(() -> {
-        holdIn.set(Thread.currentThread());
-        cache.put(KEY, "put");
-      });
-      assertThat(weighing.await(10, TimeUnit.SECONDS)).as("the put took its stamp and reached its install").isTrue();
-      held.release.countDown();
-      assertThat(early.get(10, TimeUnit.SECONDS)).as("a read overlapping the put").isEqualTo("old");
-      assertThat(cache.getIfPresent(KEY)).as("the older load's install was refused").isNull();
-      invalidator.submit(() -> cache.invalidateKey(KEY)).get(10, TimeUnit.SECONDS);
-      assertThat(put.isDone()).as("the put is still held").isFalse();
-      weighed.countDown();
-      put.get(10, TimeUnit.SECONDS);
-      assertThat(cache.getIfPresent(KEY)).isEqualTo("put");
-      assertThat(cache.get(KEY, k -> {
-        loads.incrementAndGet();
-        return "late-load";
-      })).isEqualTo("put");
-      assertThat(loads).as("loader calls").hasValue(1);
-    } finally {
-      weighed.countDown();
-      invalidator.shutdownNow();
-    }
-  }
-
-  /**
-   * A weigher that holds the thread in {@code holdIn} until {@code weighed} opens: the only user code a local put runs
-   * on its way to the install.
-   */
-  private static ToIntBiFunction<String, String> holdingWeigher(
-      AtomicReference<Thread> holdIn, CountDownLatch weighing, CountDownLatch weighed) {
-    return (k, v) -> {
-      if (Thread.currentThread() == holdIn.get()) {
-        weighing.countDown();
-        Rows.await(weighed);
-      }
-      return 1;
-    };
-  }
-
-  /** Starts a read of {@link #KEY} whose load, counted in {@code loads}, is held by {@code held}. */
-  private Future<String> heldLoad(
-      TieredCache<String, String> cache, InFlightInvalidationTest.HeldLoader held, AtomicInteger loads, String value) {
-    return pool.submit(() -> cache.get(KEY, k -> {
-      loads.incrementAndGet();
-      return held.load(value);
-    }));
   }
 }
