@@ -98,17 +98,21 @@ public class GetAllBenchmark {
     return s.cache.getAll(s.batches.get(s.next++ & (BATCHES - 1)), s.loader);
   }
 
-  /** The L2 store alone ({@code RedisTier.getAll}, its Lua read script) plus the same decode into a map. */
+  /**
+   * The L2 store alone ({@code RedisTier.getAll}: one {@code MGET} of the bucket's clock, floor and {@code gmax} and
+   * the entries) plus the same decode into a map.
+   */
   @Benchmark
   public Map<String, String> redisTier_getAll(Servers s) throws Exception {
-    List<String> batch = s.batches.get(s.next++ & (BATCHES - 1));
-    Map<String, L2Read> reads = s.node.tier.getAll("getall", batch).get(1, TimeUnit.SECONDS);
+    String[] names = s.rawNames[s.next++ & (BATCHES - 1)];
+    L2Read[] reads = s.node.tier.getAll("getall", names).get(1, TimeUnit.SECONDS);
     Map<String, String> result = new LinkedHashMap<>();
-    reads.forEach((key, read) -> {
-      if (read != null && read.entry() != null && !read.entry().isAbsent()) {
-        result.put(key, CODEC.decode(read.entry().value()));
+    for (int i = 0; i < names.length; i++) {
+      L2Read read = reads[i];
+      if (read.entry() != null && !read.entry().isAbsent()) {
+        result.put(names[i], CODEC.decode(read.entry().value()));
       }
-    });
+    }
     return result;
   }
 
