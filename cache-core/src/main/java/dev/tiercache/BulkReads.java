@@ -37,8 +37,10 @@ final class BulkReads<K, V> {
   private final Waits<V> waits;
   private final Loads<K, V> loads;
   private final CacheMetrics metrics;
+  private final boolean l1KeepsNothing;
 
   BulkReads(
+      boolean l1KeepsNothing,
       Keys<K> keys,
       InvalidationLog log,
       L2Tier<V> l2,
@@ -53,6 +55,7 @@ final class BulkReads<K, V> {
     this.waits = waits;
     this.loads = loads;
     this.metrics = metrics;
+    this.l1KeepsNothing = l1KeepsNothing;
   }
 
   /** See {@link TieredCache#getAll(Iterable, Tags, Function)}. */
@@ -65,7 +68,9 @@ final class BulkReads<K, V> {
     int[] missing = new int[batch.size];
     int misses = 0;
     for (int i = 0; i < batch.size; i++) {
-      Object hit = keys.l1Hit(batch.keys[i]);
+      // An L1 that keeps nothing is not asked: at most it holds a put's value until Caffeine evicts it, which the L2
+      // holds too.
+      Object hit = l1KeepsNothing ? null : keys.l1Hit(batch.keys[i]);
       if (hit == null) {
         missing[misses++] = i;
       } else {

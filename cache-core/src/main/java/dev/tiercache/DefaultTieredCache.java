@@ -70,6 +70,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.loads = new Loads<>(settings, log, l1, l2, bus, flights, invalidator, metrics, instanceId);
     this.bulkReads =
         new BulkReads<>(
+            settings.l1.keepsNothing(),
             new BulkReads.Keys<>() {
               @Override
               public String encode(K key) {
