@@ -4,8 +4,6 @@ import dev.tiercache.codec.KeyCodec;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -37,6 +35,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final KeyRules keyRules;
   private final boolean cachesAbsence;
   private final Loads<K, V> loads;
+  private final BulkReads<K, V> bulkReads;
   /** This instance on the bus (its messages' origin) and in the L2 (the owner of its load leases). */
   private final String instanceId = UUID.randomUUID().toString();
   private volatile boolean closed;
@@ -69,6 +68,21 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           + " which it serves without any staleness bound; give the store a bus or call bus(...)", name);
     }
     this.loads = new Loads<>(settings, log, l1, l2, bus, flights, invalidator, metrics, instanceId);
+    this.bulkReads =
+        new BulkReads<>(
+            settings.l1.keepsNothing(),
+            new BulkReads.Keys<>() {
+              @Override
+              public String encode(K key) {
+                return DefaultTieredCache.this.encode(key);
+              }
+
+              @Override
+              public Object l1Hit(String key) {
+                return DefaultTieredCache.this.l1Hit(key);
+              }
+            },
+            log, l2, flights, waits, loads, metrics);
   }
 
   @Override
@@ -258,67 +272,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   @Override
   public Map<K, V> getAll(
       Iterable<? extends K> keys, Tags tags, Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
-    Objects.requireNonNull(keys, "keys");
-    Objects.requireNonNull(tags, "tags");
-    Objects.requireNonNull(bulkLoader, "bulkLoader");
-    Map<String, K> requested = new LinkedHashMap<>();
-    for (K key : keys) {
-      requested.putIfAbsent(encode(key), key);
-    }
-    Map<String, V> found = new HashMap<>();
-    Map<String, Flight<V>> owned = new LinkedHashMap<>();
-    Map<String, Flight<V>> joined = new HashMap<>();
-    for (String k : requested.keySet()) {
-      Object hit = l1Hit(k);
-      if (hit != null) {
-        if (!L1Entry.isAbsent(hit)) {
-          found.put(k, L1Entry.value(hit));
-        }
-        continue;
-      }
-      Flight<V> mine = new Flight<>(tags, true);
-      Flight<V> flight = flights.putIfAbsent(k, mine);
-      if (flight == null) {
-        owned.put(k, mine);
-      } else {
-        try {
-          waits.refuseReentry(flight);
-        } catch (IllegalStateException e) {
-          // The flights this call registered will never run: fail them, or later readers would wait on them forever.
-          owned.forEach((key, orphan) -> {
-            flights.remove(key, orphan);
-            orphan.result.completeExceptionally(e);
-          });
-          throw e;
-        }
-        metrics.coalesced();
-        joined.put(k, flight);
-      }
-    }
-    if (!owned.isEmpty()) {
-      loads.loadAll(owned, requested, tags, bulkLoader);
-    }
-    collect(owned, found);
-    collect(joined, found);
-    Map<K, V> result = new LinkedHashMap<>();
-    requested.forEach(
-        (k, key) -> {
-          V value = found.get(k);
-          if (value != null) {
-            result.put(key, value);
-          }
-        });
-    return result;
-  }
-
-  private void collect(Map<String, Flight<V>> flightsByKey, Map<String, V> found) {
-    flightsByKey.forEach(
-        (k, flight) -> {
-          V value = await(k, flight);
-          if (value != null) {
-            found.put(k, value);
-          }
-        });
+    return bulkReads.getAll(keys, tags, bulkLoader);
   }
 
   @Override

@@ -94,4 +94,9 @@ public final class L1Settings {
     this.expireAfterAccess = TieredCacheBuilder.requirePositive(ttl, "expireAfterAccess");
     return this;
   }
+
+  /** Whether the L1 keeps no entry at all ({@code maximumSize(0)}): filling it would only insert and evict. */
+  boolean keepsNothing() {
+    return maximumSize == 0;
+  }
 }

@@ -91,21 +91,41 @@ final class L2Tier<V> {
     return read;
   }
 
-  /** Reads keys in one call; null if the L2 failed or was too slow. */
-  Map<String, L2Read> getAll(Collection<String> keys) {
-    Map<String, L2Read> reads = attempt("getAll", () -> store.getAll(cache, keys), null);
+  /**
+   * Reads keys in one call, {@code reads[i]} for {@code keys[i]}; null if the L2 failed or was too slow (each key
+   * counted as a miss).
+   */
+  L2Read[] getAll(String[] keys) {
+    L2Read[] reads = attempt("getAll", () -> store.getAll(cache, keys), null);
     if (reads == null) {
-      keys.forEach(k -> metrics.miss(CacheMetrics.Tier.L2));
+      for (int i = 0; i < keys.length; i++) {
+        metrics.miss(CacheMetrics.Tier.L2);
+      }
     }
     return reads;
   }
 
   /** Decodes a read; null on a miss, and on an entry this codec cannot read (counted as an error). */
   Hit<V> decode(L2Read read) {
+    Object value = valueOf(read);
+    return value == MISS ? null : new Hit<>(value == ABSENT ? null : codecValue(value), read.entry().tags());
+  }
+
+  /** What {@link #valueOf} answers for a read that serves nothing. */
+  static final Object MISS = new Object();
+  /** What {@link #valueOf} answers for a cached absence. */
+  static final Object ABSENT = new Object();
+
+  /**
+   * Decodes a read without a {@link Hit} (the tags are the read's entry's): the value, {@link #ABSENT} for a cached
+   * absence, or {@link #MISS} on a miss and on an entry this codec cannot read (counted as an error). A bulk read
+   * decodes a hundred of these at a time.
+   */
+  Object valueOf(L2Read read) {
     L2Entry entry = read.entry();
     if (entry == null) {
       metrics.miss(CacheMetrics.Tier.L2);
-      return null;
+      return MISS;
     }
     if (!entry.codecId().equals(codec.id())) {
       return undecodable("foreign codec '" + entry.codecId() + "'");
@@ -114,26 +134,32 @@ final class L2Tier<V> {
       if (negativeTtl == null) {
         // Cached by an instance with a negative TTL; this one caches no absences (its L1 would keep it with no expiry).
         metrics.miss(CacheMetrics.Tier.L2);
-        return null;
+        return MISS;
       }
       metrics.hit(CacheMetrics.Tier.L2);
-      return new Hit<>(null, entry.tags());
+      return ABSENT;
     }
     try {
       V value = codec.decode(entry.value());
       metrics.hit(CacheMetrics.Tier.L2);
-      return new Hit<>(value, entry.tags());
+      return value;
     } catch (RuntimeException e) {
       // CodecException is the contract, but a codec's bug must not reach the caller either.
       return undecodable(e.getClass().getSimpleName());
     }
   }
 
-  private Hit<V> undecodable(String why) {
+  /** A value {@link #valueOf} answered, as the cache's type. */
+  @SuppressWarnings("unchecked")
+  static <V> V codecValue(Object value) {
+    return (V) value;
+  }
+
+  private Object undecodable(String why) {
     metrics.l2Error("decode");
     metrics.miss(CacheMetrics.Tier.L2);
     warn("an L2 entry of cache '{}' could not be decoded ({}); treated as a miss", cache, why);
-    return null;
+    return MISS;
   }
 
   /** Encodes a value (null for an absence); a codec failure reaches the caller, since nothing was stored yet. */

@@ -4,10 +4,11 @@ import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Write;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -21,7 +22,8 @@ import java.util.function.Function;
  */
 final class Loads<K, V> {
 
-  private static final long NO_VERSION = Long.MIN_VALUE;
+  /** The version of a read that was not made: a load that has it writes nothing back to the L2. */
+  static final long NO_VERSION = Long.MIN_VALUE;
 
   private final InvalidationLog log;
   private final L1Tier<V> l1;
@@ -30,6 +32,8 @@ final class Loads<K, V> {
   private final Flights<V> flights;
   private final Invalidator invalidator;
   private final CacheMetrics metrics;
+  /** Whether an L1 install can keep anything: with {@code maximumSize(0)} it would be evicted at once. */
+  private final boolean l1Keeps;
   private final boolean cacheAbsent;
   private final Duration loadLease;
   private final Duration loadTimeout;
@@ -52,13 +56,15 @@ final class Loads<K, V> {
     this.flights = flights;
     this.invalidator = invalidator;
     this.metrics = metrics;
+    this.l1Keeps = !settings.l1.keepsNothing();
     this.cacheAbsent = settings.negativeTtl != null;
     this.loadLease = settings.loadLease;
     this.loadTimeout = settings.loadTimeout;
     this.instanceId = instanceId;
   }
 
-  private boolean l2Trusted() {
+  /** Whether the L2 may be read and written: there is one, and no invalidation waits to be applied to it. */
+  boolean l2Trusted() {
     return invalidator.l2Trusted();
   }
 
@@ -144,12 +150,21 @@ final class Loads<K, V> {
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    if (!l1.install(k, found.value(), found.tags(), flight.stamp)
-        && log.coveredLocally(k, found.tags(), flight.stamp)) {
+    if (!admit(k, found.value(), found.tags(), flight.stamp)) {
       return false;
     }
     finish(k, flight, found.value());
     return true;
+  }
+
+  /**
+   * Whether an entry read from the L2 after {@code stamp} may be served: the L1 took it (no invalidation that covers
+   * it runs or ended since), or only another instance's invalidation overtook the read (see {@link #served}). An L1
+   * that keeps nothing is not filled (Caffeine would insert and evict the entry: most of the cost of a bulk read
+   * served by the L2); then only the second question is asked.
+   */
+  boolean admit(String k, V value, Tags tags, long stamp) {
+    return (l1Keeps && l1.install(k, value, tags, stamp)) || !log.coveredLocally(k, tags, stamp);
   }
 
   /** What waiting for another instance's load gave: the last read, and whether this instance took the lease over. */
@@ -201,83 +216,123 @@ final class Loads<K, V> {
   }
 
   /**
-   * Loads the keys this call owns: one L2 read for all, one bulk loader call for what the L2 misses. One stamp,
-   * taken after every flight was registered, serves them all.
+   * The keys a {@code getAll} owns: {@code batch} positions {@code at[j]}, each with its flight, and what loads them
+   * (the tags of what it returns).
    */
-  void loadAll(
-      Map<String, Flight<V>> owned,
-      Map<String, K> requested,
+  record Owned<K, V>(
+      Batch<K> batch,
+      int[] at,
+      Flight<V>[] flights,
       Tags tags,
-      Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {
-    long stamp = log.stamp();
-    owned.values().forEach(flight -> flight.stamp = stamp);
-    // The keys the L2 did not serve, and the versions their write-backs present: built only once one misses, so
-    // that a batch the L2 serves whole allocates no map here.
-    Map<String, Flight<V>> pending = owned;
-    Map<String, Long> versions = Map.of();
+      Function<? super Set<K>, ? extends Map<K, V>> bulkLoader) {}
+
+  /**
+   * Loads the keys a {@code getAll} owns, {@code owned} {@code [0, count)}:
+   * one L2 read for all, one bulk loader call for what the L2 misses; completes every flight, whatever happens.
+   *
+   * @param versions what the caller's L2 read before registering the flights found for each (made after
+   *     {@code stamp}; {@link #NO_VERSION} where it failed), when no flight finished since; null to read the L2 now,
+   *     after a stamp taken now
+   */
+  void loadAll(Owned<K, V> owned, int count, long[] versions, long stamp) {
+    Batch<K> batch = owned.batch();
+    int[] at = owned.at();
+    Flight<V>[] flights = owned.flights();
+    if (versions == null) {
+      // Taken after every flight was registered, as a single load takes it.
+      stamp = log.stamp();
+    }
+    for (int j = 0; j < count; j++) {
+      flights[j].stamp = stamp;
+    }
     try {
-      Map<String, L2Read> reads = l2Trusted() ? l2.getAll(owned.keySet()) : null;
-      if (reads != null) {
-        pending = Map.of();
-        for (Map.Entry<String, Flight<V>> own : owned.entrySet()) {
-          String k = own.getKey();
-          L2Read read = reads.get(k);
-          if (read != null) {
-            L2Tier.Hit<V> hit = l2.decode(read);
-            if (hit != null && served(k, own.getValue(), hit)) {
-              continue;
-            }
-            if (versions.isEmpty()) {
-              versions = new HashMap<>();
-            }
-            versions.put(k, read.version());
-          }
-          if (pending.isEmpty()) {
-            pending = new LinkedHashMap<>();
-          }
-          pending.put(k, own.getValue());
+      int pending = count;
+      if (versions == null) {
+        versions = new long[count];
+        java.util.Arrays.fill(versions, NO_VERSION);
+        if (l2Trusted()) {
+          pending = servedFromL2(batch, at, flights, count, versions);
         }
       }
-      if (pending.isEmpty()) {
-        return;
-      }
-      Set<K> toLoad = new LinkedHashSet<>();
-      pending.keySet().forEach(k -> toLoad.add(requested.get(k)));
-      Map<K, V> loaded = timedLoad(() -> bulkLoader.apply(Collections.unmodifiableSet(toLoad)));
-      Objects.requireNonNull(loaded, "bulkLoader returned null");
-      Map<String, V> values = new LinkedHashMap<>();
-      Map<String, L2Write> present = new HashMap<>();
-      Map<String, L2Write> absent = new HashMap<>();
-      for (String k : pending.keySet()) {
-        V value = loaded.get(requested.get(k));
-        values.put(k, value);
-        // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
-        L2Entry encoded = l2 == null || (value == null && !cacheAbsent) ? null : l2.encode(value, tags);
-        Long version = versions.get(k);
-        if (version != null && encoded != null && l2.fits(encoded)) {
-          (value == null ? absent : present).put(k, new L2Write(encoded, version));
-        }
-      }
-      if (!versions.isEmpty() && l2Trusted()) {
-        l2.putIfCurrent(present, false);
-        l2.putIfCurrent(absent, true);
-      }
-      for (Map.Entry<String, V> e : values.entrySet()) {
-        if (e.getValue() != null || cacheAbsent) {
-          l1.install(e.getKey(), e.getValue(), tags, stamp);
-        }
-        finish(e.getKey(), pending.get(e.getKey()), e.getValue());
+      if (pending > 0) {
+        loadMissing(owned, pending, versions, stamp);
       }
     } catch (Throwable t) {
       // Every flight not finished yet: those the L2 served are done, and so are those before a failure midway.
-      owned.forEach(
-          (k, flight) -> {
-            if (!flight.result.isDone()) {
-              flights.remove(k, flight);
-              flight.result.completeExceptionally(t);
-            }
-          });
+      for (int j = 0; j < count; j++) {
+        if (!flights[j].result.isDone()) {
+          this.flights.remove(batch.keys[at[j]], flights[j]);
+          flights[j].result.completeExceptionally(t);
+        }
+      }
     }
   }
 
+  /**
+   * Reads the flights' keys from the L2 and finishes those it serves; the others are compacted to the front of
+   * {@code at}, {@code flights} and {@code versions} (their read's version).
+   *
+   * @return how many the L2 did not serve
+   */
+  private int servedFromL2(Batch<K> batch, int[] at, Flight<V>[] flights, int count, long[] versions) {
+    L2Read[] reads = l2.getAll(batch.keysAt(at, count));
+    if (reads == null) {
+      return count;
+    }
+    int left = 0;
+    for (int j = 0; j < count; j++) {
+      String k = batch.keys[at[j]];
+      L2Tier.Hit<V> hit = l2.decode(reads[j]);
+      if (hit != null && served(k, flights[j], hit)) {
+        continue;
+      }
+      at[left] = at[j];
+      flights[left] = flights[j];
+      versions[left++] = reads[j].version();
+    }
+    return left;
+  }
+
+  /**
+   * Calls the bulk loader for {@code at[0, count)}, writes back what it returned (conditionally, where a version is
+   * known), installs it and finishes the flights.
+   */
+  private void loadMissing(Owned<K, V> owned, int count, long[] versions, long stamp) {
+    Batch<K> batch = owned.batch();
+    int[] at = owned.at();
+    Flight<V>[] flights = owned.flights();
+    Tags tags = owned.tags();
+    Function<? super Set<K>, ? extends Map<K, V>> bulkLoader = owned.bulkLoader();
+    Set<K> toLoad = new LinkedHashSet<>();
+    for (int j = 0; j < count; j++) {
+      toLoad.add(batch.originals[at[j]]);
+    }
+    Map<K, V> loaded = timedLoad(() -> bulkLoader.apply(Collections.unmodifiableSet(toLoad)));
+    Objects.requireNonNull(loaded, "bulkLoader returned null");
+    List<V> values = new ArrayList<>(count);
+    Map<String, L2Write> present = new HashMap<>();
+    Map<String, L2Write> absent = new HashMap<>();
+    for (int j = 0; j < count; j++) {
+      String k = batch.keys[at[j]];
+      V value = loaded.get(batch.originals[at[j]]);
+      values.add(value);
+      // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
+      L2Entry encoded = l2 == null || (value == null && !cacheAbsent) ? null : l2.encode(value, tags);
+      if (versions[j] != NO_VERSION && encoded != null && l2.fits(encoded)) {
+        (value == null ? absent : present).put(k, new L2Write(encoded, versions[j]));
+      }
+    }
+    if (!(present.isEmpty() && absent.isEmpty()) && l2Trusted()) {
+      l2.putIfCurrent(present, false);
+      l2.putIfCurrent(absent, true);
+    }
+    for (int j = 0; j < count; j++) {
+      String k = batch.keys[at[j]];
+      V value = values.get(j);
+      if (l1Keeps && (value != null || cacheAbsent)) {
+        l1.install(k, value, tags, stamp);
+      }
+      finish(k, flights[j], value);
+    }
+  }
 }

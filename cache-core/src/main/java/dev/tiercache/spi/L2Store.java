@@ -3,6 +3,7 @@ package dev.tiercache.spi;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
@@ -34,13 +35,37 @@ public interface L2Store extends AutoCloseable {
   CompletableFuture<L2Read> get(String cache, String key);
 
   /**
-   * Reads several keys in one round trip. All reads share one version.
+   * Reads several keys in one round trip (or one per part of its key space that the keys fall in, sent together).
+   * Each read carries the version of its key's part, as {@link #get} does.
+   *
+   * <p>By position rather than by key: the cache reads and serves a batch by position, and a map of the answers cost
+   * a node per key on both sides.
+   *
+   * @param cache the cache name
+   * @param keys the encoded keys, without duplicates; the store neither keeps nor changes the array
+   * @return the reads, {@code reads[i]} the read of {@code keys[i]}
+   */
+  CompletableFuture<L2Read[]> getAll(String cache, String[] keys);
+
+  /**
+   * Reads several keys in one round trip, as {@link #getAll(String, String[])}, answered by key.
    *
    * @param cache the cache name
    * @param keys the encoded keys
-   * @return a read for every requested key
+   * @return a read for every requested key, in the iteration order of {@code keys}
    */
-  CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> keys);
+  default CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> keys) {
+    String[] distinct = new LinkedHashSet<>(keys).toArray(String[]::new);
+    return getAll(cache, distinct)
+        .thenApply(
+            reads -> {
+              Map<String, L2Read> byKey = new LinkedHashMap<>();
+              for (int i = 0; i < distinct.length; i++) {
+                byKey.put(distinct[i], reads[i]);
+              }
+              return byKey;
+            });
+  }
 
   /**
    * Writes entries, each unless an invalidation covering its key (or one of its tags) happened after the version of

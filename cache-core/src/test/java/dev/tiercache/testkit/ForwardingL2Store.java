@@ -29,7 +29,7 @@ public abstract class ForwardingL2Store implements L2Store {
   }
 
   @Override
-  public CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> keys) {
+  public CompletableFuture<L2Read[]> getAll(String cache, String[] keys) {
     return delegate.getAll(cache, keys);
   }
 

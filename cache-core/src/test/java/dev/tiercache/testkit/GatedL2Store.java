@@ -14,6 +14,8 @@ public final class GatedL2Store extends ForwardingL2Store {
 
   private volatile CountDownLatch reached;
   private volatile CountDownLatch release;
+  private volatile CountDownLatch reachedAll;
+  private volatile CountDownLatch releaseAll;
 
   /**
    * Wraps a store.
@@ -40,6 +42,46 @@ public final class GatedL2Store extends ForwardingL2Store {
     release.countDown();
   }
 
+  /**
+   * Holds the next {@code getAll}'s answer until {@link #releaseAll()}.
+   *
+   * @return a latch that opens when the held read has its answer
+   */
+  public CountDownLatch holdNextGetAll() {
+    reachedAll = new CountDownLatch(1);
+    releaseAll = new CountDownLatch(1);
+    return reachedAll;
+  }
+
+  /** Lets the held bulk read go on. */
+  public void releaseAll() {
+    releaseAll.countDown();
+  }
+
+  @Override
+  public CompletableFuture<L2Read[]> getAll(String cache, String[] keys) {
+    CountDownLatch gateReached = reachedAll;
+    CountDownLatch gate = releaseAll;
+    if (gateReached == null) {
+      return super.getAll(cache, keys);
+    }
+    reachedAll = null;
+    L2Read[] answer = super.getAll(cache, keys).join();
+    gateReached.countDown();
+    await(gate);
+    return CompletableFuture.completedFuture(answer);
+  }
+
+  private static void await(CountDownLatch gate) {
+    try {
+      if (!gate.await(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("test never released the held read");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   @Override
   public CompletableFuture<L2Read> get(String cache, String key) {
     CountDownLatch gateReached = reached;
@@ -50,13 +92,7 @@ public final class GatedL2Store extends ForwardingL2Store {
     reached = null;
     L2Read answer = super.get(cache, key).join();
     gateReached.countDown();
-    try {
-      if (!gate.await(10, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("test never released the held read");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    await(gate);
     return CompletableFuture.completedFuture(answer);
   }
 }

@@ -105,13 +105,13 @@ public final class InMemoryL2Store implements L2Store {
   }
 
   @Override
-  public CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> keys) {
+  public CompletableFuture<L2Read[]> getAll(String cache, String[] keys) {
     return call(() -> {
       reads.incrementAndGet();
       Namespace ns = ns(cache);
-      Map<String, L2Read> result = new LinkedHashMap<>();
-      for (String key : keys) {
-        result.put(key, new L2Read(valid(ns, key), clock));
+      L2Read[] result = new L2Read[keys.length];
+      for (int i = 0; i < keys.length; i++) {
+        result[i] = new L2Read(valid(ns, keys[i]), clock);
       }
       return result;
     });

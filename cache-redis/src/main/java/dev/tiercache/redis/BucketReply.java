@@ -85,7 +85,7 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
       // Malformed or not, below the floor or not: the script says which.
       return null;
     }
-    L2Entry entry = EntryFormat.entry(stored);
+    L2Entry entry = EntryFormat.entry(stored, version);
     // An entry the scripts read although its text is not UTF-8 (which Lua does not check) they answer by its version
     // first, as any other: only at or above the floor is it unreadable.
     if (entry.codecId() == EntryFormat.UNREADABLE && !EntryFormat.readableByScripts(stored)) {

@@ -115,7 +115,12 @@ final class EntryFormat {
    * the end, an empty or non-UTF-8 codec id, malformed tags. Only the value is copied out.
    */
   static L2Entry entry(ByteBuffer stored) {
-    int codecEnd = codecEnd(stored);
+    return entry(stored, version(stored));
+  }
+
+  /** {@link #entry(ByteBuffer)} of a string whose {@link #version(ByteBuffer)} the caller already parsed. */
+  static L2Entry entry(ByteBuffer stored, long version) {
+    int codecEnd = codecEnd(stored, version);
     if (codecEnd < 0) {
       return unreadable();
     }
@@ -150,7 +155,12 @@ final class EntryFormat {
    * the end.
    */
   private static int codecEnd(ByteBuffer stored) {
-    if (version(stored) < 0) {
+    return codecEnd(stored, version(stored));
+  }
+
+  /** {@link #codecEnd(ByteBuffer)}, given the string's version. */
+  private static int codecEnd(ByteBuffer stored, long version) {
+    if (version < 0) {
       return -1;
     }
     int at = stored.position();

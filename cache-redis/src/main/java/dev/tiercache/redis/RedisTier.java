@@ -383,7 +383,7 @@ public final class RedisTier implements L2Store {
   }
 
   @Override
-  public CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
+  public CompletableFuture<L2Read[]> getAll(String cache, String[] wanted) {
     return guarded(() -> reads.getAll(cache, wanted));
   }
 

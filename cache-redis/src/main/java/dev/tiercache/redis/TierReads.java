@@ -7,8 +7,6 @@ import dev.tiercache.spi.L2Entry;
 import dev.tiercache.spi.L2Read;
 import io.lettuce.core.ScriptOutputType;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -98,12 +96,11 @@ final class TierReads {
   /**
    * Reads keys with one {@code MGET} per bucket, all issued before any reply is awaited (pipelined; Lettuce flushes
    * each command as it is written, so not in one flush), then one script per bucket for what they left open, and
-   * decodes each reply in place into one array: no map per bucket, one future for the batch.
+   * decodes each reply in place into one array, {@code reads[i]} for {@code all[i]}: no map, one future per bucket.
    */
-  CompletableFuture<Map<String, L2Read>> getAll(String cache, Collection<String> wanted) {
-    String[] all = wanted.toArray(String[]::new);
+  CompletableFuture<L2Read[]> getAll(String cache, String[] all) {
     if (all.length == 0) {
-      return CompletableFuture.completedFuture(new LinkedHashMap<>());
+      return CompletableFuture.completedFuture(new L2Read[0]);
     }
     CacheKeyBytes.Bucket[] buckets = keyBytes.of(cache);
     L2Read[] reads = new L2Read[all.length];
@@ -128,11 +125,9 @@ final class TierReads {
         parts.add(readBucket(cache, b, buckets[b], all, order, starts[b], starts[b + 1], reads));
       }
     }
-    CompletableFuture<Void> done =
-        parts.size() == 1
-            ? parts.get(0).thenApply(ignored -> null)
-            : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
-    return done.thenApply(ignored -> inOrder(all, reads));
+    CompletableFuture<?> done =
+        parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    return done.thenApply(ignored -> reads);
   }
 
   /**
@@ -213,14 +208,6 @@ final class TierReads {
     }
     return readBucket(cache, b, bucket, entryKeys, reply -> decode(wanted, at, 0, count, reply, reads))
         .thenApply(done -> null);
-  }
-
-  private static Map<String, L2Read> inOrder(String[] all, L2Read[] reads) {
-    Map<String, L2Read> ordered = new LinkedHashMap<>((int) (all.length / 0.75f) + 1);
-    for (int i = 0; i < all.length; i++) {
-      ordered.put(all[i], reads[i]);
-    }
-    return ordered;
   }
 
   private void failed(CompletableFuture<?> result, Throwable failure) {

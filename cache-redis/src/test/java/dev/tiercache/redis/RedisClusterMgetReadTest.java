@@ -5,6 +5,8 @@ import static dev.tiercache.redis.StoreKit.join;
 import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tiercache.TieredCache;
+import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.L2Read;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -77,5 +79,49 @@ class RedisClusterMgetReadTest {
       hits += expected ? 1 : 0;
     }
     assertThat(hits).isGreaterThan(60);
+  }
+
+  /**
+   * The cache reads a batch by position, the tier groups positions by bucket and issues one MGET per bucket: every
+   * value must come back at its own key, whatever the order given, with a key given twice, and with keys the L2
+   * misses spread over the buckets.
+   */
+  @Test
+  void aCacheGetAllOverEveryBucketAnswersEachKeyWithItsOwnValue() {
+    String cache = uniqueName("cluster-cache-getall");
+    try (TieredCache<String, String> writes =
+            TieredCache.<String, String>builder(cache).l2(writer).valueCodec(ValueCodecs.string()).build();
+        TieredCache<String, String> reads =
+            TieredCache.<String, String>builder(cache)
+                .l1(l1 -> l1.maximumSize(0))
+                .l2(reader)
+                .valueCodec(ValueCodecs.string())
+                .build()) {
+      List<String> keys = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        keys.add("u" + i);
+        if (i % 5 != 0) {
+          writes.put("u" + i, "v" + i);
+        }
+      }
+      java.util.Collections.shuffle(keys, new java.util.Random(7));
+      keys.add(keys.get(3));
+      List<java.util.Set<String>> asked = new ArrayList<>();
+
+      Map<String, String> all = reads.getAll(keys, missing -> {
+        asked.add(java.util.Set.copyOf(missing));
+        Map<String, String> loaded = new java.util.HashMap<>();
+        missing.forEach(k -> loaded.put(k, "loaded " + k));
+        return loaded;
+      });
+
+      assertThat(all.keySet()).containsExactlyElementsOf(keys.subList(0, 300));
+      all.forEach((k, v) -> {
+        int i = Integer.parseInt(k.substring(1));
+        assertThat(v).as(k).isEqualTo(i % 5 == 0 ? "loaded " + k : "v" + i);
+      });
+      assertThat(asked).hasSize(1);
+      assertThat(asked.get(0)).hasSize(60).allMatch(k -> Integer.parseInt(k.substring(1)) % 5 == 0);
+    }
   }
 }
