@@ -269,11 +269,13 @@ final class LuaLib {
         return v
       end
       -- As tombstone() then trim_tombstones(); false when the set is of another type or past its cap, which
-      -- general() repairs or trims (raising the write floor).
+      -- general() repairs or trims (raising the write floor). A key that had a tombstone only moves it: the count
+      -- did not grow, so it is still within the cap.
       local function fast_tombstone(key, v, now)
-        if type(redis.pcall('ZADD', M .. 'ts', num(v), key)) ~= 'number' then return false end
+        local added = redis.pcall('ZADD', M .. 'ts', num(v), key)
+        if type(added) ~= 'number' then return false end
         redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', '(' .. num(now - HORIZON))
-        return redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3])
+        return added == 0 or redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3])
       end
       """;
 

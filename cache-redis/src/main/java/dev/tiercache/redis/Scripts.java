@@ -183,10 +183,14 @@ final class Scripts {
                 if not r or r > c or r + HORIZON < now or not top or r < top then return general() end
                 if (s[2] and not f) or (s[3] and not wf) then return general() end
                 -- A floor absent from the MGET is missing (0) or of another type, which general() repairs: EXISTS
-                -- counts only the keys that exist.
-                if not (f and wf) and redis.call('EXISTS', M .. 'floor', M .. 'wfloor') ~= (f and 1 or 0) + (wf and 1 or 0)
-                then
-                  return general()
+                -- counts only the keys that exist. Missing, it is written as what it means, so that the next writes'
+                -- MGET tells (only for them: one that Redis refuses, out of memory, does not fail this write).
+                if not (f and wf) then
+                  if redis.call('EXISTS', M .. 'floor', M .. 'wfloor') ~= (f and 1 or 0) + (wf and 1 or 0) then
+                    return general()
+                  end
+                  if not f then redis.pcall('SET', M .. 'floor', '0') end
+                  if not wf then redis.pcall('SET', M .. 'wfloor', '0') end
                 end
                 if r < (f or 0) or r < (wf or 0) then return general() end
                 local t = redis.pcall('ZSCORE', M .. 'ts', key)
