@@ -121,7 +121,7 @@ public final class RedisTier implements L2Store {
     this.sweeper = new PatternSweeper(keys, connections, scripts, options.scanBatch());
     CacheKeyBytes keyBytes = new CacheKeyBytes(keys);
     this.reads = new TierReads(keys, keyBytes, scripts, connections, limits);
-    this.writes = new TierWrites(keys, scripts, options, limits);
+    this.writes = new TierWrites(keys, keyBytes, scripts, options, limits);
     this.invalidations = new TierInvalidations(keys, keyBytes, scripts, sweeper, options, limits);
     this.leases = new TierLeases(keys, connections, scripts);
     this.bus = new RedisBus(keys, connections, busConnector, options, scripts.seen);

@@ -103,8 +103,8 @@ final class Scripts {
    */
   static final Script WRITE =
       new Script(
-          LuaLib.CORE
-              + LuaLib.TOMBSTONES
+          LuaLib.lean(
+              LuaLib.TOMBSTONES
               + """
               local elen, ttl, force = #ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
               local now = now_us()
@@ -158,7 +158,58 @@ final class Scripts {
               table.insert(written, 1, now)
               table.insert(written, 1, clock_now())
               return written
-              """);
+              """,
+              """
+              -- One key whose body has no tags (tags are general()'s to parse), in a bucket in its usual state.
+              if #KEYS ~= 2 or #ARGV ~= 12 then return general() end
+              local force, body = ARGV[6] == '1', ARGV[10]
+              local flag, cl = string.sub(body, 1, 1), ver(string.sub(body, 2, 4))
+              if (flag ~= 'v' and flag ~= 'a') or not cl or cl < 1 or string.sub(body, 5, 11) ~= '0000000'
+                  or 11 + cl > #body then
+                return general()
+              end
+              local s = redis.call('MGET', KEYS[1], M .. 'floor', M .. 'wfloor', M .. 'gmax', M .. 'maxttl')
+              local c = fast_clock(s[1])
+              if not c then return general() end
+              local now = time_us()
+              local deadline = ver(ARGV[11]) or 0
+              if deadline > 0 and now > deadline then return general() end
+              local key = string.sub(KEYS[2], #ARGV[4] + 1)
+              if not force then
+                -- Whatever might refuse the write is general()'s to judge; this path only lets through what it
+                -- would. A read at or after gmax is covered by no tag, prefix or pattern: gmax is at least each of
+                -- their versions (see raise_gmax), so neither the epochs nor the patterns need reading.
+                local r, f, wf, top = ver(ARGV[9]), ver(s[2]), ver(s[3]), ver(s[4])
+                if not r or r > c or r + HORIZON < now or not top or r < top then return general() end
+                if (s[2] and not f) or (s[3] and not wf) then return general() end
+                -- A floor absent from the MGET is missing (0) or of another type, which general() repairs: EXISTS
+                -- counts only the keys that exist. Missing, it is written as what it means, so that the next writes'
+                -- MGET tells (only for them: one that Redis refuses, out of memory, does not fail this write).
+                if not (f and wf) then
+                  if redis.call('EXISTS', M .. 'floor', M .. 'wfloor') ~= (f and 1 or 0) + (wf and 1 or 0) then
+                    return general()
+                  end
+                  if not f then redis.pcall('SET', M .. 'floor', '0') end
+                  if not wf then redis.pcall('SET', M .. 'wfloor', '0') end
+                end
+                if r < (f or 0) or r < (wf or 0) then return general() end
+                local t = redis.pcall('ZSCORE', M .. 'ts', key)
+                if t and (type(t) ~= 'string' or (ver(t) or r + 1) > r) then return general() end
+                -- A header newer than the read: general() also checks the entry's length before it refuses.
+                local h = redis.pcall('GETRANGE', KEYS[2], 0, 27)
+                if type(h) == 'string' and #h >= 28 and string.sub(h, 1, 1) == FV
+                    and (ver(string.sub(h, 2, 17)) or 0) > r then
+                  return general()
+                end
+              end
+              local v = fast_tick(c, now)
+              if force and not fast_tombstone(key, v, now) then return general() end
+              redis.call('SET', KEYS[2], FV .. string.format('%016.0f', v) .. body, 'PX', ARGV[5])
+              local ttl, longest = tonumber(ARGV[5]), ver(s[5])
+              if not longest or ttl > longest then redis.call('SET', M .. 'maxttl', num(ttl)) end
+              if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(v)) end
+              return {v, now, 1}
+              """));
 
   /**
    * KEYS: clock, the entry keys of the key invalidations. ARGV: meta prefix, horizon µs, tombstone cap, epoch cap,
@@ -171,8 +222,8 @@ final class Scripts {
    */
   static final Script INVALIDATE =
       new Script(
-          LuaLib.CORE
-              + LuaLib.TOMBSTONES
+          LuaLib.lean(
+              LuaLib.TOMBSTONES
               + """
               local MAX_G, MAX_PL, MAX_PAT = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
               local v = 0
@@ -228,7 +279,19 @@ final class Scripts {
               -- The message ends with '@<bucket>:' and takes the version of the change (see BusFrames.announcement).
               if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(v)) end
               return v
-              """);
+              """,
+              """
+              -- One key invalidation (KEYS[2]), in a bucket in its usual state.
+              if #ARGV ~= 12 or ARGV[10] ~= 'k' or ARGV[11] ~= '2' or #KEYS ~= 2 then return general() end
+              local c = fast_clock(redis.pcall('GET', KEYS[1]))
+              if not c then return general() end
+              local now = time_us()
+              local v = fast_tick(c, now)
+              if not fast_tombstone(string.sub(KEYS[2], #M + 1), v, now) then return general() end
+              redis.call('UNLINK', KEYS[2])
+              if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(v)) end
+              return v
+              """));
 
   /**
    * KEYS: clock, entry keys the JVM matched against the pattern. ARGV: meta prefix, pattern. Unlinks those written

@@ -56,6 +56,8 @@ final class TierInvalidations {
   private static final byte[] PATTERN = {'P'};
   private static final byte[] ALL = {'a'};
   private static final byte[] NOTHING = new byte[0];
+  /** KEYS[1] is the clock, so the first entry key is KEYS[2]. */
+  private static final byte[] FIRST_ENTRY_KEY = {'2'};
 
   /** What one bucket's script does: the entry keys of its key invalidations, and its operations in order. */
   private static final class BucketOps {
@@ -79,6 +81,16 @@ final class TierInvalidations {
   CompletableFuture<Void> invalidate(
       String cache, List<InvalidationMessage.Item> items, InvalidationMessage announcement) {
     CacheKeyBytes.Bucket[] bucketBytes = keyBytes.of(cache);
+    if (items.size() == 1 && items.get(0).strategy().equals("key")) {
+      // The usual invalidation: one key, one bucket, nothing to group or wait for first.
+      String key = KeySpace.wellFormed(items.get(0).argument(), "key");
+      int bucket = keys.bucketOf(key);
+      BucketOps ops = new BucketOps();
+      ops.entryKeys.add(CacheKeyBytes.concat(bucketBytes[bucket].entryPrefix(), key));
+      ops.add(KEY, FIRST_ENTRY_KEY);
+      byte[] frame = announcement == null ? null : BusFrames.announcement(announcement, bucket);
+      return run(cache, bucketBytes[bucket], bucket, ops, frame == null ? NOTHING : keyBytes.channel(cache), frame);
+    }
     Map<Integer, BucketOps> byBucket = new LinkedHashMap<>();
     List<String> patterns = null;
     for (InvalidationMessage.Item item : items) {
@@ -111,12 +123,12 @@ final class TierInvalidations {
     int last = buckets.remove(buckets.size() - 1);
     byte[] frame = announcement == null ? null : BusFrames.announcement(announcement, last);
     byte[] channel = frame == null ? NOTHING : keyBytes.channel(cache);
-    CompletableFuture<Long> done;
+    CompletableFuture<Void> done;
     if (buckets.isEmpty()) {
-      // One bucket (every single-key invalidation, every one on a standalone Redis): nothing to wait for first.
+      // One bucket (every invalidation on a standalone Redis): nothing to wait for first.
       done = run(cache, bucketBytes[last], last, byBucket.get(last), channel, frame);
     } else {
-      List<CompletableFuture<Long>> first = new ArrayList<>();
+      List<CompletableFuture<Void>> first = new ArrayList<>();
       for (int bucket : buckets) {
         first.add(run(cache, bucketBytes[bucket], bucket, byBucket.get(bucket), NOTHING, null));
       }
@@ -124,7 +136,7 @@ final class TierInvalidations {
           .thenCompose(ok -> run(cache, bucketBytes[last], last, byBucket.get(last), channel, frame));
     }
     if (patterns == null) {
-      return done.thenApply(v -> null);
+      return done;
     }
     List<String> swept = patterns;
     return done.thenApply(
@@ -140,7 +152,7 @@ final class TierInvalidations {
     }
   }
 
-  private CompletableFuture<Long> run(
+  private CompletableFuture<Void> run(
       String cache, CacheKeyBytes.Bucket bucketBytes, int bucket, BucketOps ops, byte[] channel, byte[] frame) {
     byte[][] scriptKeys = new byte[ops.entryKeys.size() + 1][];
     scriptKeys[0] = bucketBytes.clock();
@@ -163,13 +175,13 @@ final class TierInvalidations {
     }
     args[at] = scripts.seen.argument(cache, bucket);
     // The decoding form: the reply is observed in the stage that completes the call, with fewer stages per call.
-    return scripts.<Long, Long>run(
+    return scripts.<Long, Void>run(
         Scripts.INVALIDATE,
         ScriptOutputType.INTEGER,
         scriptKeys,
         version -> {
           scripts.seen.observe(cache, bucket, version);
-          return version;
+          return null;
         },
         args);
   }

@@ -25,15 +25,23 @@ final class TierWrites {
   private static final byte[] FORCE = bytes("1");
   private static final byte[] CONDITIONAL = bytes("0");
   private static final byte[] NONE = new byte[0];
+  private static final byte[] ZERO = bytes("0");
 
   private final KeySpace keys;
+  private final CacheKeyBytes keyBytes;
   private final RedisScripting scripts;
   private final RedisTierOptions options;
   private final byte[] horizon;
   private final byte[] maxTombstones;
+  /** The decimal TTL of the last write, reused while callers pass the same one (they almost always do). */
+  private volatile Ttl lastTtl = new Ttl(-1, NONE);
 
-  TierWrites(KeySpace keys, RedisScripting scripts, RedisTierOptions options, Limits limits) {
+  private record Ttl(long millis, byte[] decimal) {}
+
+  TierWrites(
+      KeySpace keys, CacheKeyBytes keyBytes, RedisScripting scripts, RedisTierOptions options, Limits limits) {
     this.keys = keys;
+    this.keyBytes = keyBytes;
     this.scripts = scripts;
     this.options = options;
     this.horizon = horizonMicros(options);
@@ -46,6 +54,12 @@ final class TierWrites {
   }
 
   CompletableFuture<Collection<String>> putIfCurrent(String cache, Map<String, L2Write> writes, Duration ttl) {
+    if (writes.size() == 1) {
+      // A read-through's write: one bucket, no grouping and no joining of parts.
+      Map.Entry<String, L2Write> only = writes.entrySet().iterator().next();
+      String key = only.getKey();
+      return writeOne(cache, keys.bucketOf(key), key, only.getValue(), ttl, null, 0, List.of(key), List.of());
+    }
     List<CompletableFuture<List<String>>> parts = new ArrayList<>();
     keys.byBucket(writes.keySet())
         .forEach((bucket, bucketKeys) -> parts.add(writeBucket(cache, bucket, bucketKeys, writes, ttl, null, 0)));
@@ -89,9 +103,9 @@ final class TierWrites {
         .<List<Object>>run(
             Scripts.READ,
             ScriptOutputType.MULTI,
-            new byte[][] {bytes(keys.clock(cache, bucket))},
-            bytes(keys.metaPrefix(cache, bucket)),
-            bytes(keys.entryPrefix(cache, bucket)),
+            new byte[][] {keyBytes.of(cache)[bucket].clock()},
+            keyBytes.of(cache)[bucket].metaPrefix(),
+            keyBytes.of(cache)[bucket].entryPrefix(),
             bytes("0"),
             scripts.seen.argument(cache, bucket))
         .thenApply(
@@ -104,15 +118,68 @@ final class TierWrites {
 
   private CompletableFuture<Void> unconditional(
       String cache, int bucket, String key, L2Entry entry, Duration ttl, byte[] message, long deadline) {
-    return writeBucket(cache, bucket, List.of(key), Map.of(key, new L2Write(entry, 0)), ttl, message, deadline)
-        .thenApply(
-            written -> {
-              if (written.isEmpty()) {
-                throw new CompletionException(
-                    new TimeoutException("the write reached Redis after its deadline and was refused"));
-              }
-              return null;
-            });
+    return writeOne(cache, bucket, key, new L2Write(entry, 0), ttl, message, deadline, null, null);
+  }
+
+  /**
+   * One key's write, its reply decoded in the stage that completes the call.
+   *
+   * @param written what to return when the key was written; null: an unconditional write, which returns null
+   *     then and fails when the script refused it (past its deadline)
+   * @param refused what to return when the conditional write was refused
+   */
+  private <T> CompletableFuture<T> writeOne(
+      String cache,
+      int bucket,
+      String key,
+      L2Write write,
+      Duration ttl,
+      byte[] message,
+      long deadline,
+      T written,
+      T refused) {
+    CacheKeyBytes.Bucket names = keyBytes.of(cache)[bucket];
+    byte[][] scriptKeys = {names.clock(), CacheKeyBytes.concat(names.entryPrefix(), key)};
+    byte[][] args = new byte[12][];
+    header(args, cache, names, ttl, message);
+    args[8] = bytes(Long.toString(write.version()));
+    args[9] = EntryFormat.body(write.entry());
+    args[10] = deadline == 0 ? ZERO : bytes(Long.toString(deadline));
+    args[11] = scripts.seen.argument(cache, bucket);
+    return scripts.<List<Long>, T>run(
+        Scripts.WRITE,
+        ScriptOutputType.MULTI,
+        scriptKeys,
+        reply -> {
+          observe(cache, bucket, reply);
+          if (reply.size() > 2) {
+            return written;
+          }
+          if (written == null) {
+            throw new CompletionException(
+                new TimeoutException("the write reached Redis after its deadline and was refused"));
+          }
+          return refused;
+        },
+        args);
+  }
+
+  /** The arguments every write script takes before its keys' (see {@link Scripts#WRITE}). */
+  private void header(byte[][] args, String cache, CacheKeyBytes.Bucket names, Duration ttl, byte[] message) {
+    args[0] = names.metaPrefix();
+    args[1] = horizon;
+    args[2] = maxTombstones;
+    args[3] = names.entryPrefix();
+    args[4] = ttlDecimal(ttl);
+    args[5] = message == null ? CONDITIONAL : FORCE;
+    boolean publish = message != null && message.length > 0;
+    args[6] = publish ? keyBytes.channel(cache) : NONE;
+    args[7] = publish ? message : NONE;
+  }
+
+  private void observe(String cache, int bucket, List<Long> reply) {
+    scripts.seen.observe(cache, bucket, reply.get(0));
+    scripts.seen.observeTime(cache, bucket, reply.get(1));
   }
 
   /**
@@ -127,41 +194,41 @@ final class TierWrites {
       Duration ttl,
       byte[] message,
       long deadline) {
-    String entryPrefix = keys.entryPrefix(cache, bucket);
+    CacheKeyBytes.Bucket names = keyBytes.of(cache)[bucket];
     byte[][] scriptKeys = new byte[bucketKeys.size() + 1][];
-    scriptKeys[0] = bytes(keys.clock(cache, bucket));
-    List<byte[]> args = new ArrayList<>();
-    args.add(bytes(keys.metaPrefix(cache, bucket)));
-    args.add(horizon);
-    args.add(maxTombstones);
-    args.add(bytes(entryPrefix));
-    args.add(bytes(Long.toString(cappedTtl(ttl))));
-    args.add(message == null ? CONDITIONAL : FORCE);
-    boolean publish = message != null && message.length > 0;
-    args.add(publish ? bytes(keys.channel(cache)) : NONE);
-    args.add(publish ? message : NONE);
+    scriptKeys[0] = names.clock();
+    byte[][] args = new byte[8 + 2 * bucketKeys.size() + 2][];
+    header(args, cache, names, ttl, message);
+    int at = 8;
     for (int i = 0; i < bucketKeys.size(); i++) {
       String key = bucketKeys.get(i);
-      scriptKeys[i + 1] = bytes(entryPrefix + KeySpace.wellFormed(key, "key"));
+      scriptKeys[i + 1] = CacheKeyBytes.concat(names.entryPrefix(), key);
       L2Write write = writes.get(key);
-      args.add(bytes(Long.toString(write.version())));
-      args.add(EntryFormat.body(write.entry()));
+      args[at++] = bytes(Long.toString(write.version()));
+      args[at++] = EntryFormat.body(write.entry());
     }
-    args.add(bytes(Long.toString(deadline)));
-    args.add(scripts.seen.argument(cache, bucket));
-    return scripts
-        .<List<Long>>run(Scripts.WRITE, ScriptOutputType.MULTI, scriptKeys, args.toArray(byte[][]::new))
-        .thenApply(
-            reply -> {
-              scripts.seen.observe(cache, bucket, reply.get(0));
-              scripts.seen.observeTime(cache, bucket, reply.get(1));
-              List<String> written = new ArrayList<>(reply.size() - 2);
-              reply.subList(2, reply.size()).forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
-              return written;
-            });
+    args[at++] = bytes(Long.toString(deadline));
+    args[at] = scripts.seen.argument(cache, bucket);
+    return scripts.<List<Long>, List<String>>run(
+        Scripts.WRITE,
+        ScriptOutputType.MULTI,
+        scriptKeys,
+        reply -> {
+          observe(cache, bucket, reply);
+          List<String> written = new ArrayList<>(reply.size() - 2);
+          reply.subList(2, reply.size()).forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
+          return written;
+        },
+        args);
   }
 
-  private long cappedTtl(Duration ttl) {
-    return Math.max(1, Math.min(ttl.toMillis(), options.invalidationMemory().toMillis()));
+  private byte[] ttlDecimal(Duration ttl) {
+    long millis = Math.max(1, Math.min(ttl.toMillis(), options.invalidationMemory().toMillis()));
+    Ttl last = lastTtl;
+    if (last.millis() != millis) {
+      last = new Ttl(millis, bytes(Long.toString(millis)));
+      lastTtl = last;
+    }
+    return last.decimal();
   }
 }
