@@ -1,0 +1,149 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
+
+import dev.tiercache.testkit.GatedL2Store;
+import dev.tiercache.testkit.InMemoryL2Store;
+import dev.tiercache.testkit.TestCodec;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Review 10 of the getAll rebuilt on positions (branch getall): the L2 read before any flight, the departure counter
+ * that decides whether the flights read again, and the maximumSize(0) L1.
+ */
+@Timeout(60)
+class BulkReadReviewTest {
+
+  private static final String NAME = "bulk-review";
+
+  private final ExecutorService pool = Executors.newCachedThreadPool();
+  private final InMemoryL2Store store = new InMemoryL2Store();
+  private final GatedL2Store gated = new GatedL2Store(store);
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final List<TieredCache<String, String>> caches = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() {
+    pool.shutdownNow();
+    caches.forEach(TieredCache::close);
+  }
+
+  private TieredCache<String, String> reader(long l1Size) {
+    return track(TieredCache.<String, String>builder(NAME)
+        .keyCodec(k -> k)
+        .l1(l1 -> l1.maximumSize(l1Size))
+        .l2(gated)
+        .valueCodec(TestCodec.STRING)
+        .meterRegistry(registry)
+        .build());
+  }
+
+  private TieredCache<String, String> writer() {
+    return track(TieredCache.<String, String>builder(NAME).keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING)
+        .build());
+  }
+
+  private TieredCache<String, String> track(TieredCache<String, String> cache) {
+    caches.add(cache);
+    return cache;
+  }
+
+  private double l2Misses() {
+    return registry.find("cache.gets").tags("cache", NAME, "tier", "l2", "result", "miss").functionCounter().count();
+  }
+
+  /**
+   * DESIGN.md and the README promise a getAll one L2 round trip. The departure counter is one for the whole cache,
+   * so a load of any other key that finishes while the bulk read is out makes the flights read the L2 a second time
+   * (and count every missed key's L2 miss twice), although no load of the getAll's own keys happened.
+   */
+  @Test
+  void aLoadOfAnUnrelatedKeyDuringTheReadDoesNotCostTheGetAllASecondL2Read() throws Exception {
+    TieredCache<String, String> cache = reader(1_000);
+    int reads = store.reads.get();
+    double misses = l2Misses();
+    CountDownLatch reached = gated.holdNextGetAll();
+
+    Future<Map<String, String>> read = pool.submit(() -> cache.getAll(List.of("a"), keys -> Map.of("a", "A")));
+    assertThat(reached.await(10, TimeUnit.SECONDS)).as("the getAll read the L2 and missed").isTrue();
+    // Another key's whole load (one L2 read of its own) while the getAll's miss is on its way back.
+    assertThat(cache.get("b", k -> "B")).isEqualTo("B");
+    gated.releaseAll();
+
+    assertThat(read.get(10, TimeUnit.SECONDS)).containsExactly(entry("a", "A"));
+    assertThat(store.reads.get() - reads).as("one L2 read for the get of b, one for the getAll of a").isEqualTo(2);
+    assertThat(l2Misses() - misses).as("one L2 miss for b, one for a").isEqualTo(2.0);
+  }
+
+  /**
+   * Held: a put of the key made on this instance between the getAll's L2 read and its return refuses the older
+   * value the read found, in the L1 and in what getAll returns.
+   */
+  @Test
+  void aPutMadeHereWhileTheBulkReadIsOutIsNotOverwrittenByWhatTheReadFound() throws Exception {
+    TieredCache<String, String> cache = reader(1_000);
+    writer().put("k", "old");
+    CountDownLatch reached = gated.holdNextGetAll();
+    AtomicInteger loads = new AtomicInteger();
+
+    Future<Map<String, String>> read = pool.submit(() -> cache.getAll(List.of("k"), keys -> {
+      loads.incrementAndGet();
+      return Map.of("k", "loaded");
+    }));
+    assertThat(reached.await(10, TimeUnit.SECONDS)).isTrue();
+    cache.put("k", "new");
+    gated.releaseAll();
+
+    assertThat(read.get(10, TimeUnit.SECONDS).get("k")).isNotEqualTo("old");
+    assertThat(cache.getIfPresent("k")).isEqualTo("new");
+    assertThat(cache.getAll(List.of("k"), keys -> Map.of("k", "unexpected"))).containsExactly(entry("k", "new"));
+  }
+
+  /** Held: a bulk read the L2 fails leaves no flight behind; later reads load once and do not hang. */
+  @Test
+  void aFailedBulkReadLeavesNoFlightBehind() throws Exception {
+    TieredCache<String, String> cache = reader(0);
+    store.setDown(true);
+    AtomicInteger loads = new AtomicInteger();
+
+    assertThat(cache.getAll(List.of("x", "y"), keys -> {
+      loads.incrementAndGet();
+      return Map.of("x", "X");
+    })).containsExactly(entry("x", "X"));
+    assertThatThrownBy(() -> cache.getAll(List.of("z"), keys -> {
+      throw new IllegalArgumentException("boom");
+    })).isInstanceOf(IllegalArgumentException.class);
+    store.setDown(false);
+
+    Future<String> later = pool.submit(() -> cache.get("z", k -> "Z"));
+    assertThat(later.get(10, TimeUnit.SECONDS)).isEqualTo("Z");
+    assertThat(loads).hasValue(1);
+  }
+
+  /** Held: a bulk loader that asks getAll for a key its own thread loads, which the L2 misses, gets the clear error. */
+  @Test
+  void aReentrantBulkLoaderWhoseKeyTheL2MissesGetsTheClearError() {
+    TieredCache<String, String> cache = reader(1_000);
+
+    assertThatThrownBy(() -> cache.getAll(List.of("r"), keys -> cache.getAll(List.of("q", "r"), inner -> Map.of())))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("its own thread is loading");
+    // Nothing the inner call registered stays behind.
+    assertThat(cache.getAll(List.of("q", "r"), keys -> Map.of("q", "Q", "r", "R")))
+        .containsExactly(entry("q", "Q"), entry("r", "R"));
+  }
+}
