@@ -169,6 +169,32 @@ class BulkReadReviewTest {
     assertThat(millis).as("getAll of %d keys sharing one hash code, in ms", keys.size()).isLessThan(3_000);
   }
 
+  /** The fallback past the probe budget keeps what the batch promises: distinct keys, in order, first given kept. */
+  @Test
+  void keysThatShareAHashCodeAreStillDeduplicatedInOrder() {
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 1 << 10; i++) {
+      StringBuilder key = new StringBuilder();
+      for (int b = 0; b < 10; b++) {
+        key.append((i >>> b & 1) == 0 ? "Aa" : "BB");
+      }
+      keys.add(key.toString());
+    }
+    List<String> given = new ArrayList<>(keys);
+    given.addAll(keys.subList(0, 512));
+    given.add(1, keys.get(0).toLowerCase(java.util.Locale.ROOT));
+    given.addAll(keys);
+
+    // As the cache sees it: the originals are an Object[] (a String[] view would be a cast the cache never makes).
+    Batch<?> batch = Batch.<String>of(given, k -> k.toUpperCase(java.util.Locale.ROOT));
+
+    assertThat(batch.size).isEqualTo(keys.size());
+    for (int i = 0; i < batch.size; i++) {
+      assertThat(batch.keys[i]).isEqualTo(keys.get(i).toUpperCase(java.util.Locale.ROOT));
+      assertThat((Object) batch.originals[i]).isEqualTo(keys.get(i));
+    }
+  }
+
   /** Held: a bulk loader that asks getAll for a key its own thread loads, which the L2 misses, gets the clear error. */
   @Test
   void aReentrantBulkLoaderWhoseKeyTheL2MissesGetsTheClearError() {
