@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
+import dev.tiercache.spi.L2Read;
+import dev.tiercache.spi.L2Store;
+import dev.tiercache.testkit.ForwardingL2Store;
 import dev.tiercache.testkit.GatedL2Store;
 import dev.tiercache.testkit.InMemoryL2Store;
 import dev.tiercache.testkit.TestCodec;
@@ -11,6 +14,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -192,6 +196,36 @@ class BulkReadReviewTest {
     for (int i = 0; i < batch.size; i++) {
       assertThat(batch.keys[i]).isEqualTo(keys.get(i).toUpperCase(java.util.Locale.ROOT));
       assertThat((Object) batch.originals[i]).isEqualTo(keys.get(i));
+    }
+  }
+
+  /**
+   * DESIGN.md invariant 3: reads never throw because the L2 is unwell. The old getAll took a key the store's answer
+   * left out for a miss; on positions, a store (a public SPI) that answers a shorter array or a null read made
+   * getAll throw ArrayIndexOutOfBounds or NullPointerException to the caller.
+   */
+  @Test
+  void aStoreThatAnswersTooFewReadsIsAFailedReadNotAnException() {
+    writer().put("s", "in L2");
+    L2Store shortAnswers = new ForwardingL2Store(store) {
+      @Override
+      public CompletableFuture<L2Read[]> getAll(String cache, String[] keys) {
+        return super.getAll(cache, keys).thenApply(reads -> java.util.Arrays.copyOf(reads, reads.length - 1));
+      }
+    };
+    L2Store nullReads = new ForwardingL2Store(store) {
+      @Override
+      public CompletableFuture<L2Read[]> getAll(String cache, String[] keys) {
+        return super.getAll(cache, keys).thenApply(reads -> new L2Read[reads.length]);
+      }
+    };
+    for (L2Store odd : List.of(shortAnswers, nullReads)) {
+      TieredCache<String, String> cache = track(TieredCache.<String, String>builder(NAME)
+          .keyCodec(k -> k).l2(odd).valueCodec(TestCodec.STRING).build());
+
+      assertThat(cache.getAll(List.of("s", "t"), keys -> Map.of("s", "loaded", "t", "T")))
+          .containsOnlyKeys("s", "t")
+          .containsEntry("t", "T");
     }
   }
 
