@@ -14,9 +14,9 @@ import java.util.function.Function;
  * before the read, as {@code getIfPresent} checks its own (invariant 1). Only what the L2 leaves goes through flights,
  * registered before its loader runs, so concurrent {@code get}s and {@code getAll}s of those keys share one load.
  * Registering after the read opens one window: a load of the key that finished between the read and the registration
- * wrote what the read missed. {@link Flights#generation()} tells whether any did; if none, the read stands for the
- * one the flights would make, and the L2 is read once per call; else the flights read again. A hundred keys that the
- * L2 serves cost no flight, future or map per key (issue 11).
+ * wrote what the read missed. {@link Flights#generation} of the keys read tells whether any did; if none, the read
+ * stands for the one the flights would make, and the L2 is read once per call; else the flights read again. A
+ * hundred keys that the L2 serves cost no flight, future or map per key (issue 11).
  *
  * @param <K> the cache's key type
  * @param <V> the cache's value type
@@ -86,18 +86,22 @@ final class BulkReads<K, V> {
   /** The L1 misses {@code missing[0, misses)}: the L2, then flights and the bulk loader for what it leaves. */
   private void readPastL1(
       Batch<K> batch, int[] missing, int misses, Tags tags, Function<? super Set<K>, ? extends Map<K, V>> loader) {
+    // Before the trust check (review 10): an invalidation that the L2 refused (queued, the L2 untrusted) and that
+    // ended between a check that still trusted the L2 and a later stamp would be older than the stamp, and the old
+    // value the read then finds would pass the check below and fill the L1.
+    long stamp = log.stamp();
     if (!loads.l2Trusted()) {
-      load(batch, missing, misses, null, 0, 0, tags, loader);
+      load(batch, missing, misses, null, null, 0, 0, tags, loader);
       return;
     }
-    long stamp = log.stamp();
-    long generation = flights.generation();
-    L2Read[] reads = l2.getAll(batch.keysAt(missing, misses));
+    String[] wanted = batch.keysAt(missing, misses);
+    long generation = flights.generation(wanted);
+    L2Read[] reads = l2.getAll(wanted);
     long[] versions = new long[misses];
     if (reads == null) {
       // Failed: the loads write nothing back, and do not wait for the L2 a second time.
       java.util.Arrays.fill(versions, Loads.NO_VERSION);
-      load(batch, missing, misses, versions, stamp, Long.MIN_VALUE, tags, loader);
+      load(batch, missing, misses, versions, wanted, stamp, Long.MIN_VALUE, tags, loader);
       return;
     }
     int left = 0;
@@ -115,15 +119,15 @@ final class BulkReads<K, V> {
       }
     }
     if (left > 0) {
-      load(batch, missing, left, versions, stamp, generation, tags, loader);
+      load(batch, missing, left, versions, wanted, stamp, generation, tags, loader);
     }
   }
 
   /**
    * Loads {@code missing[0, count)}: joins the flights in progress, registers its own for the rest and loads them in
-   * one bulk call. {@code versions} (made after {@code stamp}, when {@code generation} was current) are what the L2
-   * read found, reused if no flight left the map since; null when the L2 was not read. {@code generation}
-   * {@code Long.MIN_VALUE} means reuse in any case.
+   * one bulk call. {@code versions} (made after {@code stamp}, when {@code generation} of {@code read}, the keys the L2
+   * was asked for, was current) are what the L2 read found, reused if no flight of those keys left the map since;
+   * null when the L2 was not read. {@code generation} {@code Long.MIN_VALUE} means reuse in any case.
    */
   @SuppressWarnings("unchecked")
   private void load(
@@ -131,6 +135,7 @@ final class BulkReads<K, V> {
       int[] missing,
       int count,
       long[] versions,
+      String[] read,
       long stamp,
       long generation,
       Tags tags,
@@ -169,7 +174,7 @@ final class BulkReads<K, V> {
     }
     if (owns > 0) {
       boolean reuse =
-          versions != null && (generation == Long.MIN_VALUE || flights.generation() == generation);
+          versions != null && (generation == Long.MIN_VALUE || flights.generation(read) == generation);
       loads.loadAll(
           new Loads.Owned<>(batch, ownedAt, owned, tags, loader), owns, reuse ? ownedVersions : null, stamp);
     }

@@ -162,10 +162,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   /** What getIfPresent does on an L1 miss: reads the L2 if it is trusted, and fills the L1 with what it found. */
   private V readPastL1(String k, V ifAbsent) {
     keyRules.check(k);
+    // Before the trust check (review 10): see BulkReads.readPastL1.
+    long stamp = log.stamp();
     if (!l2Trusted()) {
       return null;
     }
-    long stamp = log.stamp();
     L2Read read = l2.get(k);
     L2Tier.Hit<V> found = read == null ? null : l2.decode(read);
     if (found == null) {

@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -11,11 +12,17 @@ import java.util.concurrent.atomic.LongAdder;
 final class Flights<V> {
 
   private final ConcurrentHashMap<String, Flight<V>> byKey = new ConcurrentHashMap<>();
+  /** Stripes of {@link #departures}: a batch of 100 keys touches about a tenth of them. */
+  private static final int STRIPES = 1 << 10;
+
   /**
-   * Counts flights leaving the map, each before it leaves (see {@link #generation()}). A LongAdder: every load that
-   * finishes counts, from any thread.
+   * Counts flights leaving the map, each before it leaves (see {@link #generation}), by the stripe of the key. One
+   * counter for the whole cache moved with every load of any key: a getAll whose read was out while any other key's
+   * load finished read the L2 a second time (review 10), which is most of them under load.
    */
-  private final LongAdder departures = new LongAdder();
+  private final AtomicLongArray departures = new AtomicLongArray(STRIPES);
+  /** Counts invalidations that may detach flights of many keys, each before it does. */
+  private final LongAdder wideDepartures = new LongAdder();
 
   /** Registers {@code mine}, or returns the flight already registered for the key. */
   Flight<V> putIfAbsent(String key, Flight<V> mine) {
@@ -23,13 +30,13 @@ final class Flights<V> {
   }
 
   void remove(String key, Flight<V> flight) {
-    departures.increment();
+    departures.incrementAndGet(stripe(key));
     byKey.remove(key, flight);
   }
 
   /** Detaches the load of one key: a reader that comes later starts its own. */
   void detachKey(String key) {
-    departures.increment();
+    departures.incrementAndGet(stripe(key));
     byKey.remove(key);
   }
 
@@ -40,17 +47,27 @@ final class Flights<V> {
       detachKey(single);
       return;
     }
-    departures.increment();
+    wideDepartures.increment();
     byKey.entrySet().removeIf(e -> invalidation.covers(e.getKey(), e.getValue().tags()));
   }
 
   /**
-   * Moves whenever a flight leaves the map, and before it does. A load finishes what it writes (L2, L1) before its
-   * flight leaves, so a reader that read the L2 with no flight registered, then registered its own, knows that no
-   * load of its keys finished in between if the generation did not move: what it read is as good as a read made
-   * after registering (the bulk read reuses it instead of reading again).
+   * Moves whenever a flight of one of {@code keys} leaves the map, and before it does (and may move for other keys
+   * that share a stripe). A load finishes what it writes (L2, L1) before its flight leaves, so a reader that read the
+   * L2 for these keys with no flight registered, then registered its own, knows that no load of its keys finished in
+   * between if the generation did not move: what it read is as good as a read made after registering (the bulk read
+   * reuses it instead of reading again). Every term only grows, so an equal sum means no term moved.
    */
-  long generation() {
-    return departures.sum();
+  long generation(String[] keys) {
+    long generation = wideDepartures.sum();
+    for (String key : keys) {
+      generation += departures.get(stripe(key));
+    }
+    return generation;
+  }
+
+  private static int stripe(String key) {
+    int hash = key.hashCode();
+    return (hash ^ (hash >>> 16)) & (STRIPES - 1);
   }
 }

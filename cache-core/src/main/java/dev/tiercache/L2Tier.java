@@ -97,12 +97,32 @@ final class L2Tier<V> {
    */
   L2Read[] getAll(String[] keys) {
     L2Read[] reads = attempt("getAll", () -> store.getAll(cache, keys), null);
+    if (reads != null && !wellFormed(reads, keys.length)) {
+      // A store's answer that is not a read per key (the SPI's own contract) is a failed read, never an exception
+      // to the caller (DESIGN.md invariant 3, review 10): the map the cache used to take a missing key for a miss.
+      metrics.l2Error("getAll");
+      warn("the L2 store answered a bulk read of cache '{}' with other than one read per key ({} for {} keys, or"
+          + " nulls); treated as failed", cache, reads.length, keys.length);
+      reads = null;
+    }
     if (reads == null) {
       for (int i = 0; i < keys.length; i++) {
         metrics.miss(CacheMetrics.Tier.L2);
       }
     }
     return reads;
+  }
+
+  private static boolean wellFormed(L2Read[] reads, int keys) {
+    if (reads.length != keys) {
+      return false;
+    }
+    for (L2Read read : reads) {
+      if (read == null) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Decodes a read; null on a miss, and on an entry this codec cannot read (counted as an error). */
