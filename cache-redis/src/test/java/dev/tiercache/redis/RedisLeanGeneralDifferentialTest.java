@@ -252,6 +252,31 @@ class RedisLeanGeneralDifferentialTest {
   }
 
   @Test
+  void aLoadThenPutFromAnotherInstanceIsRefusedAfterAPatternPrefixOrTagInvalidationOnTheLeanPath() {
+    RedisTier other = session.tier();
+    String[] kinds = {"pattern", "prefix", "tag"};
+    for (String kind : kinds) {
+      String key = kind + ":1";
+      long readVersion = read(key);
+      switch (kind) {
+        case "pattern" -> join(other.invalidatePattern(cache, "pat*"));
+        case "prefix" -> join(other.invalidatePrefix(cache, "pre"));
+        default -> join(other.invalidateTag(cache, "nothing-tagged"));
+      }
+      var late = join(tier.putIfCurrent(cache, Map.of(key, entry("old row")), TTL, readVersion));
+      if (kind.equals("tag")) {
+        // An untagged entry: no tag covers it, the write goes (through the general script, the read is before gmax).
+        assertThat(late).as(kind).containsExactly(key);
+      } else {
+        assertThat(late).as("read before the %s invalidation", kind).isEmpty();
+      }
+      assertThat(join(tier.putIfCurrent(cache, Map.of(key, entry("new row")), TTL, read(key))))
+          .as("read after the %s invalidation", kind)
+          .containsExactly(key);
+    }
+  }
+
+  @Test
   void randomHistoriesAreJudgedAlike() {
     history(11, false);
   }
