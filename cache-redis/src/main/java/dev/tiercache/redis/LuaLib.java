@@ -269,13 +269,14 @@ final class LuaLib {
         return v
       end
       -- As tombstone() then trim_tombstones(); false when the set is of another type or past its cap, which
-      -- general() repairs or trims (raising the write floor). A key that had a tombstone only moves it: the count
-      -- did not grow, so it is still within the cap.
+      -- general() repairs or trims (raising the write floor). The count is taken even when the key only moved its
+      -- tombstone: the set may be past this tier's cap though within another's (instances of other settings, a
+      -- rolling change of them), and general() must trim it to this cap as it would.
       local function fast_tombstone(key, v, now)
         local added = redis.pcall('ZADD', M .. 'ts', num(v), key)
         if type(added) ~= 'number' then return false end
         redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', '(' .. num(now - HORIZON))
-        return added == 0 or redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3])
+        return redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3])
       end
       """;
 
