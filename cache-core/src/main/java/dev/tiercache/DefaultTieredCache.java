@@ -172,8 +172,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (found == null) {
       return null;
     }
-    // An invalidation made here that overtook this read may cover what it found: then it is a miss.
-    if (!l1.install(k, found.value(), found.tags(), stamp) && log.coveredLocally(k, found.tags(), stamp)) {
+    // An invalidation made here that overtook this read may cover what it found: then it is a miss. The one check
+    // get and getAll make (an L1 that keeps nothing is not filled).
+    if (!loads.admit(k, found.value(), found.tags(), stamp)) {
       return null;
     }
     return found.value() == null ? ifAbsent : found.value();
