@@ -43,48 +43,13 @@ final class Batch<K> {
     // Our own copy (a snapshot even of a concurrent collection), compacted in place: the caller's keys by position.
     Object[] originals = keys instanceof Collection<?> c ? c.toArray() : copy(keys);
     String[] encoded = new String[originals.length];
-    // Open addressing over positions + 1 (0 is empty), at most half full: a duplicate is found without a node per key.
-    int[] table = new int[Integer.highestOneBit(Math.max(1, originals.length) * 2 - 1) << 1];
-    int mask = table.length - 1;
-    // Keys are caller input, and Strings that share a hash code are easy to make: linear probing would compare each
-    // with every earlier one (DESIGN.md invariant 6, review 10). Past a budget that honest keys stay far below, the
-    // rest goes through a HashSet, whose bins of Strings become trees.
-    long probes = 8L * originals.length + 64;
+    // Keys are caller input and Strings that share a hash code are easy to make: a HashSet's bins of Strings become
+    // trees, so such keys cost no quadratic work (DESIGN.md invariant 6, review 10).
+    Set<String> kept = new HashSet<>((int) (originals.length / 0.75f) + 1);
     int size = 0;
     for (int i = 0; i < originals.length; i++) {
       Object key = originals[i];
       String k = encode.apply((K) key);
-      int hash = k.hashCode();
-      int slot = (hash ^ (hash >>> 16)) & mask;
-      while (table[slot] != 0 && !encoded[table[slot] - 1].equals(k)) {
-        if (--probes < 0) {
-          return viaSet(originals, encoded, size, i, k, encode);
-        }
-        slot = (slot + 1) & mask;
-      }
-      if (table[slot] == 0) {
-        encoded[size] = k;
-        originals[size] = key;
-        table[slot] = ++size;
-      }
-    }
-    return new Batch<>(encoded, (K[]) originals, size);
-  }
-
-  /**
-   * Goes on from position {@code next} (whose key encodes as {@code nextKey}) with a set of the keys kept so far,
-   * {@code encoded[0, size)}: no key is encoded twice.
-   */
-  @SuppressWarnings("unchecked")
-  private static <K> Batch<K> viaSet(
-      Object[] originals, String[] encoded, int size, int next, String nextKey, Function<? super K, String> encode) {
-    Set<String> kept = new HashSet<>((int) (originals.length / 0.75f) + 1);
-    for (int j = 0; j < size; j++) {
-      kept.add(encoded[j]);
-    }
-    for (int i = next; i < originals.length; i++) {
-      Object key = originals[i];
-      String k = i == next ? nextKey : encode.apply((K) key);
       if (kept.add(k)) {
         encoded[size] = k;
         originals[size++] = key;
