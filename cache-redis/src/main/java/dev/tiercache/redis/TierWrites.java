@@ -99,14 +99,15 @@ final class TierWrites {
 
   /** A read of no entry in the bucket: its reply tells the bucket's clock and its server's time. */
   private CompletableFuture<Void> serverTime(String cache, int bucket) {
+    CacheKeyBytes.Bucket names = keyBytes.of(cache)[bucket];
     return scripts
         .<List<Object>>run(
             Scripts.READ,
             ScriptOutputType.MULTI,
-            new byte[][] {keyBytes.of(cache)[bucket].clock()},
-            keyBytes.of(cache)[bucket].metaPrefix(),
-            keyBytes.of(cache)[bucket].entryPrefix(),
-            bytes("0"),
+            new byte[][] {names.clock()},
+            names.metaPrefix(),
+            names.entryPrefix(),
+            ZERO,
             scripts.seen.argument(cache, bucket))
         .thenApply(
             reply -> {
