@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the benchmarks module (and what it depends on) and runs the suites.
 #
-#   benchmarks/run.sh                      # every suite, short defaults: -f 1 -wi 2 -w 1s -i 3 -r 2s
+#   benchmarks/run.sh                      # every suite, defaults: -f 1 -wi 6 -w 2s -i 3 -r 2s
 #   benchmarks/run.sh l1 l2                # some suites
 #   benchmarks/run.sh l2 -i 5 -r 5s        # JMH options override the defaults
 #   SKIP_BUILD=1 benchmarks/run.sh getall  # reuse the last build
