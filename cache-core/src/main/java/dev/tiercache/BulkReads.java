@@ -104,14 +104,18 @@ final class BulkReads<K, V> {
       load(batch, missing, misses, versions, wanted, stamp, Long.MIN_VALUE, tags, loader);
       return;
     }
+    // An L1 that keeps nothing admits a hit unless an invalidation made here covers it (Loads.admit): when none ran
+    // since the stamp, one check answers for the whole batch. An L1 that keeps entries installs each hit, checked.
+    boolean quiet = l1KeepsNothing && log.quietSince(stamp);
     int left = 0;
     for (int j = 0; j < misses; j++) {
       int i = missing[j];
       L2Read read = reads[j];
       Object value = l2.valueOf(read);
       if (value != L2Tier.MISS
-          && loads.admit(batch.keys[i], value == L2Tier.ABSENT ? null : L2Tier.codecValue(value),
-              read.entry().tags(), stamp)) {
+          && (quiet
+              || loads.admit(batch.keys[i], value == L2Tier.ABSENT ? null : L2Tier.codecValue(value),
+                  read.entry().tags(), stamp))) {
         batch.found[i] = value;
       } else {
         missing[left] = i;

@@ -447,4 +447,40 @@ class RedisMgetReadDifferentialTest {
     System.arraycopy(b, 0, both, a.length, b.length);
     return both;
   }
+
+  /**
+   * The MGET path parses an entry up to {@link BucketReply#COPIED} bytes long from a copy on the heap that one reply
+   * reuses, and a longer one where it is: entries just below, at and past the bound, in one reply and in an order
+   * that grows the copy and then uses it for shorter ones, answer what they hold, as the script does.
+   */
+  @Test
+  void entriesAroundTheCopyBoundInOneReplyReadWhatTheyHold() {
+    RedisTier tier = session.tier().alwaysMgetFirst();
+    // Stored length: the header, the codec id "c" and the tag field "2:t1", then the value.
+    int overhead = EntryFormat.HEADER + 1 + 4;
+    int[] storedLengths = {
+      overhead + 5, BucketReply.COPIED - 1, overhead + 7, BucketReply.COPIED, BucketReply.COPIED + 1, 300,
+      3 * BucketReply.COPIED, overhead + 1, 2_000
+    };
+    String[] keys = new String[storedLengths.length];
+    Random random = new Random(7);
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = "size-" + i;
+      char[] text = new char[storedLengths[i] - overhead];
+      for (int c = 0; c < text.length; c++) {
+        text[c] = (char) ('a' + random.nextInt(26));
+      }
+      join(tier.put(cache, keys[i], entry(new String(text), "t1"), TTL));
+      byte[] stored = raw.sync().get(bytes(entryKey(keys[i])));
+      assertThat(stored).as("the planted length").hasSize(storedLengths[i]);
+    }
+    L2Read[] reads = join(tier.getAll(cache, keys));
+    for (int i = 0; i < keys.length; i++) {
+      L2Read byScript = join(tier.getByScript(cache, keys[i]));
+      assertThat(reads[i].entry()).as(keys[i]).isNotNull();
+      assertThat(reads[i].entry().value()).as(keys[i]).isEqualTo(byScript.entry().value());
+      assertThat(reads[i].entry().tags()).as(keys[i]).isEqualTo(byScript.entry().tags());
+      assertThat(reads[i].entry().codecId()).isEqualTo("c");
+    }
+  }
 }
