@@ -351,7 +351,11 @@ final class Invalidator {
             () -> {
               String single = invalidation.singleKey();
               if (single != null && removeFromL1) {
-                l1.remove(single);
+                if (local) {
+                  l1.remove(single);
+                } else {
+                  l1.removeDelivered(single);
+                }
               }
               flights.detach(invalidation);
             });

@@ -7,7 +7,9 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs on
  * the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
- * (benchmarks, suite 2). Otherwise (a hit whose read buffer filled up, a put, a removal) it runs on the library's
+ * (benchmarks, suite 2). So it does after the removal of a key another instance invalidated, on the bus's delivering
+ * thread: a pool thread woken for every delivered key was part of the cross-node invalidation latency (suite 5).
+ * Otherwise (a hit whose read buffer filled up, a put, a local removal) it runs on the library's
  * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
  * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
  * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
@@ -33,7 +35,7 @@ final class L1Upkeep {
         }
       };
 
-  /** Runs an L1 fill with Caffeine's upkeep on this thread. */
+  /** Runs an L1 fill (or the removal of a delivered invalidation) with Caffeine's upkeep on this thread. */
   static void fill(Runnable write) {
     boolean[] writing = WRITING.get();
     boolean outer = !writing[0];
