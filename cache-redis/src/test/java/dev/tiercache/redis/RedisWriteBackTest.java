@@ -178,6 +178,18 @@ class RedisWriteBackTest {
   }
 
   @Test
+  void aWriteBackThatTimesOutIsCountedAsAnL2PutError() {
+    String name = StoreKit.uniqueName("writeback");
+    Gated gated = new Gated();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (TieredCache<String, String> cache = cache(name, gated.store, registry, Duration.ofMillis(200))) {
+      assertThat(cache.get("k", k -> "loaded")).isEqualTo("loaded");
+      await().atMost(Duration.ofSeconds(10)).until(() -> counted(registry, "cache.l2.errors", "op", "put") == 1);
+      gated.open();
+    }
+  }
+
+  @Test
   void closeWaitsForAWriteBackInFlightAtMostAboutTheL2Timeout() {
     String name = StoreKit.uniqueName("writeback");
     Gated gated = new Gated();
