@@ -44,7 +44,10 @@ class RedisHalfOpenBusTest {
       try (RedisTier tier = RedisTier.create(client, RedisTierOptions.builder()
               .heartbeatTimeout(Duration.ofMillis(300)).build());
           var subscription = tier.bus().subscribe("half-open", listener)) {
-        tier.bus().heartbeat("half-open").get(5, TimeUnit.SECONDS);
+        // Subscribing does not wait for Redis to confirm: until it has, a heartbeat fails ("not subscribed"; a full
+        // suite under load once found it 41 ms in).
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
+            .until(() -> tier.bus().heartbeat("half-open").get(1, TimeUnit.SECONDS) != null);
 
         proxy.deafenSubscribers();
         long deafened = System.nanoTime();

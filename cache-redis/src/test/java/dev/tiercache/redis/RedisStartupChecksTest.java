@@ -108,7 +108,10 @@ class RedisStartupChecksTest {
         + " +info +hello +client");
     try (RedisTier tier = RedisTier.create(client(limitedUser()));
         var subscription = tier.bus().subscribe("acl", new RecordingListener())) {
-      assertThat(tier.bus().heartbeat("acl").get(5, TimeUnit.SECONDS)).isNotNull();
+      // Subscribing does not wait for Redis to confirm; until it has, a heartbeat fails ("not subscribed").
+      await().atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(20)).ignoreExceptions()
+          .until(() -> tier.bus().heartbeat("acl").get(1, TimeUnit.SECONDS) != null);
       assertThat(tier.get("acl", "k").get(5, TimeUnit.SECONDS).entry()).isNull();
       // Every script the cache runs works with exactly these rights: writes, each kind of invalidation, reads.
       try (dev.tiercache.TieredCache<String, String> cache =
