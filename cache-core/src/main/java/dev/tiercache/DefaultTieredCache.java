@@ -389,9 +389,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
     closed = true;
     invalidator.close();
-    if (l2 != null) {
-      l2.close();
-    }
     if (bus != null) {
       bus.close();
     }

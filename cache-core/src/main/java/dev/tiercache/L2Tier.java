@@ -11,9 +11,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -47,18 +45,6 @@ final class L2Tier<V> {
   /** The breaker state last logged: one line per transition, not one per request. */
   private final AtomicReference<CircuitBreaker.State> loggedState =
       new AtomicReference<>(CircuitBreaker.State.CLOSED);
-
-  /**
-   * How many read-through write-backs may be sent and not answered yet. Past it a write-back is dropped (and counted
-   * as {@code cache.l2.errors{op=write-back-dropped}}): it is only a cache fill, and a Redis slow enough to let so many
-   * pile up is better left alone.
-   */
-  static final int MAX_WRITE_BACKS = 256;
-
-  /** One permit per write-back in flight; {@link #close} takes them all. */
-  private final Semaphore writeBacks = new Semaphore(MAX_WRITE_BACKS);
-
-  private volatile boolean closed;
 
   L2Tier(TieredCacheBuilder<?, V> settings, CacheMetrics metrics) {
     this.cache = settings.name;
@@ -224,79 +210,14 @@ final class L2Tier<V> {
     if (writes.isEmpty()) {
       return;
     }
-    counted(writes.size(), attempt("put", () -> store.putIfCurrent(cache, writes, ttl(absent)), null));
-  }
-
-  /** Counts what a conditional write of {@code sent} entries wrote and refused (nothing if it failed: null). */
-  private void counted(int sent, Collection<String> written) {
+    Collection<String> written = attempt("put", () -> store.putIfCurrent(cache, writes, ttl(absent)), null);
     if (written != null) {
       for (int i = 0; i < written.size(); i++) {
         metrics.put(CacheMetrics.Tier.L2);
       }
-      for (int i = written.size(); i < sent; i++) {
+      for (int i = written.size(); i < writes.size(); i++) {
         metrics.staleWriteRefused(CacheMetrics.Tier.L2);
       }
-    }
-  }
-
-  /**
-   * Sends a read-through's conditional write and returns without waiting for it: the same write, refused by the L2
-   * under the same rule, as {@link #putIfCurrent}, only its reply is not waited for. Through the circuit breaker (open:
-   * nothing is sent) and bounded by the L2 timeout; at most {@link #MAX_WRITE_BACKS} in flight, past that it is
-   * dropped; after {@link #close} nothing is sent.
-   *
-   * @return completes (never exceptionally) once the write landed, was refused, failed, timed out or was not sent
-   */
-  CompletableFuture<Void> putIfCurrentLater(Map<String, L2Write> writes, boolean absent) {
-    if (writes.isEmpty() || closed) {
-      return CompletableFuture.completedFuture(null);
-    }
-    if (!writeBacks.tryAcquire()) {
-      metrics.l2Error("write-back-dropped");
-      return CompletableFuture.completedFuture(null);
-    }
-    if (closed || !breaker.tryAcquirePermission()) {
-      writeBacks.release();
-      logTransition();
-      return CompletableFuture.completedFuture(null);
-    }
-    long start = System.nanoTime();
-    CompletableFuture<Collection<String>> sent;
-    try {
-      sent = store.putIfCurrent(cache, writes, ttl(absent)).copy();
-    } catch (RuntimeException e) {
-      sent = CompletableFuture.failedFuture(e);
-    }
-    return sent.orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
-        .handle(
-            (written, failure) -> {
-              try {
-                if (failure == null) {
-                  succeeded(start);
-                  counted(writes.size(), written);
-                } else {
-                  failed("put", start,
-                      failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure);
-                }
-              } finally {
-                writeBacks.release();
-              }
-              return null;
-            });
-  }
-
-  /**
-   * Sends no write-back from now on, and waits for those in flight, at most for the L2 timeout: once the cache is
-   * closed, no write of its own lands (unless the L2 took longer than its timeout to answer one).
-   */
-  void close() {
-    closed = true;
-    try {
-      if (writeBacks.tryAcquire(MAX_WRITE_BACKS, timeoutNanos, TimeUnit.NANOSECONDS)) {
-        writeBacks.release(MAX_WRITE_BACKS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 
@@ -411,7 +332,8 @@ final class L2Tier<V> {
     long start = System.nanoTime();
     try {
       Object result = call.get().get(timeoutNanos, TimeUnit.NANOSECONDS);
-      succeeded(start);
+      breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      logTransition();
       return result;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -420,23 +342,12 @@ final class L2Tier<V> {
       return new Failed(e);
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-      failed(op, start, cause);
+      breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
+      logTransition();
+      metrics.l2Error(op);
+      warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
       return new Failed(cause);
     }
-  }
-
-  /** Tells the breaker a call that began at {@code start} succeeded. */
-  private void succeeded(long start) {
-    breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    logTransition();
-  }
-
-  /** Tells the breaker, the metrics and the log that a call that began at {@code start} failed. */
-  private void failed(String op, long start, Throwable cause) {
-    breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
-    logTransition();
-    metrics.l2Error(op);
-    warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
   }
 
   /** Logs a change of the breaker's state once, whichever call sees it first (a volatile read when none). */

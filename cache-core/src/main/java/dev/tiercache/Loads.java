@@ -123,14 +123,7 @@ final class Loads<K, V> {
         // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
         L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags());
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
-          Map<String, L2Write> write = Map.of(k, new L2Write(encoded, version));
-          if (leaseOwner != null) {
-            // Waited for: the lease is released (below) only once the value is there for its waiters to read.
-            l2.putIfCurrent(write, value == null);
-          } else {
-            // A cache fill, refused by the L2 if anything changed the key since the read: nobody waits for it.
-            l2.putIfCurrentLater(write, value == null);
-          }
+          l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
         l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
       }

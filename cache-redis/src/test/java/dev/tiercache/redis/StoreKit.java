@@ -2,15 +2,12 @@ package dev.tiercache.redis;
 
 import dev.tiercache.Tags;
 import dev.tiercache.spi.L2Entry;
-import dev.tiercache.spi.L2Store;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import org.awaitility.Awaitility;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -27,17 +24,6 @@ final class StoreKit {
     } catch (Exception e) {
       throw new AssertionError("store call failed: " + e, e);
     }
-  }
-
-  /**
-   * Waits (at most 10 s) until the L2 holds an entry of {@code key}: a read-through miss returns before its write to
-   * the L2 lands, so a test that goes on to read that write from another instance waits for it first.
-   */
-  static void awaitInL2(L2Store store, String cache, String key) {
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(10))
-        .pollInterval(Duration.ofMillis(5))
-        .until(() -> join(store.get(cache, key)).isHit());
   }
 
   /** An entry of codec {@code c} whose value is {@code text} as UTF-8. */
