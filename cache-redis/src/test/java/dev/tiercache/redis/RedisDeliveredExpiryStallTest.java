@@ -116,8 +116,13 @@ class RedisDeliveredExpiryStallTest {
         .until(() -> b.estimatedL1Size() < ENTRIES / 2);
     Map<String, Long> byThread = new HashMap<>();
     evictionsByThread.forEach((thread, count) -> byThread.put(thread, count.sum()));
-    assertThat(byThread.keySet())
-        .as("threads that expired B's backlog (evictions per thread: %s)", byThread)
-        .allMatch(thread -> thread.startsWith("ForkJoinPool.commonPool"));
+    // The removed key itself had expired: Caffeine counts its removal as an eviction on the delivering thread.
+    long offPool = byThread.entrySet().stream()
+        .filter(e -> !e.getKey().startsWith("ForkJoinPool.commonPool"))
+        .mapToLong(Map.Entry::getValue)
+        .sum();
+    assertThat(offPool)
+        .as("evictions off the pool (evictions per thread: %s)", byThread)
+        .isLessThanOrEqualTo(1);
   }
 }
