@@ -55,6 +55,12 @@ final class L1Tier<V> {
   private final CoarseTicker coarse;
   /** Whether values with no tags may be kept raw: nothing in this cache gives an entry times. */
   private final boolean rawValues;
+  /**
+   * Whether Caffeine's upkeep after one removal is bounded by its buffers (review 13): bounded by entry count, with no
+   * expiry, each pending write evicts at most one entry. With a TTL the upkeep expires every entry past it, however
+   * many, and with a weight one write may evict any number: then a delivered removal does not run it inline.
+   */
+  private final boolean upkeepBounded;
   /** The user's weigher, or null when the L1 is bounded by size; called before an install, never inside one. */
   private final java.util.function.ToIntBiFunction<String, Object> weigher;
   /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
@@ -77,6 +83,8 @@ final class L1Tier<V> {
     this.refreshes = refreshFraction > 0 || xfetchBeta > 0;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
     this.weigher = settings.l1.maximumWeight >= 0 ? settings.l1.weigher : null;
+    this.upkeepBounded = settings.l1.expireAfterWrite == null && settings.l1.expireAfterAccess == null
+        && settings.l1.maximumWeight < 0;
     // A raw value has no field for its weight, which must be taken before the install (see L1Entry#weight).
     this.rawValues = ttlNanos == 0 && maxStalenessNanos == 0 && !refreshes && weigher == null;
     this.systemClock = settings.ticker == Ticker.systemTicker();
@@ -381,10 +389,17 @@ final class L1Tier<V> {
   /**
    * As {@link #remove}, for an invalidation another instance made, on the thread that delivers it (with Redis, the
    * Pub/Sub connection's event loop): Caffeine's upkeep runs here, as after a fill, instead of waking a pool thread
-   * for every delivered key (benchmarks, suite 5). The upkeep runs no user code (the eviction listener counts).
+   * for every delivered key (benchmarks, suite 5). The upkeep runs no user code (the eviction listener counts). Only
+   * while that upkeep is bounded ({@link #upkeepBounded}): with a TTL it would expire a whole backlog on the
+   * delivering thread, under the key's stripe, while later messages and heartbeat echoes wait behind it (review 13,
+   * DeliveredInvalidationExpiryStallTest); then it goes to the pool as a local removal's does.
    */
   void removeDelivered(String key) {
-    L1Upkeep.fill(() -> map.remove(key));
+    if (upkeepBounded) {
+      L1Upkeep.fill(() -> map.remove(key));
+    } else {
+      map.remove(key);
+    }
   }
 
   /**

@@ -483,4 +483,102 @@ class RedisMgetReadDifferentialTest {
       assertThat(reads[i].entry().codecId()).isEqualTo("c");
     }
   }
+
+  /**
+   * Review 13 of 53a1643. {@link #entriesAroundTheCopyBoundInOneReplyReadWhatTheyHold} reads a bucket with no
+   * {@code gmax} and no floor yet, so its MGET settles nothing and every entry is read by the script: the heap copy is
+   * never parsed there. Here the bucket is seeded first, the reply must settle every entry itself (no script runs),
+   * and one reply carries many entries of random sizes around {@link BucketReply#COPIED}, each with its own tag and
+   * value, in an order that grows the copy and reuses it, plus malformed ones (empty, a truncated header, tags that are
+   * not UTF-8 at and past the bound): each reads what it holds, and malformed ones as the script reads them.
+   */
+  @Test
+  void manyEntriesAroundTheCopyBoundSettledByTheMgetItselfReadWhatTheyHold() {
+    RedisTier tier = session.tier().alwaysMgetFirst();
+    // A first read by the script seeds gmax and the floor (no invalidation: nothing runs scripts in the background).
+    join(tier.getByScript(cache, "seed-read"));
+    assertThat(redis.exists(meta("gmax"))).as("gmax seeded").isOne();
+    assertThat(redis.exists(meta("floor"))).as("floor seeded").isOne();
+
+    Random random = new Random(13);
+    List<String> keys = new ArrayList<>();
+    Map<String, String> values = new java.util.HashMap<>();
+    Map<String, String> tagOf = new java.util.HashMap<>();
+    int[] fixed = {
+      BucketReply.COPIED, 40, BucketReply.COPIED - 1, BucketReply.COPIED + 1, 29 + 8, 2 * BucketReply.COPIED, 100,
+      BucketReply.COPIED, 3_000, 64
+    };
+    for (int i = 0; i < 60; i++) {
+      String key = "e" + i;
+      String tag = "tag-" + i + "-" + "x".repeat(random.nextInt(40));
+      int tagField = EntryFormat.encodeTags(dev.tiercache.Tags.of(tag)).length;
+      int overhead = EntryFormat.HEADER + 1 + tagField;
+      int stored = i < fixed.length ? fixed[i] : 28 + random.nextInt(BucketReply.COPIED + 300);
+      int valueLength = Math.max(0, stored - overhead);
+      char[] text = new char[valueLength];
+      for (int c = 0; c < text.length; c++) {
+        text[c] = (char) ('a' + random.nextInt(26));
+      }
+      String value = new String(text);
+      join(tier.put(cache, key, entry(value, tag), TTL));
+      if (i < fixed.length && stored >= overhead) {
+        assertThat(raw.sync().get(bytes(entryKey(key)))).as("the planted length of " + key).hasSize(stored);
+      }
+      keys.add(key);
+      values.put(key, value);
+      tagOf.put(key, tag);
+    }
+    long above = Long.parseLong(redis.get(meta("gmax"))) + 1;
+    byte[] notUtf8 = concat(bytes("1:"), new byte[] {(byte) 0xff});
+    int plantedOverhead = EntryFormat.HEADER + 1 + notUtf8.length;
+    raw.sync().set(bytes(entryKey("bad-4096")),
+        planted(above, bytes("c"), notUtf8, bytes("y".repeat(BucketReply.COPIED - plantedOverhead))));
+    raw.sync().set(bytes(entryKey("bad-4097")),
+        planted(above, bytes("c"), notUtf8, bytes("y".repeat(BucketReply.COPIED + 1 - plantedOverhead))));
+    raw.sync().set(bytes(entryKey("empty")), new byte[0]);
+    raw.sync().set(bytes(entryKey("truncated")),
+        Arrays.copyOf(planted(above, bytes("c"), new byte[0], bytes("z")), EntryFormat.HEADER - 1));
+    List<String> weird = List.of("bad-4096", "bad-4097", "empty", "truncated");
+    // Interleaved: weird ones between good ones, big ones before small ones.
+    List<String> asked = new ArrayList<>();
+    for (int i = 0; i < keys.size(); i++) {
+      asked.add(keys.get(i));
+      if (i % 15 == 7) {
+        asked.add(weird.get((i / 15) % weird.size()));
+      }
+    }
+    asked.addAll(weird);
+    asked.add("missing");
+
+    long scriptsBefore = calls("evalsha") + calls("eval");
+    L2Read[] reads = join(tier.getAll(cache, asked.toArray(String[]::new)));
+    assertThat(calls("evalsha") + calls("eval")).as("the MGET settled every entry itself").isEqualTo(scriptsBefore);
+
+    for (int i = 0; i < asked.size(); i++) {
+      String key = asked.get(i);
+      if (values.containsKey(key)) {
+        assertThat(reads[i].entry()).as(key).isNotNull();
+        assertThat(reads[i].entry().codecId()).as(key).isEqualTo("c");
+        assertThat(new String(reads[i].entry().value(), StandardCharsets.UTF_8)).as(key).isEqualTo(values.get(key));
+        assertThat(reads[i].entry().tags()).as(key).isEqualTo(dev.tiercache.Tags.of(tagOf.get(key)));
+      } else if (key.equals("missing")) {
+        assertThat(reads[i].isHit()).as(key).isFalse();
+      } else {
+        L2Read byScript = join(tier.getByScript(cache, key));
+        assertThat(reads[i].entry()).as(key).isNotNull();
+        assertThat(reads[i].entry().codecId()).as(key).isEqualTo(byScript.entry().codecId())
+            .isEqualTo(EntryFormat.UNREADABLE);
+      }
+    }
+  }
+
+  private static long calls(String command) {
+    for (String line : redis.info("commandstats").split("\r?\n")) {
+      if (line.startsWith("cmdstat_" + command + ":")) {
+        String calls = line.substring(line.indexOf("calls=") + 6);
+        return Long.parseLong(calls.substring(0, calls.indexOf(',')));
+      }
+    }
+    return 0;
+  }
 }
