@@ -9,8 +9,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -57,30 +55,14 @@ class DeliveredInvalidationExpiryStallTest {
       now.addAndGet(TimeUnit.MINUTES.toNanos(2));
 
       // The common pool held: the upkeep it would run waits there, and what the delivering thread does shows.
-      ForkJoinPool pool = ForkJoinPool.commonPool();
-      CountDownLatch release = new CountDownLatch(1);
-      CountDownLatch held = new CountDownLatch(pool.getParallelism());
-      for (int i = 0; i < pool.getParallelism(); i++) {
-        pool.execute(() -> {
-          held.countDown();
-          try {
-            release.await(60, TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        });
-      }
       long size;
       long tookNanos;
-      try {
-        assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+      try (HeldCommonPool held = new HeldCommonPool()) {
         long start = System.nanoTime();
         bus.publish("expiry-stall", new InvalidationMessage("another-node", 1, System.currentTimeMillis(),
             List.of(new InvalidationMessage.Item("key", "k7"))));
         tookNanos = System.nanoTime() - start;
         size = cache.estimatedL1Size();
-      } finally {
-        release.countDown();
       }
       assertThat(size)
           .as("entries left after one delivered key invalidation: the delivering thread expired %d entries in %d ms",

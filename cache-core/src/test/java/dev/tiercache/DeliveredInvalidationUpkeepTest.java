@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tiercache.spi.InvalidationMessage;
 import dev.tiercache.testkit.InMemoryBus;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,30 +28,14 @@ class DeliveredInvalidationUpkeepTest {
       assertThat(cache.estimatedL1Size()).isEqualTo(2);
 
       // Every worker of the common pool held: whatever is handed to it stays queued, where the test sees it.
-      ForkJoinPool pool = ForkJoinPool.commonPool();
-      CountDownLatch release = new CountDownLatch(1);
-      CountDownLatch held = new CountDownLatch(pool.getParallelism());
-      for (int i = 0; i < pool.getParallelism(); i++) {
-        pool.execute(() -> {
-          held.countDown();
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        });
-      }
-      try {
-        assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
-        long queuedBefore = pool.getQueuedSubmissionCount() + pool.getQueuedTaskCount();
+      try (HeldCommonPool pool = new HeldCommonPool()) {
+        long queuedBefore = pool.queued();
 
         bus.publish("upkeep", new InvalidationMessage("another-node", 1, System.currentTimeMillis(),
             List.of(new InvalidationMessage.Item("key", "k1"))));
 
         assertThat(cache.estimatedL1Size()).isEqualTo(1);
-        assertThat(pool.getQueuedSubmissionCount() + pool.getQueuedTaskCount()).isEqualTo(queuedBefore);
-      } finally {
-        release.countDown();
+        assertThat(pool.queued()).isEqualTo(queuedBefore);
       }
       assertThat(cache.getIfPresent("k1")).isNull();
       assertThat(cache.getIfPresent("k2")).isEqualTo("v2");

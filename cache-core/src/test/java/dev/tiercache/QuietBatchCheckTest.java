@@ -1,6 +1,7 @@
 package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.testkit.ForwardingL2Store;
@@ -103,10 +104,7 @@ class QuietBatchCheckTest {
     assertThat(reader.getAll(List.of("k", "other"), keys -> Map.of())).containsEntry("k", "old");
 
     Future<?> invalidation = pool.submit(() -> invalidate.accept(reader));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (heldCount() == 0 && System.nanoTime() < deadline) {
-      Thread.sleep(1);
-    }
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> heldCount() > 0);
     assertThat(heldCount()).as("the invalidation reached the store and waits for its answer").isEqualTo(1);
     assertThat(invalidation.isDone()).isFalse();
 
