@@ -24,7 +24,8 @@ class ValueCodecsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "plain ascii", "héllo wörld", "日本語のテキスト", "emoji 😀🎉 outside the BMP", "\uFEFFleading BOM", "nul\u0000inside"})
+  @ValueSource(strings = {"", "plain ascii", "héllo wörld", "日本語のテキスト", "emoji 😀🎉 outside the BMP", "\uFEFFleading BOM", "nul\u0000inside",
+      "a stored \uFFFD replacement character", "\uFFFD", "question? marks?"})
   void stringRoundTripsAsUtf8(String value) {
     byte[] encoded = strings.encode(value);
 
@@ -56,6 +57,63 @@ class ValueCodecsTest {
     assertThatThrownBy(() -> strings.encode("before\uD800after"))
         .isInstanceOf(CodecException.class)
         .hasMessageNotContaining("before");
+  }
+
+  /**
+   * The string codec takes the JDK's fast lenient coders and falls back to the strict ones only when the result may
+   * hold a replacement: it must agree with the strict coders on every input. Random byte arrays (mostly malformed,
+   * some valid multi-byte text, some U+FFFD itself) and random strings (with lone surrogates, '?' and U+FFFD), fixed
+   * seed, bounded count.
+   */
+  @Test
+  void agreesWithTheStrictJdkCodersOnRandomInput() {
+    java.util.Random random = new java.util.Random(0x5eed);
+    String alphabet = "a?\uFFFD\u00E9\u65E5\uD83D\uDE00\uD800\uDC00";
+    for (int round = 0; round < 20_000; round++) {
+      byte[] input = new byte[random.nextInt(12)];
+      for (int i = 0; i < input.length; i++) {
+        int pick = random.nextInt(4);
+        input[i] = pick == 0 ? (byte) 'x' : pick == 1 ? (byte) (0x80 | random.nextInt(64)) : (byte) random.nextInt(256);
+      }
+      assertThat(outcome(() -> strings.decode(input))).as("decode %s", java.util.Arrays.toString(input))
+          .isEqualTo(outcome(() -> strictDecode(input)));
+      StringBuilder text = new StringBuilder();
+      for (int i = random.nextInt(8); i > 0; i--) {
+        text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      String value = text.toString();
+      assertThat(outcome(() -> java.util.Arrays.toString(strings.encode(value)))).as("encode %s", value.chars().boxed().toList())
+          .isEqualTo(outcome(() -> java.util.Arrays.toString(strictEncode(value))));
+    }
+  }
+
+  private static String outcome(java.util.concurrent.Callable<String> call) {
+    try {
+      return "ok " + call.call();
+    } catch (CodecException e) {
+      return "refused";
+    } catch (Exception e) {
+      return "other " + e;
+    }
+  }
+
+  private static String strictDecode(byte[] input) throws Exception {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(input)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new CodecException("strict", e);
+    }
+  }
+
+  private static byte[] strictEncode(String value) throws Exception {
+    try {
+      java.nio.ByteBuffer out = StandardCharsets.UTF_8.newEncoder().encode(java.nio.CharBuffer.wrap(value));
+      byte[] bytes = new byte[out.remaining()];
+      out.get(bytes);
+      return bytes;
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new CodecException("strict", e);
+    }
   }
 
   @Test
