@@ -288,31 +288,26 @@ public final class BenchMain {
     String settings = "no benchmark ran";
     for (int round = 0; round < rounds; round++) {
       List<RunResult> results = new ArrayList<>();
+      if (rounds > 1) {
+        System.out.println("\n---- " + suite.id() + ": round " + (round + 1) + " of " + rounds + " ----");
+      }
       if (threadCounts.length > 0) {
-        // One JMH run per thread count, every method in it: each comparison is between figures of the same run.
+        // One JMH run per thread count (or per method and thread count over several rounds): each comparison is
+        // between figures of the same run or the same round.
         List<Measurement> measured = new ArrayList<>();
         for (int threads : threadCounts) {
-          Collection<RunResult> run = runJmh(suite, cmd, redis, methods, threads);
-          results.addAll(run);
-          JmhResults.measurements(run).forEach(m -> measured.add(withThreads(m, threads)));
+          for (List<String> batch : batches(methods, rounds, round)) {
+            Collection<RunResult> run = runJmh(suite, cmd, redis, batch, threads);
+            results.addAll(run);
+            JmhResults.measurements(run).forEach(m -> measured.add(withThreads(m, threads)));
+          }
         }
         settings = JmhResults.settings(results) + ", at " + Arrays.toString(threadCounts) + " threads";
         perRound.add(measured);
         continue;
       }
-      if (rounds == 1) {
-        results.addAll(runJmh(suite, cmd, redis, methods, 0));
-      } else {
-        // One method at a time, in alternating order, so a load change on a shared machine does not fall on one
-        // side of a comparison only.
-        List<String> order = new ArrayList<>(methods);
-        if (round % 2 == 1) {
-          java.util.Collections.reverse(order);
-        }
-        System.out.println("\n---- " + suite.id() + ": round " + (round + 1) + " of " + rounds + " ----");
-        for (String method : order) {
-          results.addAll(runJmh(suite, cmd, redis, List.of(method), 0));
-        }
+      for (List<String> batch : batches(methods, rounds, round)) {
+        results.addAll(runJmh(suite, cmd, redis, batch, 0));
       }
       if (!results.isEmpty()) {
         settings = JmhResults.settings(results);
@@ -330,6 +325,22 @@ public final class BenchMain {
             + "order from one round to the next; figures are the median over the rounds and the error column is "
             + "half the spread between rounds."));
     return report;
+  }
+
+  /**
+   * The JMH runs of one round: all methods in one run, or, over several rounds, one method per run in an order that
+   * reverses from one round to the next, so that a load change on a shared machine does not fall on one side of a
+   * comparison only.
+   */
+  static List<List<String>> batches(List<String> methods, int rounds, int round) {
+    if (rounds == 1) {
+      return List.of(methods);
+    }
+    List<String> order = new ArrayList<>(methods);
+    if (round % 2 == 1) {
+      java.util.Collections.reverse(order);
+    }
+    return order.stream().map(List::of).toList();
   }
 
   /** The hit paths of suite 1 allocate nothing: one line per Tiercache read measurement, printed and noted. */
