@@ -12,8 +12,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class CacheKeyBytes {
 
-  /** One bucket's constant key parts. */
-  record Bucket(byte[] clock, byte[] floor, byte[] gmax, byte[] metaPrefix, byte[] entryPrefix) {}
+  /**
+   * One bucket's constant key parts.
+   *
+   * @param readMeta the clock, floor and gmax as a read's {@code MGET} sends them first (see {@link MgetArgs})
+   */
+  record Bucket(byte[] clock, byte[] floor, byte[] gmax, byte[] metaPrefix, byte[] entryPrefix, byte[] readMeta) {}
 
   private final KeySpace keys;
   private final ConcurrentHashMap<String, Bucket[]> byCache = new ConcurrentHashMap<>();
@@ -39,13 +43,12 @@ final class CacheKeyBytes {
     Bucket[] buckets = new Bucket[keys.buckets()];
     for (int b = 0; b < buckets.length; b++) {
       String meta = keys.metaPrefix(cache, b);
+      byte[] clock = bytes(keys.clock(cache, b));
+      byte[] floor = bytes(meta + "floor");
+      byte[] gmax = bytes(meta + "gmax");
       buckets[b] =
-          new Bucket(
-              bytes(keys.clock(cache, b)),
-              bytes(meta + "floor"),
-              bytes(meta + "gmax"),
-              bytes(meta),
-              bytes(keys.entryPrefix(cache, b)));
+          new Bucket(clock, floor, gmax, bytes(meta), bytes(keys.entryPrefix(cache, b)),
+              MgetArgs.readMeta(clock, floor, gmax));
     }
     return buckets;
   }

@@ -121,11 +121,8 @@ final class RedisConnections implements AutoCloseable {
    * An {@code MGET} of keys of one hash slot, issued as {@link #callUnwatched} does, its reply decoded by
    * {@code reply} as it arrives.
    */
-  <T> CompletableFuture<T> mget(CommandOutput<byte[], byte[], T> reply, byte[]... keys) {
-    return callUnwatched(
-        commands -> commands
-            .dispatch(CommandType.MGET, reply, new CommandArgs<>(ByteArrayCodec.INSTANCE).addKeys(keys))
-            .toCompletableFuture());
+  <T> CompletableFuture<T> mget(CommandOutput<byte[], byte[], T> reply, CommandArgs<byte[], byte[]> keys) {
+    return callUnwatched(commands -> commands.dispatch(CommandType.MGET, reply, keys).toCompletableFuture());
   }
 
   /** Reports the failure of a call issued with {@link #callUnwatched}; a call never issued is not reported. */

@@ -46,14 +46,13 @@ final class TierReads {
   CompletableFuture<L2Read> get(String cache, String key) {
     int b = keys.bucketOf(key);
     CacheKeyBytes.Bucket bucket = keyBytes.of(cache)[b];
-    byte[] entryKey = CacheKeyBytes.concat(bucket.entryPrefix(), key);
     if (routes.viaScript(cache, b)) {
-      return scripted(cache, b, bucket, key, entryKey);
+      return scripted(cache, b, bucket, key, CacheKeyBytes.concat(bucket.entryPrefix(), key));
     }
+    MgetArgs args = new MgetArgs(bucket, new String[] {key});
     CompletableFuture<L2Read> result = new CompletableFuture<>();
     connections
-        .mget(new BucketReply(scripts.seen.version(cache, b), 1), bucket.clock(), bucket.floor(), bucket.gmax(),
-            entryKey)
+        .mget(new BucketReply(scripts.seen.version(cache, b), 1), args)
         .whenComplete(
             (reply, failure) -> {
               if (failure != null) {
@@ -68,7 +67,8 @@ final class TierReads {
                 return;
               }
               routes.leftOpen(cache, b);
-              scripted(cache, b, bucket, key, entryKey).whenComplete((checked, again) -> complete(result, checked, again));
+              scripted(cache, b, bucket, key, args.entryKey(0))
+                  .whenComplete((checked, again) -> complete(result, checked, again));
             });
     return result;
   }
@@ -136,21 +136,19 @@ final class TierReads {
    */
   private CompletableFuture<Void> readBucket(
       String cache, int b, CacheKeyBytes.Bucket bucket, String[] all, int[] order, int from, int to, L2Read[] reads) {
-    byte[][] mgetKeys = new byte[BucketReply.FIRST + to - from][];
-    mgetKeys[0] = bucket.clock();
-    mgetKeys[1] = bucket.floor();
-    mgetKeys[2] = bucket.gmax();
+    String[] bucketKeys = new String[to - from];
     for (int j = from; j < to; j++) {
-      mgetKeys[BucketReply.FIRST + j - from] = CacheKeyBytes.concat(bucket.entryPrefix(), all[order[j]]);
+      bucketKeys[j - from] = all[order[j]];
     }
+    MgetArgs args = new MgetArgs(bucket, bucketKeys);
     if (routes.viaScript(cache, b)) {
       int[] every = new int[to - from];
       java.util.Arrays.setAll(every, i -> from + i);
-      return scripted(cache, b, bucket, all, order, every, every.length, mgetKeys, from, reads);
+      return scripted(cache, b, bucket, all, order, every, every.length, args, from, reads);
     }
     CompletableFuture<Void> result = new CompletableFuture<>();
     connections
-        .mget(new BucketReply(scripts.seen.version(cache, b), to - from), mgetKeys)
+        .mget(new BucketReply(scripts.seen.version(cache, b), to - from), args)
         .whenComplete(
             (reply, failure) -> {
               if (failure != null) {
@@ -177,7 +175,7 @@ final class TierReads {
                 return;
               }
               routes.leftOpen(cache, b);
-              scripted(cache, b, bucket, all, order, open, opened, mgetKeys, from, reads)
+              scripted(cache, b, bucket, all, order, open, opened, args, from, reads)
                   .whenComplete((checked, again) -> complete(result, null, again));
             });
     return result;
@@ -185,7 +183,7 @@ final class TierReads {
 
   /**
    * The keys at {@code order[positions[0, count)]} of bucket {@code b} read by the script into {@code reads};
-   * {@code mgetKeys} holds their entry keys, the key at position {@code j} at {@code FIRST + j - from}.
+   * {@code mget} holds the bucket's keys, the key at position {@code j} at {@code j - from}.
    */
   private CompletableFuture<Void> scripted(
       String cache,
@@ -195,7 +193,7 @@ final class TierReads {
       int[] order,
       int[] positions,
       int count,
-      byte[][] mgetKeys,
+      MgetArgs mget,
       int from,
       L2Read[] reads) {
     String[] wanted = new String[count];
@@ -204,7 +202,7 @@ final class TierReads {
     for (int o = 0; o < count; o++) {
       wanted[o] = all[order[positions[o]]];
       at[o] = order[positions[o]];
-      entryKeys[o] = mgetKeys[BucketReply.FIRST + positions[o] - from];
+      entryKeys[o] = mget.entryKey(positions[o] - from);
     }
     return readBucket(cache, b, bucket, entryKeys, reply -> decode(wanted, at, 0, count, reply, reads))
         .thenApply(done -> null);
