@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * the bus message leaves in the same atomic step that changes the L2; otherwise this instance publishes it and waits
  * for the bus to take it. One that cannot get there within the L2 timeout throws {@link InvalidationPendingException}
  * after taking effect here; it waits in the pending queue (and the L2 is not trusted meanwhile) or in the bus outbox,
- * and is retried until it gets through.
+ * and is retried until it gets through. One whose L2 call throws an {@link Error} waits in the pending queue too, and
+ * the Error reaches the caller as it was thrown.
  */
 final class Invalidator {
 
@@ -132,7 +133,12 @@ final class Invalidator {
     }
     // Tried even while earlier ones wait in the queue: invalidations only remove, so their order in the L2 does not
     // matter, and one applied later than a put only costs that put's entry (a miss), never a stale read.
-    Throwable failure = l2.invalidate(invalidation, announcement(invalidation));
+    Throwable failure;
+    try {
+      failure = l2.invalidate(invalidation, announcement(invalidation));
+    } catch (Error bug) {
+      throw deferred(invalidation, bug);
+    }
     if (failure != null) {
       defer(invalidation);
       return failure;
@@ -164,7 +170,11 @@ final class Invalidator {
       boolean stored = true;
       try {
         if (l2 != null) {
-          failure = l2.put(key, entry, announcement(supersede), () -> landedLate(supersede));
+          try {
+            failure = l2.put(key, entry, announcement(supersede), () -> landedLate(supersede));
+          } catch (Error bug) {
+            throw deferred(supersede, bug);
+          }
           if (failure != null) {
             // The L2 may still hold the old value: it is removed there once the L2 is back.
             stored = false;
@@ -261,6 +271,16 @@ final class Invalidator {
     } else {
       scheduleDrain();
     }
+  }
+
+  /**
+   * Defers an invalidation whose L2 call threw an Error (a store's or a codec's bug) instead of failing: the L2 may
+   * lack it just the same, and trusted meanwhile it would serve what the invalidation covered, here and to the other
+   * instances, which the retry also tells. The Error is returned unchanged, for the caller to throw.
+   */
+  private Error deferred(Invalidation invalidation, Error bug) {
+    defer(invalidation);
+    return bug;
   }
 
   /**
