@@ -347,6 +347,14 @@ final class L2Tier<V> {
       metrics.l2Error(op);
       warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
       return new Failed(cause);
+    } catch (Error e) {
+      // A store's (or a codec's) bug, thrown as it was called: still a failed call for the breaker, since the
+      // permission it took is otherwise never given back, and in the half-open state, with a limited number of
+      // permitted calls, the L2 would never be called again. The Error itself is the caller's to see.
+      breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
+      logTransition();
+      metrics.l2Error(op);
+      throw e;
     }
   }
 
