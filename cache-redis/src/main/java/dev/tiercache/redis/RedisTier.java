@@ -18,6 +18,7 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
@@ -160,7 +161,7 @@ public final class RedisTier implements L2Store {
   @SuppressWarnings("deprecation") // getUsername: the credentials provider that replaces it is asynchronous
   public static RedisTier create(RedisURI uri) {
     Objects.requireNonNull(uri, "uri");
-    ClientResources resources = DefaultClientResources.builder().reconnectDelay(recommendedReconnectDelay()).build();
+    ClientResources resources = ownedResources();
     RedisClient client = RedisClient.create(resources, uri);
     client.setOptions(recommendedClientOptions());
     AutoCloseable owned = () -> {
@@ -351,6 +352,19 @@ public final class RedisTier implements L2Store {
   public static Supplier<Delay> recommendedReconnectDelay() {
     return () -> Delay.equalJitter(
         Duration.ofMillis(20), RECOMMENDED_MAX_RECONNECT_DELAY, 10, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The client resources of a tier that owns its client ({@link #create(RedisURI)}): the recommended reconnect delay,
+   * and no command latency recorder. Lettuce turns one on whenever LatencyUtils and HdrHistogram are on the class path
+   * (Micrometer brings them), and it measures and records every command for an event nobody can subscribe to on
+   * resources that only the tier sees; the cache's own meters time what the tier does.
+   */
+  static ClientResources ownedResources() {
+    return DefaultClientResources.builder()
+        .reconnectDelay(recommendedReconnectDelay())
+        .commandLatencyRecorder(CommandLatencyRecorder.disabled())
+        .build();
   }
 
   private static void warnIfQueueingWhileDisconnected(ClientOptions clientOptions) {
