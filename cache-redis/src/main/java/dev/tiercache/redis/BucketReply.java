@@ -40,6 +40,21 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
     this.settled = new L2Read[entries];
   }
 
+  /**
+   * The reply's array begins. Lettuce replays a command still waiting for its reply when its connection closes (its
+   * default, at-least-once) into this same output, so a reply cut short leaves elements here: they are forgotten, or
+   * the replayed reply's elements would land one partial reply further on, an entry settling another key's read. An
+   * {@code MGET}'s reply is one array of bulk strings, so this is called once per reply decoded.
+   */
+  @Override
+  public void multi(int count) {
+    element = 0;
+    clock = -1;
+    floor = -1;
+    gmax = -1;
+    java.util.Arrays.fill(settled, null);
+  }
+
   @Override
   public void set(ByteBuffer bytes) {
     int at = element++;

@@ -76,6 +76,7 @@ class RedisMgetReplayTest {
           after = reader.getAll(cache, keys).get(20, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException failed) {
           // A failed read is an acceptable answer; another key's value is not. Nothing to check then.
+          System.out.println("REPLAY the cut MGET failed: " + failed.getCause());
           assertThat(proxy.cuts.get()).isOne();
           return;
         }
@@ -90,6 +91,7 @@ class RedisMgetReplayTest {
             wrong.add("k" + i + " -> " + found.substring(0, Math.max(0, found.indexOf(' '))));
           }
         }
+        System.out.println("REPLAY the cut MGET was answered; " + wrong.size() + " keys with another key's value");
         assertThat(wrong).as("keys answered with another key's value").isEmpty();
       } finally {
         viaProxy.shutdown(Duration.ZERO, Duration.ofSeconds(2));
