@@ -55,6 +55,15 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
     java.util.Arrays.fill(settled, null);
   }
 
+  /**
+   * Lettuce prints a command's output when it logs the command (DEBUG); the inherited form prints {@code output},
+   * which is this reply itself, and never ends. Prints no entry: values stay out of logs.
+   */
+  @Override
+  public String toString() {
+    return "BucketReply [entries=" + settled.length + ", received=" + element + "]";
+  }
+
   @Override
   public void set(ByteBuffer bytes) {
     int at = element++;
