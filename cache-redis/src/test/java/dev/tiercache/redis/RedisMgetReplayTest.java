@@ -47,6 +47,20 @@ class RedisMgetReplayTest {
 
   @Test
   void anMgetReplayedAfterItsReplyWasCutShortAnswersEachKeyWithItsOwnValue() throws Exception {
+    cutAndReplay("MGET");
+  }
+
+  /**
+   * The same for the read script's reply (entries written before the bucket's gmax, which the MGET leaves open), which
+   * Lettuce's own NestedMultiOutput decodes: its replayed elements nest inside the partial reply's list.
+   */
+  @Test
+  void aReadScriptReplayedAfterItsReplyWasCutShortAnswersEachKeyWithItsOwnValueOrFails() throws Exception {
+    cutAndReplay("EVALSHA");
+  }
+
+  private void cutAndReplay(String command) throws Exception {
+    boolean script = command.equals("EVALSHA");
     String cache = uniqueName("replay");
     RedisClient direct = RedisClient.create(REDIS.uri());
     direct.setOptions(RedisTier.recommendedClientOptions());
@@ -56,13 +70,19 @@ class RedisMgetReplayTest {
           RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(5)).build());
       try (RedisTier writer = RedisTier.create(direct);
           RedisTier reader = RedisTier.create(viaProxy).alwaysMgetFirst()) {
-        // A first read seeds the bucket's gmax and floor; entries written after it are settled by the MGET alone.
+        // A first read seeds the bucket's gmax and floor: entries written after it are settled by the MGET alone,
+        // entries written before it by the script.
         join(writer.put(cache, "seed", entry("seed"), TTL));
-        join(reader.get(cache, "seed"));
+        if (!script) {
+          join(reader.get(cache, "seed"));
+        }
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < KEYS; i++) {
           keys.add("k" + i);
           join(writer.put(cache, "k" + i, entry(valueOf(i)), TTL));
+        }
+        if (script) {
+          join(reader.get(cache, "seed"));
         }
         Map<String, L2Read> before = join(reader.getAll(cache, keys));
         for (int i = 0; i < KEYS; i++) {
@@ -70,17 +90,17 @@ class RedisMgetReplayTest {
         }
 
         // The next MGET's reply is cut after a few entries (its whole reply is ~20 KB), then the connection closed.
-        proxy.cutNextMgetReplyAfter(3_000);
+        proxy.cutNextReplyAfter(command, 3_000);
         Map<String, L2Read> after;
         try {
           after = reader.getAll(cache, keys).get(20, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException failed) {
           // A failed read is an acceptable answer; another key's value is not. Nothing to check then.
-          System.out.println("REPLAY the cut MGET failed: " + failed.getCause());
+          System.out.println("REPLAY the cut " + command + " failed: " + failed.getCause());
           assertThat(proxy.cuts.get()).isOne();
           return;
         }
-        assertThat(proxy.cuts.get()).as("the MGET's reply was cut").isOne();
+        assertThat(proxy.cuts.get()).as("the reply was cut").isOne();
         List<String> wrong = new ArrayList<>();
         for (int i = 0; i < KEYS; i++) {
           L2Read read = after.get("k" + i);
@@ -91,7 +111,8 @@ class RedisMgetReplayTest {
             wrong.add("k" + i + " -> " + found.substring(0, Math.max(0, found.indexOf(' '))));
           }
         }
-        System.out.println("REPLAY the cut MGET was answered; " + wrong.size() + " keys with another key's value");
+        System.out.println(
+            "REPLAY the cut " + command + " was answered; " + wrong.size() + " keys with another key's value");
         assertThat(wrong).as("keys answered with another key's value").isEmpty();
       } finally {
         viaProxy.shutdown(Duration.ZERO, Duration.ofSeconds(2));
@@ -113,16 +134,16 @@ class RedisMgetReplayTest {
 
   /**
    * A loopback proxy that forwards both ways, and once armed, lets through only the first bytes of the reply to the
-   * next {@code MGET} a client sends, then closes that connection (both sides). Later connections pass.
+   * next command of a name a client sends, then closes that connection (both sides). Later connections pass.
    */
   static final class CuttingProxy implements AutoCloseable {
-    private static final byte[] MGET = "\r\nMGET\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final String host;
     private final int targetPort;
     private final ServerSocket server;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile int armed = -1;
+    private volatile byte[] armedFor;
     final AtomicInteger cuts = new AtomicInteger();
 
     CuttingProxy(String host, int targetPort) throws IOException {
@@ -137,7 +158,8 @@ class RedisMgetReplayTest {
       return server.getLocalPort();
     }
 
-    void cutNextMgetReplyAfter(int bytes) {
+    void cutNextReplyAfter(String command, int bytes) {
+      armedFor = ("\r\n" + command + "\r\n").getBytes(StandardCharsets.US_ASCII);
       armed = bytes;
     }
 
@@ -174,7 +196,7 @@ class RedisMgetReplayTest {
         try (InputStream in = client.getInputStream(); OutputStream out = upstream.getOutputStream()) {
           for (int n; (n = in.read(buffer)) >= 0; ) {
             int cutAfter = armed;
-            if (cutAfter >= 0 && contains(buffer, n, MGET)) {
+            if (cutAfter >= 0 && contains(buffer, n, armedFor)) {
               armed = -1;
               remaining = cutAfter; // before Redis sees the command, so before any byte of its reply
             }
