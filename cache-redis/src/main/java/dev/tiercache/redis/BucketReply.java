@@ -40,6 +40,30 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
     this.settled = new L2Read[entries];
   }
 
+  /**
+   * The reply's array begins. Lettuce replays a command still waiting for its reply when its connection closes (its
+   * default, at-least-once) into this same output, so a reply cut short leaves elements here: they are forgotten, or
+   * the replayed reply's elements would land one partial reply further on, an entry settling another key's read. An
+   * {@code MGET}'s reply is one array of bulk strings, so this is called once per reply decoded.
+   */
+  @Override
+  public void multi(int count) {
+    element = 0;
+    clock = -1;
+    floor = -1;
+    gmax = -1;
+    java.util.Arrays.fill(settled, null);
+  }
+
+  /**
+   * Lettuce prints a command's output when it logs the command (DEBUG); the inherited form prints {@code output},
+   * which is this reply itself, and never ends. Prints no entry: values stay out of logs.
+   */
+  @Override
+  public String toString() {
+    return "BucketReply [entries=" + settled.length + ", received=" + element + "]";
+  }
+
   @Override
   public void set(ByteBuffer bytes) {
     int at = element++;
