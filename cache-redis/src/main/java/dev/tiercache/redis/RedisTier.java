@@ -270,6 +270,7 @@ public final class RedisTier implements L2Store {
       Limits limits) {
     Objects.requireNonNull(options, "options");
     warnIfQueueingWhileDisconnected(clientOptions);
+    warnIfReplaying(clientOptions);
     RedisConnections connections = new RedisConnections(opener, commandsOf, options.connectRetryInterval(), onFailure);
     StartupChecks checks = new StartupChecks(connections, options);
     if (connections.isConnected()) {
@@ -365,6 +366,25 @@ public final class RedisTier implements L2Store {
         .reconnectDelay(recommendedReconnectDelay())
         .commandLatencyRecorder(CommandLatencyRecorder.disabled())
         .build();
+  }
+
+  /**
+   * Warns when the client replays, after a reconnect, the commands its connection had in flight (Lettuce's default):
+   * a replayed script runs twice, and its second run can land after changes made meanwhile (an invalidation another
+   * instance returned from), and a reply cut short is decoded again into the same output (the tier refuses a read
+   * whose reply does not have its shape, but cannot undo a write that ran twice).
+   */
+  static boolean warnIfReplaying(ClientOptions clientOptions) {
+    java.util.function.Predicate<io.lettuce.core.protocol.RedisCommand<?, ?, ?>> filter =
+        clientOptions.getReplayFilter();
+    boolean replays = filter == null
+        || !filter.test(new io.lettuce.core.protocol.Command<>(io.lettuce.core.protocol.CommandType.EVALSHA, null));
+    if (replays) {
+      LOG.warn(
+          "the Redis client replays commands in flight after a reconnect: a replayed write can land after an"
+              + " invalidation that already returned; RedisTier.recommendedClientOptions() replays nothing");
+    }
+    return replays;
   }
 
   private static void warnIfQueueingWhileDisconnected(ClientOptions clientOptions) {

@@ -232,9 +232,11 @@ final class TierReads {
     System.arraycopy(entryKeys, 0, scriptKeys, 1, entryKeys.length);
     Function<List<Object>, R> observed =
         reply -> {
+          // Decoded first: a reply that is not the script's answer is refused before anything is taken from it.
+          R decoded = decode.apply(reply);
           scripts.seen.observe(cache, b, (Long) reply.get(0));
           scripts.seen.observeTime(cache, b, (Long) reply.get(reply.size() - 1));
-          return decode.apply(reply);
+          return decoded;
         };
     return scripts.run(
         Scripts.READ,
@@ -253,12 +255,18 @@ final class TierReads {
    */
   private static L2Read[] decode(
       String[] wanted, int[] order, int from, int to, List<Object> reply, L2Read[] reads) {
-    long version = (Long) reply.get(0);
+    // The script answers exactly clock, patterns, one element per key, time. Any other length is not its answer: a
+    // reply decoded twice into one output (Lettuce replays a command whose reply a closed connection cut short, when
+    // the client's options let it) has the second reply's elements after the first one's, and key j would be read
+    // from another key's place. Such a read fails instead.
+    if (reply.size() != 3 + to - from || !(reply.get(0) instanceof Long version)) {
+      throw new IllegalStateException("the read script answered " + reply.size() + " elements for " + (to - from)
+          + " keys: not its reply (decoded twice after a replay?)");
+    }
     List<Recorded> patterns = Recorded.of(reply.get(1));
     for (int j = from; j < to; j++) {
       int at = 2 + j - from;
-      // The last element is the server's time: an entry's answer is never there.
-      Object answer = at < reply.size() - 1 ? reply.get(at) : null;
+      Object answer = reply.get(at);
       L2Entry entry;
       if (answer instanceof Long code && (code == 0 || code == 1)) {
         entry = code == 0 ? null : EntryFormat.unreadable();
