@@ -152,6 +152,7 @@ final class TierWrites {
         ScriptOutputType.MULTI,
         scriptKeys,
         reply -> {
+          checkShape(reply, 1);
           observe(cache, bucket, reply);
           if (reply.size() > 2) {
             return written;
@@ -176,6 +177,23 @@ final class TierWrites {
     boolean publish = message != null && message.length > 0;
     args[6] = publish ? keyBytes.channel(cache) : NONE;
     args[7] = publish ? message : NONE;
+  }
+
+  /**
+   * Refuses a reply that is not the write script's answer for {@code keys} keys (clock, time, then the 1-based
+   * positions written, increasing): a reply decoded twice into one output after Lettuce replayed the command (see
+   * {@link RedisTier#warnIfReplaying}) must not report another key as written, or a refused one as landed.
+   */
+  static void checkShape(List<Long> reply, int keys) {
+    boolean ok = reply.size() >= 2 && reply.size() <= 2 + keys;
+    for (int i = 2; ok && i < reply.size(); i++) {
+      long position = reply.get(i);
+      ok = position >= 1 && position <= keys && (i == 2 || position > reply.get(i - 1));
+    }
+    if (!ok) {
+      throw new IllegalStateException(
+          "the write script answered " + reply.size() + " elements for " + keys + " keys: not its reply");
+    }
   }
 
   private void observe(String cache, int bucket, List<Long> reply) {
@@ -215,6 +233,7 @@ final class TierWrites {
         ScriptOutputType.MULTI,
         scriptKeys,
         reply -> {
+          checkShape(reply, bucketKeys.size());
           observe(cache, bucket, reply);
           List<String> written = new ArrayList<>(reply.size() - 2);
           reply.subList(2, reply.size()).forEach(p -> written.add(bucketKeys.get(p.intValue() - 1)));
