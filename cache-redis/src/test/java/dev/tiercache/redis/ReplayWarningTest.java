@@ -21,4 +21,17 @@ class ReplayWarningTest {
     ClientOptions onlyWrites = ClientOptions.builder().replayFilter(c -> c.getType() == CommandType.SET).build();
     assertThat(RedisTier.warnIfReplaying(onlyWrites)).isTrue();
   }
+
+  /**
+   * Review 16: the probe command handed to the filter has no arguments and no output, so a filter that reads either
+   * (a legitimate one, e.g. replay only small commands) threw a NullPointerException out of RedisTier.create.
+   */
+  @Test
+  void aFilterThatReadsTheCommandsArgumentsOrOutputDoesNotFailTheTier() {
+    ClientOptions bySize = ClientOptions.builder().replayFilter(c -> c.getArgs().count() > 100).build();
+    assertThat(RedisTier.warnIfReplaying(bySize)).isTrue();
+    ClientOptions byOutput =
+        ClientOptions.builder().replayFilter(c -> c.getOutput().getClass().getSimpleName().isEmpty()).build();
+    assertThat(RedisTier.warnIfReplaying(byOutput)).isTrue();
+  }
 }
