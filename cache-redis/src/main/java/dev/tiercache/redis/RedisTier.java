@@ -377,8 +377,29 @@ public final class RedisTier implements L2Store {
   static boolean warnIfReplaying(ClientOptions clientOptions) {
     java.util.function.Predicate<io.lettuce.core.protocol.RedisCommand<?, ?, ?>> filter =
         clientOptions.getReplayFilter();
-    boolean replays = filter == null
-        || !filter.test(new io.lettuce.core.protocol.Command<>(io.lettuce.core.protocol.CommandType.EVALSHA, null));
+    boolean replays;
+    if (filter == null) {
+      replays = true;
+    } else {
+      // A probe shaped as the tier's scripts are sent (arguments and output), so that a filter that reads either
+      // judges it as it would judge them; one that still throws cannot be shown not to replay them.
+      io.lettuce.core.protocol.CommandArgs<byte[], byte[]> args =
+          new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)
+              .add(Scripts.READ.sha)
+              .add(1)
+              .addKey(new byte[] {'k'});
+      io.lettuce.core.protocol.Command<byte[], byte[], ?> probe = new io.lettuce.core.protocol.Command<>(
+          io.lettuce.core.protocol.CommandType.EVALSHA,
+          new io.lettuce.core.output.NestedMultiOutput<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE),
+          args);
+      boolean dropped;
+      try {
+        dropped = filter.test(probe);
+      } catch (RuntimeException e) {
+        dropped = false;
+      }
+      replays = !dropped;
+    }
     if (replays) {
       LOG.warn(
           "the Redis client replays commands in flight after a reconnect: a replayed write can land after an"
