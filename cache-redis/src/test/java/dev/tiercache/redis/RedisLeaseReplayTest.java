@@ -34,8 +34,11 @@ class RedisLeaseReplayTest {
       RedisClient viaProxy = RedisClient.create(
           RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(5)).build());
       try (RedisTier other = RedisTier.create(direct); RedisTier owner = RedisTier.create(viaProxy)) {
-        // Not a byte of the reply gets through: Redis ran the SET, the connection closes, Lettuce replays it.
-        proxy.cutNextReplyAfter("SET", 0);
+        // A first lease, of another key, so that whatever command takes a lease is known to the server already.
+        assertThat(join(owner.tryLease(cache, "warm-up", "node-w", Duration.ofSeconds(30)))).isTrue();
+        // Not a byte of the reply gets through: Redis took the lease, the connection closes, Lettuce replays the
+        // command (the first one that names the owner, whichever command takes the lease).
+        proxy.cutNextReplyAfter("node-a", 0);
         boolean taken = owner.tryLease(cache, "k", "node-a", Duration.ofSeconds(30)).get(20, TimeUnit.SECONDS);
         assertThat(proxy.cuts.get()).as("the reply was cut").isOne();
         boolean takenByOther = join(other.tryLease(cache, "k", "node-b", Duration.ofSeconds(30)));
