@@ -315,6 +315,18 @@ final class Scripts {
               """);
 
   /** KEYS: lease key. ARGV: owner. Deletes the lease if the owner still holds it. */
+  /**
+   * KEYS: the lease. ARGV: owner, TTL ms. Returns 1 when the lease is taken or already the owner's (a replayed take
+   * after a reconnect finds its first run's lease), else 0.
+   */
+  static final Script TAKE_LEASE =
+      new Script(
+          """
+          if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+          if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+          return 0
+          """);
+
   static final Script RELEASE_LEASE =
       new Script(
           """

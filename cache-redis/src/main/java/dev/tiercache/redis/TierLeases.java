@@ -3,11 +3,10 @@ package dev.tiercache.redis;
 import static dev.tiercache.redis.KeySpace.bytes;
 
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SetArgs;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** Load leases (distributed single-flight): a {@code SET NX PX} in the key's bucket, released by its owner only. */
+/** Load leases (distributed single-flight): a {@code SET NX PX} in the key's bucket (see {@link Scripts#TAKE_LEASE}), released by its owner only. */
 final class TierLeases {
 
   private final KeySpace keys;
@@ -20,11 +19,18 @@ final class TierLeases {
     this.scripts = scripts;
   }
 
+  /**
+   * Takes the lease if it is free, or tells that {@code owner} already holds it: a {@code SET NX} whose reply a
+   * closed connection lost is replayed by a client with Lettuce's default options, and its replay must not report the
+   * lease its first run took as another's (the owner would wait for its own lease until it expires).
+   */
   CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
     byte[] lease = bytes(keys.lease(cache, KeySpace.wellFormed(key, "key")));
-    SetArgs onlyIfFree = SetArgs.Builder.nx().px(Math.max(1, ttl.toMillis()));
-    return connections.call(
-        c -> c.set(lease, bytes(owner), onlyIfFree).toCompletableFuture().thenApply("OK"::equals));
+    return scripts
+        .<Long>run(
+            Scripts.TAKE_LEASE, ScriptOutputType.INTEGER, new byte[][] {lease},
+            bytes(owner), bytes(Long.toString(Math.max(1, ttl.toMillis()))))
+        .thenApply(taken -> taken == 1L);
   }
 
   CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
