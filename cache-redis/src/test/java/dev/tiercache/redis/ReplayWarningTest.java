@@ -34,4 +34,14 @@ class ReplayWarningTest {
         ClientOptions.builder().replayFilter(c -> c.getOutput().getClass().getSimpleName().isEmpty()).build();
     assertThat(RedisTier.warnIfReplaying(byOutput)).isTrue();
   }
+
+  /**
+   * Review 16: a filter that drops EVALSHA alone still replays EVAL, which the tier sends when the server does not know
+   * a script: right after a Redis restart, when connections close and commands are in flight.
+   */
+  @Test
+  void aFilterThatDropsOnlyEvalshaStillReplaysTheEvalFallbackAndIsReported() {
+    ClientOptions onlyEvalsha = ClientOptions.builder().replayFilter(c -> c.getType() == CommandType.EVALSHA).build();
+    assertThat(RedisTier.warnIfReplaying(onlyEvalsha)).isTrue();
+  }
 }
