@@ -377,35 +377,39 @@ public final class RedisTier implements L2Store {
   static boolean warnIfReplaying(ClientOptions clientOptions) {
     java.util.function.Predicate<io.lettuce.core.protocol.RedisCommand<?, ?, ?>> filter =
         clientOptions.getReplayFilter();
-    boolean replays;
-    if (filter == null) {
-      replays = true;
-    } else {
-      // A probe shaped as the tier's scripts are sent (arguments and output), so that a filter that reads either
-      // judges it as it would judge them; one that still throws cannot be shown not to replay them.
-      io.lettuce.core.protocol.CommandArgs<byte[], byte[]> args =
-          new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)
-              .add(Scripts.READ.sha)
-              .add(1)
-              .addKey(new byte[] {'k'});
-      io.lettuce.core.protocol.Command<byte[], byte[], ?> probe = new io.lettuce.core.protocol.Command<>(
-          io.lettuce.core.protocol.CommandType.EVALSHA,
-          new io.lettuce.core.output.NestedMultiOutput<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE),
-          args);
-      boolean dropped;
-      try {
-        dropped = filter.test(probe);
-      } catch (RuntimeException e) {
-        dropped = false;
-      }
-      replays = !dropped;
-    }
+    boolean replays = filter == null
+        || replays(filter, io.lettuce.core.protocol.CommandType.EVALSHA, Scripts.READ.sha)
+        // The fallback sent when the server does not know a script (as right after a restart).
+        || replays(filter, io.lettuce.core.protocol.CommandType.EVAL, Scripts.READ.body);
     if (replays) {
       LOG.warn(
           "the Redis client replays commands in flight after a reconnect: a replayed write can land after an"
               + " invalidation that already returned; RedisTier.recommendedClientOptions() replays nothing");
     }
     return replays;
+  }
+
+  /**
+   * Whether {@code filter} lets a script command be replayed. The probe is shaped as the tier sends its scripts
+   * (arguments and output), so that a filter that reads either judges it as it would judge them; one that still
+   * throws cannot be shown not to replay them.
+   */
+  private static boolean replays(
+      java.util.function.Predicate<io.lettuce.core.protocol.RedisCommand<?, ?, ?>> filter,
+      io.lettuce.core.protocol.CommandType type,
+      String script) {
+    io.lettuce.core.protocol.CommandArgs<byte[], byte[]> args =
+        new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)
+            .add(script)
+            .add(1)
+            .addKey(new byte[] {'k'});
+    io.lettuce.core.protocol.Command<byte[], byte[], ?> probe = new io.lettuce.core.protocol.Command<>(
+        type, new io.lettuce.core.output.NestedMultiOutput<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE), args);
+    try {
+      return !filter.test(probe);
+    } catch (RuntimeException e) {
+      return true;
+    }
   }
 
   private static void warnIfQueueingWhileDisconnected(ClientOptions clientOptions) {
