@@ -40,12 +40,24 @@ class RedisScriptReplaySweepTest {
 
   @Test
   void aReadScriptReplyCutAtAnyOffsetAnswersEachKeyWithItsOwnValueOrFails() throws Exception {
+    sweepReads(null);
+  }
+
+  @Test
+  void aReadScriptReplyCutAtAnyOffsetAnswersEachKeyWithItsOwnValueOrFailsOverResp2() throws Exception {
+    sweepReads(io.lettuce.core.protocol.ProtocolVersion.RESP2);
+  }
+
+  private void sweepReads(io.lettuce.core.protocol.ProtocolVersion protocol) throws Exception {
     String cache = uniqueName("sweep");
     RedisClient direct = RedisClient.create(REDIS.uri());
     direct.setOptions(RedisTier.recommendedClientOptions());
     try (CuttingProxy proxy = new CuttingProxy(REDIS.host(), REDIS.port())) {
       RedisClient viaProxy = RedisClient.create(
           RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(5)).build());
+      if (protocol != null) {
+        viaProxy.setOptions(io.lettuce.core.ClientOptions.builder().protocolVersion(protocol).build());
+      }
       try (RedisTier writer = RedisTier.create(direct);
           RedisTier reader = RedisTier.create(viaProxy).alwaysMgetFirst()) {
         List<String> keys = new ArrayList<>();
@@ -90,7 +102,7 @@ class RedisScriptReplaySweepTest {
             }
           }
         }
-        System.out.println("SWEEP reads: " + answered + " answered (" + missed + " key misses), " + failed
+        System.out.println("SWEEP reads (" + protocol + "): " + answered + " answered (" + missed + " key misses), " + failed
             + " failed; wrong: " + wrong);
         assertThat(wrong).as("keys answered with another key's value").isEmpty();
       } finally {
