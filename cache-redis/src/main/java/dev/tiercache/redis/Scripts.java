@@ -314,7 +314,6 @@ final class Scripts {
               return n
               """);
 
-  /** KEYS: lease key. ARGV: owner. Deletes the lease if the owner still holds it. */
   /**
    * KEYS: the lease. ARGV: owner, TTL ms. Returns 1 when the lease is taken or already the owner's (a replayed take
    * after a reconnect finds its first run's lease), else 0.
@@ -327,6 +326,7 @@ final class Scripts {
           return 0
           """);
 
+  /** KEYS: lease key. ARGV: owner. Deletes the lease if the owner still holds it. */
   static final Script RELEASE_LEASE =
       new Script(
           """

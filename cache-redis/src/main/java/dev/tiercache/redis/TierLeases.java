@@ -6,7 +6,10 @@ import io.lettuce.core.ScriptOutputType;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** Load leases (distributed single-flight): a {@code SET NX PX} in the key's bucket (see {@link Scripts#TAKE_LEASE}), released by its owner only. */
+/**
+ * Load leases (distributed single-flight): a {@code SET NX PX} in the key's bucket (see {@link Scripts#TAKE_LEASE}),
+ * released by its owner only.
+ */
 final class TierLeases {
 
   private final KeySpace keys;
