@@ -315,7 +315,7 @@ final class Invalidator {
 
   private void drainAndReschedule() {
     try {
-      if (drain()) {
+      if (drainOrFail()) {
         failedDrains.set(0);
       } else {
         failedDrains.incrementAndGet();
@@ -325,6 +325,21 @@ final class Invalidator {
       if (!pending.isEmpty()) {
         scheduleDrain();
       }
+    }
+  }
+
+  /**
+   * {@link #drain}, with a store's {@link Error} counted as a failed retry: the invalidation stays first in the queue
+   * and the retries back off as after any failure, instead of coming every 50 ms and throwing the Error on the
+   * executor's thread each time. The caller of the first attempt saw it; here it is logged by class only (its message
+   * may quote a value).
+   */
+  private boolean drainOrFail() {
+    try {
+      return drain();
+    } catch (Error bug) {
+      LOG.warn("cache '{}': a retry of a pending invalidation failed with {}", name, bug.getClass().getName());
+      return false;
     }
   }
 
