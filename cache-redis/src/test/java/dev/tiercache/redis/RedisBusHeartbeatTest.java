@@ -53,6 +53,15 @@ class RedisBusHeartbeatTest {
     }
   }
 
+  /**
+   * Subscribes the listener and waits (bounded) until Redis confirmed the subscription: subscribing does not wait for
+   * it, and until then a heartbeat fails ("the bus is not subscribed"; a fresh-clone CI run once found it 36 ms in).
+   */
+  private void subscribe(RecordingListener listener) {
+    resources.add(bus.subscribe(cache, listener));
+    await().atMost(Duration.ofSeconds(10)).until(() -> listener.events.contains("restored"));
+  }
+
   private RedisTier tier() {
     RedisClient client = RedisClient.create(REDIS.uri());
     client.setOptions(RedisTier.recommendedClientOptions());
@@ -68,7 +77,7 @@ class RedisBusHeartbeatTest {
   @Test
   void aHeartbeatComesBackBehindEveryMessagePublishedBeforeIt() throws Exception {
     RecordingListener listener = new RecordingListener();
-    resources.add(bus.subscribe(cache, listener));
+    subscribe(listener);
     InvalidationBus other = tier().bus();
 
     for (int round = 0; round < 20; round++) {
@@ -97,7 +106,7 @@ class RedisBusHeartbeatTest {
     List<String> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
     java.util.concurrent.CountDownLatch tagArrived = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch releaseTag = new java.util.concurrent.CountDownLatch(1);
-    resources.add(bus.subscribe(cache, new RecordingListener() {
+    subscribe(new RecordingListener() {
       @Override
       public void onMessage(InvalidationMessage message) {
         InvalidationMessage.Item item = message.invalidations().get(0);
@@ -113,7 +122,7 @@ class RedisBusHeartbeatTest {
         }
         super.onMessage(message);
       }
-    }));
+    });
     InvalidationBus other = tier().bus();
     RedisBus receiving = (RedisBus) bus;
     // The subscription's probe is handled on the bus's thread; once it is done, nothing waits there.
@@ -155,7 +164,7 @@ class RedisBusHeartbeatTest {
 
   @Test
   void aFrozenRedisStopsTheProofWithinTheTimeoutAndItResumesAfter() throws Exception {
-    resources.add(bus.subscribe(cache, new RecordingListener()));
+    subscribe(new RecordingListener());
     long proven = bus.heartbeat(cache).get(5, TimeUnit.SECONDS);
 
     REDIS.freeze();
@@ -179,7 +188,7 @@ class RedisBusHeartbeatTest {
 
   @Test
   void pausedClientsStopTheProofAndItResumesWhenThePauseEnds() throws Exception {
-    resources.add(bus.subscribe(cache, new RecordingListener()));
+    subscribe(new RecordingListener());
     bus.heartbeat(cache).get(5, TimeUnit.SECONDS);
 
     try (StatefulRedisConnection<String, String> admin = adminClient().connect()) {
@@ -196,7 +205,7 @@ class RedisBusHeartbeatTest {
   @Test
   void aDroppedSubscriptionIsLostThenSuspectThenRestoredAndOnlyNewHeartbeatsProve() throws Exception {
     RecordingListener listener = new RecordingListener();
-    resources.add(bus.subscribe(cache, listener));
+    subscribe(listener);
     assertThat(listener.events).containsExactly("restored");
     bus.heartbeat(cache).get(5, TimeUnit.SECONDS);
 
@@ -220,7 +229,7 @@ class RedisBusHeartbeatTest {
 
   @Test
   void concurrentCallersShareOneRound() throws Exception {
-    resources.add(bus.subscribe(cache, new RecordingListener()));
+    subscribe(new RecordingListener());
     bus.heartbeat(cache).get(5, TimeUnit.SECONDS);
     List<CompletableFuture<Long>> calls = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
