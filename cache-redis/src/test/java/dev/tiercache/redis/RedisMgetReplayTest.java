@@ -212,7 +212,10 @@ class RedisMgetReplayTest {
 
       void toClient() {
         byte[] buffer = new byte[64 * 1024];
-        try (InputStream in = upstream.getInputStream(); OutputStream out = client.getOutputStream()) {
+        boolean cut = false;
+        try {
+          InputStream in = upstream.getInputStream();
+          OutputStream out = client.getOutputStream();
           for (int n; (n = in.read(buffer)) >= 0; ) {
             int left = remaining;
             if (left < 0) {
@@ -225,21 +228,24 @@ class RedisMgetReplayTest {
             out.flush();
             remaining = left - pass;
             if (remaining == 0) {
-              Thread.sleep(50); // the client decodes what it got before the close
               cuts.incrementAndGet();
               // An orderly close (FIN), as a Redis killed or restarted mid-reply gives: Lettuce completes the head
-              // of its stack exceptionally on a reset (RST), but replays every command of a closed connection.
-              closeQuietly(client);
-              closeQuietly(upstream);
+              // of its stack exceptionally on a reset (RST), but replays every command of a closed connection. The
+              // FIN follows the bytes let through, so the client reads them first; it then closes its side, which
+              // toServer reads as the end and closes the client socket (no unread byte left there to send a RST).
+              client.shutdownOutput();
+              cut = true;
               return;
             }
           }
         } catch (IOException e) {
           // reset or closed
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
         } finally {
-          close();
+          if (cut) {
+            closeQuietly(upstream);
+          } else {
+            close();
+          }
         }
       }
 
