@@ -19,6 +19,11 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.metrics.CommandLatencyRecorder;
+import io.lettuce.core.output.NestedMultiOutput;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.RedisCommand;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
@@ -30,6 +35,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -375,12 +381,11 @@ public final class RedisTier implements L2Store {
    * whose reply does not have its shape, but cannot undo a write that ran twice).
    */
   static boolean warnIfReplaying(ClientOptions clientOptions) {
-    java.util.function.Predicate<io.lettuce.core.protocol.RedisCommand<?, ?, ?>> filter =
-        clientOptions.getReplayFilter();
+    Predicate<RedisCommand<?, ?, ?>> filter = clientOptions.getReplayFilter();
     boolean replays = filter == null
-        || replays(filter, io.lettuce.core.protocol.CommandType.EVALSHA, Scripts.READ.sha)
+        || replays(filter, CommandType.EVALSHA, Scripts.READ.sha)
         // The fallback sent when the server does not know a script (as right after a restart).
-        || replays(filter, io.lettuce.core.protocol.CommandType.EVAL, Scripts.READ.body);
+        || replays(filter, CommandType.EVAL, Scripts.READ.body);
     if (replays) {
       LOG.warn(
           "the Redis client replays commands in flight after a reconnect: a replayed write can land after an"
@@ -394,17 +399,10 @@ public final class RedisTier implements L2Store {
    * (arguments and output), so that a filter that reads either judges it as it would judge them; one that still
    * throws cannot be shown not to replay them.
    */
-  private static boolean replays(
-      java.util.function.Predicate<io.lettuce.core.protocol.RedisCommand<?, ?, ?>> filter,
-      io.lettuce.core.protocol.CommandType type,
-      String script) {
-    io.lettuce.core.protocol.CommandArgs<byte[], byte[]> args =
-        new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)
-            .add(script)
-            .add(1)
-            .addKey(new byte[] {'k'});
-    io.lettuce.core.protocol.Command<byte[], byte[], ?> probe = new io.lettuce.core.protocol.Command<>(
-        type, new io.lettuce.core.output.NestedMultiOutput<>(io.lettuce.core.codec.ByteArrayCodec.INSTANCE), args);
+  private static boolean replays(Predicate<RedisCommand<?, ?, ?>> filter, CommandType type, String script) {
+    CommandArgs<byte[], byte[]> args =
+        new CommandArgs<>(ByteArrayCodec.INSTANCE).add(script).add(1).addKey(new byte[] {'k'});
+    Command<byte[], byte[], ?> probe = new Command<>(type, new NestedMultiOutput<>(ByteArrayCodec.INSTANCE), args);
     try {
       return !filter.test(probe);
     } catch (RuntimeException e) {
