@@ -268,28 +268,35 @@ final class LuaLib {
         redis.call('SET', KEYS[1], num(v))
         return v
       end
-      -- As tombstone() then trim_tombstones(); false when the set is of another type or past its cap, which
-      -- general() repairs or trims (raising the write floor). The count is taken even when the key only moved its
-      -- tombstone: the set may be past this tier's cap though within another's (instances of other settings, a
-      -- rolling change of them), and general() must trim it to this cap as it would.
+      -- As tombstone() then, for a new one, trim_tombstones(); false when the set is of another type or a new
+      -- tombstone takes it past its cap, which general() repairs or trims (raising the write floor). Past the cap the
+      -- new tombstone is taken back first: general() then adds it itself, and trims as it does for every new one.
       local function fast_tombstone(key, v, now)
         local added = redis.pcall('ZADD', M .. 'ts', num(v), key)
         if type(added) ~= 'number' then return false end
+        if added == 0 then return true end
         redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', '(' .. num(now - HORIZON))
-        return redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3])
+        if redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3]) then return true end
+        redis.call('ZREM', M .. 'ts', key)
+        return false
       end
       """;
 
   /**
    * Tombstones and their trimming: a tombstone lives until {@code version + horizon} in server time, the horizon
    * beyond which every conditional write is refused anyway; past the per-bucket cap the oldest go, and the write
-   * floor rises to the newest of them. ARGV[2]: horizon in microseconds; ARGV[3]: tombstone cap.
+   * floor rises to the newest of them. The set is trimmed when a key gets its first tombstone, the only change that
+   * grows it: a key whose tombstone only moves (a hot key written or invalidated again) costs one {@code ZADD}, not
+   * three commands. An expired tombstone left in place meanwhile refuses only writes whose read is older than the
+   * horizon, which are refused anyway, and the set never holds more than the largest cap of the tiers that add to
+   * it. ARGV[2]: horizon in microseconds; ARGV[3]: tombstone cap.
    */
   static final String TOMBSTONES =
       """
       local HORIZON, MAX_TS = tonumber(ARGV[2]), tonumber(ARGV[3])
+      -- Whether the key had no tombstone, so the set grew and must be trimmed.
       local function tombstone(key, v)
-        on('ts', 'ZADD', num(v), key)
+        return on('ts', 'ZADD', num(v), key) == 1
       end
       local function trim_tombstones()
         on('ts', 'ZREMRANGEBYSCORE', '-inf', '(' .. num(now_us() - HORIZON))

@@ -133,7 +133,7 @@ final class Scripts {
                 if below_floor(r) then return 'state lost' end
                 return nil
               end
-              local written = {}
+              local written, added = {}, false
               local a = 9
               for i = 2, #KEYS do
                 local r, body = ver(ARGV[a]), ARGV[a + 1]
@@ -144,14 +144,14 @@ final class Scripts {
                 if ok then
                   local v = clock_tick()
                   redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
-                  if force then tombstone(key, v) end
+                  if force and tombstone(key, v) then added = true end
                   written[#written + 1] = i - 1
                 end
               end
               if #written > 0 then
                 local longest = getv(M .. 'maxttl')
                 if not longest or ttl > longest then redis.call('SET', M .. 'maxttl', num(ttl)) end
-                if force then trim_tombstones() end
+                if added then trim_tombstones() end
               end
               -- The message ends with '@<bucket>:' and takes the bucket's clock (see BusFrames.announcement).
               if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(clock_now())) end
@@ -227,15 +227,14 @@ final class Scripts {
               + """
               local MAX_G, MAX_PL, MAX_PAT = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
               local v = 0
-              local keys_touched, groups_touched = false, false
+              local keys_added, groups_touched = false, false
               for a = 10, #ARGV - 2, 2 do
                 local kind, arg = ARGV[a], ARGV[a + 1]
                 v = clock_tick()
                 if kind == 'k' then
                   local ek = KEYS[tonumber(arg)]
                   redis.call('UNLINK', ek)
-                  tombstone(string.sub(ek, #M + 1), v)
-                  keys_touched = true
+                  if tombstone(string.sub(ek, #M + 1), v) then keys_added = true end
                 elseif kind == 't' or kind == 'p' then
                   local field = kind .. ':' .. arg
                   on('g', 'HSET', field, num(v))
@@ -249,7 +248,7 @@ final class Scripts {
                   raise('floor', v)
                 end
               end
-              if keys_touched then trim_tombstones() end
+              if keys_added then trim_tombstones() end
               if groups_touched then
                 -- v is the newest version of the script: entries read by MGET must be newer to need no check.
                 raise_gmax(v)

@@ -11,8 +11,10 @@ import dev.tiercache.redis.testing.RedisExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -124,17 +126,50 @@ class RedisBoundedStateTest {
     join(small.invalidateKey(cache, "k"));
     join(small.invalidatePattern(cache, "k*"));
 
-    // Kept for max(horizon, longest TTL) + 1 s; trimmed by later invalidations of the bucket.
+    // Kept for max(horizon, longest TTL) + 1 s; trimmed by later invalidations of the bucket (tombstones by the next
+    // key that gets its first one).
+    AtomicInteger round = new AtomicInteger();
     await()
         .atMost(Duration.ofSeconds(10))
         .pollInterval(Duration.ofMillis(200))
         .until(() -> {
           join(small.invalidateTag(cache, "probe"));
-          join(small.invalidateKey(cache, "probe"));
+          join(small.invalidateKey(cache, "probe-" + round.incrementAndGet()));
           join(small.invalidatePattern(cache, "probe"));
-          return redis.hlen(meta("g")) == 1 && redis.zcard(meta("ts")) == 1 && redis.zcard(meta("pat")) == 1;
+          return redis.hlen(meta("g")) == 1 && redis.zscore(meta("ts"), "k") == null
+              && redis.zcard(meta("pat")) == 1;
         });
     assertThat(redis.hkeys(meta("g"))).containsExactly("t:probe");
+  }
+
+  @Test
+  void aTombstoneThatOnlyMovesTrimsNothingAndTheNextNewOneTrimsTheExpired() {
+    join(small.invalidateKey(cache, "old"));
+    join(small.invalidateKey(cache, "hot"));
+    String oldVersion = Long.toString(redis.zscore(meta("ts"), "old").longValue());
+    // Past the 200 ms tombstone TTL by the server's clock, which versions follow.
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> serverMicros() > Long.parseLong(oldVersion) + 250_000);
+
+    redis.configResetstat();
+    join(small.invalidateKey(cache, "hot"));
+    join(small.put(cache, "hot", entry("v"), TTL));
+    assertThat(redis.zscore(meta("ts"), "old")).as("expired, left in place by moves").isNotNull();
+    assertThat(calls("zremrangebyscore") + calls("zcard")).as("no trim for a tombstone that moved").isZero();
+
+    long readBefore = Long.parseLong(oldVersion) - 1;
+    assertThat(join(small.putIfCurrent(cache, Map.of("old", entry("late")), TTL, readBefore)))
+        .as("read before the expired tombstone, and older than the horizon")
+        .isEmpty();
+    join(small.invalidateKey(cache, "new"));
+    assertThat(redis.zrange(meta("ts"), 0, -1)).as("the first tombstone of a key trims").containsExactly("hot", "new");
+  }
+
+  private static long serverMicros() {
+    List<String> time = redis.time();
+    return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
   }
 
   @Test

@@ -187,6 +187,19 @@ class RedisLeanGeneralDifferentialTest {
     // A tier whose cap is 3 (another instance's settings, or a rolling change of them) invalidates a key that
     // already has a tombstone.
     assertSameInvalidation("a", 3);
+    assertThat(redis.zcard("tiercache:{" + cache + "-lean}:m:ts")).as("a tombstone that moved trims nothing").isEqualTo(5);
+  }
+
+  @Test
+  void aNewTombstonePastASmallerCapIsJudgedAlike() {
+    for (String k : new String[] {"a", "b", "c", "d", "e"}) {
+      join(tier.invalidateKey(cache, k));
+    }
+    // The lean path adds the key's first tombstone, finds the set past the cap, takes it back and hands over.
+    assertSameInvalidation("f", 3);
+    String lean = "tiercache:{" + cache + "-lean}:m:";
+    assertThat(redis.zrange(lean + "ts", 0, -1)).containsExactly("d", "e", "f");
+    assertThat(redis.get(lean + "wfloor")).as("raised to the newest tombstone dropped").matches("[0-9]{16}");
   }
 
   private long floorNow() {
