@@ -97,7 +97,10 @@ final class L1Tier<V> {
     // fail-safe, a value Caffeine keeps past its TTL.
     this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null);
     this.checkAbsences = negativeTtlNanos > 0;
-    this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
+    this.cache =
+        L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics)
+            .executor(L1Upkeep.executor(settings.ticker, upkeepBounded))
+            .build();
     this.map = cache.asMap();
     this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
@@ -108,7 +111,7 @@ final class L1Tier<V> {
       L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, CacheMetrics metrics) {
     Caffeine<String, Object> builder =
         (Caffeine<String, Object>) (Caffeine<?, ?>)
-            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(L1Upkeep.EXECUTOR);
+            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker);
     if (l1.expireAfterWrite != null) {
       // Fail-safe keeps expired entries at hand for a while, and a coarse clock must never make Caffeine drop one
       // early; freshness is then judged by L1Entry#expiresAt.

@@ -1,39 +1,83 @@
 package dev.tiercache;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs on
  * the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
  * (benchmarks, suite 2). So it does after the removal of a key another instance invalidated, on the bus's delivering
  * thread: a pool thread woken for every delivered key was part of the cross-node invalidation latency (suite 5).
- * Otherwise (a hit whose read buffer filled up, a put, a local removal) it runs on the library's
- * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
- * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
- * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
+ * Otherwise (a hit whose read buffer filled up, a put, a local removal) it runs on the library's common pool,
+ * Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per write where
+ * Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and has writers
+ * drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
+ *
+ * <p>Except in a quiet cache whose upkeep is bounded ({@link #executor}): when no upkeep was asked for in the last
+ * {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few reads), and the pool's
+ * worker has gone to sleep, so waking it costs more than the upkeep itself. That is the usual case of a cache in
+ * front of Redis, where each write waits for a round trip: a common-pool worker woken per local put, removal and
+ * write-back was about a tenth of the calling thread's time in the mixed load of suite 4.
  */
 final class L1Upkeep {
+
+  /** How long without upkeep makes a cache quiet. */
+  static final long QUIET_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
   private L1Upkeep() {}
 
   /** Whether the current thread is inside an L1 fill by a read. */
   private static final ThreadLocal<boolean[]> WRITING = ThreadLocal.withInitial(() -> new boolean[1]);
 
-  /** The executor every L1 gives Caffeine. */
-  static final Executor EXECUTOR =
-      task -> {
-        if (WRITING.get()[0]) {
-          task.run();
-          return;
-        }
-        try {
-          ForkJoinPool.commonPool().execute(task);
-        } catch (RejectedExecutionException e) {
-          task.run();
-        }
-      };
+  /**
+   * The executor for one L1's Caffeine.
+   *
+   * @param ticker the cache's clock, which tells how long ago upkeep was last asked for
+   * @param bounded whether one upkeep does bounded work (no expiry, no weights: each pending write evicts at most one
+   *     entry); only then may it run on the thread that asked for it when the cache is quiet
+   */
+  static Executor executor(Ticker ticker, boolean bounded) {
+    return bounded ? new QuietInline(ticker) : L1Upkeep::execute;
+  }
+
+  private static void execute(Runnable task) {
+    if (WRITING.get()[0]) {
+      task.run();
+      return;
+    }
+    try {
+      ForkJoinPool.commonPool().execute(task);
+    } catch (RejectedExecutionException e) {
+      task.run();
+    }
+  }
+
+  /** Runs the upkeep of a quiet cache on the calling thread; otherwise as {@link #execute}. */
+  private static final class QuietInline implements Executor {
+    private final Ticker ticker;
+    /** When upkeep was last asked for; a race between two callers only picks which of them runs it where. */
+    private volatile long last;
+
+    QuietInline(Ticker ticker) {
+      this.ticker = ticker;
+      this.last = ticker.read() - QUIET_NANOS - 1;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+      long now = ticker.read();
+      long previous = last;
+      last = now;
+      if (now - previous > QUIET_NANOS) {
+        task.run();
+      } else {
+        L1Upkeep.execute(task);
+      }
+    }
+  }
 
   /** Runs an L1 fill (or the removal of a delivered invalidation) with Caffeine's upkeep on this thread. */
   static void fill(Runnable write) {

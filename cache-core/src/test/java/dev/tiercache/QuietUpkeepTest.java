@@ -1,0 +1,85 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Caffeine's upkeep after a local write runs on the writing thread when the cache is quiet (no upkeep asked for in
+ * the last {@link L1Upkeep#QUIET_NANOS}) and its upkeep is bounded, and goes to the common pool otherwise: waking a
+ * sleeping pool worker for every put, removal and write-back of a cache in front of Redis cost more than the upkeep.
+ * The common pool's workers are held, so what is handed to the pool stays queued where the test counts it; the
+ * cache's ticker is moved by hand.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class QuietUpkeepTest {
+
+  private static final long QUIET = L1Upkeep.QUIET_NANOS;
+
+  private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+  private final Ticker ticker = nanos::get;
+
+  private TieredCache<String, String> cache(boolean expiring) {
+    return TieredCache.<String, String>builder("quiet")
+        .ticker(ticker)
+        .l1(l1 -> {
+          l1.maximumSize(2);
+          if (expiring) {
+            l1.expireAfterWrite(Duration.ofMinutes(10));
+          }
+        })
+        .build();
+  }
+
+  @Test
+  void aWriteToAQuietCacheRunsItsUpkeepInlineAndABurstHandsItToThePool() throws Exception {
+    try (TieredCache<String, String> cache = cache(false); HeldCommonPool pool = new HeldCommonPool()) {
+      long queued = pool.queued();
+      cache.put("k1", "v1");
+      nanos.addAndGet(QUIET + 1);
+      cache.put("k2", "v2");
+      nanos.addAndGet(QUIET + 1);
+      cache.put("k3", "v3");
+      assertThat(pool.queued()).as("quiet writes queue nothing").isEqualTo(queued);
+      assertThat(cache.estimatedL1Size()).as("the third write evicted inline").isEqualTo(2);
+
+      cache.put("k4", "v4");
+      assertThat(pool.queued()).as("a write right after another hands its upkeep to the pool").isEqualTo(queued + 1);
+      assertThat(cache.estimatedL1Size()).as("not evicted yet: the upkeep waits in the pool").isEqualTo(3);
+
+      nanos.addAndGet(QUIET);
+      cache.invalidateKey("k4");
+      assertThat(pool.queued()).as("still within the quiet period of the last request").isEqualTo(queued + 1);
+    }
+  }
+
+  @Test
+  void aLocalRemovalFromAQuietCacheRunsItsUpkeepInline() throws Exception {
+    try (TieredCache<String, String> cache = cache(false)) {
+      cache.put("k1", "v1");
+      nanos.addAndGet(QUIET + 1);
+      try (HeldCommonPool pool = new HeldCommonPool()) {
+        long queued = pool.queued();
+        cache.invalidateKey("k1");
+        assertThat(pool.queued()).isEqualTo(queued);
+        assertThat(cache.getIfPresent("k1")).isNull();
+      }
+    }
+  }
+
+  @Test
+  void anExpiringCacheNeverRunsItsUpkeepInline() throws Exception {
+    // With a TTL one upkeep expires every entry past it, however many: not on a caller's thread.
+    try (TieredCache<String, String> cache = cache(true); HeldCommonPool pool = new HeldCommonPool()) {
+      long queued = pool.queued();
+      nanos.addAndGet(QUIET + 1);
+      cache.put("k1", "v1");
+      assertThat(pool.queued()).isEqualTo(queued + 1);
+    }
+  }
+}
