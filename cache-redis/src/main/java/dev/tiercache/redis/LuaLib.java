@@ -23,20 +23,23 @@ final class LuaLib {
   static final String NUMBERS =
       """
       local FV = '@FORMAT@'
+      -- The largest version, 2^53 - 1: beyond, Lua's numbers are not exact, and the clock would tick to a 17-digit
+      -- figure it then reads as corrupt.
+      local VMAX = @VMAX@
       local function num(n)
         -- Lua prints numbers with 14 digits; versions have 16.
         return string.format('%.0f', n)
       end
-      -- A well-formed version: 1 to 16 decimal digits, nothing else, at most 2^53 - 1 (beyond, Lua's numbers are not
-      -- exact: a clock there would tick to a 17-digit figure it then reads as corrupt); nil for anything else.
+      -- A well-formed version: 1 to 16 decimal digits, nothing else, at most VMAX; nil for anything else.
       local function ver(s)
         if type(s) ~= 'string' or #s == 0 or #s > 16 or string.find(s, '%D') then return nil end
         local n = tonumber(s)
-        if n > 9007199254740991 then return nil end
+        if n > VMAX then return nil end
         return n
       end
       """
-          .replace("@FORMAT@", Scripts.FORMAT);
+          .replace("@FORMAT@", Scripts.FORMAT)
+          .replace("@VMAX@", Long.toString(SeenVersions.MAX_VERSION));
 
   /** The clock, its floors and the look-ups of epochs, after {@link #NUMBERS}. */
   private static final String LIBRARY =
@@ -102,17 +105,27 @@ final class LuaLib {
           raise('floor', c)
         elseif c < SEEN then
           -- Behind a version the caller saw: the bucket went back in time (an older snapshot, a lagging replica), so
-          -- it may hold entries that invalidations already returned for. Nothing older than now can be trusted.
-          c = math.max(now_us(), SEEN + 1)
+          -- it may hold entries that invalidations already returned for. Nothing older than now can be trusted. A
+          -- caller that saw the last version leaves the bucket exhausted: past it the clock would read as corrupt.
+          c = math.min(math.max(now_us(), SEEN + 1), VMAX)
           redis.call('SET', M .. 'clock', num(c))
           raise('floor', c)
         end
         clock_cache = c
         return c
       end
-      -- Versions never go backwards: the next version is max(clock + 1, server time).
+      -- A bucket whose clock is at VMAX is exhausted: it has no version left to give a change, and restarting the
+      -- clock lower would hand out versions that entries, reads and epochs already carry, so nothing older could be
+      -- told from what comes after. Until an operator deletes its keys, its reads miss, its writes are dropped and
+      -- its invalidations record nothing (there is nothing left to serve that they could cover).
+      local function exhausted()
+        return clock_now() >= VMAX
+      end
+      -- Versions never go backwards: the next version is max(clock + 1, server time), at most VMAX; nil when the
+      -- bucket is exhausted.
       local function clock_tick()
-        local v = math.max(clock_now() + 1, now_us())
+        if exhausted() then return nil end
+        local v = math.min(math.max(clock_now() + 1, now_us()), VMAX)
         redis.call('SET', M .. 'clock', num(v))
         clock_cache = v
         return v
@@ -252,19 +265,20 @@ final class LuaLib {
   private static final String FAST =
       """
       local M, HORIZON = ARGV[1], tonumber(ARGV[2])
-      -- The clock when well-formed and not behind what the caller saw; nil: general() repairs or re-seeds it.
+      -- The clock when well-formed, not behind what the caller saw and not at the end; nil: general() repairs or
+      -- re-seeds it, or answers for the exhausted bucket (see exhausted), so that only one place decides that.
       local function fast_clock(raw)
         local c = ver(raw)
-        if c and c >= (ver(ARGV[#ARGV]) or 0) then return c end
+        if c and c < VMAX and c >= (ver(ARGV[#ARGV]) or 0) then return c end
         return nil
       end
       local function time_us()
         local t = redis.call('TIME')
         return tonumber(t[1]) * 1000000 + tonumber(t[2])
       end
-      -- As clock_tick: max(clock + 1, server time).
+      -- As clock_tick: max(clock + 1, server time), at most VMAX (fast_clock left a clock below it).
       local function fast_tick(c, now)
-        local v = math.max(c + 1, now)
+        local v = math.min(math.max(c + 1, now), VMAX)
         redis.call('SET', KEYS[1], num(v))
         return v
       end

@@ -22,6 +22,19 @@ package dev.tiercache.redis;
  * The last argument of every script here is the highest version its caller has seen in the bucket ({@code 0}: none,
  * see {@link SeenVersions}). A clock below it also means the bucket went back in time: the floor and the clock rise
  * to the server time before the script does anything else.
+ *
+ * <h2>The end of the clock</h2>
+ * Versions are exact Lua numbers, so none is above {@code 2^53 - 1} ({@link SeenVersions#MAX_VERSION}). A clock that
+ * gets there (in practice only a planted one: a corrupt byte, a hostile write, a bad snapshot; the server's time
+ * reaches it in the year 2255) has no version left for a change, and handing out lower ones again would let an entry,
+ * a read or an epoch that carries one pass for newer than an invalidation that covered it. So the bucket is
+ * <em>exhausted</em> and stays so until an operator deletes its keys: {@link #READ} answers every key as a miss (and
+ * so does the {@code MGET} path, see {@link BucketReply}); {@link #WRITE} writes nothing, and a forced write unlinks
+ * its key and publishes its message instead; {@link #INVALIDATE} records nothing (no tombstone, epoch, pattern or
+ * floor: nothing in the bucket is served that they could cover) but unlinks the keys it names and publishes, stamped
+ * with {@code 2^53 - 1}. A script whose change takes the last version ends as in an exhausted bucket for the changes
+ * after it. The lean paths leave an exhausted clock to the general script, which alone decides. The README gives the
+ * operator's way out.
  */
 final class Scripts {
 
@@ -64,6 +77,12 @@ final class Scripts {
               -- The MGET path takes a missing floor for one of another type: write it as what it means. Both writes are
               -- only for the next reads' MGET: one Redis refuses (out of memory) does not fail this read.
               if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.pcall('SET', M .. 'floor', '0') end
+              if exhausted() then
+                local out = {VMAX, {}}
+                for i = 2, #KEYS do out[i + 1] = 0 end
+                out[#out + 1] = now_us()
+                return out
+              end
               -- Seeded when missing or corrupt, so that the next reads can take the MGET path.
               raise_gmax(0, true)
               local out = {clock_now(), {}}
@@ -109,7 +128,9 @@ final class Scripts {
               local elen, ttl, force = #ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
               local now = now_us()
               local deadline = ver(ARGV[#ARGV - 1]) or 0
-              if deadline > 0 and now > deadline then
+              -- In an exhausted bucket a forced write only unlinks its key and publishes, which may land late: an
+              -- invalidation applied late costs at most a miss.
+              if deadline > 0 and now > deadline and not exhausted() then
                 -- Its caller stopped waiting and reported it failed; landing now could overwrite a newer write.
                 return {clock_now(), now}
               end
@@ -140,12 +161,19 @@ final class Scripts {
                 a = a + 2
                 local key = string.sub(KEYS[i], elen + 1)
                 local tags = body_tags(body, 1)
-                local ok = tags ~= nil and (force or not refused(r, key, KEYS[i], tags))
-                if ok then
+                if tags ~= nil and exhausted() then
+                  -- Dropped, as every write here. A forced write still removes the entry it replaces (the reply and
+                  -- its message tell the caller and the other instances it is gone), as a key invalidation would.
+                  if force then redis.call('UNLINK', KEYS[i]) end
+                elseif tags ~= nil and (force or not refused(r, key, KEYS[i], tags)) then
+                  -- Never nil: the bucket was not exhausted above, and refused() moves the clock no further than the
+                  -- server's time. Checked all the same, so that no entry is ever stored without a version.
                   local v = clock_tick()
-                  redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
-                  if force then tombstone(key, v) end
-                  written[#written + 1] = i - 1
+                  if v then
+                    redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
+                    if force then tombstone(key, v) end
+                    written[#written + 1] = i - 1
+                  end
                 end
               end
               if #written > 0 then
@@ -230,12 +258,19 @@ final class Scripts {
               local keys_touched, groups_touched = false, false
               for a = 10, #ARGV - 2, 2 do
                 local kind, arg = ARGV[a], ARGV[a + 1]
-                v = clock_tick()
+                local ticked = clock_tick()
+                -- Exhausted (nil): nothing is recorded, since every read of the bucket misses, but the key is still
+                -- unlinked and the message still published, with the last version, for the other instances' L1.
+                v = ticked or VMAX
                 if kind == 'k' then
                   local ek = KEYS[tonumber(arg)]
                   redis.call('UNLINK', ek)
-                  tombstone(string.sub(ek, #M + 1), v)
-                  keys_touched = true
+                  if ticked then
+                    tombstone(string.sub(ek, #M + 1), v)
+                    keys_touched = true
+                  end
+                elseif not ticked then
+                  -- Exhausted: see above.
                 elseif kind == 't' or kind == 'p' then
                   local field = kind .. ':' .. arg
                   on('g', 'HSET', field, num(v))
