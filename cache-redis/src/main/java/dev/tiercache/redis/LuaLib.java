@@ -116,16 +116,24 @@ final class LuaLib {
       end
       -- A bucket whose clock is at VMAX is exhausted: it has no version left to give a change, and restarting the
       -- clock lower would hand out versions that entries, reads and epochs already carry, so nothing older could be
-      -- told from what comes after. Until an operator deletes its keys, its reads miss, its writes are dropped and
-      -- its invalidations record nothing (there is nothing left to serve that they could cover).
+      -- told from what comes after. Until an operator deletes its keys, its reads miss and its writes are dropped;
+      -- its invalidations record at VMAX, above every entry's version, so that they still cover what they name if the
+      -- bucket ever came back without its keys deleted (its clock set back by hand, or deleted first).
       local function exhausted()
         return clock_now() >= VMAX
       end
-      -- Versions never go backwards: the next version is max(clock + 1, server time), at most VMAX; nil when the
-      -- bucket is exhausted.
+      -- Versions never go backwards: the next version is max(clock + 1, server time), at most VMAX - 1 (VMAX only
+      -- marks the end). nil when none is left: the clock is then at VMAX, the bucket exhausted.
       local function clock_tick()
-        if exhausted() then return nil end
-        local v = math.min(math.max(clock_now() + 1, now_us()), VMAX)
+        local c = clock_now()
+        if c >= VMAX - 1 then
+          if c < VMAX then
+            redis.call('SET', M .. 'clock', num(VMAX))
+            clock_cache = VMAX
+          end
+          return nil
+        end
+        local v = math.min(math.max(c + 1, now_us()), VMAX - 1)
         redis.call('SET', M .. 'clock', num(v))
         clock_cache = v
         return v
@@ -265,20 +273,20 @@ final class LuaLib {
   private static final String FAST =
       """
       local M, HORIZON = ARGV[1], tonumber(ARGV[2])
-      -- The clock when well-formed, not behind what the caller saw and not at the end; nil: general() repairs or
-      -- re-seeds it, or answers for the exhausted bucket (see exhausted), so that only one place decides that.
+      -- The clock when well-formed, not behind what the caller saw and with a version left; nil: general() repairs or
+      -- re-seeds it, or ends the clock (see exhausted), so that only one place decides what happens there.
       local function fast_clock(raw)
         local c = ver(raw)
-        if c and c < VMAX and c >= (ver(ARGV[#ARGV]) or 0) then return c end
+        if c and c < VMAX - 1 and c >= (ver(ARGV[#ARGV]) or 0) then return c end
         return nil
       end
       local function time_us()
         local t = redis.call('TIME')
         return tonumber(t[1]) * 1000000 + tonumber(t[2])
       end
-      -- As clock_tick: max(clock + 1, server time), at most VMAX (fast_clock left a clock below it).
+      -- As clock_tick: max(clock + 1, server time), at most VMAX - 1 (fast_clock left a clock below it).
       local function fast_tick(c, now)
-        local v = math.min(math.max(c + 1, now), VMAX)
+        local v = math.min(math.max(c + 1, now), VMAX - 1)
         redis.call('SET', KEYS[1], num(v))
         return v
       end

@@ -24,16 +24,17 @@ package dev.tiercache.redis;
  * to the server time before the script does anything else.
  *
  * <h2>The end of the clock</h2>
- * Versions are exact Lua numbers, so none is above {@code 2^53 - 1} ({@link SeenVersions#MAX_VERSION}). A clock that
- * gets there (in practice only a planted one: a corrupt byte, a hostile write, a bad snapshot; the server's time
- * reaches it in the year 2255) has no version left for a change, and handing out lower ones again would let an entry,
- * a read or an epoch that carries one pass for newer than an invalidation that covered it. So the bucket is
- * <em>exhausted</em> and stays so until an operator deletes its keys: {@link #READ} answers every key as a miss (and
- * so does the {@code MGET} path, see {@link BucketReply}); {@link #WRITE} writes nothing, and a forced write unlinks
- * its key and publishes its message instead; {@link #INVALIDATE} records nothing (no tombstone, epoch, pattern or
- * floor: nothing in the bucket is served that they could cover) but unlinks the keys it names and publishes, stamped
- * with {@code 2^53 - 1}. A script whose change takes the last version ends as in an exhausted bucket for the changes
- * after it. The lean paths leave an exhausted clock to the general script, which alone decides. The README gives the
+ * Versions are exact Lua numbers, so none is above {@code 2^53 - 1} ({@link SeenVersions#MAX_VERSION}); changes take
+ * at most {@code 2^53 - 2}. A clock that gets there (in practice only a planted one: a corrupt byte, a hostile write,
+ * a bad snapshot; the server's time reaches it in the year 2255) has no version left for a change, and handing out
+ * lower ones again would let an entry, a read or an epoch that carries one pass for newer than an invalidation that
+ * covered it. So the first change that finds no version left sets the clock to {@code 2^53 - 1}, which marks the
+ * bucket <em>exhausted</em> until an operator deletes its keys: {@link #READ} answers every key as a miss (and so
+ * does the {@code MGET} path, see {@link BucketReply}); {@link #WRITE} writes nothing, and a forced write invalidates
+ * its key instead (unlinks it, leaves a tombstone, publishes its message); {@link #INVALIDATE} applies and publishes
+ * everything at {@code 2^53 - 1}, above every entry's version, so that what it covers stays covered even if the
+ * bucket came back without its keys deleted (its clock set back by hand, or deleted first). The lean paths leave a
+ * clock at {@code 2^53 - 2} or above to the general script, which alone decides there. The README gives the
  * operator's way out.
  */
 final class Scripts {
@@ -128,8 +129,8 @@ final class Scripts {
               local elen, ttl, force = #ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
               local now = now_us()
               local deadline = ver(ARGV[#ARGV - 1]) or 0
-              -- In an exhausted bucket a forced write only unlinks its key and publishes, which may land late: an
-              -- invalidation applied late costs at most a miss.
+              -- In an exhausted bucket a forced write only invalidates its key, which may land late: an invalidation
+              -- applied late costs at most a miss.
               if deadline > 0 and now > deadline and not exhausted() then
                 -- Its caller stopped waiting and reported it failed; landing now could overwrite a newer write.
                 return {clock_now(), now}
@@ -154,33 +155,33 @@ final class Scripts {
                 if below_floor(r) then return 'state lost' end
                 return nil
               end
-              local written = {}
+              local written, dropped = {}, false
               local a = 9
               for i = 2, #KEYS do
                 local r, body = ver(ARGV[a]), ARGV[a + 1]
                 a = a + 2
                 local key = string.sub(KEYS[i], elen + 1)
                 local tags = body_tags(body, 1)
-                if tags ~= nil and exhausted() then
-                  -- Dropped, as every write here. A forced write still removes the entry it replaces (the reply and
-                  -- its message tell the caller and the other instances it is gone), as a key invalidation would.
-                  if force then redis.call('UNLINK', KEYS[i]) end
-                elseif tags ~= nil and (force or not refused(r, key, KEYS[i], tags)) then
-                  -- Never nil: the bucket was not exhausted above, and refused() moves the clock no further than the
-                  -- server's time. Checked all the same, so that no entry is ever stored without a version.
+                if tags ~= nil and (force or not (exhausted() or refused(r, key, KEYS[i], tags))) then
                   local v = clock_tick()
                   if v then
                     redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
                     if force then tombstone(key, v) end
                     written[#written + 1] = i - 1
+                  elseif force then
+                    -- Exhausted: dropped, as every write here, but the entry it replaces goes, and the reply and the
+                    -- message tell the caller and the other instances so: a key invalidation at the last version.
+                    redis.call('UNLINK', KEYS[i])
+                    tombstone(key, VMAX)
+                    dropped = true
                   end
                 end
               end
               if #written > 0 then
                 local longest = getv(M .. 'maxttl')
                 if not longest or ttl > longest then redis.call('SET', M .. 'maxttl', num(ttl)) end
-                if force then trim_tombstones() end
               end
+              if force and (#written > 0 or dropped) then trim_tombstones() end
               -- The message ends with '@<bucket>:' and takes the bucket's clock (see BusFrames.announcement).
               if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(clock_now())) end
               table.insert(written, 1, now)
@@ -258,19 +259,14 @@ final class Scripts {
               local keys_touched, groups_touched = false, false
               for a = 10, #ARGV - 2, 2 do
                 local kind, arg = ARGV[a], ARGV[a + 1]
-                local ticked = clock_tick()
-                -- Exhausted (nil): nothing is recorded, since every read of the bucket misses, but the key is still
-                -- unlinked and the message still published, with the last version, for the other instances' L1.
-                v = ticked or VMAX
+                -- Exhausted (nil), the change takes the last version, above every entry's (see exhausted), and its
+                -- message carries it to the other instances.
+                v = clock_tick() or VMAX
                 if kind == 'k' then
                   local ek = KEYS[tonumber(arg)]
                   redis.call('UNLINK', ek)
-                  if ticked then
-                    tombstone(string.sub(ek, #M + 1), v)
-                    keys_touched = true
-                  end
-                elseif not ticked then
-                  -- Exhausted: see above.
+                  tombstone(string.sub(ek, #M + 1), v)
+                  keys_touched = true
                 elseif kind == 't' or kind == 'p' then
                   local field = kind .. ':' .. arg
                   on('g', 'HSET', field, num(v))

@@ -144,31 +144,48 @@ class RedisClockExhaustionTest {
     }
   }
 
-  /** One version left: the next change takes it, and the one after is dropped. */
+  /** One version left for a change (2^53 - 2): the next change takes it, the one after ends the clock. */
   @Test
   void theLastVersionIsHandedOutOnceThenTheBucketIsExhausted() {
     RedisTier tier = session.tier();
-    redis.set(meta("clock"), Long.toString(LARGEST - 1));
+    redis.set(meta("clock"), Long.toString(LARGEST - 2));
     join(tier.put(cache, "a", entry("a"), TTL));
-    assertThat(redis.get(meta("clock"))).isEqualTo(END);
-    assertThat(redis.get(entryKey("a"))).as("written with the last version").startsWith(Scripts.FORMAT + END);
-    assertThat(text(join(tier.get(cache, "a")))).as("but never served: the bucket is exhausted").isNull();
+    assertThat(redis.get(meta("clock"))).isEqualTo(Long.toString(LARGEST - 1));
+    assertThat(redis.get(entryKey("a"))).as("the last version").startsWith(Scripts.FORMAT + (LARGEST - 1));
+    assertThat(text(join(tier.get(cache, "a")))).as("served while the bucket is not exhausted").isEqualTo("a");
     join(tier.put(cache, "b", entry("b"), TTL));
     assertThat(redis.exists(entryKey("b"))).isZero();
     assertThat(redis.get(meta("clock"))).isEqualTo(END);
+    assertThat(text(join(tier.get(cache, "a")))).as("exhausted").isNull();
   }
 
-  /** Two changes in one script with one version left: the first takes it, the second finds the bucket exhausted. */
+  /**
+   * Two changes in one script with one version left: the first takes it, the second ends the clock and is recorded
+   * at the end, above every entry: what it covers stays covered even if the clock is then set back by hand (a bucket
+   * brought back without deleting its keys), the entry that took the last version included.
+   */
   @Test
-  void aScriptThatRunsOutHalfWayDropsTheRest() {
-    RedisTier tier = session.tier();
+  void whatAnExhaustedBucketInvalidatedStaysCoveredIfItsClockIsSetBackByHand() {
+    RedisTier tier = session.tier().alwaysMgetFirst();
+    redis.set(meta("clock"), Long.toString(LARGEST - 3));
     join(tier.put(cache, "k", entry("old", "t"), TTL));
-    redis.set(meta("clock"), Long.toString(LARGEST - 1));
+    join(tier.put(cache, "k2", entry("old", "t"), TTL));
+    assertThat(redis.get(entryKey("k2"))).startsWith(Scripts.FORMAT + (LARGEST - 1));
     join(tier.invalidate(cache, new InvalidationMessage("origin", 1, System.currentTimeMillis(),
         List.of(new InvalidationMessage.Item("key", "x"), new InvalidationMessage.Item("tag", "t")))));
     assertThat(redis.get(meta("clock"))).isEqualTo(END);
-    assertThat(text(join(tier.getByScript(cache, "k")))).isNull();
-    assertThat(text(join(tier.get(cache, "k")))).isNull();
+    assertThat(redis.hget(meta("g"), "t:t")).as("the tag's epoch").isEqualTo(END);
+    for (String key : List.of("k", "k2")) {
+      assertThat(text(join(tier.getByScript(cache, key)))).isNull();
+      assertThat(text(join(tier.get(cache, key)))).isNull();
+    }
+
+    redis.set(meta("clock"), Long.toString(LARGEST - 1_000));
+    join(session.tier().invalidateKey(cache, "y")); // a tier that knows nothing of the end
+    for (String key : List.of("k", "k2")) {
+      assertThat(text(join(session.tier().getByScript(cache, key)))).as("%s, script", key).isNull();
+      assertThat(text(join(session.tier().alwaysMgetFirst().get(cache, key)))).as("%s, MGET path", key).isNull();
+    }
   }
 
   /**

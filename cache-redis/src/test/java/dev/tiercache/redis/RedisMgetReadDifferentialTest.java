@@ -317,10 +317,10 @@ class RedisMgetReadDifferentialTest {
       cache = uniqueName("mget-end");
       Random random = new Random(seed);
       runHistory(random, seed);
-      redis.set(meta("clock"), Long.toString(SeenVersions.MAX_VERSION - 2));
+      redis.set(meta("clock"), Long.toString(SeenVersions.MAX_VERSION - 3));
       RedisTier writer = session.tier().alwaysMgetFirst();
       RedisTier reader = session.tier().alwaysMgetFirst();
-      List<String> steps = new ArrayList<>(List.of("clock at the end - 2"));
+      List<String> steps = new ArrayList<>(List.of("clock at the end - 3"));
       for (int step = 0; step < 8; step++) {
         String key = KEYS.get(random.nextInt(KEYS.size()));
         switch (step % 4) {
