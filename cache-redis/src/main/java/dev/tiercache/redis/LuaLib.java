@@ -14,6 +14,11 @@ package dev.tiercache.redis;
  * the newest tag, prefix or pattern version: an entry written after it is covered by none, which a plain
  * {@code MGET} can tell). None of them carries a
  * TTL, so a {@code volatile-*} eviction policy never removes them; the scripts trim them themselves.
+ *
+ * <p>The clock: versions are exact Lua numbers up to {@code VMAX = 2^53 - 1}. A change takes at most
+ * {@code VMAX - 1}; a clock at {@code VMAX} marks the bucket exhausted ({@code exhausted()}), decided only by the
+ * general scripts: reads miss, writes are dropped, and invalidations are applied at {@code VMAX}, until an operator
+ * deletes the bucket's keys (see {@link Scripts}, "The end of the clock"). The clock never restarts lower by itself.
  */
 final class LuaLib {
 

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * above the re-seeded clock was no longer covered by the floor an invalidate-all raised before the re-seed. One tier
  * throughout: the invalidation returned on the very node that then read the covered value, or let its load write over
  * it. Ported to the exhausted bucket, which never restarts its clock: the invalidated value is never served (a miss is
- * right), and no load that read before the invalidation writes.
+ * right), and no load that read before the invalidation writes. Each test's comment tells what fix7 did there.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RedisClockRestartReuseTest {
@@ -78,7 +78,7 @@ class RedisClockRestartReuseTest {
     RedisTier tier = session.tier();
     redis.set(meta("clock"), Long.toString(SEEN_CAP - 1));
     join(tier.get(cache, "z"));
-    join(tier.invalidateKey(cache, "z")); // the clock at SEEN_CAP, which the tier records
+    join(tier.invalidateKey(cache, "z")); // the clock at SEEN_CAP
     join(tier.put(cache, "k", entry("old"), TTL)); // SEEN_CAP + 1
     join(tier.invalidateAll(cache)); // SEEN_CAP + 2, the floor with it
     assertThat(text(join(tier.get(cache, "k")))).as("right after invalidateAll").isNull();
@@ -103,8 +103,8 @@ class RedisClockRestartReuseTest {
     RedisTier tier = session.tier();
     redis.set(meta("clock"), Long.toString(SEEN_CAP - 1));
     join(tier.get(cache, "z"));
-    join(tier.invalidateKey(cache, "z")); // SEEN_CAP, recorded
-    join(tier.invalidateKey(cache, "z")); // SEEN_CAP + 1, not recorded
+    join(tier.invalidateKey(cache, "z")); // SEEN_CAP
+    join(tier.invalidateKey(cache, "z")); // SEEN_CAP + 1
     long loadRead = join(tier.get(cache, "k")).version();
     join(tier.invalidateAll(cache)); // SEEN_CAP + 2, the floor with it
 
@@ -159,7 +159,7 @@ class RedisClockRestartReuseTest {
     RedisTier tier = session.tier();
     redis.set(meta("clock"), Long.toString(SEEN_CAP - 1));
     join(tier.get(cache, "z"));
-    join(tier.invalidateKey(cache, "z")); // the clock at SEEN_CAP, which the tier records
+    join(tier.invalidateKey(cache, "z")); // the clock at SEEN_CAP
     join(tier.put(cache, "x", entry("x"), TTL)); // SEEN_CAP + 1
     join(tier.put(cache, "k", entry("old", "t"), TTL)); // SEEN_CAP + 2
 
