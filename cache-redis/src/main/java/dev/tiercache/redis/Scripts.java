@@ -54,7 +54,7 @@ final class Scripts {
    * stored string of a valid entry (see {@link EntryFormat}); time is the server's time (µs), which the clock is not
    * (it is the time of the bucket's last change, or ahead of the server's time after its node changed). The caller
    * matches the patterns. Also seeds {@code gmax} when it is missing or corrupt, so that the next reads of the bucket
-   * can take the {@code MGET} path (see {@link TierReads}).
+   * can take the {@code MGET} path (see {@link TierReads}). An exhausted bucket answers {2^53 - 1, {}, 0..., time}.
    */
   static final Script READ =
       new Script(
@@ -119,7 +119,8 @@ final class Scripts {
    * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version and the entry's body
    * ({@link EntryFormat#body}), and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, the server's
    * time (µs), then the 1-based positions of the keys written. An unconditional write leaves a tombstone of its
-   * version, so a load that read before it is refused even after the entry expired or was evicted.
+   * version, so a load that read before it is refused even after the entry expired or was evicted. An exhausted bucket
+   * writes nothing and answers {2^53 - 1, time}; an unconditional write there invalidates its key instead.
    */
   static final Script WRITE =
       new Script(
@@ -247,7 +248,8 @@ final class Scripts {
    * {@code k} and the 1-based index of the entry key, {@code t} and a tag, {@code p} and a prefix, {@code P} and a
    * pattern, {@code a} and nothing. Applies them in order, trims the bucket's state, and publishes the message last.
    * Epochs and patterns are kept {@code max(horizon, longest TTL) + 1 s}: after that no entry they cover is left and
-   * no write they must refuse can pass. Past a cap the oldest go and the floor rises to the newest of them.
+   * no write they must refuse can pass. Past a cap the oldest go and the floor rises to the newest of them. In an
+   * exhausted bucket every change is applied at 2^53 - 1, which the reply and the message carry.
    */
   static final Script INVALIDATE =
       new Script(
