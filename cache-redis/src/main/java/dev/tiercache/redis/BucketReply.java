@@ -110,7 +110,12 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
 
   /** Whether the bucket's versions let entries be settled at all. */
   boolean usable() {
-    return clock >= 0 && clock >= seen && floor >= 0;
+    return clock >= 0 && clock >= seen && (floor >= 0 || exhausted());
+  }
+
+  /** A clock at the last version: every read of the bucket misses, as the read script answers (see LuaLib). */
+  private boolean exhausted() {
+    return clock == SeenVersions.MAX_VERSION;
   }
 
   /** The bucket's clock: the read version of every settled entry. */
@@ -128,7 +133,7 @@ final class BucketReply extends CommandOutput<byte[], byte[], BucketReply> {
    * the floor, then text that is not UTF-8); null when only the script can tell (written at or before {@code gmax}, or {@code gmax} unknown).
    */
   private L2Read decide(ByteBuffer stored) {
-    if (stored == null) {
+    if (stored == null || exhausted()) {
       return L2Read.miss(clock);
     }
     stored = onHeap(stored);

@@ -169,6 +169,11 @@ final class KeySpace {
     return metaPrefix(cache, bucketOf(key)) + "l:" + key;
   }
 
+  /** The prefix of every key of the bucket. */
+  String bucketPrefix(String cache, int bucket) {
+    return base(cache, bucket);
+  }
+
   /** The prefix of the bucket's invalidation state. */
   String metaPrefix(String cache, int bucket) {
     return base(cache, bucket) + "m:";

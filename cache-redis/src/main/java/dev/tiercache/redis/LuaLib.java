@@ -14,6 +14,11 @@ package dev.tiercache.redis;
  * the newest tag, prefix or pattern version: an entry written after it is covered by none, which a plain
  * {@code MGET} can tell). None of them carries a
  * TTL, so a {@code volatile-*} eviction policy never removes them; the scripts trim them themselves.
+ *
+ * <p>The clock: versions are exact Lua numbers up to {@code VMAX = 2^53 - 1}. A change takes at most
+ * {@code VMAX - 1}; a clock at {@code VMAX} marks the bucket exhausted ({@code exhausted()}), decided only by the
+ * general scripts: reads miss, writes are dropped, and invalidations are applied at {@code VMAX}, until an operator
+ * deletes the bucket's keys (see {@link Scripts}, "The end of the clock"). The clock never restarts lower by itself.
  */
 final class LuaLib {
 
@@ -23,20 +28,23 @@ final class LuaLib {
   static final String NUMBERS =
       """
       local FV = '@FORMAT@'
+      -- The largest version, 2^53 - 1: beyond, Lua's numbers are not exact, and the clock would tick to a 17-digit
+      -- figure it then reads as corrupt.
+      local VMAX = @VMAX@
       local function num(n)
         -- Lua prints numbers with 14 digits; versions have 16.
         return string.format('%.0f', n)
       end
-      -- A well-formed version: 1 to 16 decimal digits, nothing else, at most 2^53 - 1 (beyond, Lua's numbers are not
-      -- exact: a clock there would tick to a 17-digit figure it then reads as corrupt); nil for anything else.
+      -- A well-formed version: 1 to 16 decimal digits, nothing else, at most VMAX; nil for anything else.
       local function ver(s)
         if type(s) ~= 'string' or #s == 0 or #s > 16 or string.find(s, '%D') then return nil end
         local n = tonumber(s)
-        if n > 9007199254740991 then return nil end
+        if n > VMAX then return nil end
         return n
       end
       """
-          .replace("@FORMAT@", Scripts.FORMAT);
+          .replace("@FORMAT@", Scripts.FORMAT)
+          .replace("@VMAX@", Long.toString(SeenVersions.MAX_VERSION));
 
   /** The clock, its floors and the look-ups of epochs, after {@link #NUMBERS}. */
   private static final String LIBRARY =
@@ -102,17 +110,35 @@ final class LuaLib {
           raise('floor', c)
         elseif c < SEEN then
           -- Behind a version the caller saw: the bucket went back in time (an older snapshot, a lagging replica), so
-          -- it may hold entries that invalidations already returned for. Nothing older than now can be trusted.
-          c = math.max(now_us(), SEEN + 1)
+          -- it may hold entries that invalidations already returned for. Nothing older than now can be trusted. A
+          -- caller that saw the last version leaves the bucket exhausted: past it the clock would read as corrupt.
+          c = math.min(math.max(now_us(), SEEN + 1), VMAX)
           redis.call('SET', M .. 'clock', num(c))
           raise('floor', c)
         end
         clock_cache = c
         return c
       end
-      -- Versions never go backwards: the next version is max(clock + 1, server time).
+      -- A bucket whose clock is at VMAX is exhausted: it has no version left to give a change, and restarting the
+      -- clock lower would hand out versions that entries, reads and epochs already carry, so nothing older could be
+      -- told from what comes after. Until an operator deletes its keys, its reads miss and its writes are dropped;
+      -- its invalidations record at VMAX, above every entry's version, so that they still cover what they name if the
+      -- bucket ever came back without its keys deleted (its clock set back by hand, or deleted first).
+      local function exhausted()
+        return clock_now() >= VMAX
+      end
+      -- Versions never go backwards: the next version is max(clock + 1, server time), at most VMAX - 1 (VMAX only
+      -- marks the end). nil when none is left: the clock is then at VMAX, the bucket exhausted.
       local function clock_tick()
-        local v = math.max(clock_now() + 1, now_us())
+        local c = clock_now()
+        if c >= VMAX - 1 then
+          if c < VMAX then
+            redis.call('SET', M .. 'clock', num(VMAX))
+            clock_cache = VMAX
+          end
+          return nil
+        end
+        local v = math.min(math.max(c + 1, now_us()), VMAX - 1)
         redis.call('SET', M .. 'clock', num(v))
         clock_cache = v
         return v
@@ -252,19 +278,20 @@ final class LuaLib {
   private static final String FAST =
       """
       local M, HORIZON = ARGV[1], tonumber(ARGV[2])
-      -- The clock when well-formed and not behind what the caller saw; nil: general() repairs or re-seeds it.
+      -- The clock when well-formed, not behind what the caller saw and with a version left; nil: general() repairs or
+      -- re-seeds it, or ends the clock (see exhausted), so that only one place decides what happens there.
       local function fast_clock(raw)
         local c = ver(raw)
-        if c and c >= (ver(ARGV[#ARGV]) or 0) then return c end
+        if c and c < VMAX - 1 and c >= (ver(ARGV[#ARGV]) or 0) then return c end
         return nil
       end
       local function time_us()
         local t = redis.call('TIME')
         return tonumber(t[1]) * 1000000 + tonumber(t[2])
       end
-      -- As clock_tick: max(clock + 1, server time).
+      -- As clock_tick: max(clock + 1, server time), at most VMAX - 1 (fast_clock left a clock below it).
       local function fast_tick(c, now)
-        local v = math.max(c + 1, now)
+        local v = math.min(math.max(c + 1, now), VMAX - 1)
         redis.call('SET', KEYS[1], num(v))
         return v
       end

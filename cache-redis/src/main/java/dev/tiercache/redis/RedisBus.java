@@ -451,7 +451,7 @@ final class RedisBus implements InvalidationBus {
         }
       } else {
         if (frame.version() > 0 && channel.cache != null && frame.bucket() < keys.buckets()) {
-          seen.observe(channel.cache, frame.bucket(), frame.version());
+          seen.observeAnnounced(channel.cache, frame.bucket(), frame.version());
         }
         channel.subscribers.forEach(s -> s.deliver(frame.message()));
       }

@@ -20,9 +20,9 @@ final class RedisScripting {
   /** What the bucket scripts return feeds it, and each of them gets its figure for the bucket as its last argument. */
   final SeenVersions seen;
 
-  RedisScripting(RedisConnections connections, int buckets) {
+  RedisScripting(RedisConnections connections, KeySpace keys) {
     this.connections = connections;
-    this.seen = new SeenVersions(buckets);
+    this.seen = new SeenVersions(keys);
   }
 
   <T> CompletableFuture<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {

@@ -66,8 +66,10 @@ import org.slf4j.LoggerFactory;
  * <h2>What holds for versions</h2>
  * Each bucket's clock ticks {@code max(clock + 1, server time in µs)} and never goes backwards while its key exists; a
  * clock that is missing or corrupt re-seeds from the server time and raises the bucket's floor to it, so entries and
- * reads older than the loss are misses and refused writes. A conditional write is refused when an invalidation or
- * unconditional put covering its key came after its read, when its read is older than
+ * reads older than the loss are misses and refused writes. A clock at {@code 2^53 - 1}, the largest exact version,
+ * cannot tick: its bucket is exhausted (every read misses, every write is dropped, invalidations still reach the
+ * other instances) until an operator deletes its keys, as the README says. A conditional write is refused when an
+ * invalidation or unconditional put covering its key came after its read, when its read is older than
  * {@link RedisTierOptions#tombstoneTtl() the tombstone TTL} (how long tombstones are kept, so an expired tombstone
  * never lets it through), when any pattern was recorded after its read, and when its read is newer than the clock (a
  * rollback is evident: the floor rises to the server time). A rollback that no read or write ever saw the far side
@@ -122,7 +124,7 @@ public final class RedisTier implements L2Store {
       AutoCloseable ownedClient,
       Limits limits) {
     KeySpace keys = new KeySpace(options.namespace(), options.buckets(cluster));
-    RedisScripting scripts = new RedisScripting(connections, keys.buckets());
+    RedisScripting scripts = new RedisScripting(connections, keys);
     this.connections = connections;
     this.ownedClient = ownedClient;
     this.sweeper = new PatternSweeper(keys, connections, scripts, options.scanBatch());

@@ -22,6 +22,20 @@ package dev.tiercache.redis;
  * The last argument of every script here is the highest version its caller has seen in the bucket ({@code 0}: none,
  * see {@link SeenVersions}). A clock below it also means the bucket went back in time: the floor and the clock rise
  * to the server time before the script does anything else.
+ *
+ * <h2>The end of the clock</h2>
+ * Versions are exact Lua numbers, so none is above {@code 2^53 - 1} ({@link SeenVersions#MAX_VERSION}); changes take
+ * at most {@code 2^53 - 2}. A clock that gets there (in practice only a planted one: a corrupt byte, a hostile write,
+ * a bad snapshot; the server's time reaches it in the year 2255) has no version left for a change, and handing out
+ * lower ones again would let an entry, a read or an epoch that carries one pass for newer than an invalidation that
+ * covered it. So the first change that finds no version left sets the clock to {@code 2^53 - 1}, which marks the
+ * bucket <em>exhausted</em> until an operator deletes its keys: {@link #READ} answers every key as a miss (and so
+ * does the {@code MGET} path, see {@link BucketReply}); {@link #WRITE} writes nothing, and a forced write invalidates
+ * its key instead (unlinks it, leaves a tombstone, publishes its message); {@link #INVALIDATE} applies and publishes
+ * everything at {@code 2^53 - 1}, above every entry's version, so that what it covers stays covered even if the
+ * bucket came back without its keys deleted (its clock set back by hand, or deleted first). The lean paths leave a
+ * clock at {@code 2^53 - 2} or above to the general script, which alone decides there. The README gives the
+ * operator's way out.
  */
 final class Scripts {
 
@@ -40,7 +54,7 @@ final class Scripts {
    * stored string of a valid entry (see {@link EntryFormat}); time is the server's time (µs), which the clock is not
    * (it is the time of the bucket's last change, or ahead of the server's time after its node changed). The caller
    * matches the patterns. Also seeds {@code gmax} when it is missing or corrupt, so that the next reads of the bucket
-   * can take the {@code MGET} path (see {@link TierReads}).
+   * can take the {@code MGET} path (see {@link TierReads}). An exhausted bucket answers {2^53 - 1, {}, 0..., time}.
    */
   static final Script READ =
       new Script(
@@ -64,6 +78,12 @@ final class Scripts {
               -- The MGET path takes a missing floor for one of another type: write it as what it means. Both writes are
               -- only for the next reads' MGET: one Redis refuses (out of memory) does not fail this read.
               if floor == 0 and redis.call('EXISTS', M .. 'floor') == 0 then redis.pcall('SET', M .. 'floor', '0') end
+              if exhausted() then
+                local out = {VMAX, {}}
+                for i = 2, #KEYS do out[i + 1] = 0 end
+                out[#out + 1] = now_us()
+                return out
+              end
               -- Seeded when missing or corrupt, so that the next reads can take the MGET path.
               raise_gmax(0, true)
               local out = {clock_now(), {}}
@@ -99,7 +119,8 @@ final class Scripts {
    * (1 = unconditional), channel (empty: publish nothing), message, then per key: read version and the entry's body
    * ({@link EntryFormat#body}), and last the deadline (server µs; 0: none) past which nothing is written. Returns the clock, the server's
    * time (µs), then the 1-based positions of the keys written. An unconditional write leaves a tombstone of its
-   * version, so a load that read before it is refused even after the entry expired or was evicted.
+   * version, so a load that read before it is refused even after the entry expired or was evicted. An exhausted bucket
+   * writes nothing and answers {2^53 - 1, time}; an unconditional write there invalidates its key instead.
    */
   static final Script WRITE =
       new Script(
@@ -109,7 +130,9 @@ final class Scripts {
               local elen, ttl, force = #ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
               local now = now_us()
               local deadline = ver(ARGV[#ARGV - 1]) or 0
-              if deadline > 0 and now > deadline then
+              -- In an exhausted bucket a forced write only invalidates its key, which may land late: an invalidation
+              -- applied late costs at most a miss.
+              if deadline > 0 and now > deadline and not exhausted() then
                 -- Its caller stopped waiting and reported it failed; landing now could overwrite a newer write.
                 return {clock_now(), now}
               end
@@ -140,19 +163,25 @@ final class Scripts {
                 a = a + 2
                 local key = string.sub(KEYS[i], elen + 1)
                 local tags = body_tags(body, 1)
-                local ok = tags ~= nil and (force or not refused(r, key, KEYS[i], tags))
-                if ok then
+                if tags ~= nil and (force or not (exhausted() or refused(r, key, KEYS[i], tags))) then
                   local v = clock_tick()
-                  redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
-                  if force and tombstone(key, v) then added = true end
-                  written[#written + 1] = i - 1
+                  if v then
+                    redis.call('SET', KEYS[i], FV .. string.format('%016.0f', v) .. body, 'PX', ttl)
+                    if force and tombstone(key, v) then added = true end
+                    written[#written + 1] = i - 1
+                  elseif force then
+                    -- Exhausted: dropped, as every write here, but the entry it replaces goes, and the reply and the
+                    -- message tell the caller and the other instances so: a key invalidation at the last version.
+                    redis.call('UNLINK', KEYS[i])
+                    if tombstone(key, VMAX) then added = true end
+                  end
                 end
               end
               if #written > 0 then
                 local longest = getv(M .. 'maxttl')
                 if not longest or ttl > longest then redis.call('SET', M .. 'maxttl', num(ttl)) end
-                if added then trim_tombstones() end
               end
+              if added then trim_tombstones() end
               -- The message ends with '@<bucket>:' and takes the bucket's clock (see BusFrames.announcement).
               if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8] .. num(clock_now())) end
               table.insert(written, 1, now)
@@ -218,7 +247,8 @@ final class Scripts {
    * {@code k} and the 1-based index of the entry key, {@code t} and a tag, {@code p} and a prefix, {@code P} and a
    * pattern, {@code a} and nothing. Applies them in order, trims the bucket's state, and publishes the message last.
    * Epochs and patterns are kept {@code max(horizon, longest TTL) + 1 s}: after that no entry they cover is left and
-   * no write they must refuse can pass. Past a cap the oldest go and the floor rises to the newest of them.
+   * no write they must refuse can pass. Past a cap the oldest go and the floor rises to the newest of them. In an
+   * exhausted bucket every change is applied at 2^53 - 1, which the reply and the message carry.
    */
   static final Script INVALIDATE =
       new Script(
@@ -230,7 +260,9 @@ final class Scripts {
               local keys_added, groups_touched = false, false
               for a = 10, #ARGV - 2, 2 do
                 local kind, arg = ARGV[a], ARGV[a + 1]
-                v = clock_tick()
+                -- Exhausted (nil), the change takes the last version, above every entry's (see exhausted), and its
+                -- message carries it to the other instances.
+                v = clock_tick() or VMAX
                 if kind == 'k' then
                   local ek = KEYS[tonumber(arg)]
                   redis.call('UNLINK', ek)

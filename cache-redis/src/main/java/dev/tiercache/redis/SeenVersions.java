@@ -3,6 +3,8 @@ package dev.tiercache.redis;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The highest version this tier has seen in each bucket: every clock a read returned, every version a write or an
@@ -23,18 +25,29 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * such figure gives a deadline in server time that is never later than meant, for writes that must not land after
  * the cache stopped waiting for them, as long as the bucket stays on a server with the same time (a Cluster failover
  * to a node whose time is behind delays such a deadline by the difference).
+ *
+ * <p>A bucket seen at {@link #MAX_VERSION} is exhausted (see {@link LuaLib}): until an operator deletes its keys it
+ * serves and writes nothing. Its figure then counts as none: the bucket's next legitimate state is the fresh one after
+ * the deletion, whose clock starts again at the server's time, and a tier that passed the last version would take it
+ * for a rollback and move the clock straight back to the end. The first version seen below it afterwards replaces it.
+ * So a tier does not catch a rollback of an exhausted bucket to an older snapshot (restoring one is not the way out
+ * the README gives); one that saw the last versions before the end but never the end itself still does, and takes
+ * the fresh clock for one (the README says what that costs).
  */
 final class SeenVersions {
 
+  private static final Logger LOG = LoggerFactory.getLogger(RedisTier.class);
   private static final byte[] NONE = "0".getBytes(StandardCharsets.US_ASCII);
 
+  private final KeySpace keys;
   private final int buckets;
   private final ConcurrentHashMap<String, AtomicLongArray> byCache = new ConcurrentHashMap<>();
   /** Per cache and bucket: server microseconds minus local microseconds, the largest seen; absent: none yet. */
   private final ConcurrentHashMap<String, AtomicLongArray> offsets = new ConcurrentHashMap<>();
 
-  SeenVersions(int buckets) {
-    this.buckets = buckets;
+  SeenVersions(KeySpace keys) {
+    this.keys = keys;
+    this.buckets = keys.buckets();
   }
 
   /** The script argument: the highest version seen in the bucket, in decimal ({@code 0}: none yet). */
@@ -43,11 +56,11 @@ final class SeenVersions {
     return version == 0 ? NONE : Long.toString(version).getBytes(StandardCharsets.US_ASCII);
   }
 
-  /** The highest version seen in the bucket; 0: none yet. */
+  /** The highest version seen in the bucket; 0: none yet, or the bucket was seen exhausted. */
   long version(String cache, int bucket) {
     AtomicLongArray seen = byCache.get(cache);
     long version = seen == null ? 0 : seen.get(bucket);
-    return Math.max(version, 0);
+    return version == MAX_VERSION ? 0 : Math.max(version, 0);
   }
 
   /**
@@ -58,10 +71,48 @@ final class SeenVersions {
    */
   static final long MAX_VERSION = (1L << 53) - 1;
 
-  /** Records a clock or version that a script of the bucket returned just now, or an announcement carried. */
+  /**
+   * Records a clock or version that a read of the bucket or a script there returned just now; the first time it finds
+   * the bucket exhausted, warns (once, not per call: every call in the bucket meets it until the operator acts).
+   */
   void observe(String cache, int bucket, long version) {
-    if (version > 0 && version <= MAX_VERSION) {
-      raise(byCache, cache, bucket, version);
+    if (record(cache, bucket, version)) {
+      LOG.warn(
+          "cache '{}': Redis bucket '{}' is exhausted: its version clock reached 2^53 - 1 and cannot tick any further."
+              + " Every read of it misses and every write to it is dropped until an operator deletes its keys: every"
+              + " key starting with '{}', '{}' last (see the README, 'Exhausted buckets')",
+          LogText.safe(cache),
+          LogText.safe(keys.metaPrefix(cache, bucket)),
+          LogText.safe(keys.bucketPrefix(cache, bucket)),
+          LogText.safe(keys.clock(cache, bucket)));
+    }
+  }
+
+  /**
+   * Records the version another instance's announcement carried. An exhausted bucket's announcements carry the last
+   * version; hearsay of it is recorded as such (see the class comment) without a warning, which a forged frame could
+   * otherwise raise.
+   */
+  void observeAnnounced(String cache, int bucket, long version) {
+    record(cache, bucket, version);
+  }
+
+  /** Records a version; true when it is the last one and the bucket was not already recorded as exhausted. */
+  private boolean record(String cache, int bucket, long version) {
+    if (version <= 0 || version > MAX_VERSION) {
+      return false;
+    }
+    AtomicLongArray values = byCache.computeIfAbsent(cache, c -> fresh());
+    while (true) {
+      long current = values.get(bucket);
+      // Below the end after it: the operator deleted the bucket's keys and its clock started afresh.
+      boolean next = version > current || current == MAX_VERSION && version < MAX_VERSION;
+      if (!next) {
+        return false;
+      }
+      if (values.compareAndSet(bucket, current, version)) {
+        return version == MAX_VERSION;
+      }
     }
   }
 

@@ -289,6 +289,43 @@ class RedisLeanGeneralDifferentialTest {
     }
   }
 
+  /**
+   * Pre-existing (main's general clock_tick does the same): a clock at 2^53 - 1, the largest version ver() reads
+   * (hostile state, or a re-seed from what a caller saw), ticks to 2^53, which the next script reads as corrupt and
+   * re-seeds from the server's time: the versions handed out go back by years. The bucket is exhausted instead: its
+   * clock stays at the end.
+   */
+  @Test
+  void aClockAtTheLargestVersionDoesNotTickBackwards() {
+    join(tier.invalidateKey(cache, "k"));
+    redis.set(meta("clock"), "9007199254740991");
+    join(tier.invalidateKey(cache, "k"));
+    long first = Long.parseLong(redis.get(meta("clock")));
+    join(tier.invalidateKey(cache, "k"));
+    long second = Long.parseLong(redis.get(meta("clock")));
+    assertThat(first).as("exhausted: the clock stays at the end").isEqualTo(LARGEST);
+    assertThat(second).as("the version after %d", first).isEqualTo(LARGEST);
+  }
+
+  private static final long LARGEST = SeenVersions.MAX_VERSION;
+
+  /**
+   * A clock with one version left for a change, with none (the general script ends it) and at the end is judged alike
+   * by the lean and the general scripts.
+   */
+  @Test
+  void aClockAtTheEndIsJudgedAlike() {
+    long early = read("k");
+    join(tier.put(cache, "k", entry("v"), TTL));
+    for (long clock : new long[] {LARGEST - 2, LARGEST - 1, LARGEST}) {
+      redis.set(meta("clock"), Long.toString(clock));
+      assertSameInvalidation("k", Limits.DEFAULT.tombstones());
+      assertSame("k", early);
+      assertSame("k", clock);
+      assertSame("k", clock - 1);
+    }
+  }
+
   @Test
   void randomHistoriesAreJudgedAlike() {
     history(11, false);

@@ -306,6 +306,40 @@ class RedisMgetReadDifferentialTest {
     }
   }
 
+  /**
+   * A bucket whose clock runs up to the last version after a random history: both paths answer alike on the way, and
+   * once it is exhausted every key misses on both, at the last version, whatever the bucket held (a floor or gmax
+   * broken on top included).
+   */
+  @Test
+  void bothPathsAnswerAlikeAsTheClockRunsOutAndBothMissOnceItHas() {
+    for (int seed = 1; seed <= 3; seed++) {
+      cache = uniqueName("mget-end");
+      Random random = new Random(seed);
+      runHistory(random, seed);
+      redis.set(meta("clock"), Long.toString(SeenVersions.MAX_VERSION - 3));
+      RedisTier writer = session.tier().alwaysMgetFirst();
+      RedisTier reader = session.tier().alwaysMgetFirst();
+      List<String> steps = new ArrayList<>(List.of("clock at the end - 3"));
+      for (int step = 0; step < 8; step++) {
+        String key = KEYS.get(random.nextInt(KEYS.size()));
+        switch (step % 4) {
+          case 0 -> join(writer.put(cache, key, entry("e" + step, "t1"), TTL));
+          case 1 -> join(writer.putIfCurrent(
+              cache, Map.of(key, entry("c" + step)), TTL, join(writer.get(cache, key)).version()));
+          case 2 -> join(writer.invalidateTag(cache, "t2"));
+          default -> corrupt(random, random.nextBoolean() ? "floor" : "gmax");
+        }
+        steps.add(step + ":" + key);
+        compare(reader, seed, steps);
+      }
+      assertThat(redis.get(meta("clock"))).isEqualTo(Long.toString(SeenVersions.MAX_VERSION));
+      for (String key : KEYS) {
+        assertThat(describe(join(reader.get(cache, key)))).isEqualTo("miss @" + SeenVersions.MAX_VERSION);
+      }
+    }
+  }
+
   private static final List<String> KEYS = List.of("a1", "a2", "b1", "b22", "x1", "y");
   private static final List<String> TAGS = List.of("t1", "t2", "t3");
 
