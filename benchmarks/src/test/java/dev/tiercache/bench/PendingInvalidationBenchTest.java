@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -23,17 +25,29 @@ class PendingInvalidationBenchTest {
   private static final Duration PAUSE = Duration.ofSeconds(1);
 
   private static BenchRedis redis;
+  private static Path counts;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     redis = BenchRedis.start();
     BenchRedis.useShared(redis);
+    counts = Files.createTempFile("pending", ".tsv");
+    System.setProperty(PendingCount.FILE_PROPERTY, counts.toString());
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws Exception {
+    System.clearProperty(PendingCount.FILE_PROPERTY);
+    Files.deleteIfExists(counts);
     BenchRedis.useShared(null);
     redis.close();
+  }
+
+  /** What the suite's results say of the trial of {@code name}, which met what was counted since the last trial. */
+  private static String noteAfterTrial(String name) throws Exception {
+    Files.deleteIfExists(counts);
+    PendingCount.trialEnds(name);
+    return PendingCount.note(counts);
   }
 
   /** Holds every client's commands for {@link #PAUSE}, past the 250 ms L2 timeout. */
@@ -47,7 +61,12 @@ class PendingInvalidationBenchTest {
   }
 
   @Test
-  void anInvalidationRedisDoesNotTakeInTimeStillEndsWithBDroppingTheKey() {
+  void aTrialThatMetNoneIsNamedInTheNote() throws Exception {
+    assertThat(noteAfterTrial("L2Hit.tiercache_get")).endsWith("None in `L2Hit.tiercache_get`.");
+  }
+
+  @Test
+  void anInvalidationRedisDoesNotTakeInTimeStillEndsWithBDroppingTheKey() throws Exception {
     InvalidationBenchmark.Nodes nodes = new InvalidationBenchmark.Nodes();
     nodes.setUp();
     try {
@@ -55,18 +74,23 @@ class PendingInvalidationBenchTest {
       round.prepare(nodes);
       assertThat(nodes.cacheB.estimatedL1Size()).isEqualTo(1);
 
+      PendingCount.iterationStarts(PendingCount.Phase.MEASUREMENT);
       pauseRedis();
       assertThatCode(() -> new InvalidationBenchmark().tiercache_invalidate(nodes, round))
           .doesNotThrowAnyException();
       assertThat(nodes.cacheB.estimatedL1Size()).as("B dropped the key once the retry got through").isZero();
+      PendingCount.iterationEnds();
+      assertThat(noteAfterTrial("Invalidation.tiercache_invalidate")).contains(
+          "`Invalidation.tiercache_invalidate`: 1 in measurement iterations, 0 in warm-up iterations, 0 in setup or"
+              + " teardown");
     } finally {
       awaitRedis();
-      nodes.tearDown();
+      nodes.close();
     }
   }
 
   @Test
-  void aWriteOrAnInvalidationRedisDoesNotTakeInTimeDoesNotEndTheMixedBenchmark() {
+  void aWriteOrAnInvalidationRedisDoesNotTakeInTimeDoesNotEndTheMixedBenchmark() throws Exception {
     PeerL1Benchmark.TiercacheState s = new PeerL1Benchmark.TiercacheState();
     s.namespace = BenchRedis.namespace("peers-pending");
     s.node = new Peers.TiercacheNode(s.namespace, "peers", 16);
@@ -79,11 +103,16 @@ class PendingInvalidationBenchTest {
       assertThat(s.other.cache.get(written, k -> "old")).isEqualTo("old");
       assertThat(s.other.cache.get(invalidated, k -> "old")).isEqualTo("old");
 
+      PendingCount.iterationStarts(PendingCount.Phase.WARMUP);
       pauseRedis();
       PeerL1Benchmark bench = new PeerL1Benchmark();
       cursor.op = 6;
       assertThatCode(() -> bench.tiercache_mixed(s, cursor)).as("a write").doesNotThrowAnyException();
       assertThatCode(() -> bench.tiercache_mixed(s, cursor)).as("an invalidation").doesNotThrowAnyException();
+
+      PendingCount.iterationEnds();
+      assertThat(noteAfterTrial("PeerL1.tiercache_mixed")).contains(
+          "`PeerL1.tiercache_mixed`: 0 in measurement iterations, 2 in warm-up iterations, 0 in setup or teardown");
 
       awaitRedis();
       // Both are applied later: the other instance drops its copies once the retries get through.
@@ -93,7 +122,7 @@ class PendingInvalidationBenchTest {
       });
     } finally {
       awaitRedis();
-      s.tearDown();
+      s.close();
     }
   }
 }
