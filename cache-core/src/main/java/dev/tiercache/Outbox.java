@@ -126,16 +126,16 @@ final class Outbox {
       return;
     }
     sent.whenComplete(
-            (ok, failure) -> {
-              if (failure == null) {
-                unsent.remove(next);
-                if (retryScheduled.compareAndSet(false, true)) {
-                  Background.TIMER.execute(this::retry);
-                }
-              } else {
-                scheduleRetry();
-              }
-            });
+        (ok, failure) -> {
+          if (failure == null) {
+            unsent.remove(next);
+            if (retryScheduled.compareAndSet(false, true)) {
+              Background.TIMER.execute(this::retry);
+            }
+          } else {
+            scheduleRetry();
+          }
+        });
   }
 
   /**
