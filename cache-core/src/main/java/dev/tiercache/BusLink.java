@@ -52,10 +52,16 @@ final class BusLink implements InvalidationBus.Listener {
 
   /**
    * Sends a message the L2 store did not announce itself. It is retried until the bus takes it; the returned future
-   * tells whether the first attempt succeeded.
+   * tells whether the first attempt succeeded. An Error the bus throws reaches the caller, after the message was kept
+   * for the retries.
    */
   CompletableFuture<Void> publish(InvalidationMessage message) {
     return outbox.send(message);
+  }
+
+  /** As {@link #publish}, for a caller that does not wait: an Error the bus throws is logged, not thrown. */
+  void publishInBackground(InvalidationMessage message) {
+    outbox.sendInBackground(message);
   }
 
   @Override

@@ -42,6 +42,7 @@ final class DeliveryProof {
   /** Moves on when the bus drops: a heartbeat sent before must not prove anything after. */
   private final AtomicInteger generation = new AtomicInteger();
   private volatile boolean unsupportedLogged;
+  private final RateLimitedLog errors = new RateLimitedLog(LOG);
   private volatile ScheduledFuture<?> schedule;
   private volatile boolean stopped;
 
@@ -94,6 +95,12 @@ final class DeliveryProof {
       heartbeat = Objects.requireNonNull(bus.heartbeat(cache), "the bus returned no heartbeat");
     } catch (RuntimeException e) {
       heartbeat = CompletableFuture.failedFuture(e);
+    } catch (Error bug) {
+      // A heartbeat that failed like any other. Thrown, it would end the periodic heartbeats for good and reach
+      // whoever asked: a reader, or the bus's own thread telling its listeners the connection is back.
+      errors.warn("cache '{}': the bus threw {} on heartbeat; the L1 is not served until one comes back", cache,
+          bug.getClass().getName());
+      heartbeat = CompletableFuture.failedFuture(bug);
     }
     heartbeat.whenComplete(
         (sentAt, failure) -> {

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * for the bus to take it. One that cannot get there within the L2 timeout throws {@link InvalidationPendingException}
  * after taking effect here; it waits in the pending queue (and the L2 is not trusted meanwhile) or in the bus outbox,
  * and is retried until it gets through. One whose L2 call throws an {@link Error} waits in the pending queue too, and
- * the Error reaches the caller as it was thrown.
+ * one whose bus publish throws one waits in the outbox; either way the Error reaches the caller as it was thrown.
  */
 final class Invalidator {
 
@@ -360,7 +360,8 @@ final class Invalidator {
       if (!announcedByStore(invalidation)) {
         BusLink link = bus;
         if (link != null) {
-          link.publish(message(invalidation));
+          // Not thrown: the outbox keeps it either way, and the invalidations behind it need not wait.
+          link.publishInBackground(message(invalidation));
         }
       }
     }

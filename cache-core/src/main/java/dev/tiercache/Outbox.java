@@ -8,13 +8,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The messages this instance publishes itself (those its L2 store does not announce atomically): a message the bus
  * refuses is kept and retried until it goes out, never dropped. Invalidations commute, so a retried message may
  * arrive after a later one.
+ *
+ * <p>A bus that throws an {@link Error} instead of returning a future (its bug) is treated as one that refuses: the
+ * message is kept and retried all the same, since the other instances need it whatever went wrong here.
  */
 final class Outbox {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
   private final String cache;
   private final InvalidationBus bus;
@@ -22,6 +29,7 @@ final class Outbox {
   private final long retryNanos;
   private final Queue<InvalidationMessage> unsent = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean retryScheduled = new AtomicBoolean();
+  private final RateLimitedLog errors = new RateLimitedLog(LOG);
   private volatile boolean closed;
 
   Outbox(String cache, InvalidationBus bus, CacheMetrics metrics, Duration retryInterval) {
@@ -31,16 +39,48 @@ final class Outbox {
     this.retryNanos = retryInterval.toNanos();
   }
 
-  /** Publishes; if the bus refuses, keeps the message for the retries. The future is the first attempt's outcome. */
+  /**
+   * Publishes; if the bus refuses, keeps the message for the retries. The future is the first attempt's outcome.
+   *
+   * @throws Error what the bus threw, unchanged, after the message was kept for the retries
+   */
   CompletableFuture<Void> send(InvalidationMessage message) {
-    return attempt(message)
-        .whenComplete(
-            (ok, failure) -> {
-              if (failure != null) {
-                unsent.add(message);
-                scheduleRetry();
-              }
-            });
+    CompletableFuture<Void> sent;
+    try {
+      sent = attempt(message);
+    } catch (Error bug) {
+      keep(message);
+      throw bug;
+    }
+    return sent.whenComplete(
+        (ok, failure) -> {
+          if (failure != null) {
+            keep(message);
+          }
+        });
+  }
+
+  /**
+   * As {@link #send}, for a caller nobody waits on (a retried invalidation's announcement): an Error the bus throws is
+   * logged instead, the message kept all the same.
+   */
+  void sendInBackground(InvalidationMessage message) {
+    try {
+      send(message);
+    } catch (Error bug) {
+      logError(bug);
+    }
+  }
+
+  private void keep(InvalidationMessage message) {
+    unsent.add(message);
+    scheduleRetry();
+  }
+
+  /** By class only: an Error's message may quote what the bus was sending. */
+  private void logError(Error bug) {
+    errors.warn("cache '{}': the bus threw {} on publish; the message is kept and retried", cache,
+        bug.getClass().getName());
   }
 
   private CompletableFuture<Void> attempt(InvalidationMessage message) {
@@ -49,6 +89,9 @@ final class Outbox {
       sent = bus.publish(cache, message);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
+    } catch (Error bug) {
+      metrics.l2Error("publish");
+      throw bug;
     }
     return sent.whenComplete(
         (ok, failure) -> {
@@ -73,18 +116,26 @@ final class Outbox {
     if (next == null || closed) {
       return;
     }
-    attempt(next)
-        .whenComplete(
-            (ok, failure) -> {
-              if (failure == null) {
-                unsent.remove(next);
-                if (retryScheduled.compareAndSet(false, true)) {
-                  Background.TIMER.execute(this::retry);
-                }
-              } else {
-                scheduleRetry();
-              }
-            });
+    CompletableFuture<Void> sent;
+    try {
+      sent = attempt(next);
+    } catch (Error bug) {
+      // A failed attempt like any other: thrown on the timer's thread it would end the retries for good.
+      logError(bug);
+      scheduleRetry();
+      return;
+    }
+    sent.whenComplete(
+        (ok, failure) -> {
+          if (failure == null) {
+            unsent.remove(next);
+            if (retryScheduled.compareAndSet(false, true)) {
+              Background.TIMER.execute(this::retry);
+            }
+          } else {
+            scheduleRetry();
+          }
+        });
   }
 
   /**
@@ -104,6 +155,10 @@ final class Outbox {
         Thread.currentThread().interrupt();
         break;
       } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        break;
+      } catch (Error bug) {
+        // Counted as unsent and reported by the caller; thrown, it would leave the cache's subscription open.
+        logError(bug);
         break;
       }
     }

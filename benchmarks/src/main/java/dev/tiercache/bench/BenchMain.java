@@ -8,6 +8,7 @@ import dev.tiercache.bench.report.SuiteReport;
 import dev.tiercache.bench.report.Targets;
 import dev.tiercache.bench.report.Measurement;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -286,45 +287,55 @@ public final class BenchMain {
     }
     List<List<Measurement>> perRound = new ArrayList<>();
     String settings = "no benchmark ran";
-    for (int round = 0; round < rounds; round++) {
-      List<RunResult> results = new ArrayList<>();
-      if (rounds > 1) {
-        System.out.println("\n---- " + suite.id() + ": round " + (round + 1) + " of " + rounds + " ----");
-      }
-      if (threadCounts.length > 0) {
-        // One JMH run per thread count (or per method and thread count over several rounds): each comparison is
-        // between figures of the same run or the same round.
-        List<Measurement> measured = new ArrayList<>();
-        for (int threads : threadCounts) {
-          for (List<String> batch : batches(methods, rounds, round)) {
-            Collection<RunResult> run = runJmh(suite, cmd, redis, batch, threads);
-            results.addAll(run);
-            JmhResults.measurements(run).forEach(m -> measured.add(withThreads(m, threads)));
-          }
+    Path pending = Files.createTempFile("tiercache-pending", ".tsv");
+    try {
+      for (int round = 0; round < rounds; round++) {
+        List<RunResult> results = new ArrayList<>();
+        if (rounds > 1) {
+          System.out.println("\n---- " + suite.id() + ": round " + (round + 1) + " of " + rounds + " ----");
         }
-        settings = JmhResults.settings(results) + ", at " + Arrays.toString(threadCounts) + " threads";
-        perRound.add(measured);
-        continue;
+        if (threadCounts.length > 0) {
+          // One JMH run per thread count (or per method and thread count over several rounds): each comparison is
+          // between figures of the same run or the same round.
+          List<Measurement> measured = new ArrayList<>();
+          for (int threads : threadCounts) {
+            for (List<String> batch : batches(methods, rounds, round)) {
+              Collection<RunResult> run = runJmh(suite, cmd, redis, batch, threads, pending);
+              results.addAll(run);
+              JmhResults.measurements(run).forEach(m -> measured.add(withThreads(m, threads)));
+            }
+          }
+          settings = JmhResults.settings(results) + ", at " + Arrays.toString(threadCounts) + " threads";
+          perRound.add(measured);
+          continue;
+        }
+        for (List<String> batch : batches(methods, rounds, round)) {
+          results.addAll(runJmh(suite, cmd, redis, batch, 0, pending));
+        }
+        if (!results.isEmpty()) {
+          settings = JmhResults.settings(results);
+        }
+        perRound.add(JmhResults.measurements(results));
       }
-      for (List<String> batch : batches(methods, rounds, round)) {
-        results.addAll(runJmh(suite, cmd, redis, batch, 0));
+      SuiteReport report = new SuiteReport(suite.id(), suite.title(), suite.description());
+      JmhResults.median(perRound).forEach(report::add);
+      String pendingNote = PendingCount.note(pending);
+      if (pendingNote != null) {
+        System.out.println(pendingNote);
+        report.note(pendingNote);
       }
-      if (!results.isEmpty()) {
-        settings = JmhResults.settings(results);
+      report.compare(suite.specs());
+      if (suite.gcProfiler()) {
+        checkNoAllocation(suite, report, JmhResults.median(perRound));
       }
-      perRound.add(JmhResults.measurements(results));
+      report.note("JMH settings: " + settings + (suite.gcProfiler() ? "; profiler: gc (`-prof gc`)" : "")
+          + (rounds == 1 ? "." : "; " + rounds + " rounds, each benchmark method in its own JMH run, in alternating "
+              + "order from one round to the next; figures are the median over the rounds and the error column is "
+              + "half the spread between rounds."));
+      return report;
+    } finally {
+      Files.deleteIfExists(pending);
     }
-    SuiteReport report = new SuiteReport(suite.id(), suite.title(), suite.description());
-    JmhResults.median(perRound).forEach(report::add);
-    report.compare(suite.specs());
-    if (suite.gcProfiler()) {
-      checkNoAllocation(suite, report, JmhResults.median(perRound));
-    }
-    report.note("JMH settings: " + settings + (suite.gcProfiler() ? "; profiler: gc (`-prof gc`)" : "")
-        + (rounds == 1 ? "." : "; " + rounds + " rounds, each benchmark method in its own JMH run, in alternating "
-            + "order from one round to the next; figures are the median over the rounds and the error column is "
-            + "half the spread between rounds."));
-    return report;
   }
 
   /**
@@ -368,7 +379,7 @@ public final class BenchMain {
   }
 
   private static Collection<RunResult> runJmh(Suite suite, CommandLineOptions cmd, BenchRedis redis,
-      List<String> includes, int threads) throws Exception {
+      List<String> includes, int threads, Path pending) throws Exception {
     ChainedOptionsBuilder options = new OptionsBuilder().parent(cmd);
     includes.forEach(options::include);
     if (threads > 0) {
@@ -394,10 +405,16 @@ public final class BenchMain {
     if (suite.gcProfiler()) {
       options.addProfiler(GCProfiler.class);
     }
+    // One call: each call of jvmArgsAppend replaces what the previous one gave. The property is also set here for
+    // a run without forks (-f 0), whose trials run in this JVM.
+    List<String> forkProperties = new ArrayList<>();
+    forkProperties.add("-D" + PendingCount.FILE_PROPERTY + "=" + pending);
+    System.setProperty(PendingCount.FILE_PROPERTY, pending.toString());
     if (redis != null) {
-      options.jvmArgsAppend("-D" + BenchRedis.URI_PROPERTY + "=" + redis.uriString(),
-          "-D" + BenchRedis.OWNED_PROPERTY + "=" + redis.owned());
+      forkProperties.add("-D" + BenchRedis.URI_PROPERTY + "=" + redis.uriString());
+      forkProperties.add("-D" + BenchRedis.OWNED_PROPERTY + "=" + redis.owned());
     }
+    options.jvmArgsAppend(forkProperties.toArray(String[]::new));
     return new Runner(options.build()).run();
   }
 

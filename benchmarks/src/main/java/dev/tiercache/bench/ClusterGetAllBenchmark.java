@@ -30,6 +30,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Suite 8: {@code getAll} of 100 keys on a Redis Cluster of 1, 3 or 6 masters (loopback {@code redis-server}
@@ -94,7 +95,7 @@ public class ClusterGetAllBenchmark {
           batch.add(key);
           rawNames[b][i] = key;
           rawBatches[b][i] = ("raw:" + key).getBytes(StandardCharsets.UTF_8);
-          cache.put(key, L2HitBenchmark.VALUE);
+          PendingCount.putUntilStored(cache, key, L2HitBenchmark.VALUE);
           rawValues.put(rawBatches[b][i], CODEC.encode(L2HitBenchmark.VALUE));
         }
         batches.add(List.copyOf(batch));
@@ -107,12 +108,13 @@ public class ClusterGetAllBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() {
+    public void tearDown(BenchmarkParams params) {
       cache.close();
       tier.close();
       connection.close();
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       fixture.afterAll(context);
+      PendingCount.trialEnds(params);
     }
   }
 

@@ -12,6 +12,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Suite 4, remote path: a local miss that hits Redis, one thread, for Tiercache, Redisson's RLocalCachedMap and
@@ -50,14 +51,15 @@ public class PeerL2Benchmark {
       namespace = BenchRedis.namespace("peers-l2");
       node = new Peers.TiercacheNode(namespace, "peers", 0);
       for (String key : NAMES) {
-        node.cache.put(key, VALUE);
+        PendingCount.putUntilStored(node.cache, key, VALUE);
       }
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() {
+    public void tearDown(BenchmarkParams params) {
       node.close();
       BenchRedis.shared().deleteNamespace(namespace);
+      PendingCount.trialEnds(params);
     }
   }
 

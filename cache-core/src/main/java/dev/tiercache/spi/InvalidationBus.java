@@ -27,7 +27,8 @@ public interface InvalidationBus extends AutoCloseable {
    *
    * @param cache the cache name
    * @param message the message
-   * @return completes when the bus accepted the message; exceptionally if it could not be sent
+   * @return completes when the bus accepted the message; exceptionally if it could not be sent. A call that throws
+   *     instead, an {@link Error} included, is taken as a refusal too: the cache keeps the message and retries it
    */
   CompletableFuture<Void> publish(String cache, InvalidationMessage message);
 

@@ -188,11 +188,19 @@ final class KeySpace {
   }
 
   /**
+   * What every key the {@link #scanPattern} of a cache matches starts with, literally: entry keys of every bucket and
+   * of every layout.
+   */
+  String scanStart(String cache) {
+    return namespace + ":{" + cache;
+  }
+
+  /**
    * The SCAN MATCH pattern for every entry key of a cache, in every bucket: the cache's own part escaped, then only
    * stars. No user pattern is ever matched inside Redis; the JVM matches the keys this finds.
    */
   String scanPattern(String cache) {
-    String start = namespace + ":{" + cache;
+    String start = scanStart(cache);
     String rest = "}:k:";
     return buckets == 1
         ? Glob.escape(start + rest) + "*"
@@ -201,7 +209,7 @@ final class KeySpace {
 
   /** The encoded key of an entry key found by a scan, or null if it is not an entry key of this cache. */
   String keyOf(String cache, String entryKey) {
-    String start = namespace + ":{" + cache;
+    String start = scanStart(cache);
     if (!entryKey.startsWith(start)) {
       return null;
     }

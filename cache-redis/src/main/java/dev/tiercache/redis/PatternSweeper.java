@@ -8,6 +8,7 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -31,10 +32,19 @@ import org.slf4j.LoggerFactory;
  * more when it ends, not a second scan. A failed step ends the sweep (the record still hides the entries, and they
  * expire by their TTL); it is not retried. At most {@link #MAX_SWEEPS} patterns are swept at once; beyond that a
  * pattern is only recorded. Steps run on one thread of the tier's own, so sweeps never take a shared pool.
+ *
+ * <p>A SCAN whose reply a closing connection cut short, replayed after the reconnect (Lettuce's default client
+ * options), is decoded into the same output: the first run's cursor stays, the replayed reply's cursor is taken for a
+ * key, and the replayed keys follow the partial first ones. Keys written between the two runs make them stop at
+ * different cursors, so going on from the first run's would skip what lies between: such a reply (a key its MATCH
+ * cannot return) starts the sweep over, at most {@link #MAX_RESTARTS} times.
  */
 final class PatternSweeper implements AutoCloseable {
 
   static final int MAX_SWEEPS = 64;
+
+  /** Restarts of one sweep after replayed replies; past them it ends as after a failed step. */
+  static final int MAX_RESTARTS = 3;
 
   private static final Logger LOG = LoggerFactory.getLogger(PatternSweeper.class);
 
@@ -103,6 +113,9 @@ final class PatternSweeper implements AutoCloseable {
     final Glob glob;
     final byte[] pattern;
     final ScanArgs match;
+    /** What every key a SCAN reply decoded once holds starts with: its MATCH holds it literally. */
+    final byte[] keyStart;
+    int restarts;
 
     Sweep(String id, String cache, Glob glob) {
       this.id = id;
@@ -110,6 +123,7 @@ final class PatternSweeper implements AutoCloseable {
       this.glob = glob;
       this.pattern = bytes(glob.pattern());
       this.match = ScanArgs.Builder.matches(bytes(keys.scanPattern(cache))).limit(batch);
+      this.keyStart = bytes(keys.scanStart(cache));
     }
 
     void step(ScanCursor cursor) {
@@ -121,6 +135,8 @@ final class PatternSweeper implements AutoCloseable {
                 if (failure != null) {
                   LOG.debug("pattern sweep of cache '{}' stopped: {}", cache, failure.getClass().getSimpleName());
                   finish();
+                } else if (replayed(next)) {
+                  restart();
                 } else if (next.isFinished()) {
                   finish();
                 } else {
@@ -155,6 +171,26 @@ final class PatternSweeper implements AutoCloseable {
                         bytes(keys.metaPrefix(cache, bucket)), pattern, scripts.seen.argument(cache, bucket)));
               });
       return CompletableFuture.allOf(unlinked.toArray(CompletableFuture[]::new)).thenApply(done -> step);
+    }
+
+    /** Whether the reply was decoded twice into one output: it holds the replayed reply's cursor as a key. */
+    private boolean replayed(KeyScanCursor<byte[]> step) {
+      for (byte[] key : step.getKeys()) {
+        if (!Arrays.equals(key, 0, Math.min(key.length, keyStart.length), keyStart, 0, keyStart.length)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** Its cursor cannot be trusted: the matches of the reply were unlinked, the rest is scanned again. */
+    private void restart() {
+      if (++restarts > MAX_RESTARTS) {
+        LOG.debug("pattern sweep of cache '{}' stopped: {} replayed SCAN replies", cache, restarts);
+        finish();
+      } else {
+        step(ScanCursor.INITIAL);
+      }
     }
 
     private void finish() {

@@ -145,6 +145,8 @@ class RedisMgetReplayTest {
     private volatile int armed = -1;
     private volatile byte[] armedFor;
     final AtomicInteger cuts = new AtomicInteger();
+    /** Runs at each cut, after the bytes let through and before the close: what it changes, the replay sees. */
+    volatile Runnable atCut = () -> {};
 
     CuttingProxy(String host, int targetPort) throws IOException {
       this.host = host;
@@ -229,6 +231,7 @@ class RedisMgetReplayTest {
             remaining = left - pass;
             if (remaining == 0) {
               cuts.incrementAndGet();
+              atCut.run();
               // An orderly close (FIN), as a Redis killed or restarted mid-reply gives: Lettuce completes the head
               // of its stack exceptionally on a reset (RST), but replays every command of a closed connection. The
               // FIN follows the bytes let through, so the client reads them first; it then closes its side, which
