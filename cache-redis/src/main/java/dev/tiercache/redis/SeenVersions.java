@@ -89,11 +89,25 @@ final class SeenVersions {
   }
 
   /**
+   * Above it, and below the end, an announced version is not recorded: {@code 2^44} versions (some 17 trillion
+   * changes, or 203 days of the server's time) short of the end, far past any clock that follows the server's time.
+   */
+  static final long HEARSAY_LIMIT = MAX_VERSION - (1L << 44);
+
+  /**
    * Records the version another instance's announcement carried. An exhausted bucket's announcements carry the last
    * version; hearsay of it is recorded as such (see the class comment) without a warning, which a forged frame could
-   * otherwise raise.
+   * otherwise raise. Hearsay of a version just short of the end is not recorded at all: the next script in the bucket
+   * would take the clock for a rolled-back one and move it past that version, so that one frame (forged, replayed, or
+   * from anything that may publish on the channel) would end a healthy bucket at once or within a few changes, for
+   * every instance, until an operator deletes its keys. What the tier's own scripts return is recorded whatever it
+   * is; an instance that only heard of a clock that close to the end does not catch a rollback of it (as it does not
+   * catch one of an exhausted bucket).
    */
   void observeAnnounced(String cache, int bucket, long version) {
+    if (version > HEARSAY_LIMIT && version < MAX_VERSION) {
+      return;
+    }
     record(cache, bucket, version);
   }
 
