@@ -164,4 +164,46 @@ class RedisForgedEndAnnouncementTest {
   void oneAnnouncementOfTheLastVersionDoesNotExhaustAHealthyBucket() {
     aHealthyBucketSurvivesOneAnnouncementOf(LARGEST);
   }
+
+  private static String capturingStdErr(Runnable body) {
+    java.io.PrintStream original = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      body.run();
+    } finally {
+      System.err.flush();
+      System.setErr(original);
+    }
+    return captured.toString(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * One WARN per bucket per tier (README, "Exhausted buckets"): a forged announcement of any version below the end
+   * replaces the tier's record of the end (SeenVersions.record: "below the end after it"), and the next read of the
+   * still exhausted bucket warns again: one WARN per forged frame.
+   */
+  @Test
+  void forgedAnnouncementsDoNotRepeatTheWarningOfAnExhaustedBucket() {
+    try (Node a = new Node()) {
+      AtomicReference<String> database = new AtomicReference<>("v1");
+      assertThat(a.read("k", database)).isEqualTo("v1");
+      session.redis.set(StoreKit.meta(cache, "clock"), Long.toString(LARGEST));
+      String log =
+          capturingStdErr(
+              () -> {
+                for (int i = 0; i < 3; i++) {
+                  // Drops "k" from a's L1 too, so that the read below goes to the L2.
+                  forge(5);
+                  await().atMost(Duration.ofSeconds(10)).until(() -> a.cache.estimatedL1Size() == 0);
+                  database.set("v" + (i + 2));
+                  // Exhausted: a miss and a load.
+                  assertThat(a.read("k", database)).isEqualTo("v" + (i + 2));
+                }
+              });
+      long warnings =
+          log.lines().filter(l -> l.contains("WARN") && l.contains("exhausted") && l.contains("'" + cache + "'")).count();
+      assertThat(warnings).as("warnings:%n%s", log).isEqualTo(1);
+    }
+  }
 }
