@@ -206,4 +206,30 @@ class RedisForgedEndAnnouncementTest {
       assertThat(warnings).as("warnings:%n%s", log).isEqualTo(1);
     }
   }
+
+  /**
+   * "Each instance logs one WARN per bucket the first time it finds the bucket exhausted" (README): an instance that
+   * heard of the end on the bus before it found the end itself records the end without a warning, and its own reads
+   * then find it already recorded, so it never warns.
+   */
+  @Test
+  void anInstanceThatHeardOfTheEndFirstStillWarnsWhenItFindsIt() {
+    try (Node a = new Node(); Node b = new Node()) {
+      AtomicReference<String> database = new AtomicReference<>("v1");
+      assertThat(b.read("k", database)).isEqualTo("v1");
+      session.redis.set(StoreKit.meta(cache, "clock"), Long.toString(LARGEST));
+      String log =
+          capturingStdErr(
+              () -> {
+                a.cache.invalidate(dev.tiercache.Invalidation.key("k")); // announced at the end: b hears it
+                await().atMost(Duration.ofSeconds(10)).until(() -> b.cache.estimatedL1Size() == 0);
+                database.set("v2");
+                assertThat(b.read("k", database)).isEqualTo("v2"); // b finds the bucket exhausted
+                b.cache.invalidate(dev.tiercache.Invalidation.key("k"));
+              });
+      long warnings =
+          log.lines().filter(l -> l.contains("WARN") && l.contains("exhausted") && l.contains("'" + cache + "'")).count();
+      assertThat(warnings).as("a and b, once each:%n%s", log).isEqualTo(2);
+    }
+  }
 }
