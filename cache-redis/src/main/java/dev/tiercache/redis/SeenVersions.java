@@ -2,6 +2,7 @@ package dev.tiercache.redis;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,8 @@ final class SeenVersions {
   private final KeySpace keys;
   private final int buckets;
   private final ConcurrentHashMap<String, AtomicLongArray> byCache = new ConcurrentHashMap<>();
+  /** Per cache and bucket: 1 once this tier warned that the bucket is exhausted, until its own scripts see it below. */
+  private final ConcurrentHashMap<String, AtomicIntegerArray> warned = new ConcurrentHashMap<>();
   /** Per cache and bucket: server microseconds minus local microseconds, the largest seen; absent: none yet. */
   private final ConcurrentHashMap<String, AtomicLongArray> offsets = new ConcurrentHashMap<>();
 
@@ -73,10 +76,23 @@ final class SeenVersions {
 
   /**
    * Records a clock or version that a read of the bucket or a script there returned just now; the first time it finds
-   * the bucket exhausted, warns (once, not per call: every call in the bucket meets it until the operator acts).
+   * the bucket exhausted, warns (once, not per call: every call in the bucket meets it until the operator acts; again
+   * only after one of its own reads or scripts found the bucket below the end, that is after the operator acted).
    */
   void observe(String cache, int bucket, long version) {
-    if (record(cache, bucket, version)) {
+    record(cache, bucket, version);
+    if (version > 0 && version < MAX_VERSION) {
+      // The tier's own script found the bucket below the end (after an operator deleted its keys): a later end warns.
+      AtomicIntegerArray flags = warned.get(cache);
+      if (flags != null && flags.get(bucket) != 0) {
+        flags.set(bucket, 0);
+      }
+      return;
+    }
+    // Whether or not announcements told of the end before (hearsay never warns, and never re-arms the warning: a
+    // forged frame could raise it, or repeat it, at will).
+    if (version == MAX_VERSION
+        && warned.computeIfAbsent(cache, c -> new AtomicIntegerArray(buckets)).compareAndSet(bucket, 0, 1)) {
       LOG.warn(
           "cache '{}': Redis bucket '{}' is exhausted: its version clock reached 2^53 - 1 and cannot tick any further."
               + " Every read of it misses and every write to it is dropped until an operator deletes its keys: every"
@@ -111,24 +127,22 @@ final class SeenVersions {
     record(cache, bucket, version);
   }
 
-  /** Records a version; true when it is the last one and the bucket was not already recorded as exhausted. */
-  private boolean record(String cache, int bucket, long version) {
+  /** Records a version: above the one recorded, or below a recorded end (the bucket started afresh). */
+  private void record(String cache, int bucket, long version) {
     if (version <= 0 || version > MAX_VERSION) {
-      return false;
+      return;
     }
     AtomicLongArray values = byCache.computeIfAbsent(cache, c -> fresh());
     while (true) {
       long current = values.get(bucket);
       // Below the end after it: the operator deleted the bucket's keys and its clock started afresh.
       boolean next = version > current || current == MAX_VERSION && version < MAX_VERSION;
-      if (!next) {
-        return false;
-      }
-      if (values.compareAndSet(bucket, current, version)) {
-        return version == MAX_VERSION;
+      if (!next || values.compareAndSet(bucket, current, version)) {
+        return;
       }
     }
   }
+
 
   /** Records the server's time (µs) that a script of the bucket read, whose reply arrived just now. */
   void observeTime(String cache, int bucket, long serverMicros) {
