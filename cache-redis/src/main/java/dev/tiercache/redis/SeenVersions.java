@@ -95,11 +95,12 @@ final class SeenVersions {
         && warned.computeIfAbsent(cache, c -> new AtomicIntegerArray(buckets)).compareAndSet(bucket, 0, 1)) {
       LOG.warn(
           "cache '{}': Redis bucket '{}' is exhausted: its version clock reached 2^53 - 1 and cannot tick any further."
-              + " Every read of it misses and every write to it is dropped until an operator deletes its keys: every"
-              + " key starting with '{}', '{}' last (see the README, 'Exhausted buckets')",
+              + " Every read of it misses and every write to it is dropped until an operator deletes its keys: the"
+              + " entries, '{}*', then its state and clock, '{}' and the other keys the README names, in one UNLINK"
+              + " (see the README, 'Exhausted buckets')",
           LogText.safe(cache),
           LogText.safe(keys.metaPrefix(cache, bucket)),
-          LogText.safe(keys.bucketPrefix(cache, bucket)),
+          LogText.safe(keys.entryPrefix(cache, bucket)),
           LogText.safe(keys.clock(cache, bucket)));
     }
   }
@@ -142,7 +143,6 @@ final class SeenVersions {
       }
     }
   }
-
 
   /** Records the server's time (µs) that a script of the bucket read, whose reply arrived just now. */
   void observeTime(String cache, int bucket, long serverMicros) {

@@ -21,12 +21,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Review s8-review2: the README's way out of an exhausted bucket (every key but the clock, then the clock) while the
- * caches keep working, as they do (README: "The caches keep working on their L1 and loaders"). An invalidation that
- * runs after the first step and before the clock goes records its state at 2^53 - 1 (a tombstone, an epoch, gmax)
- * into keys the first step already deleted. Once the clock is gone the bucket starts afresh at the server's time, far
- * below that state, which no script ever trims by age: the key's write-backs are refused and the tag's entries read
- * as misses for good (until the caps push them out), with no warning, as if the bucket were still exhausted for them.
+ * Review s8-review2: the README's way out of an exhausted bucket while the caches keep working, as they do (README: "The caches keep working on their L1 and loaders"). An invalidation that
+ * runs between its steps records its state at 2^53 - 1 (a tombstone, an epoch, gmax). Were those keys deleted
+ * before the clock (as the README first said: every key but the clock, then the clock), they would come back, and
+ * once the clock is gone the bucket would start afresh at the server's time, far below that state, which no script
+ * ever trims by age: the key's write-backs refused and the tag's entries read as misses for good (until the caps push
+ * them out), with no warning. Deleted in one UNLINK with the clock, nothing of it is left.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RedisExhaustedDeletionRaceTest {
@@ -63,15 +63,18 @@ class RedisExhaustedDeletionRaceTest {
     return read.entry() == null ? null : new String(read.entry().value(), StandardCharsets.UTF_8);
   }
 
-  /** The README's two commands, with what the caches did meanwhile between them. */
+  /**
+   * The README's two commands, with what the caches did meanwhile between them: the entries, then the bucket's state
+   * and its clock in one UNLINK.
+   */
   private void operatorDeletesTheBucketWhile(Runnable meanwhile) {
-    List<String> keys = redis.keys("tiercache:{" + cache + "}:*");
-    keys.remove(meta("clock"));
-    if (!keys.isEmpty()) {
-      redis.unlink(keys.toArray(String[]::new));
+    List<String> entries = redis.keys("tiercache:{" + cache + "}:k:*");
+    if (!entries.isEmpty()) {
+      redis.unlink(entries.toArray(String[]::new));
     }
     meanwhile.run();
-    redis.unlink(meta("clock"));
+    String[] state = {"ts", "g", "gx", "plens", "pat", "gmax", "floor", "wfloor", "maxttl", "clock"};
+    redis.unlink(java.util.Arrays.stream(state).map(this::meta).toArray(String[]::new));
   }
 
   private RedisTier exhaustedWithEntries() {
