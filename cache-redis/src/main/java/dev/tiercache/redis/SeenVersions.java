@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>A bucket seen at {@link #MAX_VERSION} is exhausted (see {@link LuaLib}): until an operator deletes its keys it
  * serves and writes nothing. Its figure then counts as none: the bucket's next legitimate state is the fresh one after
  * the deletion, whose clock starts again at the server's time, and a tier that passed the last version would take it
- * for a rollback and move the clock straight back to the end. The first version seen below it afterwards replaces it.
+ * for a rollback and move the clock straight back to the end. The first version seen below it afterwards and not ahead
+ * of the server's time replaces it (one ahead of it was handed out before the end: a late reply, see record).
  * So a tier does not catch a rollback of an exhausted bucket to an older snapshot (restoring one is not the way out
  * the README gives); one that saw the last versions before the end but never the end itself still does, and takes
  * the fresh clock for one (the README says what that costs).
@@ -128,7 +129,19 @@ final class SeenVersions {
     record(cache, bucket, version);
   }
 
-  /** Records a version: above the one recorded, or below a recorded end (the bucket started afresh). */
+  /**
+   * How far ahead of the server's time (as this tier knows it) a fresh clock may be: it starts at the server's time
+   * and ticks once per change, so an hour covers 3.6 billion changes and any skew of this JVM's wall clock.
+   */
+  private static final long FRESH_SLACK_MICROS = 3_600_000_000L;
+
+  /**
+   * Records a version: above the one recorded, or below a recorded end when it may be the fresh clock after the
+   * operator's deletion. Not a version ahead of the server's time: the fresh clock starts at it, and such a version is
+   * one the bucket handed out before the end (a reply decoded after the bus told of the end, its command having run
+   * before), which taken for the fresh clock would make the next script take the real one for a rollback and move it
+   * back to the end.
+   */
   private void record(String cache, int bucket, long version) {
     if (version <= 0 || version > MAX_VERSION) {
       return;
@@ -136,12 +149,20 @@ final class SeenVersions {
     AtomicLongArray values = byCache.computeIfAbsent(cache, c -> fresh());
     while (true) {
       long current = values.get(bucket);
-      // Below the end after it: the operator deleted the bucket's keys and its clock started afresh.
-      boolean next = version > current || current == MAX_VERSION && version < MAX_VERSION;
+      boolean next =
+          version > current
+              || current == MAX_VERSION && version < MAX_VERSION && version <= serverNow(cache, bucket) + FRESH_SLACK_MICROS;
       if (!next || values.compareAndSet(bucket, current, version)) {
         return;
       }
     }
+  }
+
+  /** The server's time in the bucket's microseconds as replies told it, or this JVM's wall clock if none did yet. */
+  private long serverNow(String cache, int bucket) {
+    AtomicLongArray offset = offsets.get(cache);
+    long known = offset == null ? Long.MIN_VALUE : offset.get(bucket);
+    return known == Long.MIN_VALUE ? System.currentTimeMillis() * 1_000 : localMicros() + known;
   }
 
   /** Records the server's time (µs) that a script of the bucket read, whose reply arrived just now. */

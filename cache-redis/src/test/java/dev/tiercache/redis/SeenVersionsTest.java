@@ -63,4 +63,14 @@ class SeenVersionsTest {
     seen.observe("c", 0, END - 1); // the tier's own script: recorded
     assertThat(seen.version("c", 0)).isEqualTo(END - 1);
   }
+
+  @Test
+  void aVersionFromBeforeTheEndDoesNotReplaceItButTheFreshClockDoes() {
+    seen.observe("c", 0, END);
+    seen.observe("c", 0, END - 5); // a late reply: far ahead of the server's time
+    assertThat(seen.version("c", 0)).isZero();
+    long fresh = System.currentTimeMillis() * 1_000;
+    seen.observe("c", 0, fresh);
+    assertThat(seen.version("c", 0)).isEqualTo(fresh);
+  }
 }
