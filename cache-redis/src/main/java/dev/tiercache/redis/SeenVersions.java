@@ -84,8 +84,9 @@ final class SeenVersions {
     record(cache, bucket, version);
     if (version > 0 && version < MAX_VERSION) {
       // The tier's own script found the bucket below the end (after an operator deleted its keys): a later end warns.
+      // Not by a late reply from before the end (ahead of the server's time, see record).
       AtomicIntegerArray flags = warned.get(cache);
-      if (flags != null && flags.get(bucket) != 0) {
+      if (flags != null && flags.get(bucket) != 0 && version <= serverNow(cache, bucket) + FRESH_SLACK_MICROS) {
         flags.set(bucket, 0);
       }
       return;
