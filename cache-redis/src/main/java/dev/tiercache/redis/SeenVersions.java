@@ -152,7 +152,9 @@ final class SeenVersions {
       long current = values.get(bucket);
       boolean next =
           version > current
-              || current == MAX_VERSION && version < MAX_VERSION && version <= serverNow(cache, bucket) + FRESH_SLACK_MICROS;
+              || current == MAX_VERSION
+                  && version < MAX_VERSION
+                  && version <= serverNow(cache, bucket) + FRESH_SLACK_MICROS;
       if (!next || values.compareAndSet(bucket, current, version)) {
         return;
       }

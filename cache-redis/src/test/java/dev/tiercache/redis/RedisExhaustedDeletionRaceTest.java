@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Review s8-review2: the README's way out of an exhausted bucket while the caches keep working, as they do (README: "The caches keep working on their L1 and loaders"). An invalidation that
- * runs between its steps records its state at 2^53 - 1 (a tombstone, an epoch, gmax). Were those keys deleted
+ * Review s8-review2: the README's way out of an exhausted bucket while the caches keep working, as they do (README:
+ * "The caches keep working on their L1 and loaders"). An invalidation that runs between its steps records its state
+ * at 2^53 - 1 (a tombstone, an epoch, gmax). Were those keys deleted
  * before the clock (as the README first said: every key but the clock, then the clock), they would come back, and
  * once the clock is gone the bucket would start afresh at the server's time, far below that state, which no script
  * ever trims by age: the key's write-backs refused and the tag's entries read as misses for good (until the caps push

@@ -66,7 +66,8 @@ class RedisLateReplyAfterTheEndTest {
           Thread.currentThread().interrupt();
         }
       });
-      CompletableFuture<dev.tiercache.spi.L2Read> late = bTier.get(name, "y"); // executed at 2^53 - 5, decoded after the release
+      // Run at 2^53 - 6, decoded after the release.
+      CompletableFuture<dev.tiercache.spi.L2Read> late = bTier.get(name, "y");
       assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
 
       for (int i = 0; i < 5; i++) {
