@@ -169,11 +169,6 @@ final class KeySpace {
     return metaPrefix(cache, bucketOf(key)) + "l:" + key;
   }
 
-  /** The prefix of every key of the bucket. */
-  String bucketPrefix(String cache, int bucket) {
-    return base(cache, bucket);
-  }
-
   /** The prefix of the bucket's invalidation state. */
   String metaPrefix(String cache, int bucket) {
     return base(cache, bucket) + "m:";

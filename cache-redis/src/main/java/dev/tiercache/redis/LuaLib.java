@@ -278,18 +278,20 @@ final class LuaLib {
   private static final String FAST =
       """
       local M, HORIZON = ARGV[1], tonumber(ARGV[2])
-      -- The clock when well-formed, not behind what the caller saw and with a version left; nil: general() repairs or
-      -- re-seeds it, or ends the clock (see exhausted), so that only one place decides what happens there.
+      -- The clock when well-formed, not behind what the caller saw and with two versions left; nil: general() repairs
+      -- or re-seeds it, or ends the clock (see exhausted), so that only one place decides what happens there. Two: a
+      -- fast path may tick and then hand over, and general() ticks again; from VMAX - 2 the second tick would find no
+      -- version left and end a bucket the general script alone leaves working.
       local function fast_clock(raw)
         local c = ver(raw)
-        if c and c < VMAX - 1 and c >= (ver(ARGV[#ARGV]) or 0) then return c end
+        if c and c < VMAX - 2 and c >= (ver(ARGV[#ARGV]) or 0) then return c end
         return nil
       end
       local function time_us()
         local t = redis.call('TIME')
         return tonumber(t[1]) * 1000000 + tonumber(t[2])
       end
-      -- As clock_tick: max(clock + 1, server time), at most VMAX - 1 (fast_clock left a clock below it).
+      -- As clock_tick: max(clock + 1, server time), at most VMAX - 1 (fast_clock left a clock below VMAX - 2).
       local function fast_tick(c, now)
         local v = math.min(math.max(c + 1, now), VMAX - 1)
         redis.call('SET', KEYS[1], num(v))

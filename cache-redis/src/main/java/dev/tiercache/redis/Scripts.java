@@ -34,7 +34,7 @@ package dev.tiercache.redis;
  * its key instead (unlinks it, leaves a tombstone, publishes its message); {@link #INVALIDATE} applies and publishes
  * everything at {@code 2^53 - 1}, above every entry's version, so that what it covers stays covered even if the
  * bucket came back without its keys deleted (its clock set back by hand, or deleted first). The lean paths leave a
- * clock at {@code 2^53 - 2} or above to the general script, which alone decides there. The README gives the
+ * clock at {@code 2^53 - 3} or above to the general script, which alone decides there. The README gives the
  * operator's way out.
  */
 final class Scripts {

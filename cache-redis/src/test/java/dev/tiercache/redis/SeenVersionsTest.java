@@ -51,4 +51,26 @@ class SeenVersionsTest {
     seen.observeAnnounced("c", 0, Long.MAX_VALUE);
     assertThat(seen.version("c", 0)).isEqualTo(7);
   }
+
+  @Test
+  void hearsayOfAVersionJustShortOfTheEndIsNotRecorded() {
+    seen.observe("c", 0, 7);
+    seen.observeAnnounced("c", 0, END - 1);
+    seen.observeAnnounced("c", 0, SeenVersions.HEARSAY_LIMIT + 1);
+    assertThat(seen.version("c", 0)).isEqualTo(7);
+    seen.observeAnnounced("c", 0, SeenVersions.HEARSAY_LIMIT);
+    assertThat(seen.version("c", 0)).isEqualTo(SeenVersions.HEARSAY_LIMIT);
+    seen.observe("c", 0, END - 1); // the tier's own script: recorded
+    assertThat(seen.version("c", 0)).isEqualTo(END - 1);
+  }
+
+  @Test
+  void aVersionFromBeforeTheEndDoesNotReplaceItButTheFreshClockDoes() {
+    seen.observe("c", 0, END);
+    seen.observe("c", 0, END - 5); // a late reply: far ahead of the server's time
+    assertThat(seen.version("c", 0)).isZero();
+    long fresh = System.currentTimeMillis() * 1_000;
+    seen.observe("c", 0, fresh);
+    assertThat(seen.version("c", 0)).isEqualTo(fresh);
+  }
 }
