@@ -202,6 +202,32 @@ class RedisLeanGeneralDifferentialTest {
     assertThat(redis.get(lean + "wfloor")).as("raised to the newest tombstone dropped").matches("[0-9]{16}");
   }
 
+  @Test
+  void aNewTombstoneThatTrimsExpiredOnesRaisesTheWriteFloorAlike() {
+    join(tier.invalidateKey(cache, "live"));
+    // Two tombstones past the 5 min horizon: another tier, whose horizon is longer, may still need them.
+    long old = serverMicros() - Duration.ofMinutes(10).toNanos() / 1_000;
+    redis.zadd(meta("ts"), old, "x");
+    redis.zadd(meta("ts"), old + 5, "y");
+    Map<String, byte[]> snap = snapshot();
+    for (String on : new String[] {cache + "-lean", cache + "-general"}) {
+      restore(snap, on);
+      invalidate(on.endsWith("-lean") ? Scripts.INVALIDATE.body : generalInvalidate, on, "new", 20_000);
+      String m = "tiercache:{" + on + "}:m:";
+      assertThat(redis.zrange(m + "ts", 0, -1)).as(on).containsExactly("live", "new");
+      assertThat(redis.get(m + "wfloor")).as("%s: raised to the newest tombstone trimmed by age", on)
+          .isEqualTo(Long.toString(old + 5));
+    }
+    // A write floor of another kind: the lean path hands over, and general() repairs it as it would alone.
+    redis.set(meta("wfloor"), "not a version");
+    assertSameInvalidation("newer", 20_000);
+  }
+
+  private static long serverMicros() {
+    List<String> time = redis.time();
+    return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
+  }
+
   private long floorNow() {
     String f = "string".equals(redis.type(meta("floor"))) ? redis.get(meta("floor")) : null;
     return f != null && f.matches("[0-9]{1,16}") ? Long.parseLong(f) : 0;
