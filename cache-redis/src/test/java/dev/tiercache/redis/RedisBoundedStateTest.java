@@ -196,6 +196,29 @@ class RedisBoundedStateTest {
     assertThat(join(tier.get(cache, "k")).isHit()).as("the value read before the invalidation").isFalse();
   }
 
+  /**
+   * As {@link #aShorterTombstoneTtlOfAnotherInstanceDoesNotLetALoadThatReadBeforeAnInvalidationWrite}, for a tag: a
+   * tag epoch is kept {@code max(horizon, longest TTL) + 1 s} by the horizon of the instance that trims, so with short
+   * TTLs the 200 ms instance drops it 1.2 s after the invalidation, and the 5 min instance's conditional write of a
+   * tagged value it read before the tag's invalidation lands. Pre-existing as well.
+   */
+  @Test
+  void aShorterTombstoneTtlOfAnotherInstanceDoesNotLetALoadThatReadBeforeATagInvalidationWrite() {
+    join(tier.put(cache, "k", entry("old", "t"), Duration.ofMillis(100)));
+    long read = join(tier.get(cache, "k")).version();
+    join(small.invalidateTag(cache, "t"));
+    long invalidatedAt = Long.parseLong(redis.hget(meta("g"), "t:t"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> serverMicros() > invalidatedAt + 1_400_000);
+    join(small.invalidateTag(cache, "other"));
+
+    assertThat(join(tier.putIfCurrent(cache, Map.of("k", entry("stale", "t")), TTL, read)))
+        .as("a load that read k before its tag's invalidation, 1.4 s old, within its tier's 5 min horizon")
+        .isEmpty();
+  }
+
   private static long serverMicros() {
     List<String> time = redis.time();
     return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
