@@ -72,6 +72,26 @@ class QuietUpkeepTest {
     }
   }
 
+  /**
+   * Review of d2e052a: a cache with no expiry never read its ticker before (Caffeine gets a disabled ticker, and the
+   * L1 reads it only for times it keeps); the quiet check now reads it at build time and on every upkeep request, so a
+   * ticker that cannot be read (a test clock not set up, a clock that throws) fails build() of a cache that has no use
+   * for time. It should fall back to the pool, as before.
+   */
+  @Test
+  void aCacheWithNoExpiryStillBuildsAndWritesWhenItsTickerCannotBeRead() {
+    Ticker broken = () -> {
+      throw new IllegalStateException("no time here");
+    };
+    try (TieredCache<String, String> cache =
+        TieredCache.<String, String>builder("no-time").ticker(broken).l1(l1 -> l1.maximumSize(2)).build()) {
+      for (int i = 0; i < 5; i++) {
+        cache.put("k" + i, "v" + i);
+      }
+      assertThat(cache.getIfPresent("k4")).isEqualTo("v4");
+    }
+  }
+
   @Test
   void anExpiringCacheNeverRunsItsUpkeepInline() throws Exception {
     // With a TTL one upkeep expires every entry past it, however many: not on a caller's thread.
