@@ -58,20 +58,34 @@ final class L1Upkeep {
   /** Runs the upkeep of a quiet cache on the calling thread; otherwise as {@link #execute}. */
   private static final class QuietInline implements Executor {
     private final Ticker ticker;
-    /** When upkeep was last asked for; a race between two callers only picks which of them runs it where. */
+    /**
+     * When upkeep was last asked for, or {@link #asked} false before the first request; a race between two callers
+     * only picks which of them runs it where.
+     */
     private volatile long last;
+    private volatile boolean asked;
 
     QuietInline(Ticker ticker) {
+      // Not read here: a cache with no expiry had no use for its ticker before, and one that cannot be read must not
+      // fail the build.
       this.ticker = ticker;
-      this.last = ticker.read() - QUIET_NANOS - 1;
     }
 
     @Override
     public void execute(Runnable task) {
-      long now = ticker.read();
+      long now;
+      try {
+        now = ticker.read();
+      } catch (RuntimeException e) {
+        // A ticker that cannot be read tells nothing about quiet: the pool, as without this executor.
+        L1Upkeep.execute(task);
+        return;
+      }
       long previous = last;
+      boolean first = !asked;
       last = now;
-      if (now - previous > QUIET_NANOS) {
+      asked = true;
+      if (first || now - previous > QUIET_NANOS) {
         task.run();
       } else {
         L1Upkeep.execute(task);
