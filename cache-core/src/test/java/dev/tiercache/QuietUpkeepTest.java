@@ -58,6 +58,40 @@ class QuietUpkeepTest {
     }
   }
 
+  /**
+   * Review of d2e052a: Caffeine asks for no upkeep while one is pending or running, so "none asked for in the last
+   * 100 us" also holds in the middle of a sustained burst once the pool's upkeep took longer than that to be woken and
+   * run (usual on two busy cores): the next write, 1 us after the previous one, then runs the upkeep on its own thread,
+   * under the key's stripe, though the pool's worker has only just finished. Here a write every microsecond by the
+   * cache's ticker, 200 of them while the pool is held; the pool then runs the upkeep; the burst goes on.
+   */
+  @Test
+  void aWriteInASustainedBurstHandsItsUpkeepToThePoolAfterThePoolHasRunIt() throws Exception {
+    try (TieredCache<String, String> cache = cache(false)) {
+      cache.put("k0", "v");
+      HeldCommonPool pool = new HeldCommonPool();
+      long queued = pool.queued();
+      for (int i = 1; i <= 200; i++) {
+        nanos.addAndGet(1_000);
+        cache.put("k" + i, "v");
+      }
+      assertThat(pool.queued()).as("the burst's first write queued its upkeep, the others found it pending")
+          .isEqualTo(queued + 1);
+      pool.close();
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> cache.estimatedL1Size() == 2);
+
+      nanos.addAndGet(1_000);
+      try (HeldCommonPool again = new HeldCommonPool()) {
+        long before = again.queued();
+        cache.put("next", "v");
+        assertThat(again.queued()).as("a write 1 us after the previous one, in the same burst").isEqualTo(before + 1);
+      }
+    }
+  }
+
   @Test
   void aLocalRemovalFromAQuietCacheRunsItsUpkeepInline() throws Exception {
     try (TieredCache<String, String> cache = cache(false)) {
