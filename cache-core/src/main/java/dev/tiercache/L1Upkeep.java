@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
  * Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and has writers
  * drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
  *
- * <p>Except in a quiet cache whose upkeep is bounded ({@link #executor}): when no upkeep was asked for in the last
- * {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few reads), and the pool's
+ * <p>Except in a quiet cache whose upkeep is bounded ({@link #executor}): when no upkeep was asked for (or ended in
+ * the pool) in the last {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few reads), and the pool's
  * worker has gone to sleep, so waking it costs more than the upkeep itself. That is the usual case of a cache in
  * front of Redis, where each write waits for a round trip: a common-pool worker woken per local put, removal and
  * write-back was about a tenth of the calling thread's time in the mixed load of suite 4.
@@ -88,7 +88,23 @@ final class L1Upkeep {
       if (first || now - previous > QUIET_NANOS) {
         task.run();
       } else {
-        L1Upkeep.execute(task);
+        // Caffeine asks for nothing while this upkeep is pending or running: its end counts as a request, or the
+        // first write after a pool run slower than QUIET_NANOS would find the cache quiet in the middle of a burst.
+        L1Upkeep.execute(() -> {
+          try {
+            task.run();
+          } finally {
+            ran();
+          }
+        });
+      }
+    }
+
+    private void ran() {
+      try {
+        last = ticker.read();
+      } catch (RuntimeException e) {
+        // as in execute: no reading, no judgement
       }
     }
   }
