@@ -293,8 +293,8 @@ final class L1Tier<V> {
 
   /**
    * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
-   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread unless
-   * the cache is quiet and its upkeep bounded ({@link L1Upkeep#executor}).
+   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread
+   * unless the cache is quiet and its upkeep bounded ({@link L1Upkeep#executor}).
    *
    * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
    * @return whether it installed; if not, the key's entry was removed

@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
  * drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
  *
  * <p>Except in a quiet cache whose upkeep is bounded ({@link #executor}): when no upkeep was asked for (or ended in
- * the pool) in the last {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few reads), and the pool's
- * worker has gone to sleep, so waking it costs more than the upkeep itself. That is the usual case of a cache in
+ * the pool) in the last {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few
+ * reads), and the pool's worker has gone to sleep, so waking it costs more than the upkeep itself. That is the usual case of a cache in
  * front of Redis, where each write waits for a round trip: a common-pool worker woken per local put, removal and
  * write-back was about a tenth of the calling thread's time in the mixed load of suite 4.
  */
