@@ -283,14 +283,18 @@ final class L1Tier<V> {
     return install(key, value, tags, stamp, loadNanos, true);
   }
 
-  /** Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread. */
+  /**
+   * Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread, unless
+   * the cache is quiet and its upkeep bounded ({@link L1Upkeep#executor}).
+   */
   boolean installWritten(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, false);
   }
 
   /**
    * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
-   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
+   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread
+   * unless the cache is quiet and its upkeep bounded ({@link L1Upkeep#executor}).
    *
    * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
    * @return whether it installed; if not, the key's entry was removed

@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
  * Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and has writers
  * drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
  *
- * <p>Except in a quiet cache whose upkeep is bounded ({@link #executor}): when no upkeep was asked for in the last
- * {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few reads), and the pool's
- * worker has gone to sleep, so waking it costs more than the upkeep itself. That is the usual case of a cache in
+ * <p>Except in a quiet cache whose upkeep is bounded ({@link #executor}): when no upkeep was asked for (or ended in
+ * the pool) in the last {@link #QUIET_NANOS}, there is nothing to batch (the buffers hold the one write and a few
+ * reads), and the pool's worker has gone to sleep, so waking it costs more than the upkeep itself. That is the usual case of a cache in
  * front of Redis, where each write waits for a round trip: a common-pool worker woken per local put, removal and
  * write-back was about a tenth of the calling thread's time in the mixed load of suite 4.
  */
@@ -58,23 +58,53 @@ final class L1Upkeep {
   /** Runs the upkeep of a quiet cache on the calling thread; otherwise as {@link #execute}. */
   private static final class QuietInline implements Executor {
     private final Ticker ticker;
-    /** When upkeep was last asked for; a race between two callers only picks which of them runs it where. */
+    /**
+     * When upkeep was last asked for, or {@link #asked} false before the first request; a race between two callers
+     * only picks which of them runs it where.
+     */
     private volatile long last;
+    private volatile boolean asked;
 
     QuietInline(Ticker ticker) {
+      // Not read here: a cache with no expiry had no use for its ticker before, and one that cannot be read must not
+      // fail the build.
       this.ticker = ticker;
-      this.last = ticker.read() - QUIET_NANOS - 1;
     }
 
     @Override
     public void execute(Runnable task) {
-      long now = ticker.read();
+      long now;
+      try {
+        now = ticker.read();
+      } catch (RuntimeException e) {
+        // A ticker that cannot be read tells nothing about quiet: the pool, as without this executor.
+        L1Upkeep.execute(task);
+        return;
+      }
       long previous = last;
+      boolean first = !asked;
       last = now;
-      if (now - previous > QUIET_NANOS) {
+      asked = true;
+      if (first || now - previous > QUIET_NANOS) {
         task.run();
       } else {
-        L1Upkeep.execute(task);
+        // Caffeine asks for nothing while this upkeep is pending or running: its end counts as a request, or the
+        // first write after a pool run slower than QUIET_NANOS would find the cache quiet in the middle of a burst.
+        L1Upkeep.execute(() -> {
+          try {
+            task.run();
+          } finally {
+            ran();
+          }
+        });
+      }
+    }
+
+    private void ran() {
+      try {
+        last = ticker.read();
+      } catch (RuntimeException e) {
+        // as in execute: no reading, no judgement
       }
     }
   }

@@ -58,6 +58,41 @@ class QuietUpkeepTest {
     }
   }
 
+  /**
+   * Review of d2e052a: Caffeine asks for no upkeep while one is pending or running, so "none asked for in the last
+   * 100 us" also holds in the middle of a sustained burst once the pool's upkeep took longer than that to be woken and
+   * run (usual on two busy cores): the next write, 1 us after the previous one, then runs the upkeep on its own thread,
+   * under the key's stripe, though the pool's worker has only just finished. Here a write every microsecond by the
+   * cache's ticker, 200 of them while the pool is held; the pool then runs the upkeep; the burst goes on.
+   */
+  @Test
+  void aWriteInASustainedBurstHandsItsUpkeepToThePoolAfterThePoolHasRunIt() throws Exception {
+    try (TieredCache<String, String> cache = cache(false)) {
+      cache.put("k0", "v");
+      HeldCommonPool pool = new HeldCommonPool();
+      long queued = pool.queued();
+      for (int i = 1; i <= 200; i++) {
+        nanos.addAndGet(1_000);
+        cache.put("k" + i, "v");
+      }
+      assertThat(pool.queued()).as("the burst's first write queued its upkeep, the others found it pending")
+          .isEqualTo(queued + 1);
+      pool.close();
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(5))
+          // Quiescent: the pool's upkeep has returned, not only evicted.
+          .until(() -> cache.estimatedL1Size() == 2 && java.util.concurrent.ForkJoinPool.commonPool().isQuiescent());
+
+      nanos.addAndGet(1_000);
+      try (HeldCommonPool again = new HeldCommonPool()) {
+        long before = again.queued();
+        cache.put("next", "v");
+        assertThat(again.queued()).as("a write 1 us after the previous one, in the same burst").isEqualTo(before + 1);
+      }
+    }
+  }
+
   @Test
   void aLocalRemovalFromAQuietCacheRunsItsUpkeepInline() throws Exception {
     try (TieredCache<String, String> cache = cache(false)) {
@@ -69,6 +104,26 @@ class QuietUpkeepTest {
         assertThat(pool.queued()).isEqualTo(queued);
         assertThat(cache.getIfPresent("k1")).isNull();
       }
+    }
+  }
+
+  /**
+   * Review of d2e052a: a cache with no expiry never read its ticker before (Caffeine gets a disabled ticker, and the
+   * L1 reads it only for times it keeps); the quiet check now reads it at build time and on every upkeep request, so a
+   * ticker that cannot be read (a test clock not set up, a clock that throws) fails build() of a cache that has no use
+   * for time. It should fall back to the pool, as before.
+   */
+  @Test
+  void aCacheWithNoExpiryStillBuildsAndWritesWhenItsTickerCannotBeRead() {
+    Ticker broken = () -> {
+      throw new IllegalStateException("no time here");
+    };
+    try (TieredCache<String, String> cache =
+        TieredCache.<String, String>builder("no-time").ticker(broken).l1(l1 -> l1.maximumSize(2)).build()) {
+      for (int i = 0; i < 5; i++) {
+        cache.put("k" + i, "v" + i);
+      }
+      assertThat(cache.getIfPresent("k4")).isEqualTo("v4");
     }
   }
 

@@ -304,7 +304,20 @@ final class LuaLib {
         local added = redis.pcall('ZADD', M .. 'ts', num(v), key)
         if type(added) ~= 'number' then return false end
         if added == 0 then return true end
-        redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', '(' .. num(now - HORIZON))
+        local cut = '(' .. num(now - HORIZON)
+        -- As trim_tombstones: the write floor rises to the newest tombstone trimmed by age (another tier may keep
+        -- them longer); a write floor general() must repair, or a score it cannot read, is general()'s.
+        local gone = redis.call('ZREVRANGEBYSCORE', M .. 'ts', cut, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        if gone[2] then
+          local t, wraw = ver(gone[2]), redis.pcall('GET', M .. 'wfloor')
+          local wf = ver(wraw)
+          if not t or (wraw and not wf) then
+            redis.call('ZREM', M .. 'ts', key)
+            return false
+          end
+          if t > (wf or 0) then redis.call('SET', M .. 'wfloor', num(t)) end
+          redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', cut)
+        end
         if redis.call('ZCARD', M .. 'ts') <= tonumber(ARGV[3]) then return true end
         redis.call('ZREM', M .. 'ts', key)
         return false
@@ -327,8 +340,16 @@ final class LuaLib {
       local function tombstone(key, v)
         return on('ts', 'ZADD', num(v), key) == 1
       end
+      -- Trimmed by age, the write floor rises to the newest tombstone dropped: a tier whose horizon is longer (another
+      -- instance's settings, a rolling change of them) may still have a load in flight that read before it. For
+      -- tiers of one horizon it refuses nothing more: a read older than a tombstone past the horizon is too old.
       local function trim_tombstones()
-        on('ts', 'ZREMRANGEBYSCORE', '-inf', '(' .. num(now_us() - HORIZON))
+        local cut = '(' .. num(now_us() - HORIZON)
+        local gone = on('ts', 'ZREVRANGEBYSCORE', cut, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        if gone[2] then
+          redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', cut)
+          raise('wfloor', ver(gone[2]) or now_us())
+        end
         local extra = redis.call('ZCARD', M .. 'ts') - MAX_TS
         if extra > 0 then
           local popped = redis.call('ZPOPMIN', M .. 'ts', extra)

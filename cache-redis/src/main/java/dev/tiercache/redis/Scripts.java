@@ -286,14 +286,19 @@ final class Scripts {
                 raise_gmax(v)
                 -- Without a record of the longest TTL (lost), assume the longest allowed.
                 local longest = (getv(M .. 'maxttl') or tonumber(ARGV[9])) * 1000
-                local cut = '(' .. num(now_us() - math.max(HORIZON, longest) - 1000000)
+                local kept = now_us() - math.max(HORIZON, longest) - 1000000
+                local cut = '(' .. num(kept)
                 local old = on('gx', 'ZRANGEBYSCORE', '-inf', cut, 'LIMIT', 0, 500)
                 if #old > 0 then
                   on('g', 'HDEL', unpack(old))
                   redis.call('ZREM', M .. 'gx', unpack(old))
                 end
-                on('plens', 'ZREMRANGEBYSCORE', '-inf', cut)
-                on('pat', 'ZREMRANGEBYSCORE', '-inf', cut)
+                local trimmed = #old + on('plens', 'ZREMRANGEBYSCORE', '-inf', cut)
+                    + on('pat', 'ZREMRANGEBYSCORE', '-inf', cut)
+                -- Kept by this tier's horizon: a tier whose horizon is longer may have a load in flight that read
+                -- before what was dropped, so the write floor rises to the cut (for tiers of one horizon a read
+                -- older than it is too old anyway).
+                if trimmed > 0 then raise('wfloor', kept) end
                 local function cap(zset, max, fields)
                   local extra = redis.call('ZCARD', M .. zset) - max
                   if extra <= 0 then return end

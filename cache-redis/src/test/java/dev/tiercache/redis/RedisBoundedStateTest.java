@@ -167,6 +167,58 @@ class RedisBoundedStateTest {
     assertThat(redis.zrange(meta("ts"), 0, -1)).as("the first tombstone of a key trims").containsExactly("hot", "new");
   }
 
+  /**
+   * Two instances whose tombstone TTLs differ share a bucket (a rolling change of {@code tombstoneTtl}, or two
+   * services with different settings on one cache): {@code tier} keeps tombstones 5 minutes, {@code small} 200 ms.
+   * A load on {@code tier} reads k, k is invalidated, and 300 ms later (well within tier's horizon) {@code small} gives
+   * another key its first tombstone, which trims every tombstone older than small's 200 ms: k's goes, nothing rises,
+   * and tier's late conditional write of what it read before the invalidation lands (DESIGN.md invariant 1,
+   * load-then-put across nodes). Not introduced by f75f5e2 (before it, a tombstone that only moved trimmed as well);
+   * its argument "an expired tombstone refuses only loads older than the horizon, refused anyway" holds only for one
+   * horizon per bucket.
+   */
+  @Test
+  void aShorterTombstoneTtlOfAnotherInstanceDoesNotLetALoadThatReadBeforeAnInvalidationWrite() {
+    join(tier.put(cache, "k", entry("old"), TTL));
+    long read = join(tier.get(cache, "k")).version();
+    join(tier.invalidateKey(cache, "k"));
+    long invalidatedAt = redis.zscore(meta("ts"), "k").longValue();
+    // Past small's 200 ms horizon by the server's clock, far within tier's 5 minutes.
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> serverMicros() > invalidatedAt + 300_000);
+    join(small.invalidateKey(cache, "other"));
+
+    assertThat(join(tier.putIfCurrent(cache, Map.of("k", entry("stale")), TTL, read)))
+        .as("a load that read k before its invalidation, 0.3 s old, within its tier's 5 min horizon")
+        .isEmpty();
+    assertThat(join(tier.get(cache, "k")).isHit()).as("the value read before the invalidation").isFalse();
+  }
+
+  /**
+   * As {@link #aShorterTombstoneTtlOfAnotherInstanceDoesNotLetALoadThatReadBeforeAnInvalidationWrite}, for a tag: a
+   * tag epoch is kept {@code max(horizon, longest TTL) + 1 s} by the horizon of the instance that trims, so with short
+   * TTLs the 200 ms instance drops it 1.2 s after the invalidation, and the 5 min instance's conditional write of a
+   * tagged value it read before the tag's invalidation lands. Pre-existing as well.
+   */
+  @Test
+  void aShorterTombstoneTtlOfAnotherInstanceDoesNotLetALoadThatReadBeforeATagInvalidationWrite() {
+    join(tier.put(cache, "k", entry("old", "t"), Duration.ofMillis(100)));
+    long read = join(tier.get(cache, "k")).version();
+    join(small.invalidateTag(cache, "t"));
+    long invalidatedAt = Long.parseLong(redis.hget(meta("g"), "t:t"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> serverMicros() > invalidatedAt + 1_400_000);
+    join(small.invalidateTag(cache, "other"));
+
+    assertThat(join(tier.putIfCurrent(cache, Map.of("k", entry("stale", "t")), TTL, read)))
+        .as("a load that read k before its tag's invalidation, 1.4 s old, within its tier's 5 min horizon")
+        .isEmpty();
+  }
+
   private static long serverMicros() {
     List<String> time = redis.time();
     return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));

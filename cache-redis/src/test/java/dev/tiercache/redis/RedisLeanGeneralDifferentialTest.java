@@ -202,6 +202,124 @@ class RedisLeanGeneralDifferentialTest {
     assertThat(redis.get(lean + "wfloor")).as("raised to the newest tombstone dropped").matches("[0-9]{16}");
   }
 
+  @Test
+  void aNewTombstoneThatTrimsExpiredOnesRaisesTheWriteFloorAlike() {
+    join(tier.invalidateKey(cache, "live"));
+    // Two tombstones past the 5 min horizon: another tier, whose horizon is longer, may still need them.
+    long old = serverMicros() - Duration.ofMinutes(10).toNanos() / 1_000;
+    redis.zadd(meta("ts"), old, "x");
+    redis.zadd(meta("ts"), old + 5, "y");
+    Map<String, byte[]> snap = snapshot();
+    for (String on : new String[] {cache + "-lean", cache + "-general"}) {
+      restore(snap, on);
+      invalidate(on.endsWith("-lean") ? Scripts.INVALIDATE.body : generalInvalidate, on, "new", 20_000);
+      String m = "tiercache:{" + on + "}:m:";
+      assertThat(redis.zrange(m + "ts", 0, -1)).as(on).containsExactly("live", "new");
+      assertThat(redis.get(m + "wfloor")).as("%s: raised to the newest tombstone trimmed by age", on)
+          .isEqualTo(Long.toString(old + 5));
+    }
+    // A write floor of another kind: the lean path hands over, and general() repairs it as it would alone.
+    redis.set(meta("wfloor"), "not a version");
+    assertSameInvalidation("newer", 20_000);
+  }
+
+  /** An unconditional write of one key with a tombstone cap, on {@code on}'s keys. */
+  private void forceWrite(String script, String on, String key, int cap) {
+    String m = "tiercache:{" + on + "}:m:";
+    String e = "tiercache:{" + on + "}:k:";
+    redis.eval(
+        script,
+        ScriptOutputType.MULTI,
+        new String[] {m + "clock", e + key},
+        m,
+        new String(TierWrites.horizonMicros(RedisTierOptions.create()), StandardCharsets.UTF_8),
+        Integer.toString(cap),
+        e,
+        Long.toString(TTL.toMillis()),
+        "1",
+        "",
+        "",
+        "0",
+        new String(EntryFormat.body(entry("f")), StandardCharsets.ISO_8859_1),
+        "0",
+        "0");
+  }
+
+  /** The tombstones and write floor a script left, a repaired write floor (at or after {@code since}) as "now". */
+  private List<String> tombstoneState(String on, long since) {
+    String m = "tiercache:{" + on + "}:m:";
+    List<String> out = new ArrayList<>();
+    out.add(redis.type(m + "ts"));
+    if ("zset".equals(redis.type(m + "ts"))) {
+      out.addAll(redis.zrange(m + "ts", 0, -1));
+    }
+    String wt = redis.type(m + "wfloor");
+    String w = "string".equals(wt) ? redis.get(m + "wfloor") : wt;
+    if (w != null && w.matches("[0-9]{1,16}") && Long.parseLong(w) >= since) {
+      w = "now";
+    }
+    out.add("wfloor=" + w);
+    return out;
+  }
+
+  /**
+   * Review of f75f5e2: tombstone sets with expired and live tombstones, of any size against a small cap, write floors
+   * missing, old, corrupt or of another type, a key that has a tombstone or not: the lean key invalidation and the
+   * lean unconditional write leave the same tombstones and write floor as the general script.
+   */
+  @Test
+  void randomTombstoneSetsAreTrimmedAlike() {
+    Random random = new Random(7);
+    for (int round = 0; round < 120; round++) {
+      cache = uniqueName("lgd-ts");
+      long now = serverMicros();
+      int n = random.nextInt(9);
+      for (int i = 0; i < n; i++) {
+        long age = random.nextBoolean()
+            ? Duration.ofMinutes(5).toNanos() / 1_000 + 1 + random.nextInt(60_000_000)
+            : random.nextInt(60_000_000);
+        redis.zadd(meta("ts"), now - age, "t" + i);
+      }
+      join(tier.invalidateKey(cache, "live"));
+      switch (random.nextInt(5)) {
+        case 0 -> redis.del(meta("wfloor"));
+        case 1 -> redis.set(meta("wfloor"), Long.toString(now - Duration.ofMinutes(30).toNanos() / 1_000));
+        case 2 -> redis.set(meta("wfloor"), "not a version");
+        case 3 -> {
+          redis.del(meta("wfloor"));
+          redis.lpush(meta("wfloor"), "1");
+        }
+        default -> { }
+      }
+      String key = random.nextBoolean() && n > 0 ? "t" + random.nextInt(n) : "new";
+      int cap = 1 + random.nextInt(6);
+      boolean write = random.nextBoolean();
+      Map<String, byte[]> snap = snapshot();
+      long since = serverMicros();
+      List<List<String>> states = new ArrayList<>();
+      for (String on : new String[] {cache + "-lean", cache + "-general"}) {
+        restore(snap, on);
+        boolean lean = on.endsWith("-lean");
+        if (write) {
+          forceWrite(lean ? Scripts.WRITE.body : generalWrite, on, key, cap);
+        } else {
+          invalidate(lean ? Scripts.INVALIDATE.body : generalInvalidate, on, key, cap);
+        }
+        states.add(tombstoneState(on, since));
+      }
+      assertThat(states.get(0))
+          .as("round %d: %s of %s, %d tombstones, cap %d", round, write ? "write" : "invalidation", key, n, cap)
+          .isEqualTo(states.get(1));
+      assertThat(states.get(0)).as("round %d: the key's tombstone", round).contains(key);
+      assertThat(states.get(0).size() - 2).as("round %d: within the cap", round).isLessThanOrEqualTo(Math.max(cap, n + 2));
+    }
+  }
+
+  private static long serverMicros() {
+    List<String> time = redis.time();
+    return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
+  }
+
   private long floorNow() {
     String f = "string".equals(redis.type(meta("floor"))) ? redis.get(meta("floor")) : null;
     return f != null && f.matches("[0-9]{1,16}") ? Long.parseLong(f) : 0;
