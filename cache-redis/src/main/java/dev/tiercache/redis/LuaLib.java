@@ -307,7 +307,9 @@ final class LuaLib {
         local cut = '(' .. num(now - HORIZON)
         -- As trim_tombstones: the write floor rises to the newest tombstone trimmed by age (another tier may keep
         -- them longer); a write floor general() must repair, or a score it cannot read, is general()'s.
-        local gone = redis.call('ZREVRANGEBYSCORE', M .. 'ts', cut, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        -- The newest below the cut is the last of those below it (ZCOUNT and ZRANGE: commands the README's ACL grants).
+        local n = redis.call('ZCOUNT', M .. 'ts', '-inf', cut)
+        local gone = n > 0 and redis.call('ZRANGE', M .. 'ts', n - 1, n - 1, 'WITHSCORES') or {}
         if gone[2] then
           local t, wraw = ver(gone[2]), redis.pcall('GET', M .. 'wfloor')
           local wf = ver(wraw)
@@ -345,7 +347,8 @@ final class LuaLib {
       -- tiers of one horizon it refuses nothing more: a read older than a tombstone past the horizon is too old.
       local function trim_tombstones()
         local cut = '(' .. num(now_us() - HORIZON)
-        local gone = on('ts', 'ZREVRANGEBYSCORE', cut, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        local n = on('ts', 'ZCOUNT', '-inf', cut)
+        local gone = n > 0 and redis.call('ZRANGE', M .. 'ts', n - 1, n - 1, 'WITHSCORES') or {}
         if gone[2] then
           redis.call('ZREMRANGEBYSCORE', M .. 'ts', '-inf', cut)
           raise('wfloor', ver(gone[2]) or now_us())
