@@ -97,10 +97,7 @@ final class L1Tier<V> {
     // fail-safe, a value Caffeine keeps past its TTL.
     this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null);
     this.checkAbsences = negativeTtlNanos > 0;
-    this.cache =
-        L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics)
-            .executor(L1Upkeep.executor(settings.ticker, upkeepBounded))
-            .build();
+    this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
     this.map = cache.asMap();
     this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
@@ -111,7 +108,7 @@ final class L1Tier<V> {
       L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, CacheMetrics metrics) {
     Caffeine<String, Object> builder =
         (Caffeine<String, Object>) (Caffeine<?, ?>)
-            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker);
+            Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(L1Upkeep.EXECUTOR);
     if (l1.expireAfterWrite != null) {
       // Fail-safe keeps expired entries at hand for a while, and a coarse clock must never make Caffeine drop one
       // early; freshness is then judged by L1Entry#expiresAt.
@@ -283,18 +280,14 @@ final class L1Tier<V> {
     return install(key, value, tags, stamp, loadNanos, true);
   }
 
-  /**
-   * Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread, unless
-   * the cache is quiet and its upkeep bounded ({@link L1Upkeep#executor}).
-   */
+  /** Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs off the caller's thread. */
   boolean installWritten(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, false);
   }
 
   /**
    * Writes what a put wrote when it has nothing to propagate (no L2, no bus): the write's invalidation and the install
-   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread
-   * unless the cache is quiet and its upkeep bounded ({@link L1Upkeep#executor}).
+   * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
    *
    * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
    * @return whether it installed; if not, the key's entry was removed

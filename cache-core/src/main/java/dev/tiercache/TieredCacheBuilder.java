@@ -468,9 +468,7 @@ public final class TieredCacheBuilder<K, V> {
   }
 
   /**
-   * Sets the time source of L1 expiry, so tests can move time by hand. Defaults to the system ticker. It also tells
-   * how long ago the L1 last asked for upkeep: a cache with no expiry and no weigher runs Caffeine's upkeep on the
-   * writing thread when none was asked for in the last 100 microseconds, rather than waking a pool thread for it.
+   * Sets the time source of L1 expiry, so tests can move time by hand. Defaults to the system ticker.
    *
    * @param ticker the ticker
    * @return this builder

@@ -14,12 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Review of d2e052a: under sustained writes from real threads, with the upkeep of a quiet bounded L1 run on the
- * writing thread, eviction keeps up and every entry past the bound is evicted exactly once (counted by
- * cache.evictions); a mixed read/write load from 8 threads converges to the bound.
+ * Under sustained writes from real threads, eviction keeps up and every entry past the bound is evicted exactly once
+ * (counted by cache.evictions); a mixed read/write load from 8 threads converges to the bound.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class QuietUpkeepUnderLoadTest {
+class L1EvictionUnderLoadTest {
 
   private static final int MAX = 100;
 
