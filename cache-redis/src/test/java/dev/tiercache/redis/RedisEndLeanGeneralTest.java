@@ -6,14 +6,11 @@ import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tiercache.redis.testing.RedisExtension;
-import io.lettuce.core.RestoreArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -69,17 +66,7 @@ class RedisEndLeanGeneralTest {
   }
 
   private void copy(String into) {
-    List<String> now = redis.keys("tiercache:{" + into + "}*");
-    if (!now.isEmpty()) {
-      redis.del(now.toArray(String[]::new));
-    }
-    Map<String, byte[]> out = new LinkedHashMap<>();
-    for (String k : redis.keys("tiercache:{" + cache + "}*")) {
-      out.put(k, redis.dump(k));
-    }
-    String from = "tiercache:{" + cache + "}";
-    out.forEach(
-        (k, v) -> redis.restore("tiercache:{" + into + "}" + k.substring(from.length()), v, RestoreArgs.Builder.ttl(0)));
+    StoreKit.restore(redis, StoreKit.snapshot(redis, cache), cache, into);
   }
 
   private String horizon() {

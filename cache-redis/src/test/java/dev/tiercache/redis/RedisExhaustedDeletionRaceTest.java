@@ -69,7 +69,7 @@ class RedisExhaustedDeletionRaceTest {
    * and its clock in one UNLINK.
    */
   private void operatorDeletesTheBucketWhile(Runnable meanwhile) {
-    List<String> entries = redis.keys("tiercache:{" + cache + "}:k:*");
+    List<String> entries = StoreKit.scanKeys(redis, "tiercache:{" + cache + "}:k:*");
     if (!entries.isEmpty()) {
       redis.unlink(entries.toArray(String[]::new));
     }

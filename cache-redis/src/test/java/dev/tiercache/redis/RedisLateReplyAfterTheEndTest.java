@@ -81,7 +81,7 @@ class RedisLateReplyAfterTheEndTest {
       assertThat(join(late).version()).as("the late read ran before the end").isEqualTo(LARGEST - 5);
 
       // The operator deletes the bucket.
-      List<String> entries = session.redis.keys("tiercache:{" + name + "}:k:*");
+      List<String> entries = StoreKit.scanKeys(session.redis, "tiercache:{" + name + "}:k:*");
       if (!entries.isEmpty()) {
         session.redis.unlink(entries.toArray(String[]::new));
       }

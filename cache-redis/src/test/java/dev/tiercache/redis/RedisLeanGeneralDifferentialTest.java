@@ -6,13 +6,11 @@ import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tiercache.redis.testing.RedisExtension;
-import io.lettuce.core.RestoreArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -78,25 +76,12 @@ class RedisLeanGeneralDifferentialTest {
   }
 
   private Map<String, byte[]> snapshot() {
-    Map<String, byte[]> out = new LinkedHashMap<>();
-    for (String k : redis.keys("tiercache:{" + cache + "}*")) {
-      byte[] dumped = redis.dump(k);
-      if (dumped != null) {
-        out.put(k, dumped);
-      }
-    }
-    return out;
+    return StoreKit.snapshot(redis, cache);
   }
 
   /** The snapshot copied into another cache's keys (no value holds a cache's name). */
   private void restore(Map<String, byte[]> snap, String into) {
-    List<String> now = redis.keys("tiercache:{" + into + "}*");
-    if (!now.isEmpty()) {
-      redis.del(now.toArray(String[]::new));
-    }
-    String from = "tiercache:{" + cache + "}";
-    snap.forEach(
-        (k, v) -> redis.restore("tiercache:{" + into + "}" + k.substring(from.length()), v, RestoreArgs.Builder.ttl(0)));
+    StoreKit.restore(redis, snap, cache, into);
   }
 
   /** What a conditional write did: written or not, and the floors, types and entry it left. */

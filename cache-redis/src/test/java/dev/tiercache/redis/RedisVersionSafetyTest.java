@@ -346,7 +346,7 @@ class RedisVersionSafetyTest {
     join(tier.invalidatePattern(cache, "x*"));
     join(tier.invalidateAll(cache));
 
-    List<String> state = redis.keys("tiercache:\\{" + cache + "\\}:m:*");
+    List<String> state = StoreKit.scanKeys(redis, "tiercache:\\{" + cache + "\\}:m:*");
     assertThat(state).contains(meta("clock"), meta("floor"), meta("ts"), meta("g"), meta("plens"), meta("pat"));
     for (String key : state) {
       assertThat(redis.pttl(key)).as(key).isEqualTo(-1L);

@@ -2,12 +2,19 @@ package dev.tiercache.redis;
 
 import dev.tiercache.Tags;
 import dev.tiercache.spi.L2Entry;
+import io.lettuce.core.RestoreArgs;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanIterator;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -48,5 +55,35 @@ final class StoreKit {
       command.add(arg.toString());
     }
     redis.dispatch(CommandType.DEBUG, new StatusOutput<>(StringCodec.UTF8), command);
+  }
+
+  /** The keys matching a glob, by SCAN in batches (never KEYS: DESIGN.md, invariant 6). */
+  static List<String> scanKeys(RedisCommands<String, String> redis, String match) {
+    List<String> keys = new ArrayList<>();
+    ScanIterator.scan(redis, ScanArgs.Builder.matches(match).limit(500)).forEachRemaining(keys::add);
+    return keys;
+  }
+
+  /** Every key of a cache (its entries and its bucket's state), dumped. */
+  static Map<String, byte[]> snapshot(RedisCommands<String, String> redis, String cache) {
+    Map<String, byte[]> out = new LinkedHashMap<>();
+    for (String k : scanKeys(redis, "tiercache:{" + cache + "}*")) {
+      byte[] dumped = redis.dump(k);
+      if (dumped != null) {
+        out.put(k, dumped);
+      }
+    }
+    return out;
+  }
+
+  /** A snapshot of cache {@code from} copied into cache {@code into}'s keys, replacing them (no value names a cache). */
+  static void restore(RedisCommands<String, String> redis, Map<String, byte[]> snap, String from, String into) {
+    List<String> now = scanKeys(redis, "tiercache:{" + into + "}*");
+    if (!now.isEmpty()) {
+      redis.del(now.toArray(String[]::new));
+    }
+    String prefix = "tiercache:{" + from + "}";
+    snap.forEach(
+        (k, v) -> redis.restore("tiercache:{" + into + "}" + k.substring(prefix.length()), v, RestoreArgs.Builder.ttl(0)));
   }
 }
