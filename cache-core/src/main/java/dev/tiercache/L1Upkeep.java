@@ -9,9 +9,11 @@ import java.util.concurrent.RejectedExecutionException;
  * the reading thread: handing it to a pool woke a thread on every fill, about 15 us of an L2 hit on two cores
  * (benchmarks, suite 2). So it does after the removal of a key another instance invalidated, on the bus's delivering
  * thread: a pool thread woken for every delivered key was part of the cross-node invalidation latency (suite 5).
- * Otherwise (a hit whose read buffer filled up, a put, a local removal) it runs on the library's
- * common pool, Caffeine's own default: inline, hits and puts paid for draining everyone's buffers, one drain per
- * write where Caffeine batches many. The task is short, and when it is late Caffeine drops read-buffer entries and
+ * So it does after a put or a local removal in a cache with an L2, which waits for a round trip anyway (suite 4's
+ * mixed load); these three only while the upkeep is bounded (no expiry, no weigher). Otherwise (a hit whose read
+ * buffer filled up, a write in an L1-only cache) it runs on the library's common pool, Caffeine's own default:
+ * inline, hits and L1-only puts paid for draining everyone's buffers, one drain per write where Caffeine batches
+ * many. The task is short, and when it is late Caffeine drops read-buffer entries and
  * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
  */
 final class L1Upkeep {
