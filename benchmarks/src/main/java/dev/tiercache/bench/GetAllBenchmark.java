@@ -82,7 +82,7 @@ public class GetAllBenchmark {
           batch.add(key);
           rawNames[b][i] = key;
           rawBatches[b][i] = (namespace + ":raw:" + key).getBytes(StandardCharsets.UTF_8);
-          writer.put(key, value);
+          PendingCount.putUntilStored(writer, key, value);
           rawValues.put(rawBatches[b][i], CODEC.encode(value));
         }
         batches.add(List.copyOf(batch));

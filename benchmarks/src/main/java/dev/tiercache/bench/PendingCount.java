@@ -1,6 +1,7 @@
 package dev.tiercache.bench;
 
 import dev.tiercache.InvalidationPendingException;
+import dev.tiercache.Tags;
 import dev.tiercache.TieredCache;
 import dev.tiercache.bench.report.JmhResults;
 import java.io.IOException;
@@ -89,10 +90,15 @@ final class PendingCount {
    * @throws IllegalStateException if Redis took none of the attempts within 30 s
    */
   static void putUntilStored(TieredCache<String, String> cache, String key, String value) {
+    putUntilStored(cache, key, value, Tags.empty());
+  }
+
+  /** As {@link #putUntilStored(TieredCache, String, String)}, with tags. */
+  static void putUntilStored(TieredCache<String, String> cache, String key, String value, Tags tags) {
     long deadline = System.nanoTime() + SETUP_WRITE_NANOS;
     while (true) {
       try {
-        cache.put(key, value);
+        cache.put(key, value, tags);
         return;
       } catch (InvalidationPendingException e) {
         count();

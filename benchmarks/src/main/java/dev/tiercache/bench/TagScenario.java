@@ -1,6 +1,7 @@
 package dev.tiercache.bench;
 
 import dev.tiercache.Invalidation;
+import dev.tiercache.InvalidationPendingException;
 import dev.tiercache.Tags;
 import dev.tiercache.TieredCache;
 import dev.tiercache.bench.report.Comparison;
@@ -67,6 +68,7 @@ final class TagScenario {
         + " the smallest N's).");
     Map<Integer, double[]> tiercache = new LinkedHashMap<>();
     Map<Integer, double[]> naive = new LinkedHashMap<>();
+    int pendingMet = 0;
     for (int n : sizes) {
       int rounds = n <= 10_000 ? 15 : n <= 100_000 ? 7 : 3;
       String namespace = BenchRedis.namespace("tags");
@@ -87,7 +89,9 @@ final class TagScenario {
           int served = 0;
           // Compile the invalidation path before timing it, on an empty L1 so the warm-up sweeps cost nothing.
           for (int w = 0; w < WARMUP; w++) {
-            cache.invalidate(Invalidation.tag("warm-up"));
+            if (!invalidated(cache, "warm-up")) {
+              pendingMet++;
+            }
           }
           for (int r = 0; r < rounds; r++) {
             long p0 = System.nanoTime();
@@ -102,8 +106,12 @@ final class TagScenario {
             System.gc();
             Thread.sleep(SETTLE_MILLIS / 2);
             long t0 = System.nanoTime();
-            cache.invalidate(Invalidation.tag(tag));
+            boolean taken = invalidated(cache, tag);
             long t1 = System.nanoTime();
+            if (!taken) {
+              // The round's time includes the L2 timeout; the note says how many.
+              pendingMet++;
+            }
             caller[r] = (t1 - t0) / 1e6;
             long deadline = t1 + TimeUnit.SECONDS.toNanos(120);
             while (cache.estimatedL1Size() > 0 && System.nanoTime() < deadline) {
@@ -160,6 +168,11 @@ final class TagScenario {
       report.add(new Comparison(String.format("flatness, median: caller time at %s keys / at %s keys",
           Numbers.format(n), Numbers.format(smallest)), median(sorted), base, "ms", Better.LOWER, Double.NaN));
     }
+    if (pendingMet > 0) {
+      report.note(pendingMet + " tag invalidations (timed or warm-up) met `InvalidationPendingException`: Redis did not"
+          + " take them within the L2 timeout (10 s here). Each was applied on the instance and retried by the cache;"
+          + " a timed one's round includes the wait.");
+    }
     report.note("""
         "Flat" is read as: the caller time of the best round at the largest N is at most 2x that at the smallest N. \
         The best round is the estimate of the work the call does; the median is shown too, but on a shared \
@@ -172,6 +185,19 @@ final class TagScenario {
     return report;
   }
 
+  /**
+   * Invalidates a tag; false when Redis did not take it in time ({@link InvalidationPendingException}): the cache
+   * applied it here and retries it, and a caller that only wants it to catch up carries on, as this scenario does.
+   */
+  private static boolean invalidated(TieredCache<String, String> cache, String tag) {
+    try {
+      cache.invalidate(Invalidation.tag(tag));
+      return true;
+    } catch (InvalidationPendingException e) {
+      return false;
+    }
+  }
+
   /** Puts every key with the tag, from several threads so the one connection pipelines. */
   private static void populate(TieredCache<String, String> cache, String[] keys, Tags tags) throws Exception {
     ExecutorService writers = Executors.newFixedThreadPool(WRITERS);
@@ -182,7 +208,7 @@ final class TagScenario {
         int to = (int) ((long) keys.length * (w + 1) / WRITERS);
         parts.add(writers.submit(() -> {
           for (int i = from; i < to; i++) {
-            cache.put(keys[i], VALUE, tags);
+            PendingCount.putUntilStored(cache, keys[i], VALUE, tags);
           }
         }));
       }
