@@ -55,7 +55,9 @@ class BusErrorTest {
     /** Returns a future that fails with a BusBug. */
     FAILS_WITH_ERROR,
     /** Returns a future that fails with an exception, as a bus that is down does. */
-    REFUSES
+    REFUSES,
+    /** Returns no future at all (null): a bus's bug, as DeliveryProof already takes it for a heartbeat. */
+    RETURNS_NULL
   }
 
   /** One instance's view of the shared in-process bus, whose calls misbehave as told. */
@@ -96,6 +98,9 @@ class BusErrorTest {
         }
         case REFUSES -> {
           return CompletableFuture.failedFuture(new IllegalStateException("test: bus down"));
+        }
+        case RETURNS_NULL -> {
+          return null;
         }
         default -> {
           return works.get();
@@ -272,6 +277,43 @@ class BusErrorTest {
     assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:7"))))
         .isInstanceOf(InvalidationPendingException.class);
     busA.publish = Mode.THROWS;
+
+    assertThatCode(a::close).doesNotThrowAnyException();
+    assertThat(delivery.subscribers(NAME)).as("the subscription is closed").isZero();
+  }
+
+  /** A publish that returns no future is a refusal like any other: the message is kept and retried. */
+  @Test
+  void anInvalidationWhosePublishReturnsNoFutureReachesTheOthersOnceTheBusHeals() {
+    TieredCache<String, String> a = aWhileBServesOld("user:8");
+
+    busA.publish = Mode.RETURNS_NULL;
+    catchThrowable(() -> a.invalidate(Invalidation.key("user:8")));
+
+    healAndAwaitDropped("user:8");
+  }
+
+  @Test
+  void retriesThatMeetNoFutureKeepComing() {
+    TieredCache<String, String> a = aWhileBServesOld("user:9");
+
+    busA.publish = Mode.REFUSES;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:9"))))
+        .isInstanceOf(InvalidationPendingException.class);
+    busA.publish = Mode.RETURNS_NULL;
+    int before = busA.publishCalls.get();
+    await().atMost(HEAL).until(() -> busA.publishCalls.get() >= before + 3);
+
+    healAndAwaitDropped("user:9");
+  }
+
+  @Test
+  void closingWithAMessageTheBusReturnsNoFutureForStillUnsubscribes() {
+    TieredCache<String, String> a = node(busA);
+    busA.publish = Mode.REFUSES;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:10"))))
+        .isInstanceOf(InvalidationPendingException.class);
+    busA.publish = Mode.RETURNS_NULL;
 
     assertThatCode(a::close).doesNotThrowAnyException();
     assertThat(delivery.subscribers(NAME)).as("the subscription is closed").isZero();
