@@ -3,6 +3,7 @@ package dev.tiercache;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -86,7 +87,8 @@ final class Outbox {
   private CompletableFuture<Void> attempt(InvalidationMessage message) {
     CompletableFuture<Void> sent;
     try {
-      sent = bus.publish(cache, message);
+      // No future at all is a refusal too (the bus's bug), as DeliveryProof takes a heartbeat that returns none.
+      sent = Objects.requireNonNull(bus.publish(cache, message), "the bus returned no future");
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     } catch (Error bug) {
