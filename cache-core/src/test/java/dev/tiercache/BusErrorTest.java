@@ -108,10 +108,20 @@ class BusErrorTest {
       }
     }
 
+    /** Thrown by the subscription's close, after it closed, when set. */
+    volatile Error unsubscribeThrows;
+
     @Override
     public synchronized Subscription subscribe(String cache, Listener listener) {
       listeners.add(listener);
-      return delivery.subscribe(cache, listener);
+      Subscription real = delivery.subscribe(cache, listener);
+      return () -> {
+        real.close();
+        Error bug = unsubscribeThrows;
+        if (bug != null) {
+          throw bug;
+        }
+      };
     }
   }
 
@@ -317,5 +327,23 @@ class BusErrorTest {
 
     assertThatCode(a::close).doesNotThrowAnyException();
     assertThat(delivery.subscribers(NAME)).as("the subscription is closed").isZero();
+  }
+
+  /**
+   * A subscription whose close throws an Error (the bus's bug) reaches the caller, after the cache has finished its own
+   * close: its meters are released from the registry.
+   */
+  @Test
+  void aSubscriptionWhoseCloseThrowsAnErrorStillLetsTheCacheRelease() {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    BusBug bug = new BusBug();
+    busA.unsubscribeThrows = bug;
+    TieredCache<String, String> a = TieredCache.<String, String>builder(NAME).bus(busA).meterRegistry(registry).build();
+    assertThat(registry.getMeters()).as("the cache registered its meters").isNotEmpty();
+
+    assertThat(catchThrowable(a::close)).as("the caller sees the bus's Error unchanged").isSameAs(bug);
+
+    assertThat(registry.getMeters()).as("the cache's meters are released all the same").isEmpty();
   }
 }
