@@ -388,12 +388,20 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       return;
     }
     closed = true;
-    invalidator.close();
-    if (bus != null) {
-      bus.close();
+    // Each step runs whatever an earlier one threw (a store's or a bus's Error reaches the caller unchanged): the
+    // subscription is closed, and the meters are released from the user's registry, once and for all.
+    try {
+      invalidator.close();
+    } finally {
+      try {
+        if (bus != null) {
+          bus.close();
+        }
+      } finally {
+        metrics.close();
+        l1.clear();
+      }
     }
-    metrics.close();
-    l1.clear();
   }
 
   /**
