@@ -110,9 +110,14 @@ class BusErrorTest {
 
     /** Thrown by the subscription's close, after it closed, when set. */
     volatile Error unsubscribeThrows;
+    /** Thrown by subscribe instead of subscribing, when set. */
+    volatile Error subscribeThrows;
 
     @Override
     public synchronized Subscription subscribe(String cache, Listener listener) {
+      if (subscribeThrows != null) {
+        throw subscribeThrows;
+      }
       listeners.add(listener);
       Subscription real = delivery.subscribe(cache, listener);
       return () -> {
@@ -345,5 +350,20 @@ class BusErrorTest {
     assertThat(catchThrowable(a::close)).as("the caller sees the bus's Error unchanged").isSameAs(bug);
 
     assertThat(registry.getMeters()).as("the cache's meters are released all the same").isEmpty();
+  }
+
+  /** A cache whose build fails because the bus's subscribe threw leaves nothing registered in the user's registry. */
+  @Test
+  void aBuildWhoseSubscribeThrowsAnErrorLeavesNoMeters() {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    BusBug bug = new BusBug();
+    busA.subscribeThrows = bug;
+
+    TieredCacheBuilder<String, String> builder = TieredCache.<String, String>builder(NAME).bus(busA);
+    assertThat(catchThrowable(() -> builder.meterRegistry(registry).build()))
+        .as("the builder's caller sees the bus's Error unchanged").isSameAs(bug);
+
+    assertThat(registry.getMeters()).as("no meters of a cache that was never built").isEmpty();
   }
 }
