@@ -334,17 +334,24 @@ class BusErrorTest {
     assertThat(delivery.subscribers(NAME)).as("the subscription is closed").isZero();
   }
 
+  /** The registry of the tests of meters, and what their bus throws. */
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+  private final BusBug bug = new BusBug();
+
+  /** A builder of A on {@link #registry}, not closed by {@link #close()}. */
+  private TieredCacheBuilder<String, String> metered() {
+    return TieredCache.<String, String>builder(NAME).bus(busA).meterRegistry(registry);
+  }
+
   /**
    * A subscription whose close throws an Error (the bus's bug) reaches the caller, after the cache has finished its own
    * close: its meters are released from the registry.
    */
   @Test
   void aSubscriptionWhoseCloseThrowsAnErrorStillLetsTheCacheRelease() {
-    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
-        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    BusBug bug = new BusBug();
     busA.unsubscribeThrows = bug;
-    TieredCache<String, String> a = TieredCache.<String, String>builder(NAME).bus(busA).meterRegistry(registry).build();
+    TieredCache<String, String> a = metered().build();
     assertThat(registry.getMeters()).as("the cache registered its meters").isNotEmpty();
 
     assertThat(catchThrowable(a::close)).as("the caller sees the bus's Error unchanged").isSameAs(bug);
@@ -355,13 +362,10 @@ class BusErrorTest {
   /** A cache whose build fails because the bus's subscribe threw leaves nothing registered in the user's registry. */
   @Test
   void aBuildWhoseSubscribeThrowsAnErrorLeavesNoMeters() {
-    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
-        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    BusBug bug = new BusBug();
     busA.subscribeThrows = bug;
 
-    TieredCacheBuilder<String, String> builder = TieredCache.<String, String>builder(NAME).bus(busA);
-    assertThat(catchThrowable(() -> builder.meterRegistry(registry).build()))
+    TieredCacheBuilder<String, String> builder = metered();
+    assertThat(catchThrowable(builder::build))
         .as("the builder's caller sees the bus's Error unchanged").isSameAs(bug);
 
     assertThat(registry.getMeters()).as("no meters of a cache that was never built").isEmpty();
