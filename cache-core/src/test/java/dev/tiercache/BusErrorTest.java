@@ -57,7 +57,9 @@ class BusErrorTest {
     /** Returns a future that fails with an exception, as a bus that is down does. */
     REFUSES,
     /** Returns no future at all (null): a bus's bug, as DeliveryProof already takes it for a heartbeat. */
-    RETURNS_NULL
+    RETURNS_NULL,
+    /** Returns a future that never completes (a bus with no timeout on a connection that went silent). */
+    HANGS
   }
 
   /** One instance's view of the shared in-process bus, whose calls misbehave as told. */
@@ -101,6 +103,9 @@ class BusErrorTest {
         }
         case RETURNS_NULL -> {
           return null;
+        }
+        case HANGS -> {
+          return new CompletableFuture<>();
         }
         default -> {
           return works.get();
@@ -204,16 +209,7 @@ class BusErrorTest {
 
   @Test
   void retriesThatMeetAnErrorKeepComingAndTheMessageGoesOutOnceTheBusHeals() {
-    TieredCache<String, String> a = aWhileBServesOld("user:4");
-
-    busA.publish = Mode.REFUSES;
-    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:4"))))
-        .isInstanceOf(InvalidationPendingException.class);
-    busA.publish = Mode.THROWS;
-    int before = busA.publishCalls.get();
-    await().atMost(HEAL).until(() -> busA.publishCalls.get() >= before + 3);
-
-    healAndAwaitDropped("user:4");
+    assertRetriesKeepComingAndTheMessageGoesOut("user:4", Mode.THROWS);
   }
 
   @Test
@@ -310,16 +306,7 @@ class BusErrorTest {
 
   @Test
   void retriesThatMeetNoFutureKeepComing() {
-    TieredCache<String, String> a = aWhileBServesOld("user:9");
-
-    busA.publish = Mode.REFUSES;
-    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:9"))))
-        .isInstanceOf(InvalidationPendingException.class);
-    busA.publish = Mode.RETURNS_NULL;
-    int before = busA.publishCalls.get();
-    await().atMost(HEAL).until(() -> busA.publishCalls.get() >= before + 3);
-
-    healAndAwaitDropped("user:9");
+    assertRetriesKeepComingAndTheMessageGoesOut("user:9", Mode.RETURNS_NULL);
   }
 
   @Test
@@ -369,5 +356,39 @@ class BusErrorTest {
         .as("the builder's caller sees the bus's Error unchanged").isSameAs(bug);
 
     assertThat(registry.getMeters()).as("no meters of a cache that was never built").isEmpty();
+  }
+
+  /**
+   * A publish whose future never completes is, once the L2 timeout has passed, a refusal like any other: the caller was
+   * told the invalidation is pending and retried, so the message is kept and retried.
+   */
+  @Test
+  void anInvalidationWhosePublishNeverCompletesReachesTheOthersOnceTheBusHeals() {
+    TieredCache<String, String> a = aWhileBServesOld("user:11");
+
+    busA.publish = Mode.HANGS;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:11"))))
+        .isInstanceOf(InvalidationPendingException.class);
+
+    healAndAwaitDropped("user:11");
+  }
+
+  @Test
+  void retriesThatNeverCompleteKeepComing() {
+    assertRetriesKeepComingAndTheMessageGoesOut("user:12", Mode.HANGS);
+  }
+
+  /** A message the bus refused is retried while each retry meets {@code onRetry}, and goes out once the bus heals. */
+  private void assertRetriesKeepComingAndTheMessageGoesOut(String key, Mode onRetry) {
+    TieredCache<String, String> a = aWhileBServesOld(key);
+
+    busA.publish = Mode.REFUSES;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key(key))))
+        .isInstanceOf(InvalidationPendingException.class);
+    busA.publish = onRetry;
+    int before = busA.publishCalls.get();
+    await().atMost(HEAL).until(() -> busA.publishCalls.get() >= before + 3);
+
+    healAndAwaitDropped(key);
   }
 }
