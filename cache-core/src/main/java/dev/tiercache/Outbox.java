@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
  * refuses is kept and retried until it goes out, never dropped. Invalidations commute, so a retried message may
  * arrive after a later one.
  *
- * <p>A bus that throws an {@link Error} instead of returning a future (its bug) is treated as one that refuses: the
- * message is kept and retried all the same, since the other instances need it whatever went wrong here.
+ * <p>A bus that throws an {@link Error} instead of returning a future (its bug), returns none, or does not answer
+ * within the L2 timeout is treated as one that refuses: the message is kept and retried all the same, since the other
+ * instances need it whatever went wrong here.
  */
 final class Outbox {
 
@@ -28,16 +29,19 @@ final class Outbox {
   private final InvalidationBus bus;
   private final CacheMetrics metrics;
   private final long retryNanos;
+  /** How long an attempt may go unanswered before it counts as refused (the L2 timeout the caller waits too). */
+  private final long timeoutNanos;
   private final Queue<InvalidationMessage> unsent = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean retryScheduled = new AtomicBoolean();
   private final RateLimitedLog errors = new RateLimitedLog(LOG);
   private volatile boolean closed;
 
-  Outbox(String cache, InvalidationBus bus, CacheMetrics metrics, Duration retryInterval) {
+  Outbox(String cache, InvalidationBus bus, CacheMetrics metrics, Duration retryInterval, Duration timeout) {
     this.cache = cache;
     this.bus = bus;
     this.metrics = metrics;
     this.retryNanos = retryInterval.toNanos();
+    this.timeoutNanos = timeout.toNanos();
   }
 
   /**
@@ -88,7 +92,12 @@ final class Outbox {
     CompletableFuture<Void> sent;
     try {
       // No future at all is a refusal too (the bus's bug), as DeliveryProof takes a heartbeat that returns none.
-      sent = Objects.requireNonNull(bus.publish(cache, message), "the bus returned no future");
+      // Unanswered within the timeout is a refusal too: the caller has been told the message is retried, and a bus
+      // with no timeout of its own (a connection gone silent) may never answer. The bus's own future is left as it
+      // is; if it completes later after all, the retry publishes the message twice, which changes nothing.
+      sent = Objects.requireNonNull(bus.publish(cache, message), "the bus returned no future")
+          .copy()
+          .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     } catch (Error bug) {
