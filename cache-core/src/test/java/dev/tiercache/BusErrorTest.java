@@ -59,8 +59,12 @@ class BusErrorTest {
     /** Returns no future at all (null): a bus's bug, as DeliveryProof already takes it for a heartbeat. */
     RETURNS_NULL,
     /** Returns a future that never completes (a bus with no timeout on a connection that went silent). */
-    HANGS
+    HANGS,
+    /** Delivers at once but completes the future only after {@link #SLOW_ANSWER}, past the L2 timeout (250 ms). */
+    SLOW
   }
+
+  static final Duration SLOW_ANSWER = Duration.ofMillis(600);
 
   /** One instance's view of the shared in-process bus, whose calls misbehave as told. */
   static final class ErrorBus implements InvalidationBus {
@@ -106,6 +110,10 @@ class BusErrorTest {
         }
         case HANGS -> {
           return new CompletableFuture<>();
+        }
+        case SLOW -> {
+          return works.get().thenApplyAsync(
+              done -> done, CompletableFuture.delayedExecutor(SLOW_ANSWER.toMillis(), TimeUnit.MILLISECONDS));
         }
         default -> {
           return works.get();
@@ -376,6 +384,26 @@ class BusErrorTest {
   @Test
   void retriesThatNeverCompleteKeepComing() {
     assertRetriesKeepComingAndTheMessageGoesOut("user:12", Mode.HANGS);
+  }
+
+  /**
+   * A bus that answers every publish after the L2 timeout, but does publish: the late success takes the message out
+   * of the outbox, so the retries stop instead of publishing it again for as long as the bus stays slow.
+   */
+  @Test
+  void aPublishAnsweredAfterTheTimeoutIsNotRetriedForever() {
+    TieredCache<String, String> a = aWhileBServesOld("user:13");
+
+    busA.publish = Mode.SLOW;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:13"))))
+        .isInstanceOf(InvalidationPendingException.class);
+
+    await().atMost(HEAL).untilAsserted(() -> assertThat(b.get("user:13", k -> "new")).isEqualTo("new"));
+    // Every answer is late, each retry waits for it 250 ms: a few retries at most, then none for a whole second.
+    AtomicInteger seen = new AtomicInteger(-1);
+    await().atMost(HEAL).pollInterval(Duration.ofSeconds(1))
+        .until(() -> busA.publishCalls.get() == seen.getAndSet(busA.publishCalls.get()));
+    assertThat(busA.publishCalls.get()).as("publishes of one message").isLessThan(20);
   }
 
   /** A message the bus refused is retried while each retry meets {@code onRetry}, and goes out once the bus heals. */
