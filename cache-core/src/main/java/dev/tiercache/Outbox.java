@@ -88,30 +88,34 @@ final class Outbox {
         bug.getClass().getName());
   }
 
+  /**
+   * Publishes once. The returned future fails when the bus refuses, and when it has not answered within the timeout:
+   * the caller has been told the message is retried, and a bus with no timeout of its own (a connection gone silent)
+   * may never answer. The bus's own future is left alone; if it succeeds later after all, that takes the message out
+   * of the outbox (or a retry publishes it twice, which changes nothing), so a bus slower than the timeout does not
+   * have it published again for as long as it stays slow.
+   */
   private CompletableFuture<Void> attempt(InvalidationMessage message) {
-    CompletableFuture<Void> sent;
+    CompletableFuture<Void> published;
     try {
       // No future at all is a refusal too (the bus's bug), as DeliveryProof takes a heartbeat that returns none.
-      // Unanswered within the timeout is a refusal too: the caller has been told the message is retried, and a bus
-      // with no timeout of its own (a connection gone silent) may never answer. The bus's own future is left as it
-      // is; if it completes later after all, the retry publishes the message twice, which changes nothing.
-      sent = Objects.requireNonNull(bus.publish(cache, message), "the bus returned no future")
-          .copy()
-          .orTimeout(timeoutNanos, TimeUnit.NANOSECONDS);
+      published = Objects.requireNonNull(bus.publish(cache, message), "the bus returned no future");
     } catch (RuntimeException e) {
-      sent = CompletableFuture.failedFuture(e);
+      published = CompletableFuture.failedFuture(e);
     } catch (Error bug) {
       metrics.l2Error("publish");
       throw bug;
     }
-    return sent.whenComplete(
+    published.whenComplete(
         (ok, failure) -> {
           if (failure == null) {
             metrics.busSent();
+            unsent.remove(message);
           } else {
             metrics.l2Error("publish");
           }
         });
+    return published.copy().orTimeout(timeoutNanos, TimeUnit.NANOSECONDS);
   }
 
   private void scheduleRetry() {
