@@ -44,7 +44,7 @@ final class BusLink implements InvalidationBus.Listener {
     this.applyRemote = applyRemote;
     this.clearL1 = clearL1;
     this.proof = new DeliveryProof(cache, bus, settings.maxStaleness);
-    this.outbox = new Outbox(cache, bus, metrics, settings.l2RetryInterval);
+    this.outbox = new Outbox(cache, bus, metrics, settings.l2RetryInterval, settings.l2Timeout);
     this.closeTimeoutNanos = settings.l2Timeout.toNanos();
     this.subscription = bus.subscribe(cache, this);
     proof.start();

@@ -56,11 +56,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.cachesAbsence = settings.negativeTtl != null;
     InvalidationBus storeBus = settings.l2 == null ? null : settings.l2.bus();
     InvalidationBus busToUse = settings.bus != null ? settings.bus : storeBus;
-    this.bus =
-        busToUse == null
-            ? null
-            : new BusLink(
-                settings, instanceId, busToUse, metrics, invalidator::applyLocally, invalidator::clearL1);
+    this.bus = busToUse == null ? null : link(settings, busToUse);
     invalidator.connect(
         bus, bus != null && busToUse == storeBus && settings.l2.announcesInvalidations());
     if (l2 != null && bus == null) {
@@ -382,18 +378,39 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     return l1.estimatedSize();
   }
 
+  /**
+   * Links the bus; if subscribing throws (an Error included), the meters already registered are released before it
+   * reaches the builder's caller, who never gets a cache to close.
+   */
+  private BusLink link(TieredCacheBuilder<K, V> settings, InvalidationBus busToUse) {
+    try {
+      return new BusLink(settings, instanceId, busToUse, metrics, invalidator::applyLocally, invalidator::clearL1);
+    } catch (RuntimeException | Error e) {
+      metrics.close();
+      throw e;
+    }
+  }
+
   @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
-    invalidator.close();
-    if (bus != null) {
-      bus.close();
+    // Each step runs whatever an earlier one threw (a store's or a bus's Error reaches the caller unchanged): the
+    // subscription is closed, and the meters are released from the user's registry, once and for all.
+    try {
+      invalidator.close();
+    } finally {
+      try {
+        if (bus != null) {
+          bus.close();
+        }
+      } finally {
+        metrics.close();
+        l1.clear();
+      }
     }
-    metrics.close();
-    l1.clear();
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.tiercache;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.InvalidationMessage;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -16,8 +17,9 @@ import org.slf4j.LoggerFactory;
  * refuses is kept and retried until it goes out, never dropped. Invalidations commute, so a retried message may
  * arrive after a later one.
  *
- * <p>A bus that throws an {@link Error} instead of returning a future (its bug) is treated as one that refuses: the
- * message is kept and retried all the same, since the other instances need it whatever went wrong here.
+ * <p>A bus that throws an {@link Error} instead of returning a future (its bug), returns none, or does not answer
+ * within the L2 timeout is treated as one that refuses: the message is kept and retried all the same, since the other
+ * instances need it whatever went wrong here.
  */
 final class Outbox {
 
@@ -27,16 +29,19 @@ final class Outbox {
   private final InvalidationBus bus;
   private final CacheMetrics metrics;
   private final long retryNanos;
+  /** How long an attempt may go unanswered before it counts as refused (the L2 timeout the caller waits too). */
+  private final long timeoutNanos;
   private final Queue<InvalidationMessage> unsent = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean retryScheduled = new AtomicBoolean();
   private final RateLimitedLog errors = new RateLimitedLog(LOG);
   private volatile boolean closed;
 
-  Outbox(String cache, InvalidationBus bus, CacheMetrics metrics, Duration retryInterval) {
+  Outbox(String cache, InvalidationBus bus, CacheMetrics metrics, Duration retryInterval, Duration timeout) {
     this.cache = cache;
     this.bus = bus;
     this.metrics = metrics;
     this.retryNanos = retryInterval.toNanos();
+    this.timeoutNanos = timeout.toNanos();
   }
 
   /**
@@ -83,24 +88,34 @@ final class Outbox {
         bug.getClass().getName());
   }
 
+  /**
+   * Publishes once. The returned future fails when the bus refuses, and when it has not answered within the timeout:
+   * the caller has been told the message is retried, and a bus with no timeout of its own (a connection gone silent)
+   * may never answer. The bus's own future is left alone; if it succeeds later after all, that takes the message out
+   * of the outbox (or a retry publishes it twice, which changes nothing), so a bus slower than the timeout does not
+   * have it published again for as long as it stays slow.
+   */
   private CompletableFuture<Void> attempt(InvalidationMessage message) {
-    CompletableFuture<Void> sent;
+    CompletableFuture<Void> published;
     try {
-      sent = bus.publish(cache, message);
+      // No future at all is a refusal too (the bus's bug), as DeliveryProof takes a heartbeat that returns none.
+      published = Objects.requireNonNull(bus.publish(cache, message), "the bus returned no future");
     } catch (RuntimeException e) {
-      sent = CompletableFuture.failedFuture(e);
+      published = CompletableFuture.failedFuture(e);
     } catch (Error bug) {
       metrics.l2Error("publish");
       throw bug;
     }
-    return sent.whenComplete(
+    published.whenComplete(
         (ok, failure) -> {
           if (failure == null) {
             metrics.busSent();
+            unsent.remove(message);
           } else {
             metrics.l2Error("publish");
           }
         });
+    return published.copy().orTimeout(timeoutNanos, TimeUnit.NANOSECONDS);
   }
 
   private void scheduleRetry() {

@@ -55,8 +55,16 @@ class BusErrorTest {
     /** Returns a future that fails with a BusBug. */
     FAILS_WITH_ERROR,
     /** Returns a future that fails with an exception, as a bus that is down does. */
-    REFUSES
+    REFUSES,
+    /** Returns no future at all (null): a bus's bug, as DeliveryProof already takes it for a heartbeat. */
+    RETURNS_NULL,
+    /** Returns a future that never completes (a bus with no timeout on a connection that went silent). */
+    HANGS,
+    /** Delivers at once but completes the future only after {@link #SLOW_ANSWER}, past the L2 timeout (250 ms). */
+    SLOW
   }
+
+  static final Duration SLOW_ANSWER = Duration.ofMillis(600);
 
   /** One instance's view of the shared in-process bus, whose calls misbehave as told. */
   static final class ErrorBus implements InvalidationBus {
@@ -97,16 +105,41 @@ class BusErrorTest {
         case REFUSES -> {
           return CompletableFuture.failedFuture(new IllegalStateException("test: bus down"));
         }
+        case RETURNS_NULL -> {
+          return null;
+        }
+        case HANGS -> {
+          return new CompletableFuture<>();
+        }
+        case SLOW -> {
+          return works.get().thenApplyAsync(
+              done -> done, CompletableFuture.delayedExecutor(SLOW_ANSWER.toMillis(), TimeUnit.MILLISECONDS));
+        }
         default -> {
           return works.get();
         }
       }
     }
 
+    /** Thrown by the subscription's close, after it closed, when set. */
+    volatile Error unsubscribeThrows;
+    /** Thrown by subscribe instead of subscribing, when set. */
+    volatile Error subscribeThrows;
+
     @Override
     public synchronized Subscription subscribe(String cache, Listener listener) {
+      if (subscribeThrows != null) {
+        throw subscribeThrows;
+      }
       listeners.add(listener);
-      return delivery.subscribe(cache, listener);
+      Subscription real = delivery.subscribe(cache, listener);
+      return () -> {
+        real.close();
+        Error bug = unsubscribeThrows;
+        if (bug != null) {
+          throw bug;
+        }
+      };
     }
   }
 
@@ -184,16 +217,7 @@ class BusErrorTest {
 
   @Test
   void retriesThatMeetAnErrorKeepComingAndTheMessageGoesOutOnceTheBusHeals() {
-    TieredCache<String, String> a = aWhileBServesOld("user:4");
-
-    busA.publish = Mode.REFUSES;
-    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:4"))))
-        .isInstanceOf(InvalidationPendingException.class);
-    busA.publish = Mode.THROWS;
-    int before = busA.publishCalls.get();
-    await().atMost(HEAL).until(() -> busA.publishCalls.get() >= before + 3);
-
-    healAndAwaitDropped("user:4");
+    assertRetriesKeepComingAndTheMessageGoesOut("user:4", Mode.THROWS);
   }
 
   @Test
@@ -275,5 +299,124 @@ class BusErrorTest {
 
     assertThatCode(a::close).doesNotThrowAnyException();
     assertThat(delivery.subscribers(NAME)).as("the subscription is closed").isZero();
+  }
+
+  /** A publish that returns no future is a refusal like any other: the message is kept and retried. */
+  @Test
+  void anInvalidationWhosePublishReturnsNoFutureReachesTheOthersOnceTheBusHeals() {
+    TieredCache<String, String> a = aWhileBServesOld("user:8");
+
+    busA.publish = Mode.RETURNS_NULL;
+    catchThrowable(() -> a.invalidate(Invalidation.key("user:8")));
+
+    healAndAwaitDropped("user:8");
+  }
+
+  @Test
+  void retriesThatMeetNoFutureKeepComing() {
+    assertRetriesKeepComingAndTheMessageGoesOut("user:9", Mode.RETURNS_NULL);
+  }
+
+  @Test
+  void closingWithAMessageTheBusReturnsNoFutureForStillUnsubscribes() {
+    TieredCache<String, String> a = node(busA);
+    busA.publish = Mode.REFUSES;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:10"))))
+        .isInstanceOf(InvalidationPendingException.class);
+    busA.publish = Mode.RETURNS_NULL;
+
+    assertThatCode(a::close).doesNotThrowAnyException();
+    assertThat(delivery.subscribers(NAME)).as("the subscription is closed").isZero();
+  }
+
+  /** The registry of the tests of meters, and what their bus throws. */
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+  private final BusBug bug = new BusBug();
+
+  /** A builder of A on {@link #registry}, not closed by {@link #close()}. */
+  private TieredCacheBuilder<String, String> metered() {
+    return TieredCache.<String, String>builder(NAME).bus(busA).meterRegistry(registry);
+  }
+
+  /**
+   * A subscription whose close throws an Error (the bus's bug) reaches the caller, after the cache has finished its own
+   * close: its meters are released from the registry.
+   */
+  @Test
+  void aSubscriptionWhoseCloseThrowsAnErrorStillLetsTheCacheRelease() {
+    busA.unsubscribeThrows = bug;
+    TieredCache<String, String> a = metered().build();
+    assertThat(registry.getMeters()).as("the cache registered its meters").isNotEmpty();
+
+    assertThat(catchThrowable(a::close)).as("the caller sees the bus's Error unchanged").isSameAs(bug);
+
+    assertThat(registry.getMeters()).as("the cache's meters are released all the same").isEmpty();
+  }
+
+  /** A cache whose build fails because the bus's subscribe threw leaves nothing registered in the user's registry. */
+  @Test
+  void aBuildWhoseSubscribeThrowsAnErrorLeavesNoMeters() {
+    busA.subscribeThrows = bug;
+
+    TieredCacheBuilder<String, String> builder = metered();
+    assertThat(catchThrowable(builder::build))
+        .as("the builder's caller sees the bus's Error unchanged").isSameAs(bug);
+
+    assertThat(registry.getMeters()).as("no meters of a cache that was never built").isEmpty();
+  }
+
+  /**
+   * A publish whose future never completes is, once the L2 timeout has passed, a refusal like any other: the caller was
+   * told the invalidation is pending and retried, so the message is kept and retried.
+   */
+  @Test
+  void anInvalidationWhosePublishNeverCompletesReachesTheOthersOnceTheBusHeals() {
+    TieredCache<String, String> a = aWhileBServesOld("user:11");
+
+    busA.publish = Mode.HANGS;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:11"))))
+        .isInstanceOf(InvalidationPendingException.class);
+
+    healAndAwaitDropped("user:11");
+  }
+
+  @Test
+  void retriesThatNeverCompleteKeepComing() {
+    assertRetriesKeepComingAndTheMessageGoesOut("user:12", Mode.HANGS);
+  }
+
+  /**
+   * A bus that answers every publish after the L2 timeout, but does publish: the late success takes the message out
+   * of the outbox, so the retries stop instead of publishing it again for as long as the bus stays slow.
+   */
+  @Test
+  void aPublishAnsweredAfterTheTimeoutIsNotRetriedForever() {
+    TieredCache<String, String> a = aWhileBServesOld("user:13");
+
+    busA.publish = Mode.SLOW;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key("user:13"))))
+        .isInstanceOf(InvalidationPendingException.class);
+
+    await().atMost(HEAL).untilAsserted(() -> assertThat(b.get("user:13", k -> "new")).isEqualTo("new"));
+    // Every answer is late, each retry waits for it 250 ms: a few retries at most, then none for a whole second.
+    AtomicInteger seen = new AtomicInteger(-1);
+    await().atMost(HEAL).pollInterval(Duration.ofSeconds(1))
+        .until(() -> busA.publishCalls.get() == seen.getAndSet(busA.publishCalls.get()));
+    assertThat(busA.publishCalls.get()).as("publishes of one message").isLessThan(20);
+  }
+
+  /** A message the bus refused is retried while each retry meets {@code onRetry}, and goes out once the bus heals. */
+  private void assertRetriesKeepComingAndTheMessageGoesOut(String key, Mode onRetry) {
+    TieredCache<String, String> a = aWhileBServesOld(key);
+
+    busA.publish = Mode.REFUSES;
+    assertThat(catchThrowable(() -> a.invalidate(Invalidation.key(key))))
+        .isInstanceOf(InvalidationPendingException.class);
+    busA.publish = onRetry;
+    int before = busA.publishCalls.get();
+    await().atMost(HEAL).until(() -> busA.publishCalls.get() >= before + 3);
+
+    healAndAwaitDropped(key);
   }
 }

@@ -28,7 +28,9 @@ public interface InvalidationBus extends AutoCloseable {
    * @param cache the cache name
    * @param message the message
    * @return completes when the bus accepted the message; exceptionally if it could not be sent. A call that throws
-   *     instead, an {@link Error} included, is taken as a refusal too: the cache keeps the message and retries it
+   *     instead, an {@link Error} included, is taken as a refusal too: the cache keeps the message and retries it;
+   *     so is a null future, or one not complete within the cache's L2 timeout (a late success is then published
+   *     twice)
    */
   CompletableFuture<Void> publish(String cache, InvalidationMessage message);
 
