@@ -4,7 +4,13 @@ import static dev.tiercache.redis.StoreKit.entry;
 import static dev.tiercache.redis.StoreKit.join;
 import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.tiercache.Invalidation;
+import dev.tiercache.InvalidationPendingException;
+import dev.tiercache.Tags;
+import dev.tiercache.TieredCache;
+import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Write;
@@ -19,12 +25,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A bucket's slot migrated key by key ({@link SlotMigration}) while two tiers on separate clients use it: the writer
@@ -136,6 +146,184 @@ class RedisClusterTryAgainTest {
         migration.finish();
       }
       assertThat(join(reader.get(cache, key)).isHit()).as("after the migration").isFalse();
+    }
+  }
+
+  /**
+   * Two caches on separate clients: A changes the database, then invalidates (by key, tag and prefix) and puts while
+   * the bucket's slot is half-moved; B reads. Every call returns within the L2 timeout and a margin; what Redis
+   * refused is reported pending and lands once the slot is stable (moved on, or moved back), after which neither B's
+   * L1 nor the L2 holds an old value; the bucket's clock never goes back.
+   */
+  @ParameterizedTest(name = "moved {0}, then {1}")
+  @CsvSource({"nothing, finish", "clock, finish", "entries, finish", "clock, abort", "entries, abort"})
+  void invalidationsRedisRefusesWhileTheSlotMovesArePendingAndLandOnceItIsStable(String moved, String end)
+      throws Exception {
+    String cache = uniqueName("tryagain-cache");
+    KeySpace space = new KeySpace(RedisTierOptions.DEFAULT_NAMESPACE, RedisTierOptions.DEFAULT_CLUSTER_BUCKETS);
+    int b = space.bucketOf("k0");
+    List<String> keys = new ArrayList<>(); // by key, by tag, by prefix, put, getAll by tag (two)
+    for (String stem : List.of("k", "t", "p/", "w", "g", "h")) {
+      for (int i = 0; ; i++) {
+        if (space.bucketOf(stem + i) == b) {
+          keys.add(stem + i);
+          break;
+        }
+      }
+    }
+    String byKey = keys.get(0);
+    String byTag = keys.get(1);
+    String byPrefix = keys.get(2);
+    String put = keys.get(3);
+    List<String> bulk = keys.subList(4, 6);
+    Bucket bucket = Bucket.of(cache, byKey);
+    Map<String, String> db = new ConcurrentHashMap<>();
+    keys.forEach(k -> db.put(k, "old " + k));
+
+    try (RedisTier tierA = RedisTier.create(writerClient);
+        RedisTier tierB = RedisTier.create(readerClient);
+        TieredCache<String, String> a = cacheOn(cache, tierA);
+        TieredCache<String, String> b2 = cacheOn(cache, tierB)) {
+      for (String k : keys) {
+        a.put(k, db.get(k), k.equals(byKey) || k.equals(byPrefix) ? Tags.empty() : Tags.of("t"));
+      }
+      for (String k : keys.subList(0, 4)) {
+        assertThat(b2.get(k, db::get)).isEqualTo("old " + k);
+      }
+      String clockBefore = clockOf(bucket);
+
+      SlotMigration migration = SlotMigration.begin(admin, REDIS.uris().get(0), bucket.slot());
+      boolean stable = false;
+      try {
+        switch (moved) {
+          case "clock" -> migration.move(bucket.meta("clock"));
+          case "entries" -> migration.move(keys.stream().map(bucket::entry).toList());
+          default -> { }
+        }
+        keys.forEach(k -> db.put(k, "new " + k));
+        List<Boolean> pending = new ArrayList<>();
+        pending.add(bounded(() -> a.invalidate(Invalidation.key(byKey))));
+        pending.add(bounded(() -> a.invalidate(Invalidation.tag("t"))));
+        pending.add(bounded(() -> a.invalidate(Invalidation.prefix("p/"))));
+        pending.add(bounded(() -> a.put(put, db.get(put))));
+        assertThat(pending).as("what Redis refused while the slot moves is reported pending").containsOnly(true);
+        assertThat(a.status().pendingInvalidations()).isPositive();
+        for (String k : keys) {
+          assertThat(a.get(k, db::get)).as("A reads its own invalidation, " + k).isEqualTo("new " + k);
+        }
+        if (!moved.equals("nothing")) {
+          // B has not read these: its read goes to the L2, whose MGET spans both nodes and is refused.
+          Map<String, String> read = timed(() -> b2.getAll(bulk, missing -> {
+            Map<String, String> loaded = new java.util.HashMap<>();
+            missing.forEach(k -> loaded.put(k, db.get(k)));
+            return loaded;
+          }));
+          assertThat(read).as("B's getAll while half-migrated")
+              .containsExactlyInAnyOrderEntriesOf(Map.of(bulk.get(0), "new " + bulk.get(0), bulk.get(1),
+                  "new " + bulk.get(1)));
+        }
+      } finally {
+        if (end.equals("finish")) {
+          migration.finish();
+        } else {
+          migration.abort();
+        }
+        stable = true;
+      }
+      assertThat(stable).isTrue();
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+          .until(() -> a.status().pendingInvalidations() == 0);
+      // Applied and announced: B's L1 drops what it held (within the delivery of one message), and the L2 answers
+      // no key with its old value.
+      await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+          .until(() -> keys.stream().allMatch(k -> ("new " + k).equals(b2.get(k, db::get))));
+      for (String k : keys) {
+        L2Read l2 = join(tierB.get(cache, k));
+        assertThat(text(l2)).as("the L2's " + k + " after the slot is stable").isIn(null, "new " + k);
+        assertThat(b2.get(k, db::get)).as("B's " + k).isEqualTo("new " + k);
+      }
+      assertThat(migration.keysOnSource().isEmpty()).as("nothing left behind on the source")
+          .isEqualTo(end.equals("finish"));
+      assertThat(Long.parseLong(clockOf(bucket))).as("the bucket's clock")
+          .isGreaterThan(Long.parseLong(clockBefore));
+    }
+  }
+
+  /**
+   * A bucket whose slot moves refuses every script (TRYAGAIN) while Redis is healthy: those refusals do not open the
+   * circuit breaker, which would stop every other bucket's reads and turn their invalidations pending too.
+   */
+  @Test
+  void refusalsOfAMovingBucketLeaveTheOtherBucketsWorking() throws Exception {
+    String cache = uniqueName("tryagain-breaker");
+    KeySpace space = new KeySpace(RedisTierOptions.DEFAULT_NAMESPACE, RedisTierOptions.DEFAULT_CLUSTER_BUCKETS);
+    String moving = "k0";
+    String other = "k1";
+    for (int i = 1; space.bucketOf(other) == space.bucketOf(moving); i++) {
+      other = "k" + i;
+    }
+    Bucket bucket = Bucket.of(cache, moving);
+    try (RedisTier tier = RedisTier.create(writerClient);
+        TieredCache<String, String> a = cacheOn(cache, tier)) {
+      a.put(moving, "old");
+      a.put(other, "old");
+      SlotMigration migration = SlotMigration.begin(admin, REDIS.uris().get(0), bucket.slot());
+      try {
+        for (int i = 0; i < 20; i++) {
+          String key = moving;
+          assertThat(bounded(() -> a.invalidate(Invalidation.key(key)))).as("refused, so pending").isTrue();
+        }
+        assertThat(a.status().l2Circuit()).as("the breaker after 20 refusals").isEqualToIgnoringCase("closed");
+        String key = other;
+        assertThat(bounded(() -> a.invalidate(Invalidation.key(key)))).as("another bucket's invalidation pending")
+            .isFalse();
+      } finally {
+        migration.finish();
+      }
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+          .until(() -> a.status().pendingInvalidations() == 0);
+    }
+  }
+
+  private static TieredCache<String, String> cacheOn(String name, RedisTier tier) {
+    return TieredCache.<String, String>builder(name)
+        .keyCodec(k -> k)
+        .valueCodec(ValueCodecs.string())
+        .l2(tier)
+        .l2RetryInterval(Duration.ofMillis(100))
+        .build();
+  }
+
+  /** The bucket's clock, read from whichever master answers for it (following a MOVED by hand). */
+  private static String clockOf(Bucket bucket) {
+    try (io.lettuce.core.cluster.api.StatefulRedisClusterConnection<String, String> connection =
+        writerClient.connect()) {
+      writerClient.refreshPartitions();
+      return connection.sync().get(bucket.meta + "clock");
+    }
+  }
+
+  /** Runs a change; true when it threw InvalidationPendingException, false when it returned. Fails if it hung. */
+  private static boolean bounded(Runnable change) {
+    try {
+      timed(() -> {
+        change.run();
+        return null;
+      });
+      return false;
+    } catch (InvalidationPendingException e) {
+      return true;
+    }
+  }
+
+  /** The call's answer; fails if it took longer than the L2 timeout (250 ms) and a generous margin. */
+  private static <T> T timed(Supplier<T> call) {
+    long start = System.nanoTime();
+    try {
+      return call.get();
+    } finally {
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      assertThat(tookMs).as("how long the call took (ms)").isLessThan(2_000);
     }
   }
 
