@@ -489,6 +489,21 @@ public final class RedisTier implements L2Store {
   }
 
   /**
+   * {@inheritDoc}
+   *
+   * <p>A {@code TRYAGAIN} error: on a Redis Cluster, a bucket's script or {@code MGET} while the bucket's slot is
+   * being migrated (the scripts refuse to run anywhere until the slot is stable, see the README's Redis Cluster
+   * section). The other buckets are unaffected.
+   */
+  @Override
+  public boolean isRefusal(Throwable failure) {
+    Throwable cause = RedisScripting.unwrap(failure);
+    return cause instanceof io.lettuce.core.RedisCommandExecutionException
+        && cause.getMessage() != null
+        && cause.getMessage().startsWith("TRYAGAIN");
+  }
+
+  /**
    * Applies the message's invalidations and publishes it from the last bucket's script, after every other bucket
    * was changed: a message that left means every covered entry stopped being served. A strategy that is not built
    * in fails the call, and nothing is published.
