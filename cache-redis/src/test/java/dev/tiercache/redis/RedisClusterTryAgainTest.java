@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -282,6 +283,118 @@ class RedisClusterTryAgainTest {
       }
       await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
           .until(() -> a.status().pendingInvalidations() == 0);
+    }
+  }
+
+  /**
+   * The bucket's slot moves one key at a time (each {@code MIGRATE} of one key, then the slot is given to the target)
+   * while A, on its own thread, changes the database and invalidates key after key (or puts), and B, on another,
+   * reads through its cache and through the L2 alone. An L2 read B begins after one of A's changes returned never
+   * answers that key with an older value; what was pending lands once the slot is stable, after which B serves only
+   * the last values.
+   */
+  @Test
+  void aSlotMovedKeyByKeyUnderTrafficServesNothingAReturnedInvalidationCovered() throws Exception {
+    String cache = uniqueName("tryagain-traffic");
+    List<String> keys = SlotMigration.keysInTheBucketOfK0(12);
+    Bucket bucket = Bucket.of(cache, keys.get(0));
+    Map<String, Integer> db = new ConcurrentHashMap<>();
+    // The round of each key's last change that returned normally, and when (nanoTime).
+    Map<String, long[]> settled = new ConcurrentHashMap<>();
+    keys.forEach(k -> {
+      db.put(k, 0);
+      settled.put(k, new long[] {0, System.nanoTime()});
+    });
+    List<String> violations = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.atomic.AtomicBoolean moving = new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger returned = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger pendingCount = new java.util.concurrent.atomic.AtomicInteger();
+
+    try (RedisTier tierA = RedisTier.create(writerClient);
+        RedisTier tierB = RedisTier.create(readerClient);
+        TieredCache<String, String> a = cacheOn(cache, tierA);
+        TieredCache<String, String> b2 = cacheOn(cache, tierB)) {
+      java.util.function.Function<String, String> load = k -> k + "@" + db.get(k);
+      for (String k : keys) {
+        a.put(k, load.apply(k), Tags.of("t"));
+        b2.get(k, load);
+      }
+      java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        Future<?> writer = threads.submit(() -> {
+          for (int round = 1; round <= 400 && moving.get(); round++) {
+            String k = keys.get(round % keys.size());
+            db.put(k, round);
+            boolean asPut = round % 3 == 0;
+            try {
+              timed(() -> {
+                if (asPut) {
+                  a.put(k, load.apply(k), Tags.of("t"));
+                } else {
+                  a.invalidate(Invalidation.key(k));
+                }
+                return null;
+              });
+              settled.put(k, new long[] {round, System.nanoTime()});
+              returned.incrementAndGet();
+            } catch (InvalidationPendingException e) {
+              pendingCount.incrementAndGet();
+            }
+          }
+        });
+        Future<?> reader = threads.submit(() -> {
+          for (int i = 0; i < 100_000 && moving.get(); i++) {
+            String k = keys.get(i % keys.size());
+            long[] before = settled.get(k);
+            CompletableFuture<L2Read> read = tierB.get(cache, k);
+            L2Read answer;
+            try {
+              answer = read.get(5, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+              continue; // refused while the slot moves: B goes to the loader
+            } catch (Exception e) {
+              violations.add("L2 read of " + k + " hung or was interrupted: " + e);
+              return;
+            }
+            String value = text(answer);
+            if (value != null && Integer.parseInt(value.substring(value.indexOf('@') + 1)) < before[0]) {
+              violations.add(k + ": the L2 answered " + value + " after round " + before[0] + " returned");
+            }
+            timed(() -> b2.get(k, load));
+          }
+        });
+        SlotMigration migration = SlotMigration.begin(admin, REDIS.uris().get(0), bucket.slot());
+        try {
+          for (int step = 0; step < 200; step++) {
+            List<String> left = migration.keysOnSource();
+            if (left.isEmpty()) {
+              break;
+            }
+            migration.move(List.of(left.get(0)));
+            Thread.sleep(15);
+          }
+        } finally {
+          migration.finish();
+        }
+        Thread.sleep(200); // traffic on the stable slot too
+        moving.set(false);
+        writer.get(30, TimeUnit.SECONDS);
+        reader.get(30, TimeUnit.SECONDS);
+      } finally {
+        moving.set(false);
+        threads.shutdownNow();
+        assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+      }
+      assertThat(violations).isEmpty();
+      assertThat(pendingCount.get()).as("changes refused while the slot moved").isPositive();
+      assertThat(returned.get()).as("changes that returned").isPositive();
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+          .until(() -> a.status().pendingInvalidations() == 0);
+      await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+          .until(() -> keys.stream().allMatch(k -> load.apply(k).equals(b2.get(k, load))));
+      for (String k : keys) {
+        assertThat(text(join(tierB.get(cache, k)))).as("the L2's " + k).isIn(null, load.apply(k));
+      }
     }
   }
 

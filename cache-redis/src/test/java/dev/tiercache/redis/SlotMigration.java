@@ -111,6 +111,19 @@ final class SlotMigration {
     return command(admin, target, call);
   }
 
+  /** The first {@code count} keys {@code "k0"}, {@code "k1"}, ... that share the bucket of {@code "k0"} on a Cluster. */
+  static List<String> keysInTheBucketOfK0(int count) {
+    KeySpace space = new KeySpace(RedisTierOptions.DEFAULT_NAMESPACE, RedisTierOptions.DEFAULT_CLUSTER_BUCKETS);
+    int bucket = space.bucketOf("k0");
+    List<String> keys = new java.util.ArrayList<>();
+    for (int i = 0; keys.size() < count; i++) {
+      if (space.bucketOf("k" + i) == bucket) {
+        keys.add("k" + i);
+      }
+    }
+    return keys;
+  }
+
   /** A connection to one node, for one admin command. */
   static <T> T command(RedisClient admin, RedisURI uri, Function<RedisCommands<String, String>, T> call) {
     try (StatefulRedisConnection<String, String> connection = admin.connect(uri)) {
