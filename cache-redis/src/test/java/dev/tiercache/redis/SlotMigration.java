@@ -16,7 +16,8 @@ import java.util.function.Function;
  * Moves one slot of a test's Redis Cluster from its master to another, by hand and key by key, as
  * {@code redis-cli --cluster reshard} does: {@code CLUSTER SETSLOT IMPORTING} on the target, {@code MIGRATING} on
  * the source, {@code MIGRATE} of the keys (all at once or a few at a time), then {@code SETSLOT NODE} on every
- * master ({@link #finish}), or back to where it was ({@link #abort}). Clients' topologies are not told.
+ * master ({@link #finish}), or back to where it was ({@link #abort}: finished, then moved back). Clients' topologies
+ * are not told.
  */
 final class SlotMigration {
 
@@ -75,6 +76,11 @@ final class SlotMigration {
     return onSource(c -> c.clusterGetKeysInSlot(slot, 10_000));
   }
 
+  /** The slot's keys on the target (at most 10,000). */
+  List<String> keysOnTarget() {
+    return onTarget(c -> c.clusterGetKeysInSlot(slot, 10_000));
+  }
+
   /** Moves the named keys that are on the source to the target (one MIGRATE); the others are skipped. */
   void move(List<String> keys) {
     List<String> present = keysOnSource().stream().filter(keys::contains).toList();
@@ -93,14 +99,26 @@ final class SlotMigration {
     }
   }
 
-  /** Brings every moved key back to the source and leaves the slot where it was, stable. */
+  /**
+   * Undoes the migration the way that leaves no window: finishes it, then moves the slot back from the target to the
+   * source in one step. ({@code SETSLOT STABLE} on both, then {@code MIGRATE} back, would leave the source owning
+   * the slot while some of its keys are still on the target: the source then serves the bucket without them.)
+   */
   void abort() {
-    onSource(c -> c.clusterSetSlotStable(slot));
+    finish();
+    String to = sourceId;
+    String from = targetId;
+    onSource(c -> c.clusterSetSlotImporting(slot, from));
+    onTarget(c -> c.clusterSetSlotMigrating(slot, to));
     List<String> moved = onTarget(c -> c.clusterGetKeysInSlot(slot, 10_000));
     if (!moved.isEmpty()) {
       onTarget(c -> c.migrate(source.getHost(), source.getPort(), 0, 5_000, MigrateArgs.Builder.keys(moved)));
     }
-    onTarget(c -> c.clusterSetSlotStable(slot));
+    for (RedisClusterNode node : partitions) {
+      if (!node.getSlots().isEmpty() || node.getNodeId().equals(to)) {
+        command(admin, uriOf(node), c -> c.clusterSetSlotNode(slot, to));
+      }
+    }
   }
 
   <T> T onSource(Function<RedisCommands<String, String>, T> call) {
