@@ -47,7 +47,8 @@ final class LuaLib {
           .replace("@VMAX@", Long.toString(SeenVersions.MAX_VERSION));
 
   /**
-   * First in every bucket script (ARGV[1] is the bucket's meta prefix): refuses to run, with a {@code TRYAGAIN}
+   * First in every bucket script on a Redis Cluster ({@link Script#ofBucket}; ARGV[1] is the bucket's meta prefix):
+   * refuses to run, with a {@code TRYAGAIN}
    * error and before touching anything, while the bucket's slot is being migrated. A script reads and writes state
    * keys it does not declare (the floors, tombstones, epochs, patterns), and while the slot moves key by key a node
    * holds only some of them: the importing node, which runs a script after {@code ASKING} when it holds every
@@ -270,10 +271,9 @@ final class LuaLib {
       """;
 
   /**
-   * {@link #STABLE}, numbers, strict parsing and the clock. Sets nothing global but {@code M}, the meta prefix, set by
-   * each script.
+   * Numbers, strict parsing and the clock. Sets nothing global but {@code M}, the meta prefix, set by each script.
    */
-  static final String CORE = STABLE + NUMBERS + LIBRARY;
+  static final String CORE = NUMBERS + LIBRARY;
 
   /**
    * A script whose usual case runs without the library. In Redis 6.2 a script pays on every call for every closure
@@ -288,7 +288,7 @@ final class LuaLib {
    * @param fast the fast path, after {@link #NUMBERS} and the helpers; returns the same reply as {@code general}
    */
   static String lean(String general, String fast) {
-    return STABLE + NUMBERS + "local function general()\n" + LIBRARY + general + "end\n" + FAST + fast;
+    return NUMBERS + "local function general()\n" + LIBRARY + general + "end\n" + FAST + fast;
   }
 
   /**

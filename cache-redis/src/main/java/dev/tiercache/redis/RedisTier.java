@@ -124,7 +124,7 @@ public final class RedisTier implements L2Store {
       AutoCloseable ownedClient,
       Limits limits) {
     KeySpace keys = new KeySpace(options.namespace(), options.buckets(cluster));
-    RedisScripting scripts = new RedisScripting(connections, keys);
+    RedisScripting scripts = new RedisScripting(connections, keys, cluster);
     this.connections = connections;
     this.ownedClient = ownedClient;
     this.sweeper = new PatternSweeper(keys, connections, scripts, options.scanBatch());
