@@ -342,7 +342,12 @@ final class L2Tier<V> {
       return new Failed(e);
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-      breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
+      if (refusal(cause)) {
+        // The store answered: a failed call, but not a sign of an unwell store (see L2Store#isRefusal).
+        breaker.releasePermission();
+      } else {
+        breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, cause);
+      }
       logTransition();
       metrics.l2Error(op);
       warn("L2 {} failed for cache '{}': {}", op, cache, cause.getClass().getSimpleName());
@@ -355,6 +360,15 @@ final class L2Tier<V> {
       logTransition();
       metrics.l2Error(op);
       throw e;
+    }
+  }
+
+  /** Whether the store says the failure is a refusal while healthy; a store whose answer throws says no. */
+  private boolean refusal(Throwable cause) {
+    try {
+      return store.isRefusal(cause);
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

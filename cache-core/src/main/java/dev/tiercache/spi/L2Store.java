@@ -151,6 +151,20 @@ public interface L2Store extends AutoCloseable {
   }
 
   /**
+   * Whether a failure of one of this store's calls is a refusal from a store that is up and answering, for a reason
+   * that passes by itself and concerns only part of the key space (a Redis Cluster answering {@code TRYAGAIN} while
+   * the slot of a key moves). The call counts as failed all the same (a read misses, an invalidation or put is
+   * pending and retried), but not against the circuit breaker, which is there to spare a store that is unwell: one
+   * part of the key space that moves must not stop the calls to the rest. The default is false.
+   *
+   * @param failure the failure of a call, as its future reported it
+   * @return true if it says nothing about the store's health
+   */
+  default boolean isRefusal(Throwable failure) {
+    return false;
+  }
+
+  /**
    * Whether this store publishes the announcements handed to {@link #invalidate(String, InvalidationMessage)} and
    * {@link #put(String, String, L2Entry, Duration, InvalidationMessage)} on its own {@link #bus()}, in the same atomic
    * step that changes the L2. The cache then publishes nothing itself. The default is false.

@@ -46,6 +46,26 @@ final class LuaLib {
           .replace("@FORMAT@", Scripts.FORMAT)
           .replace("@VMAX@", Long.toString(SeenVersions.MAX_VERSION));
 
+  /**
+   * First in every bucket script on a Redis Cluster ({@link Script#ofBucket}; ARGV[1] is the bucket's meta prefix):
+   * refuses to run, with a {@code TRYAGAIN}
+   * error and before touching anything, while the bucket's slot is being migrated. A script reads and writes state
+   * keys it does not declare (the floors, tombstones, epochs, patterns), and while the slot moves key by key a node
+   * holds only some of them: the importing node, which runs a script after {@code ASKING} when it holds every
+   * declared key, reads one still on the source as absent (an epoch or tombstone that covered the entry missed), and
+   * the migrating node answers an error for one already moved, which {@code redis.pcall} would hand back as a value.
+   * Two keys that never exist tell, in one command: in a stable slot {@code EXISTS} counts 0; where the slot is
+   * migrating it fails (ASK), and where it is importing it fails too (TRYAGAIN: a multi-key command whose keys are
+   * not all there). Reads by {@code MGET} need no such guard: they read only keys they name, and Redis serves a
+   * multi-key command during a migration only where all its keys are.
+   */
+  static final String STABLE =
+      """
+      if type(redis.pcall('EXISTS', ARGV[1] .. '~1', ARGV[1] .. '~2')) ~= 'number' then
+        return redis.error_reply('TRYAGAIN the slot of this bucket is being migrated')
+      end
+      """;
+
   /** The clock, its floors and the look-ups of epochs, after {@link #NUMBERS}. */
   private static final String LIBRARY =
       """

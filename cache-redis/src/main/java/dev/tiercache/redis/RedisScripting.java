@@ -20,13 +20,18 @@ final class RedisScripting {
   /** What the bucket scripts return feeds it, and each of them gets its figure for the bucket as its last argument. */
   final SeenVersions seen;
 
-  RedisScripting(RedisConnections connections, KeySpace keys) {
+  /** Whether the scripts run in their Cluster form ({@link Script#onCluster}). */
+  private final boolean cluster;
+
+  RedisScripting(RedisConnections connections, KeySpace keys, boolean cluster) {
     this.connections = connections;
+    this.cluster = cluster;
     this.seen = new SeenVersions(keys);
   }
 
   <T> CompletableFuture<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
-    return connections.call(commands -> run(commands, script, type, keys, args));
+    Script form = cluster ? script.onCluster : script;
+    return connections.call(commands -> run(commands, form, type, keys, args));
   }
 
   /**
@@ -37,8 +42,9 @@ final class RedisScripting {
   <T, R> CompletableFuture<R> run(
       Script script, ScriptOutputType type, byte[][] keys, Function<T, R> decode, byte[]... args) {
     CompletableFuture<R> result = new CompletableFuture<>();
+    String sha = cluster ? script.onCluster.sha : script.sha;
     connections
-        .<T>callUnwatched(commands -> commands.<T>evalsha(script.sha, type, keys, args).toCompletableFuture())
+        .<T>callUnwatched(commands -> commands.<T>evalsha(sha, type, keys, args).toCompletableFuture())
         .whenComplete(
             (reply, failure) -> {
               if (failure == null) {

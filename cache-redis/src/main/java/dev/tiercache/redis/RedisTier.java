@@ -124,7 +124,7 @@ public final class RedisTier implements L2Store {
       AutoCloseable ownedClient,
       Limits limits) {
     KeySpace keys = new KeySpace(options.namespace(), options.buckets(cluster));
-    RedisScripting scripts = new RedisScripting(connections, keys);
+    RedisScripting scripts = new RedisScripting(connections, keys, cluster);
     this.connections = connections;
     this.ownedClient = ownedClient;
     this.sweeper = new PatternSweeper(keys, connections, scripts, options.scanBatch());
@@ -486,6 +486,21 @@ public final class RedisTier implements L2Store {
   @Override
   public boolean announcesInvalidations() {
     return true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A {@code TRYAGAIN} error: on a Redis Cluster, a bucket's script or {@code MGET} while the bucket's slot is
+   * being migrated (the scripts refuse to run anywhere until the slot is stable, see the README's Redis Cluster
+   * section). The other buckets are unaffected.
+   */
+  @Override
+  public boolean isRefusal(Throwable failure) {
+    Throwable cause = RedisScripting.unwrap(failure);
+    return cause instanceof io.lettuce.core.RedisCommandExecutionException
+        && cause.getMessage() != null
+        && cause.getMessage().startsWith("TRYAGAIN");
   }
 
   /**

@@ -57,7 +57,7 @@ final class Scripts {
    * can take the {@code MGET} path (see {@link TierReads}). An exhausted bucket answers {2^53 - 1, {}, 0..., time}.
    */
   static final Script READ =
-      new Script(
+      Script.ofBucket(
           LuaLib.CORE
               + """
               local elen, maxpat = #ARGV[2], tonumber(ARGV[3])
@@ -123,7 +123,7 @@ final class Scripts {
    * writes nothing and answers {2^53 - 1, time}; an unconditional write there invalidates its key instead.
    */
   static final Script WRITE =
-      new Script(
+      Script.ofBucket(
           LuaLib.lean(
               LuaLib.TOMBSTONES
               + """
@@ -251,7 +251,7 @@ final class Scripts {
    * exhausted bucket every change is applied at 2^53 - 1, which the reply and the message carry.
    */
   static final Script INVALIDATE =
-      new Script(
+      Script.ofBucket(
           LuaLib.lean(
               LuaLib.TOMBSTONES
               + """
@@ -335,7 +335,7 @@ final class Scripts {
    * it unlinked.
    */
   static final Script SWEEP =
-      new Script(
+      Script.ofBucket(
           LuaLib.CORE
               + """
               clock_now()

@@ -8,16 +8,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.L2Read;
-import io.lettuce.core.MigrateArgs;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.models.partitions.ClusterPartitionParser;
-import io.lettuce.core.cluster.models.partitions.Partitions;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,12 +60,7 @@ class RedisClusterMgetRedirectTest {
     String cache = uniqueName("redirect");
     KeySpace space = new KeySpace(RedisTierOptions.DEFAULT_NAMESPACE, RedisTierOptions.DEFAULT_CLUSTER_BUCKETS);
     int bucket = space.bucketOf("k0");
-    List<String> keys = new ArrayList<>();
-    for (int i = 0; keys.size() < 12; i++) {
-      if (space.bucketOf("k" + i) == bucket) {
-        keys.add("k" + i);
-      }
-    }
+    List<String> keys = new ArrayList<>(SlotMigration.keysInTheBucketOfK0(12));
     // Non-ASCII keys too: the same bytes must go to the target.
     for (String odd : List.of("ü-1", "日本-2", "😀-3", "x".repeat(200))) {
       for (int i = 0; ; i++) {
@@ -95,54 +83,25 @@ class RedisClusterMgetRedirectTest {
       assertOwnValues(join(reader.getAll(cache, keys)), keys, "before the move");
       // Lettuce's partitions now name the source for the slot; nothing reloads them (default options).
 
-      String nodes = command(REDIS.uris().get(0), RedisCommands::clusterNodes);
-      Partitions partitions = ClusterPartitionParser.parse(nodes);
-      RedisClusterNode source = null;
-      for (RedisClusterNode node : partitions) {
-        if (node.hasSlot(slot)) {
-          source = node;
-        }
-      }
-      assertThat(source).as("the owner of slot " + slot).isNotNull();
-      String sourceNode = source.getNodeId();
-      RedisClusterNode target = null;
-      for (RedisClusterNode node : partitions) {
-        if (!node.getSlots().isEmpty() && !node.getNodeId().equals(sourceNode)) {
-          target = node;
-          break;
-        }
-      }
-      assertThat(target).isNotNull();
-      RedisURI sourceUri = uriOf(source);
-      RedisURI targetUri = uriOf(target);
-      String sourceId = source.getNodeId();
-      String targetId = target.getNodeId();
-
-      command(targetUri, c -> c.clusterSetSlotImporting(slot, sourceId));
-      command(sourceUri, c -> c.clusterSetSlotMigrating(slot, targetId));
-      List<String> inSlot = command(sourceUri, c -> c.clusterGetKeysInSlot(slot, 1_000));
+      SlotMigration migration = SlotMigration.begin(admin, REDIS.uris().get(0), slot);
+      String sourceNode = migration.sourceId;
+      List<String> inSlot = migration.keysOnSource();
       assertThat(inSlot).isNotEmpty();
-      command(sourceUri, c -> c.migrate(
-          targetUri.getHost(), targetUri.getPort(), 0, 5_000, MigrateArgs.Builder.keys(inSlot)));
+      migration.move(inSlot);
 
       // Migrating: the source has none of the keys and answers ASK; the target serves them after ASKING.
       String clockKey = new String(clock, StandardCharsets.UTF_8);
-      assertThatThrownBy(() -> command(sourceUri, c -> c.mget(clockKey)))
+      assertThatThrownBy(() -> migration.onSource(c -> c.mget(clockKey)))
           .hasMessageStartingWith("ASK " + slot);
       assertOwnValues(join(reader.getAll(cache, keys)), keys, "while migrating (ASK)");
       for (String key : keys) {
         assertOwnValue(join(reader.get(cache, key)), key, "get while migrating (ASK)");
       }
 
-      for (RedisClusterNode node : partitions) {
-        if (!node.getSlots().isEmpty() || node.getNodeId().equals(targetId)) {
-          String id = targetId;
-          command(uriOf(node), c -> c.clusterSetSlotNode(slot, id));
-        }
-      }
+      migration.finish();
 
       // Moved: the source answers MOVED, Lettuce sends the same command to the target.
-      assertThatThrownBy(() -> command(sourceUri, c -> c.mget(clockKey)))
+      assertThatThrownBy(() -> migration.onSource(c -> c.mget(clockKey)))
           .hasMessageStartingWith("MOVED " + slot);
       assertOwnValues(join(reader.getAll(cache, keys)), keys, "after the move (MOVED)");
       for (String key : keys) {
@@ -164,16 +123,5 @@ class RedisClusterMgetRedirectTest {
     assertThat(read.isHit()).as(key + " " + when).isTrue();
     assertThat(new String(read.entry().value(), StandardCharsets.UTF_8)).as(key + " " + when)
         .isEqualTo("value of " + key);
-  }
-
-  private static RedisURI uriOf(RedisClusterNode node) {
-    return RedisURI.builder().withHost(node.getUri().getHost()).withPort(node.getUri().getPort())
-        .withTimeout(Duration.ofSeconds(10)).build();
-  }
-
-  private static <T> T command(RedisURI uri, java.util.function.Function<RedisCommands<String, String>, T> call) {
-    try (StatefulRedisConnection<String, String> connection = admin.connect(uri)) {
-      return call.apply(connection.sync());
-    }
   }
 }
