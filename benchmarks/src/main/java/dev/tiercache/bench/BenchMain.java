@@ -119,7 +119,11 @@ public final class BenchMain {
           invalidation of the key, throughput. `PeerL2.*_get`: local caches as small as each library allows, 1,024 \
           keys cycled, 1 thread, every read goes to Redis, latency. Targets: Tiercache ahead of both peers on every \
           path (ratio >=\s""" + Targets.x(Targets.PEER) + " for throughput, <= " + Targets.x(Targets.PEER)
-          + " for latency), and the mixed load >= " + Targets.x(Targets.MIXED_VS_REDISSON) + " Redisson's.",
+          + " for latency), and the mixed load >= " + Targets.x(Targets.MIXED_VS_REDISSON) + " Redisson's. Warm-up:"
+          + " on the 2-core machine every library's mixed throughput keeps rising for about 25 s from a cold start"
+          + " (2 s iterations: Tiercache from ~15k to 25-30k ops/s, Redisson from ~15k to 22-27k), so a warm-up"
+          + " shorter than that compares each library at a different point of its own; the committed figures are"
+          + " taken after 40 s (`-wi 20 -w 2s`).",
           List.of(PeerL1Benchmark.class, PeerL2Benchmark.class), false, true, List.of(
               Comparison.spec("local hit vs Redisson RLocalCachedMap", "PeerL1.tiercache_read", "PeerL1.redisson_read",
                   "score", Better.HIGHER, Targets.PEER),
