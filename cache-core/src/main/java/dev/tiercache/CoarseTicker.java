@@ -11,7 +11,9 @@ import java.util.concurrent.TimeUnit;
  * kvm-clock VM, as much as the rest of a hit). Caffeine then only cleans up: it may be late by as long as nobody
  * reads the clock, and it is never early by more than {@link #GRANULARITY_NANOS}, which the expiry Caffeine is given
  * exceeds the cache's own by {@link #SLACK_NANOS}. Whether an entry is fresh is decided from a precise reading
- * ({@link L1Entry#isFresh}), never from this one.
+ * ({@link L1Entry#isFresh}), never from this one. A raw value (one kept without an entry, see {@link L1Tier}) is
+ * Caffeine's to expire on this clock, at the TTL itself, which every read first brings to within the granularity of
+ * its own reading: such a value is served at most {@link #GRANULARITY_NANOS} past its TTL.
  */
 final class CoarseTicker implements Ticker {
 

@@ -69,7 +69,10 @@ public final class L1Settings {
 
   /**
    * Expires an L1 entry this long after it was written. The L1 TTL should be shorter than the L2's: it bounds how
-   * long a node may serve a value whose invalidation message it missed.
+   * long a node may serve a value whose invalidation message it missed. With an injected ticker the expiry is exact;
+   * on the system clock a value may be served up to 1 ms past it, since Caffeine judges a plain value (no tags, no
+   * fail-safe or refresh) on a copy of the clock that reads bring up to date to within 1 ms, so that a hit reads the
+   * clock once.
    *
    * @param ttl the time to live; positive
    * @return these settings

@@ -7,12 +7,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -20,8 +22,8 @@ import java.util.function.Consumer;
  * install passes the {@link InvalidationLog}'s check.
  *
  * <p>What Caffeine holds for a key is an {@link L1Entry}, or, for a value that needs none of an entry's fields, the
- * value itself (a raw value): one with no tags, no times, in a cache where no invalidation that may cover many keys
- * had begun when it was installed. A raw value stands for an entry checked through 0 ({@link L1Entry#checkedThrough}),
+ * value itself (a raw value): one with no tags and no times but the L1's TTL, which Caffeine judges for it
+ * ({@link #rawExpiry}), in a cache where no invalidation that may cover many keys had begun when it was installed. A raw value stands for an entry checked through 0 ({@link L1Entry#checkedThrough}),
  * so a read once such an invalidation has begun checks it against all of them and then wraps it. Every hit and every
  * put of a plain cache then skips an object: the load of the entry on a hit, its allocation on a put. A user's value
  * is never an {@link L1Entry} (the class is not public), so the two are told apart by type. What a read returns (a
@@ -53,8 +55,19 @@ final class L1Tier<V> {
   private final boolean systemClock;
   /** Caffeine's clock when the cache judges value expiry itself ({@link CoarseTicker}), else null. */
   private final CoarseTicker coarse;
-  /** Whether values with no tags may be kept raw: nothing in this cache gives an entry times. */
+  /**
+   * Whether values with no tags may be kept raw: nothing in this cache gives an entry times but a TTL, which Caffeine
+   * then judges for them ({@link #rawExpiry}).
+   */
   private final boolean rawValues;
+  /**
+   * Whether raw values have a TTL, which Caffeine judges on its own clock: exactly with a user's ticker, and on the
+   * system clock by the {@link CoarseTicker} that every read brings to within its granularity first, so a raw value is
+   * served at most that granularity (1 ms) past its TTL. An entry (tags, an absence, or a raw value wrapped once an
+   * invalidation of many keys began) is judged by its own expiry, exactly. Without it a hit on a value with a TTL
+   * would load an entry object and compare its expiry, a third of such a hit's cost (benchmarks, suite 1).
+   */
+  private final boolean rawExpiry;
   /**
    * Whether Caffeine's upkeep after one removal is bounded by its buffers (review 13): bounded by entry count, with no
    * expiry, each pending write evicts at most one entry. With a TTL the upkeep expires every entry past it, however
@@ -94,8 +107,11 @@ final class L1Tier<V> {
     this.upkeepBounded = settings.l1.expireAfterWrite == null && settings.l1.expireAfterAccess == null
         && settings.l1.maximumWeight < 0;
     this.writerUpkeep = upkeepBounded && settings.l2 != null;
-    // A raw value has no field for its weight, which must be taken before the install (see L1Entry#weight).
-    this.rawValues = ttlNanos == 0 && maxStalenessNanos == 0 && !refreshes && weigher == null;
+    // A raw value has no field for its weight, which must be taken before the install (see L1Entry#weight). With
+    // access expiry as well as a TTL, Caffeine's clock is not coarse, and entries keep the TTL.
+    this.rawValues = maxStalenessNanos == 0 && !refreshes && weigher == null
+        && (ttlNanos == 0 || settings.l1.expireAfterAccess == null);
+    this.rawExpiry = rawValues && ttlNanos > 0;
     this.systemClock = settings.ticker == Ticker.systemTicker();
     // On the system clock, Caffeine reads a coarse copy of the readings the cache makes anyway, and the cache judges
     // expiry itself: a hit that reads the clock for the delivery proof then reads it once, not twice. Access expiry
@@ -103,10 +119,10 @@ final class L1Tier<V> {
     this.coarse = systemClock && ttlNanos > 0 && settings.l1.expireAfterAccess == null ? new CoarseTicker() : null;
     // Otherwise Caffeine expires values at the TTL itself (one ticker read inside getIfPresent), so a hit reads the
     // ticker a second time only for what Caffeine cannot tell: a cached absence with a shorter negative TTL, or, with
-    // fail-safe, a value Caffeine keeps past its TTL.
-    this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null);
+    // fail-safe, a value Caffeine keeps past its TTL, or a raw value's entry, whose wrapping restarted Caffeine's TTL.
+    this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null || rawExpiry);
     this.checkAbsences = negativeTtlNanos > 0;
-    this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, metrics).build();
+    this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, rawExpiry, metrics).build();
     this.map = cache.asMap();
     this.writeLocal = this::applyLocalWrite;
     metrics.bindL1Size(cache::estimatedSize);
@@ -114,15 +130,15 @@ final class L1Tier<V> {
 
   @SuppressWarnings("unchecked")
   private static Caffeine<String, Object> caffeine(
-      L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, CacheMetrics metrics) {
+      L1Settings l1, Duration failSafe, Ticker ticker, CoarseTicker coarse, boolean rawExpiry, CacheMetrics metrics) {
     Caffeine<String, Object> builder =
         (Caffeine<String, Object>) (Caffeine<?, ?>)
             Caffeine.newBuilder().ticker(coarse != null ? coarse : ticker).executor(L1Upkeep.EXECUTOR);
     if (l1.expireAfterWrite != null) {
       // Fail-safe keeps expired entries at hand for a while, and a coarse clock must never make Caffeine drop one
-      // early; freshness is then judged by L1Entry#expiresAt.
+      // early; freshness is then judged by L1Entry#expiresAt. Raw values are Caffeine's to expire, at the TTL.
       Duration kept = failSafe == null ? l1.expireAfterWrite : l1.expireAfterWrite.plus(failSafe);
-      builder.expireAfterWrite(coarse == null ? kept : kept.plusNanos(CoarseTicker.SLACK_NANOS));
+      builder.expireAfterWrite(coarse == null || rawExpiry ? kept : kept.plusNanos(CoarseTicker.SLACK_NANOS));
     }
     if (l1.expireAfterAccess != null) {
       builder.expireAfterAccess(l1.expireAfterAccess);
@@ -146,6 +162,12 @@ final class L1Tier<V> {
    *     system clock, expiry is then judged from it instead of a second reading
    */
   Object get(String key, boolean read, long nanoTime) {
+    // Caffeine judges raw values on the coarse clock: brought up to now first, it is at most its granularity late.
+    boolean advanced = rawExpiry && coarse != null;
+    long at = advanced ? (read ? nanoTime : ticker.read()) : 0;
+    if (advanced) {
+      coarse.advance(at);
+    }
     Object found = cache.getIfPresent(key);
     if (found != null && !(found instanceof L1Entry)) {
       found = currentRaw(key, found);
@@ -158,9 +180,11 @@ final class L1Tier<V> {
       entry = null;
     }
     if (entry != null && (entry.isAbsent() ? checkAbsences : checkValues)) {
-      long at = read && systemClock ? nanoTime : ticker.read();
-      if (coarse != null) {
-        coarse.advance(at);
+      if (!advanced) {
+        at = read && systemClock ? nanoTime : ticker.read();
+        if (coarse != null) {
+          coarse.advance(at);
+        }
       }
       if (!entry.isFresh(at)) {
         entry = null;
@@ -193,7 +217,20 @@ final class L1Tier<V> {
       return null;
     }
     // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
-    L1Entry<V> entry = L1Entry.of(L1Entry.value(raw), Tags.empty(), 0, L1Entry.NEVER, L1Entry.NEVER, 0);
+    long expiresAt = L1Entry.NEVER;
+    if (rawExpiry) {
+      // Replacing the value restarts Caffeine's TTL: the entry keeps the raw value's expiry, on the clock Caffeine
+      // judged it by. That clock is read before the value's age, so a clock that moves in between makes the expiry
+      // earlier, never later.
+      long now = coarse != null ? coarse.read() : ticker.read();
+      OptionalLong age = cache.policy().expireAfterWrite().orElseThrow().ageOf(key, TimeUnit.NANOSECONDS);
+      if (age.isEmpty()) {
+        // Gone since the read (expired or removed): served as read, and nothing to wrap.
+        return raw;
+      }
+      expiresAt = now - age.getAsLong() + ttlNanos;
+    }
+    L1Entry<V> entry = L1Entry.of(L1Entry.value(raw), Tags.empty(), 0, expiresAt, L1Entry.NEVER, 0);
     entry.checkedThrough(latest);
     // Only this very value: Caffeine's replace compares with equals, and a value written since that a lenient equals
     // calls equal would be overwritten with this older one.
@@ -367,6 +404,10 @@ final class L1Tier<V> {
    */
   private Object stored(V value, Tags tags, long stamp, long loadNanos, long checkedThrough, int weight) {
     if (rawValues && checkedThrough == 0 && value != null && tags.isEmpty()) {
+      if (rawExpiry && coarse != null) {
+        // Before Caffeine stamps the write with the coarse clock, as for an entry (see #entry).
+        coarse.advance(ticker.read());
+      }
       return value;
     }
     L1Entry<V> entry = entry(value, tags, stamp, loadNanos);
