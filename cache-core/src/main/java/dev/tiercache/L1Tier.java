@@ -162,11 +162,9 @@ final class L1Tier<V> {
    *     system clock, expiry is then judged from it instead of a second reading
    */
   Object get(String key, boolean read, long nanoTime) {
-    // Caffeine judges raw values on the coarse clock: brought up to now first, it is at most its granularity late.
-    boolean advanced = rawExpiry && coarse != null;
-    long at = advanced ? (read ? nanoTime : ticker.read()) : 0;
-    if (advanced) {
-      coarse.advance(at);
+    if (rawExpiry && coarse != null) {
+      // Caffeine judges raw values on the coarse clock: brought up to now first, it is at most its granularity late.
+      coarse.advance(read ? nanoTime : ticker.read());
     }
     Object found = cache.getIfPresent(key);
     if (found != null && !(found instanceof L1Entry)) {
@@ -180,11 +178,9 @@ final class L1Tier<V> {
       entry = null;
     }
     if (entry != null && (entry.isAbsent() ? checkAbsences : checkValues)) {
-      if (!advanced) {
-        at = read && systemClock ? nanoTime : ticker.read();
-        if (coarse != null) {
-          coarse.advance(at);
-        }
+      long at = read && systemClock ? nanoTime : ticker.read();
+      if (coarse != null) {
+        coarse.advance(at);
       }
       if (!entry.isFresh(at)) {
         entry = null;
