@@ -234,8 +234,29 @@ final class L1Tier<V> {
     entry.checkedThrough(latest);
     // Only this very value: Caffeine's replace compares with equals, and a value written since that a lenient equals
     // calls equal would be overwritten with this older one.
-    map.computeIfPresent(key, (k, stored) -> stored == raw ? entry : stored);
+    map.computeIfPresent(key, (k, stored) -> stored == raw ? entry : untouched(k, stored));
     return raw;
+  }
+
+  /**
+   * What a compute that leaves a key's value in place returns for it. Caffeine restarts the TTL of whatever a compute
+   * returns, even the same object (when the value is more than Caffeine's tolerance of 1 s old, and always with a TTL
+   * of at most 1 s): an entry does not mind (its own expiry is judged, {@link #checkValues}), but a raw value, which
+   * an install that read {@link InvalidationLog#latest()} before the first invalidation of many keys began can still
+   * put after a read found another one, would then be served a TTL past its own. Such a value goes back as an entry
+   * that keeps its expiry (read from Caffeine's age of it, under the key's lock), checked through 0 as the raw value
+   * stood for; one that expired goes.
+   */
+  private Object untouched(String key, Object stored) {
+    if (!rawExpiry || stored instanceof L1Entry) {
+      return stored;
+    }
+    long now = coarse != null ? coarse.read() : ticker.read();
+    OptionalLong age = cache.policy().expireAfterWrite().orElseThrow().ageOf(key, TimeUnit.NANOSECONDS);
+    if (age.isEmpty()) {
+      return null;
+    }
+    return L1Entry.of(L1Entry.value(stored), Tags.empty(), 0, now - age.getAsLong() + ttlNanos, L1Entry.NEVER, 0);
   }
 
   /**
@@ -430,7 +451,7 @@ final class L1Tier<V> {
     if (stored instanceof L1Entry) {
       map.remove(key, stored);
     } else {
-      map.computeIfPresent(key, (k, now) -> now == stored ? null : now);
+      map.computeIfPresent(key, (k, now) -> now == stored ? null : untouched(k, now));
     }
   }
 
