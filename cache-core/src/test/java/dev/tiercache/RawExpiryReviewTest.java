@@ -6,6 +6,10 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.tiercache.testkit.InMemoryBus;
 import dev.tiercache.testkit.InMemoryL2Store;
 import dev.tiercache.testkit.TestCodec;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,6 +131,64 @@ class RawExpiryReviewTest {
       throws Exception {
     for (long ttl : new long[] {TimeUnit.MILLISECONDS.toNanos(2), TimeUnit.MILLISECONDS.toNanos(30)}) {
       runHistory(bus, ttl, true);
+    }
+  }
+
+  /** Every read counts one L1 hit or miss, whether it found a raw value, wrapped one, or found it expired. */
+  @Test
+  void everyReadCountsOneHitOrMissThroughRawWrappedAndExpiredValues() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    AtomicLong now = new AtomicLong(2_000_000);
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("metrics-raw")
+        .keyCodec(k -> k).ticker(now::get).meterRegistry(registry).negativeTtl(Duration.ofNanos(TTL / 4))
+        .l1(l1 -> l1.maximumSize(100).expireAfterWrite(Duration.ofNanos(TTL))).build()) {
+      long start = now.get();
+      cache.put("a", "x");
+      assertThat(cache.getIfPresent("a")).isEqualTo("x");
+      cache.invalidate(Invalidation.prefix("other:"));
+      assertThat(cache.getIfPresent("a")).as("wraps").isEqualTo("x");
+      assertThat(cache.getIfPresent("a")).as("the entry").isEqualTo("x");
+      assertThat(cache.getIfPresent("b")).isNull();
+      cache.putAbsent("c", Tags.empty());
+      assertThat(cache.getIfPresent("c", "absent")).isEqualTo("absent");
+      now.set(start + TTL / 4);
+      assertThat(cache.getIfPresent("c", "absent")).as("past the negative TTL").isNull();
+      now.set(start + TTL);
+      assertThat(cache.getIfPresent("a")).as("past the TTL").isNull();
+      assertThat(gets(registry, "hit")).isEqualTo(4);
+      assertThat(gets(registry, "miss")).isEqualTo(3);
+    }
+  }
+
+  private static double gets(SimpleMeterRegistry registry, String result) {
+    Meter meter = registry.find("cache.gets").tag("cache", "metrics-raw").tag("result", result).tag("tier", "l1")
+        .meter();
+    assertThat(meter).isNotNull();
+    return meter instanceof FunctionCounter tally ? tally.count() : ((Counter) meter).count();
+  }
+
+  /** Access expiry with a TTL keeps the entry path (Caffeine's own clock): both expiries hold exactly. */
+  @Test
+  void accessExpiryWithATtlExpiresByEitherExactly() {
+    AtomicLong now = new AtomicLong(2_000_000);
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("access-and-ttl")
+        .keyCodec(k -> k).ticker(now::get)
+        .l1(l1 -> l1.maximumSize(100).expireAfterWrite(Duration.ofNanos(TTL))
+            .expireAfterAccess(Duration.ofNanos(TTL / 2)))
+        .build()) {
+      long start = now.get();
+      cache.put("a", "x");
+      cache.put("b", "y");
+      cache.invalidate(Invalidation.prefix("other:"));
+      now.set(start + TTL * 4 / 10);
+      assertThat(cache.getIfPresent("a")).isEqualTo("x");
+      now.set(start + TTL * 8 / 10);
+      assertThat(cache.getIfPresent("a")).isEqualTo("x");
+      assertThat(cache.getIfPresent("b")).as("idle for 0.8 TTL").isNull();
+      now.set(start + TTL - 2);
+      assertThat(cache.getIfPresent("a")).isEqualTo("x");
+      now.set(start + TTL);
+      assertThat(cache.getIfPresent("a")).as("at the TTL, though read recently").isNull();
     }
   }
 
