@@ -375,7 +375,7 @@ final class L1Tier<V> {
   private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
     if (current) {
       // Weighed under the stripe: a local write is an L1-only cache's, with no bus whose event loop could wait on it.
-      map.put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
+      put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
     } else {
       map.remove(key);
     }
@@ -407,9 +407,9 @@ final class L1Tier<V> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
       Object stored = stored(value, tags, stamp, loadNanos, checkedThrough, weight);
       if (fill) {
-        L1Upkeep.fill(() -> map.put(key, stored));
+        L1Upkeep.fill(() -> put(key, stored));
       } else {
-        map.put(key, stored);
+        put(key, stored);
       }
     })) {
       metrics.put(CacheMetrics.Tier.L1);
@@ -417,6 +417,20 @@ final class L1Tier<V> {
     }
     metrics.staleWriteRefused(CacheMetrics.Tier.L1);
     return false;
+  }
+
+  /**
+   * Puts what Caffeine keeps for a key; called under the key's stripe of the log, so installs of a key do not
+   * interleave. Caffeine gives a new value the key's node, and restarts the node's write time; a read that took the
+   * old value from that node just before then judges it by the new write time, and hands back a value that had
+   * expired before the read began. An entry is judged by its own expiry as well and escapes this, a raw value with a
+   * TTL does not: its node goes first, so that such a read judges it by its own write time.
+   */
+  private void put(String key, Object stored) {
+    if (rawExpiry) {
+      map.computeIfPresent(key, (k, old) -> old instanceof L1Entry ? old : null);
+    }
+    map.put(key, stored);
   }
 
   /**

@@ -204,7 +204,7 @@ class RawExpiryReviewTest {
   void aWrapThatFindsAnotherRawValueKeepsThatValuesTtl() throws Exception {
     long ttl = 3_000_000_000L;
     AtomicLong now = new AtomicLong(10_000_000_000L);
-    Map<Thread, CountDownLatch[]> gates = new ConcurrentHashMap<>();
+    Map<Thread, Gate> gates = new ConcurrentHashMap<>();
     L1Tier<String> l1 = gatedTier(now, gates, ttl);
     InvalidationLog log = logOf(l1);
     long start = now.get();
@@ -215,7 +215,8 @@ class RawExpiryReviewTest {
     Field keysField = InvalidationLog.class.getDeclaredField("keys");
     keysField.setAccessible(true);
     Object stripe = ((KeyLog) keysField.get(log)).stripe("k");
-    CountDownLatch[] readerGate = {new CountDownLatch(1), new CountDownLatch(1)};
+    // The read's first reading is Caffeine's look-up (the value is fresh); its second, the wrap's, before the age.
+    Gate readerGate = new Gate(1);
     Future<?> reader;
     Thread lateInstall;
     synchronized (stripe) {
@@ -237,13 +238,13 @@ class RawExpiryReviewTest {
         return l1.get("k", false, 0);
       });
       assertThat(registered.await(10, TimeUnit.SECONDS)).isTrue();
-      assertThat(readerGate[0].await(10, TimeUnit.SECONDS)).as("the read found the first value").isTrue();
+      assertThat(readerGate.arrived().await(10, TimeUnit.SECONDS)).as("the read found the first value").isTrue();
       now.set(start + ttl / 2);
     }
     lateInstall.join(10_000);
     assertThat(lateInstall.isAlive()).isFalse();
     now.set(start + ttl * 14 / 10);
-    readerGate[1].countDown();
+    readerGate.release().countDown();
     assertThat(L1Entry.<String>value(reader.get(10, TimeUnit.SECONDS))).as("the read began before the install")
         .isSameAs(first);
 
@@ -264,7 +265,7 @@ class RawExpiryReviewTest {
   @Test
   void aReadThatBeganAfterTheTtlDoesNotReturnTheExpiredValueWhenAPutLandsDuringItsLookUp() throws Exception {
     AtomicLong now = new AtomicLong(10_000_000_000L);
-    Map<Thread, CountDownLatch[]> gates = new ConcurrentHashMap<>();
+    Map<Thread, Gate> gates = new ConcurrentHashMap<>();
     L1Tier<String> l1 = gatedTier(now, gates, TTL);
     InvalidationLog log = logOf(l1);
     long start = now.get();
@@ -273,7 +274,7 @@ class RawExpiryReviewTest {
     // Caffeine's upkeep after the install settles on its pool before the clock moves.
     Thread.sleep(100);
     now.set(start + TTL + 1);
-    CountDownLatch[] readerGate = {new CountDownLatch(1), new CountDownLatch(1)};
+    Gate readerGate = new Gate(0);
     CountDownLatch registered = new CountDownLatch(1);
     Future<Object> reader = pool.submit(() -> {
       gates.put(Thread.currentThread(), readerGate);
@@ -281,19 +282,28 @@ class RawExpiryReviewTest {
       return l1.get("k", false, 0);
     });
     assertThat(registered.await(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(readerGate[0].await(10, TimeUnit.SECONDS)).as("the read found the expired value's node").isTrue();
+    assertThat(readerGate.arrived().await(10, TimeUnit.SECONDS)).as("the read found the expired value's node")
+        .isTrue();
     assertThat(l1.install("k", new String("y"), Tags.empty(), log.stamp())).isTrue();
-    readerGate[1].countDown();
+    readerGate.release().countDown();
     assertThat(reader.get(10, TimeUnit.SECONDS)).as("began 1 ns after the first value's TTL").isNull();
   }
 
-  /** An L1 tier with a TTL on a ticker that holds a thread once at its next reading, if a gate is set for it. */
-  private static L1Tier<String> gatedTier(AtomicLong now, Map<Thread, CountDownLatch[]> gates, long ttl) {
+  /** Holds a thread once, at its reading of the ticker after {@code skips} others. */
+  private record Gate(CountDownLatch arrived, CountDownLatch release, AtomicInteger skips) {
+    Gate(int skips) {
+      this(new CountDownLatch(1), new CountDownLatch(1), new AtomicInteger(skips));
+    }
+  }
+
+  /** An L1 tier with a TTL on a ticker that holds a thread at the reading its gate names. */
+  private static L1Tier<String> gatedTier(AtomicLong now, Map<Thread, Gate> gates, long ttl) {
     Ticker ticker = () -> {
-      CountDownLatch[] gate = gates.remove(Thread.currentThread());
-      if (gate != null) {
-        gate[0].countDown();
-        await(gate[1]);
+      Gate gate = gates.get(Thread.currentThread());
+      if (gate != null && gate.skips().getAndDecrement() == 0) {
+        gates.remove(Thread.currentThread());
+        gate.arrived().countDown();
+        await(gate.release());
       }
       return now.get();
     };
