@@ -72,7 +72,9 @@ public final class L1Settings {
    * long a node may serve a value whose invalidation message it missed. With an injected ticker the expiry is exact;
    * on the system clock a value may be served up to 1 ms past it, since Caffeine judges a plain value (no tags, no
    * fail-safe or refresh) on a copy of the clock that reads bring up to date to within 1 ms, so that a hit reads the
-   * clock once.
+   * clock once. Never late by more, but it may be early: an entry (tags, fail-safe, refresh, access expiry) written
+   * over another less than 1 s after it (with a TTL over 1 s) keeps the earlier write time in Caffeine, which expires
+   * the new value that much sooner.
    *
    * @param ttl the time to live; positive
    * @return these settings

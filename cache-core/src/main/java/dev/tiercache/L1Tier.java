@@ -230,8 +230,29 @@ final class L1Tier<V> {
     entry.checkedThrough(latest);
     // Only this very value: Caffeine's replace compares with equals, and a value written since that a lenient equals
     // calls equal would be overwritten with this older one.
-    map.computeIfPresent(key, (k, stored) -> stored == raw ? entry : stored);
+    map.computeIfPresent(key, (k, stored) -> stored == raw ? entry : untouched(k, stored));
     return raw;
+  }
+
+  /**
+   * What a compute that leaves a key's value in place returns for it. Caffeine restarts the TTL of whatever a compute
+   * returns, even the same object (when the value is more than Caffeine's tolerance of 1 s old, and always with a TTL
+   * of at most 1 s): an entry does not mind (its own expiry is judged, {@link #checkValues}), but a raw value, which
+   * an install that read {@link InvalidationLog#latest()} before the first invalidation of many keys began can still
+   * put after a read found another one, would then be served a TTL past its own. Such a value goes back as an entry
+   * that keeps its expiry (read from Caffeine's age of it, under the key's lock), checked through 0 as the raw value
+   * stood for; one that expired goes.
+   */
+  private Object untouched(String key, Object stored) {
+    if (!rawExpiry || stored instanceof L1Entry) {
+      return stored;
+    }
+    long now = coarse != null ? coarse.read() : ticker.read();
+    OptionalLong age = cache.policy().expireAfterWrite().orElseThrow().ageOf(key, TimeUnit.NANOSECONDS);
+    if (age.isEmpty()) {
+      return null;
+    }
+    return L1Entry.of(L1Entry.value(stored), Tags.empty(), 0, now - age.getAsLong() + ttlNanos, L1Entry.NEVER, 0);
   }
 
   /**
@@ -350,7 +371,7 @@ final class L1Tier<V> {
   private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
     if (current) {
       // Weighed under the stripe: a local write is an L1-only cache's, with no bus whose event loop could wait on it.
-      map.put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
+      put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
     } else {
       map.remove(key);
     }
@@ -382,9 +403,9 @@ final class L1Tier<V> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
       Object stored = stored(value, tags, stamp, loadNanos, checkedThrough, weight);
       if (fill) {
-        L1Upkeep.fill(() -> map.put(key, stored));
+        L1Upkeep.fill(() -> put(key, stored));
       } else {
-        map.put(key, stored);
+        put(key, stored);
       }
     })) {
       metrics.put(CacheMetrics.Tier.L1);
@@ -392,6 +413,20 @@ final class L1Tier<V> {
     }
     metrics.staleWriteRefused(CacheMetrics.Tier.L1);
     return false;
+  }
+
+  /**
+   * Puts what Caffeine keeps for a key; called under the key's stripe of the log, so installs of a key do not
+   * interleave. Caffeine gives a new value the key's node, and restarts the node's write time; a read that took the
+   * old value from that node just before then judges it by the new write time, and hands back a value that had
+   * expired before the read began. An entry is judged by its own expiry as well and escapes this, a raw value with a
+   * TTL does not: its node goes first, so that such a read judges it by its own write time.
+   */
+  private void put(String key, Object stored) {
+    if (rawExpiry) {
+      map.computeIfPresent(key, (k, old) -> old instanceof L1Entry ? old : null);
+    }
+    map.put(key, stored);
   }
 
   /**
@@ -426,7 +461,7 @@ final class L1Tier<V> {
     if (stored instanceof L1Entry) {
       map.remove(key, stored);
     } else {
-      map.computeIfPresent(key, (k, now) -> now == stored ? null : now);
+      map.computeIfPresent(key, (k, now) -> now == stored ? null : untouched(k, now));
     }
   }
 

@@ -25,11 +25,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A randomized history over the L1 paths where values are kept raw (no expiry, untagged) and written by the one-step
- * local put: many fresh caches, so that every one races its first invalidations that may cover many keys against
- * puts, loads and reads; writes of every kind (put, key, prefix, pattern, all) on a versioned "database" whose rows
- * are written under a row lock, as an application must. A read that begins after a write of a row returned never
- * returns an older version of it (DESIGN.md invariant 1, and the README's read-your-invalidation for put).
+ * A randomized history over the L1 paths where values are kept raw (untagged; no expiry, or a TTL that Caffeine
+ * judges) and written by the one-step local put: many fresh caches, so that every one races its first invalidations
+ * that may cover many keys against puts, loads and reads; writes of every kind (put, key, prefix, pattern, all) on a
+ * versioned "database" whose rows are written under a row lock, as an application must. A read that begins after a
+ * write of a row returned never returns an older version of it (DESIGN.md invariant 1, and the README's
+ * read-your-invalidation for put).
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class RawHistoryTest {
@@ -39,7 +40,7 @@ class RawHistoryTest {
   private static final int OPS = 400;
 
   /** TWO_NODES: writes on one instance, reads on another over one L2 and one bus, which delivers as it publishes. */
-  enum Mode { L1_ONLY, L1_WITH_BUS, L1_L2_AND_BUS, ACCESS_EXPIRY, TWO_NODES }
+  enum Mode { L1_ONLY, L1_WITH_BUS, L1_L2_AND_BUS, ACCESS_EXPIRY, TWO_NODES, TTL_L1_ONLY, TTL_L1_L2_AND_BUS }
 
   private final ExecutorService pool = Executors.newFixedThreadPool(4);
 
@@ -57,6 +58,10 @@ class RawHistoryTest {
       case L1_L2_AND_BUS -> builder.l1(l1 -> l1.maximumSize(10_000)).l2(new InMemoryL2Store()).bus(new InMemoryBus())
           .valueCodec(TestCodec.STRING);
       case ACCESS_EXPIRY -> builder.l1(l1 -> l1.maximumSize(10_000).expireAfterAccess(Duration.ofMinutes(5)));
+      // Raw values with a TTL that Caffeine judges (L1Tier#rawExpiry), wrapped by reads once a prefix or all began.
+      case TTL_L1_ONLY -> builder.l1(l1 -> l1.maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(5)));
+      case TTL_L1_L2_AND_BUS -> builder.l1(l1 -> l1.maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(5)))
+          .l2(new InMemoryL2Store()).bus(new InMemoryBus()).valueCodec(TestCodec.STRING);
       default -> throw new IllegalArgumentException();
     }
     return builder.build();
