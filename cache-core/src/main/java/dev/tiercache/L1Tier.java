@@ -68,6 +68,8 @@ final class L1Tier<V> {
    * would load an entry object and compare its expiry, a third of such a hit's cost (benchmarks, suite 1).
    */
   private final boolean rawExpiry;
+  /** Whether a read brings the coarse clock up to date before Caffeine's look-up: raw values with a TTL on it. */
+  private final boolean advanceFirst;
   /**
    * Whether Caffeine's upkeep after one removal is bounded by its buffers (review 13): bounded by entry count, with no
    * expiry, each pending write evicts at most one entry. With a TTL the upkeep expires every entry past it, however
@@ -122,6 +124,7 @@ final class L1Tier<V> {
     // fail-safe, a value Caffeine keeps past its TTL, or a raw value's entry, whose wrapping restarted Caffeine's TTL.
     this.checkValues = ttlNanos > 0 && (maxStalenessNanos > 0 || coarse != null || rawExpiry);
     this.checkAbsences = negativeTtlNanos > 0;
+    this.advanceFirst = rawExpiry && coarse != null;
     this.cache = L1Tier.caffeine(settings.l1, settings.failSafe, settings.ticker, coarse, rawExpiry, metrics).build();
     this.map = cache.asMap();
     this.writeLocal = this::applyLocalWrite;
@@ -162,7 +165,7 @@ final class L1Tier<V> {
    *     system clock, expiry is then judged from it instead of a second reading
    */
   Object get(String key, boolean read, long nanoTime) {
-    if (rawExpiry && coarse != null) {
+    if (advanceFirst) {
       // Caffeine judges raw values on the coarse clock: brought up to now first, it is at most its granularity late.
       coarse.advance(read ? nanoTime : ticker.read());
     }
@@ -205,9 +208,12 @@ final class L1Tier<V> {
    */
   private Object currentRaw(String key, Object raw) {
     long latest = log.latest();
-    if (latest == 0) {
-      return raw;
-    }
+    // The rest in its own method: a hit inlines only this test, whatever the check and the wrapping grow to.
+    return latest == 0 ? raw : checkedRaw(key, raw, latest);
+  }
+
+  /** {@link #currentRaw} once an invalidation that may cover many keys has begun, {@code latest} the newest. */
+  private Object checkedRaw(String key, Object raw, long latest) {
     if (log.coveredSince(key, Tags.empty(), 0)) {
       removeIfSame(key, raw);
       return null;
@@ -215,16 +221,13 @@ final class L1Tier<V> {
     // Stamp 0, as old as it can be: a sweep may then remove it for what covers it, which reads would too.
     long expiresAt = L1Entry.NEVER;
     if (rawExpiry) {
-      // Replacing the value restarts Caffeine's TTL: the entry keeps the raw value's expiry, on the clock Caffeine
-      // judged it by. That clock is read before the value's age, so a clock that moves in between makes the expiry
-      // earlier, never later.
-      long now = coarse != null ? coarse.read() : ticker.read();
-      OptionalLong age = cache.policy().expireAfterWrite().orElseThrow().ageOf(key, TimeUnit.NANOSECONDS);
-      if (age.isEmpty()) {
+      // Replacing the value restarts Caffeine's TTL: the entry keeps the raw value's expiry.
+      OptionalLong expiry = rawExpiresAt(key);
+      if (expiry.isEmpty()) {
         // Gone since the read (expired or removed): served as read, and nothing to wrap.
         return raw;
       }
-      expiresAt = now - age.getAsLong() + ttlNanos;
+      expiresAt = expiry.getAsLong();
     }
     L1Entry<V> entry = L1Entry.of(L1Entry.value(raw), Tags.empty(), 0, expiresAt, L1Entry.NEVER, 0);
     entry.checkedThrough(latest);
@@ -247,12 +250,20 @@ final class L1Tier<V> {
     if (!rawExpiry || stored instanceof L1Entry) {
       return stored;
     }
+    OptionalLong expiry = rawExpiresAt(key);
+    return expiry.isEmpty()
+        ? null
+        : L1Entry.of(L1Entry.value(stored), Tags.empty(), 0, expiry.getAsLong(), L1Entry.NEVER, 0);
+  }
+
+  /**
+   * When the raw value a key holds expires, on the clock Caffeine judges it by; empty if it is gone. The clock is read
+   * before the value's age, so that a clock that moves in between makes the expiry earlier, never later.
+   */
+  private OptionalLong rawExpiresAt(String key) {
     long now = coarse != null ? coarse.read() : ticker.read();
     OptionalLong age = cache.policy().expireAfterWrite().orElseThrow().ageOf(key, TimeUnit.NANOSECONDS);
-    if (age.isEmpty()) {
-      return null;
-    }
-    return L1Entry.of(L1Entry.value(stored), Tags.empty(), 0, now - age.getAsLong() + ttlNanos, L1Entry.NEVER, 0);
+    return age.isEmpty() ? age : OptionalLong.of(now - age.getAsLong() + ttlNanos);
   }
 
   /**
