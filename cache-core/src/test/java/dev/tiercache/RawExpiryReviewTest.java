@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -222,12 +224,8 @@ class RawExpiryReviewTest {
     synchronized (stripe) {
       lateInstall = new Thread(() -> l1.install("k", second, Tags.empty(), log.stamp()), "late-install");
       lateInstall.start();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (lateInstall.getState() != Thread.State.BLOCKED && System.nanoTime() - deadline < 0) {
-        Thread.sleep(1);
-      }
-      assertThat(lateInstall.getState()).as("the install read latest and waits for the stripe").isEqualTo(
-          Thread.State.BLOCKED);
+      // The install read latest and waits for the stripe.
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> lateInstall.getState() == Thread.State.BLOCKED);
       InvalidationLog.Entry running = log.begin(Invalidation.prefix("other:"), true, () -> {});
       log.end(running, () -> {});
       assertThat(log.latest()).isNotZero();
@@ -272,7 +270,7 @@ class RawExpiryReviewTest {
     String first = new String("x");
     assertThat(l1.install("k", first, Tags.empty(), log.stamp())).isTrue();
     // Caffeine's upkeep after the install settles on its pool before the clock moves.
-    Thread.sleep(100);
+    assertThat(ForkJoinPool.commonPool().awaitQuiescence(10, TimeUnit.SECONDS)).as("the pool went quiet").isTrue();
     now.set(start + TTL + 1);
     Gate readerGate = new Gate(0);
     CountDownLatch registered = new CountDownLatch(1);

@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -69,6 +70,24 @@ class RedisClusterTryAgainTest {
     admin.shutdown();
   }
 
+  /** Moves the clock, the floors, gmax and the key's entry; the tag epochs (g, gx) stay on the source. */
+  private static void moveAllButTheEpochs(SlotMigration migration, Bucket bucket, String key) {
+    List<String> moving = bucket.meta("clock", "floor", "wfloor", "gmax", "maxttl");
+    moving.add(bucket.entry(key));
+    migration.move(moving);
+    assertThat(migration.keysOnSource()).contains(bucket.meta + "g");
+  }
+
+  /**
+   * Lets the writer make {@code writes} more attempts (returned or pending) before the slot moves on, or end: the
+   * migration advances with the traffic, not with a guessed pause.
+   */
+  private static void awaitWrites(int writes, AtomicInteger returned, AtomicInteger pending, Future<?> writer) {
+    int seen = returned.get() + pending.get();
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> returned.get() + pending.get() >= seen + writes || writer.isDone());
+  }
+
   /** The keys of one bucket of a cache, as strings. */
   private record Bucket(String meta, String entryPrefix, int slot) {
     static Bucket of(String cache, String key) {
@@ -105,11 +124,7 @@ class RedisClusterTryAgainTest {
 
       SlotMigration migration = SlotMigration.begin(admin, REDIS.uris().get(0), bucket.slot());
       try {
-        // The clock, the floors, gmax and the entry move; the tag epochs (g, gx) stay on the source.
-        List<String> moving = bucket.meta("clock", "floor", "wfloor", "gmax", "maxttl");
-        moving.add(bucket.entry(key));
-        migration.move(moving);
-        assertThat(migration.keysOnSource()).contains(bucket.meta + "g");
+        moveAllButTheEpochs(migration, bucket, key);
 
         assertNotServed(reader.get(cache, key), "get while half-migrated");
         assertNotServed(reader.getAll(cache, List.of(key)).thenApply(m -> m.get(key)), "getAll while half-migrated");
@@ -133,10 +148,7 @@ class RedisClusterTryAgainTest {
 
       SlotMigration migration = SlotMigration.begin(admin, REDIS.uris().get(0), bucket.slot());
       try {
-        List<String> moving = bucket.meta("clock", "floor", "wfloor", "gmax", "maxttl");
-        moving.add(bucket.entry(key));
-        migration.move(moving);
-        assertThat(migration.keysOnSource()).contains(bucket.meta + "g");
+        moveAllButTheEpochs(migration, bucket, key);
 
         CompletableFuture<Collection<String>> late =
             reader.putIfCurrent(cache, Map.of(key, new L2Write(entry("old", "t"), read)), TTL);
@@ -309,8 +321,8 @@ class RedisClusterTryAgainTest {
     });
     List<String> violations = java.util.Collections.synchronizedList(new ArrayList<>());
     java.util.concurrent.atomic.AtomicBoolean moving = new java.util.concurrent.atomic.AtomicBoolean(true);
-    java.util.concurrent.atomic.AtomicInteger returned = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicInteger pendingCount = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger returned = new AtomicInteger();
+    AtomicInteger pendingCount = new AtomicInteger();
 
     try (RedisTier tierA = RedisTier.create(writerClient);
         RedisTier tierB = RedisTier.create(readerClient);
@@ -373,12 +385,12 @@ class RedisClusterTryAgainTest {
               break;
             }
             migration.move(List.of(left.get(0)));
-            Thread.sleep(15);
+            awaitWrites(1, returned, pendingCount, writer);
           }
         } finally {
           migration.finish();
         }
-        Thread.sleep(200); // traffic on the stable slot too
+        awaitWrites(3, returned, pendingCount, writer); // traffic on the stable slot too
         moving.set(false);
         writer.get(30, TimeUnit.SECONDS);
         reader.get(30, TimeUnit.SECONDS);
