@@ -29,6 +29,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -79,13 +80,12 @@ class RedisClusterTryAgainTest {
   }
 
   /**
-   * Lets the writer make {@code writes} more attempts (returned or pending) before the slot moves on, or end: the
-   * migration advances with the traffic, not with a guessed pause.
+   * Waits until {@code count} has grown by {@code writes}, or the writer ended: the migration advances with the
+   * writer's traffic, not with a guessed pause.
    */
-  private static void awaitWrites(int writes, AtomicInteger returned, AtomicInteger pending, Future<?> writer) {
-    int seen = returned.get() + pending.get();
-    await().atMost(Duration.ofSeconds(10))
-        .until(() -> returned.get() + pending.get() >= seen + writes || writer.isDone());
+  private static void awaitWrites(int writes, IntSupplier count, Future<?> writer) {
+    int seen = count.getAsInt();
+    await().atMost(Duration.ofSeconds(10)).until(() -> count.getAsInt() >= seen + writes || writer.isDone());
   }
 
   /** The keys of one bucket of a cache, as strings. */
@@ -385,12 +385,13 @@ class RedisClusterTryAgainTest {
               break;
             }
             migration.move(List.of(left.get(0)));
-            awaitWrites(1, returned, pendingCount, writer);
+            // One more attempt, returned or pending, between two steps.
+            awaitWrites(1, () -> returned.get() + pendingCount.get(), writer);
           }
         } finally {
           migration.finish();
         }
-        awaitWrites(3, returned, pendingCount, writer); // traffic on the stable slot too
+        awaitWrites(3, returned::get, writer); // changes that return on the stable slot too
         moving.set(false);
         writer.get(30, TimeUnit.SECONDS);
         reader.get(30, TimeUnit.SECONDS);
