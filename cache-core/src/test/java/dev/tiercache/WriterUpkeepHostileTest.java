@@ -19,6 +19,11 @@ import org.junit.jupiter.api.Timeout;
  * Hostile loads on the writer's inline upkeep (cache with an L2, bounded by size): 1, 2 and 8 real writer threads,
  * bounds of 0, 1 and 16, and the common pool held, so that nothing but the writers' own upkeep can evict: the bound
  * holds after the next put, and every entry past it was evicted exactly once.
+ *
+ * <p>The writers only put while the pool is held. A hit whose read buffer fills hands its drain to the pool (by
+ * design: hits never drain), and while that task waits in a held pool Caffeine schedules no other drain, so the
+ * writers would leave up to a write buffer's worth of entries past the bound (seen in CI: 210 with a bound of 0). The
+ * values are read back once the bound is checked.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class WriterUpkeepHostileTest {
@@ -49,10 +54,6 @@ class WriterUpkeepHostileTest {
                 for (int i = 0; i < per; i++) {
                   String k = id + ":" + i;
                   cache.put(k, "v" + i);
-                  String got = cache.getIfPresent(k);
-                  if (got != null && !got.equals("v" + i)) {
-                    throw new AssertionError("wrong value for " + k + ": " + got);
-                  }
                 }
               } catch (Throwable e) {
                 failure.compareAndSet(null, e);
@@ -77,6 +78,12 @@ class WriterUpkeepHostileTest {
           long installed = (long) registry.get("cache.puts").tag("tier", "l1").functionCounter().count();
           assertThat(evicted).as("max %d threads %d: each entry past the bound evicted once", max, threads)
               .isEqualTo(installed - size);
+          for (int t = 0; t < threads; t++) {
+            for (int i = per - max; i < per; i++) {
+              String got = cache.getIfPresent(t + ":" + i);
+              assertThat(got).as("key %d:%d", t, i).isIn(null, "v" + i);
+            }
+          }
         }
       }
     }
