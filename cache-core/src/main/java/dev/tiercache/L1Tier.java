@@ -410,15 +410,14 @@ final class L1Tier<V> {
     // Weighed here, before the install takes the key's stripe: the weigher is user code, and another instance's
     // invalidation of the key waits for that stripe on Lettuce's event loop (review 7).
     int weight = weigh(key, value);
-    if (log.installIfCurrent(key, tags, stamp, checkedThrough -> {
+    InvalidationLog.Install install = checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
-      Object stored = stored(value, tags, stamp, loadNanos, checkedThrough, weight);
-      if (fill) {
-        L1Upkeep.fill(() -> put(key, stored));
-      } else {
-        put(key, stored);
-      }
-    })) {
+      put(key, stored(value, tags, stamp, loadNanos, checkedThrough, weight));
+    };
+    // A fill's upkeep runs on this thread after the key's stripe is released (L1Upkeep.fillAfterLock).
+    if (fill
+        ? L1Upkeep.fillAfterLock(() -> log.installIfCurrent(key, tags, stamp, install))
+        : log.installIfCurrent(key, tags, stamp, install)) {
       metrics.put(CacheMetrics.Tier.L1);
       return true;
     }
@@ -431,11 +430,13 @@ final class L1Tier<V> {
    * interleave. Caffeine gives a new value the key's node, and restarts the node's write time; a read that took the
    * old value from that node just before then judges it by the new write time, and hands back a value that had
    * expired before the read began. An entry is judged by its own expiry as well and escapes this, a raw value with a
-   * TTL does not: its node goes first, so that such a read judges it by its own write time.
+   * TTL does not: its node goes first, so that such a read judges it by its own write time. An expired node is one
+   * {@code computeIfPresent} does not see (it leaves it to Caffeine's upkeep, which a fill now runs only after the
+   * stripe), so it is removed by {@code remove}, which does.
    */
   private void put(String key, Object stored) {
-    if (rawExpiry) {
-      map.computeIfPresent(key, (k, old) -> old instanceof L1Entry ? old : null);
+    if (rawExpiry && map.computeIfPresent(key, (k, old) -> old instanceof L1Entry ? old : null) == null) {
+      map.remove(key);
     }
     map.put(key, stored);
   }

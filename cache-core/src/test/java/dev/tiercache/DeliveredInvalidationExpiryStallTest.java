@@ -3,12 +3,10 @@ package dev.tiercache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tiercache.spi.InvalidationMessage;
+import dev.tiercache.testkit.ExpiryBacklog;
 import dev.tiercache.testkit.InMemoryBus;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -39,18 +37,7 @@ class DeliveredInvalidationExpiryStallTest {
         .ticker(now::get)
         .bus(bus)
         .build()) {
-      // Filled at one time, so that all of it expires at once.
-      for (int batch = 0; batch < ENTRIES / 1_000; batch++) {
-        List<String> keys = new ArrayList<>(1_000);
-        for (int i = 0; i < 1_000; i++) {
-          keys.add("k" + (batch * 1_000 + i));
-        }
-        cache.getAll(keys, wanted -> {
-          Map<String, String> loaded = new HashMap<>();
-          wanted.forEach(k -> loaded.put(k, "v"));
-          return loaded;
-        });
-      }
+      ExpiryBacklog.fill(cache, ENTRIES);
       assertThat(cache.estimatedL1Size()).isEqualTo(ENTRIES);
       now.addAndGet(TimeUnit.MINUTES.toNanos(2));
 

@@ -6,6 +6,7 @@ import dev.tiercache.Invalidation;
 import dev.tiercache.TieredCache;
 import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
+import dev.tiercache.testkit.ExpiryBacklog;
 import io.lettuce.core.RedisClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
@@ -94,17 +95,7 @@ class RedisDeliveredExpiryStallTest {
     AtomicLong now = new AtomicLong(1);
     TieredCache<String, String> b = node(name, now);
     TieredCache<String, String> a = node(name, null);
-    for (int batch = 0; batch < ENTRIES / 1_000; batch++) {
-      List<String> keys = new ArrayList<>(1_000);
-      for (int i = 0; i < 1_000; i++) {
-        keys.add("k" + (batch * 1_000 + i));
-      }
-      b.getAll(keys, wanted -> {
-        Map<String, String> loaded = new HashMap<>();
-        wanted.forEach(k -> loaded.put(k, "v"));
-        return loaded;
-      });
-    }
+    ExpiryBacklog.fill(b, ENTRIES);
     assertThat(b.estimatedL1Size()).isEqualTo(ENTRIES);
     now.addAndGet(TimeUnit.MINUTES.toNanos(2));
     evictionsByThread.clear();

@@ -1,0 +1,105 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tiercache.testkit.ExpiryBacklog;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A read's L1 fill runs Caffeine's upkeep on the reading thread, and with an expiry that upkeep expires every entry
+ * past it, however many. It ran under the key's {@code KeyLog} stripe, so the stripe's installs and writes (and
+ * another instance's invalidation of one of its keys, on the bus's delivering thread) waited for the whole backlog.
+ * Here the upkeep is held at its first expiry (the eviction counter blocks), and an invalidation of the filled key,
+ * which takes that stripe, must still complete.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class FillUpkeepStallTest {
+
+  private static final int ENTRIES = 50_000;
+
+  /** A registry whose eviction counter, once armed, holds the thread that counts until released. */
+  static final class GatedEvictions extends SimpleMeterRegistry {
+    final CountDownLatch reached = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    final AtomicReference<Thread> held = new AtomicReference<>();
+    volatile boolean armed;
+
+    @Override
+    protected Counter newCounter(Meter.Id id) {
+      Counter real = super.newCounter(id);
+      if (!id.getName().equals("cache.evictions")) {
+        return real;
+      }
+      return new Counter() {
+        @Override
+        public void increment(double amount) {
+          if (armed && held.compareAndSet(null, Thread.currentThread())) {
+            reached.countDown();
+            try {
+              release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          real.increment(amount);
+        }
+
+        @Override
+        public double count() {
+          return real.count();
+        }
+
+        @Override
+        public Meter.Id getId() {
+          return real.getId();
+        }
+      };
+    }
+  }
+
+  @Test
+  void aFillThatExpiresABacklogDoesNotHoldItsKeysStripeMeanwhile() throws Exception {
+    GatedEvictions registry = new GatedEvictions();
+    long[] now = {1};
+    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("fill-stall")
+        .keyCodec(k -> k)
+        .l1(l1 -> l1.maximumSize(1_000_000).expireAfterWrite(Duration.ofMinutes(1)))
+        .ticker(() -> now[0])
+        .meterRegistry(registry)
+        .build()) {
+      ExpiryBacklog.fill(cache, ENTRIES);
+      assertThat(cache.estimatedL1Size()).isEqualTo(ENTRIES);
+      now[0] += TimeUnit.MINUTES.toNanos(2);
+      registry.armed = true;
+
+      AtomicReference<String> filled = new AtomicReference<>();
+      Thread reader = new Thread(() -> filled.set(cache.get("fresh", k -> "loaded")), "filling-reader");
+      reader.start();
+      assertThat(registry.reached.await(30, TimeUnit.SECONDS)).as("the upkeep reached its first expiry").isTrue();
+      assertThat(registry.held.get()).as("the fill's own thread runs its upkeep").isSameAs(reader);
+
+      CountDownLatch invalidated = new CountDownLatch(1);
+      Thread writer = new Thread(() -> {
+        cache.invalidateKey("fresh");
+        invalidated.countDown();
+      }, "stripe-writer");
+      writer.start();
+      boolean done = invalidated.await(10, TimeUnit.SECONDS);
+      registry.release.countDown();
+      reader.join(TimeUnit.SECONDS.toMillis(30));
+      writer.join(TimeUnit.SECONDS.toMillis(30));
+      assertThat(done).as("an invalidation of the filled key while its fill's upkeep expires the backlog").isTrue();
+      assertThat(filled.get()).isEqualTo("loaded");
+      assertThat(cache.getIfPresent("fresh")).as("the invalidation came after the install").isNull();
+      assertThat(cache.estimatedL1Size()).as("the backlog expired").isZero();
+    }
+  }
+}
