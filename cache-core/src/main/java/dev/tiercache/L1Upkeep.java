@@ -1,9 +1,13 @@
 package dev.tiercache;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs on
@@ -22,21 +26,31 @@ final class L1Upkeep {
 
   private L1Upkeep() {}
 
+  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
+
   /** Where this thread runs the upkeep Caffeine schedules. */
   private static final class Scope {
     /** Inside an L1 fill or a delivered removal: now, on this thread. */
     boolean inline;
     /** Inside a fill made under a lock: on this thread once the lock is released ({@link #fillAfterLock}). */
     boolean deferring;
-    /** What was scheduled while deferring; Caffeine schedules one drain at a time, but any number is kept. */
+    /** What was scheduled first while deferring; Caffeine schedules one drain at a time. */
     Runnable deferred;
+    /**
+     * What was scheduled after it (another cache's drain, from a fill nested in user code), each run on its own: one
+     * that throws must not keep the others from running, or their caches would schedule no drain again.
+     */
+    List<Runnable> more;
 
     void defer(Runnable task) {
-      Runnable before = deferred;
-      deferred = before == null ? task : () -> {
-        before.run();
-        task.run();
-      };
+      if (deferred == null) {
+        deferred = task;
+      } else {
+        if (more == null) {
+          more = new ArrayList<>(2);
+        }
+        more.add(task);
+      }
     }
   }
 
@@ -80,7 +94,8 @@ final class L1Upkeep {
    * {@code locked} has returned and the lock is free. With an expiry that upkeep expires every entry past it, however
    * many: run under the stripe, it kept the stripe's installs and writes, and another instance's invalidation of one
    * of its keys on the bus's delivering thread, waiting for as long. The upkeep runs even if {@code locked} throws:
-   * until a drain Caffeine scheduled has run, it schedules no other.
+   * until a drain Caffeine scheduled has run, it schedules no other. What a task throws is logged ({@link #runLogged}),
+   * so it neither fails the fill nor keeps the tasks after it from running, nor hides what {@code locked} threw.
    *
    * @return what {@code locked} returned
    */
@@ -95,10 +110,36 @@ final class L1Upkeep {
     } finally {
       scope.deferring = false;
       Runnable deferred = scope.deferred;
-      scope.deferred = null;
       if (deferred != null) {
-        fill(deferred);
+        List<Runnable> more = scope.more;
+        scope.deferred = null;
+        scope.more = null;
+        boolean outer = !scope.inline;
+        scope.inline = true;
+        try {
+          runLogged(deferred);
+          if (more != null) {
+            more.forEach(L1Upkeep::runLogged);
+          }
+        } finally {
+          if (outer) {
+            scope.inline = false;
+          }
+        }
       }
+    }
+  }
+
+  /**
+   * Runs a task Caffeine scheduled, logging what it throws: a failure of the upkeep is not the fill's, which has
+   * installed its value. Caffeine does the same when it runs the upkeep itself (on its pool, or inline when its
+   * executor runs the task on the caller's thread).
+   */
+  private static void runLogged(Runnable task) {
+    try {
+      task.run();
+    } catch (Throwable t) {
+      LOG.warn("Exception thrown by the L1's upkeep", t);
     }
   }
 }
