@@ -355,8 +355,8 @@ final class L1Tier<V> {
   }
 
   /**
-   * Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs on the caller's thread with an
-   * L2 ({@link #writerUpkeep}), else off it.
+   * Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs on the caller's thread, once
+   * the key's stripe is released, with an L2 ({@link #writerUpkeep}), else off it.
    */
   boolean installWritten(String key, V value, Tags tags, long stamp) {
     return install(key, value, tags, stamp, 0, writerUpkeep);

@@ -10,17 +10,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where Caffeine's upkeep (draining its read and write buffers, eviction) runs. After an L1 fill by a read it runs on
- * the reading thread, once the fill has released the key's stripe: handing it to a pool woke a thread on every fill,
- * about 15 us of an L2 hit on two cores (benchmarks, suite 2); with an expiry, the reader whose fill finds a backlog
- * expires it, as in a Caffeine cache whose executor runs tasks on the caller's thread. So it does after the removal of a key another instance invalidated, on the bus's delivering
- * thread: a pool thread woken for every delivered key was part of the cross-node invalidation latency (suite 5).
- * So it does after a put or a local removal in a cache with an L2, which waits for a round trip anyway (suite 4's
- * mixed load); these three only while the upkeep is bounded (no expiry, no weigher). Otherwise (a hit whose read
- * buffer filled up, a write in an L1-only cache) it runs on the library's common pool, Caffeine's own default:
- * inline, hits and L1-only puts paid for draining everyone's buffers, one drain per write where Caffeine batches
- * many. The task is short, and when it is late Caffeine drops read-buffer entries and
- * has writers drain a full write buffer themselves, so a busy pool costs recency information, never correctness.
+ * Where Caffeine's upkeep (draining its read and write buffers, eviction, expiry) runs.
+ * <ul>
+ *   <li>After an L1 fill by a read, on the reading thread once the fill has released the key's stripe: handing it to
+ *       a pool woke a thread on every fill, about 15 us of an L2 hit on two cores (benchmarks, suite 2). With an
+ *       expiry, a reader whose fill finds a backlog expires it, as in a Caffeine cache whose executor runs tasks on
+ *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long.
+ *   <li>After a put in a cache with an L2, likewise after the stripe; after a local removal in such a cache, and
+ *       after the removal of a key another instance invalidated (on the bus's delivering thread, where a pool thread
+ *       woken for every delivered key was part of the cross-node invalidation latency, suite 5), inline. These three
+ *       only while the upkeep is bounded (no expiry, no weigher); a put waits for a round trip anyway (suite 4).
+ *   <li>Otherwise (a read whose read buffer filled up, or that missed while a drain was due or found an expired key;
+ *       a write in an L1-only cache) on the library's common pool, Caffeine's own default: inline, hits and L1-only
+ *       puts paid for draining everyone's buffers, one drain per write where Caffeine batches many.
+ * </ul>
+ * The task is short, and when it is late Caffeine drops read-buffer entries and has writers drain a full write buffer
+ * themselves, so a busy pool costs recency information, never correctness. A writer that meets a full write buffer
+ * while another thread's upkeep expires a backlog waits for it inside Caffeine, under its key's stripe (Caffeine's
+ * back-pressure; not fixed).
  */
 final class L1Upkeep {
 
