@@ -125,9 +125,13 @@ final class Loads<K, V> {
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
-        l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
+        L1Upkeep.afterwards(() -> {
+          l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
+          finish(k, flight, value);
+        });
+      } else {
+        finish(k, flight, value);
       }
-      finish(k, flight, value);
     } catch (Throwable t) {
       flights.remove(k, flight);
       flight.result.completeExceptionally(t);
@@ -150,11 +154,13 @@ final class Loads<K, V> {
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    if (!admit(k, found.value(), found.tags(), flight.stamp)) {
-      return false;
-    }
-    finish(k, flight, found.value());
-    return true;
+    return L1Upkeep.fillAfterLock(() -> {
+      if (!admit(k, found.value(), found.tags(), flight.stamp)) {
+        return false;
+      }
+      finish(k, flight, found.value());
+      return true;
+    });
   }
 
   /**
@@ -326,13 +332,15 @@ final class Loads<K, V> {
       l2.putIfCurrent(present, false);
       l2.putIfCurrent(absent, true);
     }
-    for (int j = 0; j < count; j++) {
-      String k = batch.keys[at[j]];
-      V value = values.get(j);
-      if (l1Keeps && (value != null || cacheAbsent)) {
-        l1.install(k, value, tags, stamp);
+    L1Upkeep.afterwards(() -> {
+      for (int j = 0; j < count; j++) {
+        String k = batch.keys[at[j]];
+        V value = values.get(j);
+        if (l1Keeps && (value != null || cacheAbsent)) {
+          l1.install(k, value, tags, stamp);
+        }
+        finish(k, flights[j], value);
       }
-      finish(k, flights[j], value);
-    }
+    });
   }
 }
