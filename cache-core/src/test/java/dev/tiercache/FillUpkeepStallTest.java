@@ -32,6 +32,25 @@ class FillUpkeepStallTest {
     final AtomicReference<Thread> held = new AtomicReference<>();
     volatile boolean armed;
 
+    /**
+     * A cache counting on this registry, with a TTL of a minute on a clock of its own, holding {@code entries} keys
+     * that all expired a minute ago (none expired yet by Caffeine), and this gate armed.
+     */
+    TieredCache<String, String> expiredBacklog(String name, int entries) {
+      long[] now = {1};
+      TieredCache<String, String> cache = TieredCache.<String, String>builder(name)
+          .keyCodec(k -> k)
+          .l1(l1 -> l1.maximumSize(1_000_000).expireAfterWrite(Duration.ofMinutes(1)))
+          .ticker(() -> now[0])
+          .meterRegistry(this)
+          .build();
+      ExpiryBacklog.fill(cache, entries);
+      assertThat(cache.estimatedL1Size()).isEqualTo(entries);
+      now[0] += TimeUnit.MINUTES.toNanos(2);
+      armed = true;
+      return cache;
+    }
+
     @Override
     protected Counter newCounter(Meter.Id id) {
       Counter real = super.newCounter(id);
@@ -68,17 +87,7 @@ class FillUpkeepStallTest {
   @Test
   void aFillThatExpiresABacklogDoesNotHoldItsKeysStripeMeanwhile() throws Exception {
     GatedEvictions registry = new GatedEvictions();
-    long[] now = {1};
-    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("fill-stall")
-        .keyCodec(k -> k)
-        .l1(l1 -> l1.maximumSize(1_000_000).expireAfterWrite(Duration.ofMinutes(1)))
-        .ticker(() -> now[0])
-        .meterRegistry(registry)
-        .build()) {
-      ExpiryBacklog.fill(cache, ENTRIES);
-      assertThat(cache.estimatedL1Size()).isEqualTo(ENTRIES);
-      now[0] += TimeUnit.MINUTES.toNanos(2);
-      registry.armed = true;
+    try (TieredCache<String, String> cache = registry.expiredBacklog("fill-stall", ENTRIES)) {
 
       AtomicReference<String> filled = new AtomicReference<>();
       Thread reader = new Thread(() -> filled.set(cache.get("fresh", k -> "loaded")), "filling-reader");

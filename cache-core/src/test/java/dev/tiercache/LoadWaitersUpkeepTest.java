@@ -3,7 +3,6 @@ package dev.tiercache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tiercache.testkit.ExpiryBacklog;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
@@ -58,16 +57,7 @@ class LoadWaitersUpkeepTest {
   private static void runWithHeldUpkeep(
       BiFunction<TieredCache<String, String>, CountDownLatch[], CompletableFuture<String>> load) throws Exception {
     FillUpkeepStallTest.GatedEvictions registry = new FillUpkeepStallTest.GatedEvictions();
-    long[] now = {1};
-    try (TieredCache<String, String> cache = TieredCache.<String, String>builder("load-waiters")
-        .keyCodec(k -> k)
-        .l1(l1 -> l1.maximumSize(1_000_000).expireAfterWrite(Duration.ofMinutes(1)))
-        .ticker(() -> now[0])
-        .meterRegistry(registry)
-        .build()) {
-      ExpiryBacklog.fill(cache, ENTRIES);
-      now[0] += TimeUnit.MINUTES.toNanos(2);
-      registry.armed = true;
+    try (TieredCache<String, String> cache = registry.expiredBacklog("load-waiters", ENTRIES)) {
       CountDownLatch started = new CountDownLatch(1);
       CountDownLatch release = new CountDownLatch(1);
       CompletableFuture<String> loader = load.apply(cache, new CountDownLatch[] {started, release});
