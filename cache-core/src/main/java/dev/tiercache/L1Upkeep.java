@@ -138,18 +138,6 @@ final class L1Upkeep {
   }
 
   /**
-   * Runs the end of a load: its fills and the completion of the flights that wait for them, with the upkeep those
-   * fills schedule held back until the flights are complete, then on this thread (as {@link #fillAfterLock}). A load's
-   * waiters get their value before its thread expires a backlog, not after.
-   */
-  static void afterwards(Runnable work) {
-    fillAfterLock(() -> {
-      work.run();
-      return true;
-    });
-  }
-
-  /**
    * Runs a task Caffeine scheduled, logging what it throws: a failure of the upkeep is not the fill's, which has
    * installed its value. Caffeine does the same when it runs the upkeep itself (on its pool, or inline when its
    * executor runs the task on the caller's thread).

@@ -125,13 +125,9 @@ final class Loads<K, V> {
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
-        L1Upkeep.afterwards(() -> {
-          l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
-          finish(k, flight, value);
-        });
-      } else {
-        finish(k, flight, value);
+        l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
       }
+      finish(k, flight, value);
     } catch (Throwable t) {
       flights.remove(k, flight);
       flight.result.completeExceptionally(t);
@@ -154,13 +150,11 @@ final class Loads<K, V> {
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    return L1Upkeep.fillAfterLock(() -> {
-      if (!admit(k, found.value(), found.tags(), flight.stamp)) {
-        return false;
-      }
-      finish(k, flight, found.value());
-      return true;
-    });
+    if (!admit(k, found.value(), found.tags(), flight.stamp)) {
+      return false;
+    }
+    finish(k, flight, found.value());
+    return true;
   }
 
   /**
@@ -332,15 +326,13 @@ final class Loads<K, V> {
       l2.putIfCurrent(present, false);
       l2.putIfCurrent(absent, true);
     }
-    L1Upkeep.afterwards(() -> {
-      for (int j = 0; j < count; j++) {
-        String k = batch.keys[at[j]];
-        V value = values.get(j);
-        if (l1Keeps && (value != null || cacheAbsent)) {
-          l1.install(k, value, tags, stamp);
-        }
-        finish(k, flights[j], value);
+    for (int j = 0; j < count; j++) {
+      String k = batch.keys[at[j]];
+      V value = values.get(j);
+      if (l1Keeps && (value != null || cacheAbsent)) {
+        l1.install(k, value, tags, stamp);
       }
-    });
+      finish(k, flights[j], value);
+    }
   }
 }
