@@ -23,9 +23,10 @@ import java.util.function.Consumer;
  *
  * <p>What Caffeine holds for a key is an {@link L1Entry}, or, for a value that needs none of an entry's fields, the
  * value itself (a raw value): one with no tags and no times but the L1's TTL, which Caffeine judges for it
- * ({@link #rawExpiry}), in a cache where no invalidation that may cover many keys had begun when it was installed. A raw value stands for an entry checked through 0 ({@link L1Entry#checkedThrough}),
- * so a read once such an invalidation has begun checks it against all of them and then wraps it. Every hit and every
- * put of a plain cache then skips an object: the load of the entry on a hit, its allocation on a put. A user's value
+ * ({@link #rawExpiry}), in a cache where no invalidation that may cover many keys had begun when it was installed.
+ * A raw value stands for an entry checked through 0 ({@link L1Entry#checkedThrough}), so a read once such an
+ * invalidation has begun checks it against all of them and then wraps it. Every hit and every put of a plain cache
+ * then skips an object: the load of the entry on a hit, its allocation on a put. A user's value
  * is never an {@link L1Entry} (the class is not public), so the two are told apart by type. What a read returns (a
  * hit) is either; {@link L1Entry#value(Object)}, {@link L1Entry#isAbsent(Object)} and {@link L1Entry#tags(Object)}
  * read both.

@@ -121,18 +121,13 @@ final class L1Upkeep {
         List<Runnable> more = scope.more;
         scope.deferred = null;
         scope.more = null;
-        boolean outer = !scope.inline;
-        scope.inline = true;
-        try {
+        // Inline: a drain the task schedules again runs here too.
+        fill(() -> {
           runLogged(deferred);
           if (more != null) {
             more.forEach(L1Upkeep::runLogged);
           }
-        } finally {
-          if (outer) {
-            scope.inline = false;
-          }
-        }
+        });
       }
     }
   }
