@@ -25,7 +25,8 @@ public final class L1Settings {
   /**
    * Bounds the L1 by entry count. Cannot be combined with {@link #maximumWeight}.
    *
-   * @param maximumSize the maximum number of entries; zero disables the L1 in effect
+   * @param maximumSize the maximum number of entries; zero keeps nothing in the L1: no read, load or write installs
+   *     an entry, and every read goes to the L2 (or the loader)
    * @return these settings
    * @throws IllegalArgumentException if negative
    * @throws IllegalStateException if a maximum weight is set

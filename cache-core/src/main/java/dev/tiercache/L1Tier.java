@@ -87,6 +87,11 @@ final class L1Tier<V> {
   private final boolean writerUpkeep;
   /** The user's weigher, or null when the L1 is bounded by size; called before an install, never inside one. */
   private final java.util.function.ToIntBiFunction<String, Object> weigher;
+  /**
+   * Whether the L1 keeps anything: with {@code maximumSize(0)} an install would only insert an entry for Caffeine to
+   * evict at once (counted as an eviction), so nothing is installed.
+   */
+  private final boolean keeps;
   /** Whether any entry can expire by the L1's own clock, so installs must read the ticker. */
   private final boolean timed;
   /** Whether a hit on a value must read the ticker (fail-safe keeps values past their TTL). */
@@ -107,6 +112,7 @@ final class L1Tier<V> {
     this.refreshes = refreshFraction > 0 || xfetchBeta > 0;
     this.timed = negativeTtlNanos > 0 || ttlNanos > 0;
     this.weigher = settings.l1.maximumWeight >= 0 ? settings.l1.weigher : null;
+    this.keeps = !settings.l1.keepsNothing();
     this.upkeepBounded = settings.l1.expireAfterWrite == null && settings.l1.expireAfterAccess == null
         && settings.l1.maximumWeight < 0;
     this.writerUpkeep = upkeepBounded && settings.l2 != null;
@@ -342,7 +348,7 @@ final class L1Tier<V> {
 
   /**
    * Installs a value read or loaded by an operation that took {@code stamp} before it read anything, unless an
-   * invalidation overtook it.
+   * invalidation overtook it or the L1 keeps nothing ({@code maximumSize(0)}).
    *
    * @return whether it installed
    */
@@ -372,7 +378,9 @@ final class L1Tier<V> {
    */
   boolean writeLocally(String key, V value, Tags tags, Consumer<String> detach) {
     if (log.writeLocally(key, tags, value, writeLocal, detach)) {
-      metrics.put(CacheMetrics.Tier.L1);
+      if (keeps) {
+        metrics.put(CacheMetrics.Tier.L1);
+      }
       return true;
     }
     metrics.staleWriteRefused(CacheMetrics.Tier.L1);
@@ -382,6 +390,9 @@ final class L1Tier<V> {
   /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */
   private void applyLocalWrite(String key, V value, Tags tags, long stamp, long checkedThrough, boolean current) {
     if (current) {
+      if (!keeps) {
+        return;
+      }
       // Weighed under the stripe: a local write is an L1-only cache's, with no bus whose event loop could wait on it.
       put(key, stored(value, tags, stamp, 0, checkedThrough, weigh(key, value)));
     } else {
@@ -408,6 +419,9 @@ final class L1Tier<V> {
   }
 
   private boolean install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
+    if (!keeps) {
+      return false;
+    }
     // Weighed here, before the install takes the key's stripe: the weigher is user code, and another instance's
     // invalidation of the key waits for that stripe on Lettuce's event loop (review 7).
     int weight = weigh(key, value);

@@ -32,8 +32,6 @@ final class Loads<K, V> {
   private final Flights<V> flights;
   private final Invalidator invalidator;
   private final CacheMetrics metrics;
-  /** Whether an L1 install can keep anything: with {@code maximumSize(0)} it would be evicted at once. */
-  private final boolean l1Keeps;
   private final boolean cacheAbsent;
   private final Duration loadLease;
   private final Duration loadTimeout;
@@ -56,7 +54,6 @@ final class Loads<K, V> {
     this.flights = flights;
     this.invalidator = invalidator;
     this.metrics = metrics;
-    this.l1Keeps = !settings.l1.keepsNothing();
     this.cacheAbsent = settings.negativeTtl != null;
     this.loadLease = settings.loadLease;
     this.loadTimeout = settings.loadTimeout;
@@ -164,7 +161,7 @@ final class Loads<K, V> {
    * served by the L2); then only the second question is asked.
    */
   boolean admit(String k, V value, Tags tags, long stamp) {
-    return (l1Keeps && l1.install(k, value, tags, stamp)) || !log.coveredLocally(k, tags, stamp);
+    return l1.install(k, value, tags, stamp) || !log.coveredLocally(k, tags, stamp);
   }
 
   /** What waiting for another instance's load gave: the last read, and whether this instance took the lease over. */
@@ -329,7 +326,7 @@ final class Loads<K, V> {
     for (int j = 0; j < count; j++) {
       String k = batch.keys[at[j]];
       V value = values.get(j);
-      if (l1Keeps && (value != null || cacheAbsent)) {
+      if (value != null || cacheAbsent) {
         l1.install(k, value, tags, stamp);
       }
       finish(k, flights[j], value);

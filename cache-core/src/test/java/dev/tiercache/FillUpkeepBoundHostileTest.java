@@ -80,9 +80,10 @@ class FillUpkeepBoundHostileTest {
             if (ttl) {
               now.addAndGet(TimeUnit.SECONDS.toNanos(6));
             }
-            assertThat(l1.install(id + ":" + i, "v" + i, Tags.empty(), log.stamp())).isTrue();
+            // An L1 of maximum size 0 keeps nothing: it installs nothing.
+            assertThat(l1.install(id + ":" + i, "v" + i, Tags.empty(), log.stamp())).isEqualTo(max > 0);
           });
-          assertThat(l1.install("probe", "p", Tags.empty(), log.stamp())).isTrue();
+          assertThat(l1.install("probe", "p", Tags.empty(), log.stamp())).isEqualTo(max > 0);
           long size = l1.estimatedSize();
           assertThat(size).as(what).isLessThanOrEqualTo(max);
           assertThat(metrics.evictions.get()).as("%s: each entry past the bound evicted once", what)

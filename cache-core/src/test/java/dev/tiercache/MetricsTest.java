@@ -119,6 +119,36 @@ class MetricsTest {
     assertThat(l1Size()).isEqualTo(4); // k1, k3, k4, k6
   }
 
+  /**
+   * {@code maximumSize(0)} keeps nothing in the L1: no read, load or write inserts an entry that Caffeine would evict
+   * at once (a single key's load did, and each such load counted an eviction and an L1 put).
+   */
+  @Test
+  void anL1ThatKeepsNothingIsNeverFilledNorCountsEvictions() {
+    TieredCache<String, String> cache = track(
+        TieredCache.<String, String>builder(NAME)
+            .l1(l1 -> l1.maximumSize(0))
+            .l2(store)
+            .valueCodec(ValueCodecs.string())
+            .meterRegistry(registry)
+            .executor(Runnable::run)
+            .build());
+    unmetered().put("k3", "v3");
+
+    assertThat(cache.get("k1", k -> "v1")).isEqualTo("v1"); // load, L2 put
+    assertThat(cache.get("k1", k -> "unused")).isEqualTo("v1"); // L2 hit
+    assertThat(cache.getIfPresent("k3")).isEqualTo("v3"); // L2 hit
+    cache.put("k4", "v4");
+    assertThat(cache.getAll(List.of("k1", "k4", "k5"), keys -> Map.of("k5", "v5")))
+        .containsEntry("k5", "v5");
+
+    assertThat(count("cache.puts", "tier", "l1")).isZero();
+    assertThat(count("cache.evictions", "tier", "l1")).isZero();
+    assertThat(count("cache.gets", "result", "hit", "tier", "l1")).isZero();
+    assertThat(count("cache.puts", "tier", "l2")).isEqualTo(3); // k1, k4, k5
+    assertThat(l1Size()).isZero();
+  }
+
   @Test
   void invalidationsAreCountedByStrategy() {
     TieredCache<String, String> cache = metered();
