@@ -51,7 +51,7 @@ public final class BenchMain {
   static final List<Suite> SUITES = List.of(
       new Suite("l1", "Suite 1: L1 hit read throughput (Zipfian, prepopulated)", """
           Tiercache with an L1 only (no L2) against raw Caffeine, both bounded to 65,536 entries and prepopulated \
-          with all 65,536 keys; keys are drawn from a precomputed fixed-seed Zipfian sequence (skew 0.99, scrambled), \
+          with all 65,536 keys, then a full GC in each; keys are drawn from a precomputed fixed-seed Zipfian sequence (skew 0.99, scrambled), \
           at 1, 2 and 8 threads (one JMH run per thread count, reference and Tiercache in each). `read` is read only (`getIfPresent` on both; `readThrough` is Tiercache's `get(key, loader)` \
           hitting the L1). `readWrite` is 6:2 reads to writes (`put` on both). Throughput in operations per second \
           over all threads; allocation per operation from JMH's GC profiler. Targets: L1 hit >= \

@@ -119,6 +119,7 @@ public class L1HitBenchmark {
       for (String key : keys.keys) {
         cache.put(key, VALUE);
       }
+      compactHeap();
       long size = cache.estimatedL1Size();
       if (size < keys.size * 0.99) {
         throw new IllegalStateException("prepopulation left " + size + " of " + keys.size + " keys in the L1");
@@ -147,7 +148,18 @@ public class L1HitBenchmark {
     for (String key : keys.keys) {
       cache.put(key, VALUE);
     }
+    compactHeap();
     return cache;
+  }
+
+  /**
+   * A full collection once a state is prepopulated, in every state alike: the entries then lie in the heap as a
+   * long-running application's do, not interleaved with what the setup allocated around them. Without it the figures
+   * at 1 thread followed the setup's garbage more than the code (medians of 15 iterations in one session: Caffeine
+   * 6.7M ops/s without, 11.5M with; Tiercache 5.4M and 7.2M).
+   */
+  static void compactHeap() {
+    System.gc();
   }
 
   static final Duration TTL = Duration.ofMinutes(10);
@@ -167,6 +179,7 @@ public class L1HitBenchmark {
       for (String key : keys.keys) {
         cache.put(key, VALUE);
       }
+      compactHeap();
       if (cache.getIfPresent(keys.keys[0]) == null) {
         throw new IllegalStateException("the production-shaped cache does not serve its L1");
       }
