@@ -24,9 +24,8 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * Suite 2: the latency of an L1 miss that hits the L2, one thread, against a raw Lettuce sync GET of the same value
  * plus the same UTF-8 decode, on the same server and the same client.
  *
- * <p>Tiercache's L1 has {@code maximumSize(0)}, so every value it installs is evicted again, and the reads cycle
- * over {@value #KEYS} keys, so a read never finds the previous read's value before Caffeine evicted it. Both sides
- * read {@value #VALUE_BYTES}-byte values.
+ * <p>Tiercache's L1 has {@code maximumSize(0)}, so it keeps nothing and every read goes to the L2; the reads cycle
+ * over {@value #KEYS} keys. Both sides read {@value #VALUE_BYTES}-byte values.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
