@@ -173,6 +173,7 @@ final class BulkReads<K, V> {
         }
         throw e;
       }
+      existing.joined = true;
       metrics.coalesced();
       flightOf[j] = existing;
     }

@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
  *   <li>After an L1 fill by a read, on the reading thread once the fill has released the key's stripe: handing it to
  *       a pool woke a thread on every fill, about 15 us of an L2 hit on two cores (benchmarks, suite 2). With an
  *       expiry, a reader whose fill finds a backlog expires it, as in a Caffeine cache whose executor runs tasks on
- *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long.
+ *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long. Not for a
+ *       load other readers joined ({@link Flight#joined}): they would wait for that backlog too, so its fills leave
+ *       the upkeep to the pool, below.
  *   <li>After a put in a cache with an L2, likewise after the stripe; after a local removal in such a cache, and
  *       after the removal of a key another instance invalidated (on the bus's delivering thread, where a pool thread
  *       woken for every delivered key was part of the cross-node invalidation latency, suite 5), inline. These three
