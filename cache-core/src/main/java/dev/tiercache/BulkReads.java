@@ -68,9 +68,11 @@ final class BulkReads<K, V> {
     int[] missing = new int[batch.size];
     int misses = 0;
     for (int i = 0; i < batch.size; i++) {
-      // An L1 that keeps nothing is not asked: at most it holds a put's value until Caffeine evicts it, which the L2
-      // holds too.
+      // An L1 that keeps nothing is not asked, and each key is counted as its miss, as a get counts one.
       Object hit = l1KeepsNothing ? null : keys.l1Hit(batch.keys[i]);
+      if (l1KeepsNothing) {
+        metrics.miss(CacheMetrics.Tier.L1);
+      }
       if (hit == null) {
         missing[misses++] = i;
       } else {

@@ -188,8 +188,8 @@ final class Invalidator {
       } finally {
         end(running);
       }
-      // Stamped at the write's end: loads that began before it cannot be installed over it. Refused only when an
-      // invalidation of the key overlapped (and removed it from the L1).
+      // Stamped at the write's end: loads that began before it cannot be installed over it. Refused when an
+      // invalidation of the key overlapped (and removed it from the L1), and always in an L1 that keeps nothing.
       replaced = stored && l1Tier.installWritten(key, value, tags, running.end);
     } finally {
       if (!replaced) {

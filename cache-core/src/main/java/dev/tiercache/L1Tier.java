@@ -384,17 +384,20 @@ final class L1Tier<V> {
    * are one step of the log ({@link InvalidationLog#writeLocally}). Caffeine's upkeep runs off the caller's thread.
    *
    * @param detach detaches the key's load in flight ({@link InvalidationLog#writeLocally})
-   * @return whether it installed; if not, the key's entry was removed
+   * @return whether it installed (never in an L1 that keeps nothing); if not, the key's entry was removed
    */
   boolean writeLocally(String key, V value, Tags tags, Consumer<String> detach) {
-    if (log.writeLocally(key, tags, value, writeLocal, detach)) {
-      if (keeps) {
-        metrics.put(CacheMetrics.Tier.L1);
-      }
-      return true;
+    boolean current = log.writeLocally(key, tags, value, writeLocal, detach);
+    if (!keeps) {
+      // Nothing to install, so nothing installed or refused: counted as neither, as for an install.
+      return false;
     }
-    metrics.staleWriteRefused(CacheMetrics.Tier.L1);
-    return false;
+    if (current) {
+      metrics.put(CacheMetrics.Tier.L1);
+    } else {
+      metrics.staleWriteRefused(CacheMetrics.Tier.L1);
+    }
+    return current;
   }
 
   /** Installs what {@link #writeLocally} wrote, or removes the key's entry if the log refused it. */

@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.testkit.InMemoryL2Store;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Metrics;
@@ -70,11 +68,8 @@ class MetricsTest {
     return cache;
   }
 
-  /** A counter's count, or a function counter's (gets and puts are counted in striped tallies). */
   private double count(String name, String... tags) {
-    Meter meter = registry.find(name).tag("cache", NAME).tags(tags).meter();
-    assertThat(meter).as("counter %s %s", name, List.of(tags)).isNotNull();
-    return meter instanceof FunctionCounter tally ? tally.count() : ((Counter) meter).count();
+    return Counts.of(registry, NAME, name, tags);
   }
 
   private long loads(String result) {
@@ -117,36 +112,6 @@ class MetricsTest {
     assertThat(loads("success")).isEqualTo(2);
     assertThat(loads("failure")).isEqualTo(1);
     assertThat(l1Size()).isEqualTo(4); // k1, k3, k4, k6
-  }
-
-  /**
-   * {@code maximumSize(0)} keeps nothing in the L1: no read, load or write inserts an entry that Caffeine would evict
-   * at once (a single key's load did, and each such load counted an eviction and an L1 put).
-   */
-  @Test
-  void anL1ThatKeepsNothingIsNeverFilledNorCountsEvictions() {
-    TieredCache<String, String> cache = track(
-        TieredCache.<String, String>builder(NAME)
-            .l1(l1 -> l1.maximumSize(0))
-            .l2(store)
-            .valueCodec(ValueCodecs.string())
-            .meterRegistry(registry)
-            .executor(Runnable::run)
-            .build());
-    unmetered().put("k3", "v3");
-
-    assertThat(cache.get("k1", k -> "v1")).isEqualTo("v1"); // load, L2 put
-    assertThat(cache.get("k1", k -> "unused")).isEqualTo("v1"); // L2 hit
-    assertThat(cache.getIfPresent("k3")).isEqualTo("v3"); // L2 hit
-    cache.put("k4", "v4");
-    assertThat(cache.getAll(List.of("k1", "k4", "k5"), keys -> Map.of("k5", "v5")))
-        .containsEntry("k5", "v5");
-
-    assertThat(count("cache.puts", "tier", "l1")).isZero();
-    assertThat(count("cache.evictions", "tier", "l1")).isZero();
-    assertThat(count("cache.gets", "result", "hit", "tier", "l1")).isZero();
-    assertThat(count("cache.puts", "tier", "l2")).isEqualTo(3); // k1, k4, k5
-    assertThat(l1Size()).isZero();
   }
 
   @Test
