@@ -23,7 +23,10 @@ public final class L1Settings {
   L1Settings() {}
 
   /**
-   * Bounds the L1 by entry count. Cannot be combined with {@link #maximumWeight}.
+   * Bounds the L1 by entry count. Cannot be combined with {@link #maximumWeight}. As in Caffeine, entries past the
+   * bound are evicted by upkeep that follows the writes, so the L1 may hold a few more for a moment; one whose last
+   * writes came while another thread's upkeep ran may keep them until its next read or write (Caffeine reschedules
+   * such upkeep by itself only on its default executor, and the L1 gives it its own).
    *
    * @param maximumSize the maximum number of entries; zero keeps nothing in the L1: no read, load or write installs
    *     an entry, and every read goes to the L2 (or the loader)
