@@ -19,7 +19,13 @@ final class Background {
   static final ScheduledThreadPoolExecutor TIMER = timer();
 
   /** L1 sweeps: at most two threads, however many caches and invalidations there are. */
-  static final Executor SWEEPS = pool();
+  static final Executor SWEEPS = pool(2, "tiercache-sweep");
+
+  /**
+   * Caffeine's upkeep after the fills of loads that readers joined ({@link L1Upkeep#offThread}): one thread, of the
+   * library's own, so that it never waits behind user tasks (or the joined readers' callbacks) in the common pool.
+   */
+  static final Executor UPKEEP = pool(1, "tiercache-l1-upkeep");
 
   private Background() {}
 
@@ -29,10 +35,10 @@ final class Background {
     return timer;
   }
 
-  private static Executor pool() {
+  private static Executor pool(int threads, String name) {
     ThreadPoolExecutor pool =
         new ThreadPoolExecutor(
-            2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), daemons("tiercache-sweep"));
+            threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), daemons(name));
     pool.allowCoreThreadTimeOut(true);
     return pool;
   }

@@ -363,12 +363,12 @@ final class L1Tier<V> {
 
   /**
    * As {@link #install(String, Object, Tags, long, long)}, for a load that other readers joined: Caffeine's upkeep goes
-   * to the pool instead of this thread, so that the readers get the value as soon as the install is done, not after
-   * the upkeep (with an expiry it may expire a whole backlog). Costs a pool thread's wake-up, so only loads that have
-   * readers waiting take it.
+   * to the library's upkeep thread instead of this one ({@link L1Upkeep#offThread}), so that the readers get the value
+   * as soon as the install is done, not after the upkeep (with an expiry it may expire a whole backlog). Costs a
+   * thread's wake-up, so only loads that have readers waiting take it.
    */
   boolean installJoined(String key, V value, Tags tags, long stamp, long loadNanos) {
-    return install(key, value, tags, stamp, loadNanos, false);
+    return L1Upkeep.offThread(() -> install(key, value, tags, stamp, loadNanos, false));
   }
 
   /**

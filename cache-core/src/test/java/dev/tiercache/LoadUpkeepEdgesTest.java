@@ -2,6 +2,9 @@ package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static dev.tiercache.LoadThreads.THREADS;
+import static dev.tiercache.LoadThreads.coalesced;
+import static dev.tiercache.LoadThreads.evictions;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -13,12 +16,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,42 +33,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class LoadUpkeepEdgesTest {
 
-  private static final ExecutorService THREADS = Executors.newCachedThreadPool(r -> {
-    Thread thread = new Thread(r, "load-upkeep");
-    thread.setDaemon(true);
-    return thread;
-  });
-
-  @AfterAll
-  static void stop() {
-    THREADS.shutdownNow();
-  }
-
-  private static double evictions(SimpleMeterRegistry registry) {
-    return registry.get("cache.evictions").counter().count();
-  }
-
-  private static void hold(CountDownLatch latch) {
-    try {
-      if (!latch.await(30, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("never released");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
-
   private static TieredCache<String, String> cache(String name, SimpleMeterRegistry registry, long maximumSize) {
     return TieredCache.<String, String>builder(name)
         .keyCodec(k -> k)
         .l1(l1 -> l1.maximumSize(maximumSize))
         .meterRegistry(registry)
         .build();
-  }
-
-  private static double coalesced(SimpleMeterRegistry registry) {
-    return registry.get("cache.stampede.coalesced").counter().count();
   }
 
   /**
@@ -91,7 +61,7 @@ class LoadUpkeepEdgesTest {
       CompletableFuture<String> loader = CompletableFuture.supplyAsync(() -> cache.get("x", k -> {
         loads.incrementAndGet();
         started.countDown();
-        hold(release);
+        Rows.await(release);
         return "loaded";
       }), THREADS);
       assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
@@ -112,7 +82,7 @@ class LoadUpkeepEdgesTest {
       release.countDown();
       assertThat(loader.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
       assertThat(used.get(30, TimeUnit.SECONDS))
-          .containsExactly("load-upkeep", "loaded", "nested", "other", null);
+          .containsExactly(LoadThreads.NAME, "loaded", "nested", "other", null);
       assertThat(loads.get()).isEqualTo(1);
       // p (invalidated), x, y in a size-3 L1; z failed. o1, o2 in a size-1 L1.
       await().atMost(Duration.ofSeconds(10)).until(() -> cache.estimatedL1Size() <= 3 && other.estimatedL1Size() <= 1);
@@ -238,12 +208,12 @@ class LoadUpkeepEdgesTest {
       CompletableFuture<String> loader = CompletableFuture.supplyAsync(() -> bulk
           ? cache.getAll(List.of("x"), keys -> {
             started.countDown();
-            hold(release);
+            Rows.await(release);
             return Map.of("x", "loaded");
           }).get("x")
           : cache.get("x", k -> {
             started.countDown();
-            hold(release);
+            Rows.await(release);
             return "loaded";
           }), THREADS);
       Thread loaderThread;
@@ -254,14 +224,14 @@ class LoadUpkeepEdgesTest {
         CompletableFuture<String> slow = joined.thenApply(v -> {
           callbackThread.set(Thread.currentThread());
           inCallback.countDown();
-          hold(releaseCallback);
+          Rows.await(releaseCallback);
           return v;
         });
         release.countDown();
         assertThat(inCallback.await(30, TimeUnit.SECONDS)).as("the callback runs").isTrue();
         loaderThread = callbackThread.get();
         // The callback runs (and waits) on the loading thread: the completion is synchronous.
-        assertThat(loaderThread.getName()).isEqualTo("load-upkeep");
+        assertThat(loaderThread.getName()).isEqualTo(LoadThreads.NAME);
         for (int i = 0; i < 20; i++) {
           cache.put("p" + i, "v");
         }

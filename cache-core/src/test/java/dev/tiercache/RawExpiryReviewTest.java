@@ -122,7 +122,7 @@ class RawExpiryReviewTest {
   @ValueSource(booleans = {false, true})
   void concurrentPutsReadsInvalidationsAndTickerMovesServeNothingExpiredOrSuperseded(boolean bus) throws Exception {
     for (long ttl : new long[] {10_000L, 3_000_000_000L}) {
-      runHistory(bus, ttl, false);
+      runHistoryWithHits(bus, ttl, false);
     }
   }
 
@@ -132,7 +132,7 @@ class RawExpiryReviewTest {
   void onTheSystemClockConcurrentHistoriesServeNothingMoreThanOneMillisecondPastTheTtl(boolean bus)
       throws Exception {
     for (long ttl : new long[] {TimeUnit.MILLISECONDS.toNanos(2), TimeUnit.MILLISECONDS.toNanos(30)}) {
-      runHistory(bus, ttl, true);
+      runHistoryWithHits(bus, ttl, true);
     }
   }
 
@@ -321,7 +321,20 @@ class RawExpiryReviewTest {
 
   private record Inv(String prefix, long startSeq, long endSeq) {}
 
-  private void runHistory(boolean bus, long ttl, boolean system) throws Exception {
+  /**
+   * Runs histories until one had hits, at most 3: a history whose readers found nothing fresh (1 in about 20 here;
+   * they stop when the writers do) checks nothing.
+   */
+  private void runHistoryWithHits(boolean bus, long ttl, boolean system) throws Exception {
+    int hits = 0;
+    for (int attempt = 0; attempt < 3 && hits == 0; attempt++) {
+      hits = runHistory(bus, ttl, system);
+    }
+    assertThat(hits).as("hits in the last of up to 3 histories").isPositive();
+  }
+
+  /** Runs one history and checks every hit; returns how many there were. */
+  private int runHistory(boolean bus, long ttl, boolean system) throws Exception {
     AtomicLong ticks = new AtomicLong(4_000_000);
     LongSupplier now = system ? System::nanoTime : ticks::get;
     long slack = system ? CoarseTicker.GRANULARITY_NANOS : 0;
@@ -426,7 +439,6 @@ class RawExpiryReviewTest {
         reader.get(60, TimeUnit.SECONDS);
       }
     }
-    assertThat(hits).as("the history produced hits").isNotEmpty();
     for (Hit hit : hits) {
       Long installed = installedBy.get(hit.value());
       long[] span = putSeqs.get(hit.value());
@@ -454,6 +466,7 @@ class RawExpiryReviewTest {
       }
     }
     assertThat(errors).as("violations (of %d hits)", hits.size()).isEmpty();
+    return hits.size();
   }
 
   private static void await(CountDownLatch latch) {
