@@ -247,8 +247,8 @@ final class InvalidationLog {
    * @param detach detaches the key's load in flight; run under the stripe once the write has its stamp: a load that
    *     took its stamp before is refused and must not be joined, and one that registers later took a stamp after
    *     the write (it read what the write wrote) and must stay joinable, or a reader that misses starts a second load
-   * @return whether the write was current (no other invalidation covering it ran or ended after it), which {@code write}
-   *     was told
+   * @return whether the write was current (no other invalidation covering it ran or ended after it), as
+   *     {@code write} was told
    */
   <T> boolean writeLocally(String key, Tags tags, T value, LocalWrite<T> write, Consumer<String> detach) {
     KeyLog.Stripe stripe = keys.stripe(key);

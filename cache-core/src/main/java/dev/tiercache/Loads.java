@@ -167,13 +167,13 @@ final class Loads<K, V> {
 
   /**
    * As {@link #admit(String, Object, Tags, long)}; {@code joined}: readers wait for what this admits, so the install
-   * leaves Caffeine's upkeep to the pool ({@link L1Tier#installJoined}).
+   * leaves Caffeine's upkeep to another thread ({@link L1Tier#installJoined}).
    */
   private boolean admit(String k, V value, Tags tags, long stamp, boolean joined) {
     return install(k, value, tags, stamp, 0, joined) || !log.coveredLocally(k, tags, stamp);
   }
 
-  /** Installs in the L1; with {@code joined}, readers wait for the flight, and Caffeine's upkeep goes to the pool. */
+  /** Installs in the L1; with {@code joined}, readers wait for the flight, and Caffeine's upkeep goes elsewhere. */
   private boolean install(String k, V value, Tags tags, long stamp, long loadNanos, boolean joined) {
     return joined
         ? l1.installJoined(k, value, tags, stamp, loadNanos)

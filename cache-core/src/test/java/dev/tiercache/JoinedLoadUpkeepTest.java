@@ -1,9 +1,10 @@
 package dev.tiercache;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static dev.tiercache.LoadThreads.THREADS;
 import static dev.tiercache.LoadThreads.coalesced;
 import static dev.tiercache.LoadThreads.evictions;
+import static dev.tiercache.LoadThreads.joinedLoad;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.codec.ValueCodecs;
@@ -19,8 +20,8 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -114,25 +115,8 @@ class JoinedLoadUpkeepTest {
     try (TieredCache<String, String> cache = withL2(name, registry, THREADS)) {
       CountDownLatch running = occupyCommonPool(ForkJoinPool.getCommonPoolParallelism(), releasePool);
       assertThat(running.await(30, TimeUnit.SECONDS)).as("the common pool is busy").isTrue();
-      CountDownLatch started = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
-      CompletableFuture<String> loader = CompletableFuture.supplyAsync(() -> cache.get("x", k -> {
-        started.countDown();
-        Rows.await(release);
-        return "loaded";
-      }), THREADS);
-      try {
-        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
-        CompletableFuture<String> joined =
-            CompletableFuture.supplyAsync(() -> cache.get("x", k -> "a second load"), THREADS);
-        await().atMost(Duration.ofSeconds(30)).until(() -> coalesced(registry) == 1);
-        release.countDown();
-        assertThat(joined.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
-        assertThat(loader.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
-        then.accept(cache, registry);
-      } finally {
-        release.countDown();
-      }
+      joinedLoad(cache, registry, true);
+      then.accept(cache, registry);
     } finally {
       releasePool.countDown();
     }

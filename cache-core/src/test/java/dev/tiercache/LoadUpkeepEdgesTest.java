@@ -1,10 +1,10 @@
 package dev.tiercache;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static dev.tiercache.LoadThreads.THREADS;
 import static dev.tiercache.LoadThreads.coalesced;
 import static dev.tiercache.LoadThreads.evictions;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
