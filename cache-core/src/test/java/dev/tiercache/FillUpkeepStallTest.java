@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.testkit.ExpiryBacklog;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +25,7 @@ class FillUpkeepStallTest {
   private static final int ENTRIES = 50_000;
 
   /** A registry whose eviction counter, once armed, holds the thread that counts until released. */
-  static final class GatedEvictions extends SimpleMeterRegistry {
+  static final class GatedEvictions extends EvictionHook {
     final CountDownLatch reached = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
     final AtomicReference<Thread> held = new AtomicReference<>();
@@ -62,35 +59,15 @@ class FillUpkeepStallTest {
     }
 
     @Override
-    protected Counter newCounter(Meter.Id id) {
-      Counter real = super.newCounter(id);
-      if (!id.getName().equals("cache.evictions")) {
-        return real;
+    protected void beforeEviction() {
+      if (armed && held.compareAndSet(null, Thread.currentThread())) {
+        reached.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
-      return new Counter() {
-        @Override
-        public void increment(double amount) {
-          if (armed && held.compareAndSet(null, Thread.currentThread())) {
-            reached.countDown();
-            try {
-              release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          }
-          real.increment(amount);
-        }
-
-        @Override
-        public double count() {
-          return real.count();
-        }
-
-        @Override
-        public Meter.Id getId() {
-          return real.getId();
-        }
-      };
     }
   }
 
