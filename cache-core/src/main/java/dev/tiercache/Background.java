@@ -3,7 +3,6 @@ package dev.tiercache;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -20,16 +19,7 @@ final class Background {
   static final ScheduledThreadPoolExecutor TIMER = timer();
 
   /** L1 sweeps: at most two threads, however many caches and invalidations there are. */
-  static final Executor SWEEPS = pool(2, "tiercache-sweep");
-
-  /**
-   * Caffeine's upkeep after the fills of loads that readers joined ({@link L1Upkeep#offThread}): threads of the
-   * library's own, so that it never waits behind user tasks (or the joined readers' callbacks) in the common pool, and
-   * a thread per drain, so that one cache's slow drain never holds back another's (Caffeine schedules no other drain
-   * of a cache while one is pending, and that cache would stop evicting). At most one per cache is busy at a time
-   * (Caffeine runs one drain of a cache at a time); idle ones end after 30 s.
-   */
-  static final Executor UPKEEP = elastic("tiercache-l1-upkeep");
+  static final Executor SWEEPS = pool();
 
   private Background() {}
 
@@ -39,17 +29,12 @@ final class Background {
     return timer;
   }
 
-  private static Executor pool(int threads, String name) {
+  private static Executor pool() {
     ThreadPoolExecutor pool =
         new ThreadPoolExecutor(
-            threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), daemons(name));
+            2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), daemons("tiercache-sweep"));
     pool.allowCoreThreadTimeOut(true);
     return pool;
-  }
-
-  private static Executor elastic(String name) {
-    return new ThreadPoolExecutor(
-        0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), daemons(name));
   }
 
   private static ThreadFactory daemons(String name) {

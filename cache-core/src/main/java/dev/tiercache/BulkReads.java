@@ -175,7 +175,6 @@ final class BulkReads<K, V> {
         }
         throw e;
       }
-      existing.joined = true;
       metrics.coalesced();
       flightOf[j] = existing;
     }

@@ -254,7 +254,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     Flight<V> existing = flights.putIfAbsent(key, mine);
     if (existing != null) {
       waits.refuseReentry(existing);
-      existing.joined = true;
       metrics.coalesced();
       return existing;
     }

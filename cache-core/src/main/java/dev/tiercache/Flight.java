@@ -24,13 +24,6 @@ final class Flight<V> {
    * would wait for itself forever, so that is refused.
    */
   volatile Thread owner;
-  /**
-   * Whether another reader joined the flight. Its fills then leave Caffeine's upkeep to another thread instead of
-   * running it before the flight completes ({@link L1Tier#installJoined}): with an expiry that upkeep may expire a
-   * whole backlog, which the joined readers would wait for. Set before the reader is counted as coalesced; one that
-   * joins after the fill checked it may still wait.
-   */
-  volatile boolean joined;
 
   /**
    * Creates a flight.

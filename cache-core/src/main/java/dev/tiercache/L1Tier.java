@@ -362,16 +362,6 @@ final class L1Tier<V> {
   }
 
   /**
-   * As {@link #install(String, Object, Tags, long, long)}, for a load that other readers joined: Caffeine's upkeep goes
-   * to the library's upkeep thread instead of this one ({@link L1Upkeep#offThread}), so that the readers get the value
-   * as soon as the install is done, not after the upkeep (with an expiry it may expire a whole backlog). Costs a
-   * thread's wake-up, so only loads that have readers waiting take it.
-   */
-  boolean installJoined(String key, V value, Tags tags, long stamp, long loadNanos) {
-    return L1Upkeep.offThread(() -> install(key, value, tags, stamp, loadNanos, false));
-  }
-
-  /**
    * Installs what a put wrote (stamped at the write's end); Caffeine's upkeep then runs on the caller's thread, once
    * the key's stripe is released, with an L2 ({@link #writerUpkeep}), else off it.
    */

@@ -15,10 +15,7 @@ import org.slf4j.LoggerFactory;
  *   <li>After an L1 fill by a read, on the reading thread once the fill has released the key's stripe: handing it to
  *       a pool woke a thread on every fill, about 15 us of an L2 hit on two cores (benchmarks, suite 2). With an
  *       expiry, a reader whose fill finds a backlog expires it, as in a Caffeine cache whose executor runs tasks on
- *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long. Not for a
- *       load other readers joined ({@link Flight#joined}): they would wait for that backlog too, so its fills leave
- *       the upkeep to a thread of the library's own ({@link #offThread}; not the common pool, where a joined
- *       reader's callback running on the loading pool thread would hold it back).
+ *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long.
  *   <li>After a put in a cache with an L2, likewise after the stripe; after a local removal in such a cache, and
  *       after the removal of a key another instance invalidated (on the bus's delivering thread, where a pool thread
  *       woken for every delivered key was part of the cross-node invalidation latency, suite 5), inline. These three
@@ -44,8 +41,6 @@ final class L1Upkeep {
     boolean inline;
     /** Inside a fill made under a lock: on this thread once the lock is released ({@link #fillAfterLock}). */
     boolean deferring;
-    /** Inside a fill that readers wait for: on the library's upkeep thread ({@link #offThread}). */
-    boolean offThread;
     /** What was scheduled first while deferring; Caffeine schedules one drain at a time. */
     Runnable deferred;
     /**
@@ -81,7 +76,7 @@ final class L1Upkeep {
           return;
         }
         try {
-          (scope.offThread ? Background.UPKEEP : ForkJoinPool.commonPool()).execute(task);
+          ForkJoinPool.commonPool().execute(task);
         } catch (RejectedExecutionException e) {
           task.run();
         }
@@ -134,28 +129,6 @@ final class L1Upkeep {
           }
         });
       }
-    }
-  }
-
-  /**
-   * Runs an L1 fill that readers wait for (a load they joined) with the upkeep it schedules on the library's upkeep
-   * thread ({@link Background#UPKEEP}): on this thread they would wait for it (with an expiry it may expire a whole
-   * backlog), and on the common pool it could wait behind user tasks, such as a joined getAsync reader's callback that
-   * runs on this very thread once the flight completes, while Caffeine, its drain pending, schedules no other and the
-   * L1 neither evicts nor expires.
-   *
-   * @return what {@code fill} returned
-   */
-  static boolean offThread(BooleanSupplier fill) {
-    Scope scope = SCOPE.get();
-    if (scope.inline || scope.deferring || scope.offThread) {
-      return fill.getAsBoolean();
-    }
-    scope.offThread = true;
-    try {
-      return fill.getAsBoolean();
-    } finally {
-      scope.offThread = false;
     }
   }
 

@@ -79,7 +79,7 @@ final class Loads<K, V> {
         if (read != null) {
           version = read.version();
           L2Tier.Hit<V> found = flight.refresh ? null : l2.decode(read);
-          if (found != null && served(k, flight, found, flight.joined)) {
+          if (found != null && served(k, flight, found)) {
             return;
           }
         }
@@ -94,7 +94,7 @@ final class Loads<K, V> {
             leaseOwner = instanceId;
           }
           L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
-          if (found != null && served(k, flight, found, flight.joined)) {
+          if (found != null && served(k, flight, found)) {
             return;
           }
           version = filled == null ? version : filled.version();
@@ -122,7 +122,7 @@ final class Loads<K, V> {
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
-        install(k, value, flight.tags(), flight.stamp, loadNanos, flight.joined);
+        l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
       }
       finish(k, flight, value);
     } catch (Throwable t) {
@@ -143,12 +143,11 @@ final class Loads<K, V> {
    * from another instance only keeps the value out of the L1: serving it once is within the staleness bound, and a
    * put on another instance announces itself exactly so, so a read of that very put must not cost a load.
    *
-   * @param joined whether readers joined the flight (or another of its batch): see {@link #admit}
    * @return whether the flight was finished with the entry
    */
-  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found, boolean joined) {
+  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    if (!admit(k, found.value(), found.tags(), flight.stamp, joined)) {
+    if (!admit(k, found.value(), found.tags(), flight.stamp)) {
       return false;
     }
     finish(k, flight, found.value());
@@ -162,22 +161,7 @@ final class Loads<K, V> {
    * served by the L2); then only the second question is asked.
    */
   boolean admit(String k, V value, Tags tags, long stamp) {
-    return admit(k, value, tags, stamp, false);
-  }
-
-  /**
-   * As {@link #admit(String, Object, Tags, long)}; {@code joined}: readers wait for what this admits, so the install
-   * leaves Caffeine's upkeep to another thread ({@link L1Tier#installJoined}).
-   */
-  private boolean admit(String k, V value, Tags tags, long stamp, boolean joined) {
-    return install(k, value, tags, stamp, 0, joined) || !log.coveredLocally(k, tags, stamp);
-  }
-
-  /** Installs in the L1; with {@code joined}, readers wait for the flight, and Caffeine's upkeep goes elsewhere. */
-  private boolean install(String k, V value, Tags tags, long stamp, long loadNanos, boolean joined) {
-    return joined
-        ? l1.installJoined(k, value, tags, stamp, loadNanos)
-        : l1.install(k, value, tags, stamp, loadNanos);
+    return l1.install(k, value, tags, stamp) || !log.coveredLocally(k, tags, stamp);
   }
 
   /** What waiting for another instance's load gave: the last read, and whether this instance took the lease over. */
@@ -214,15 +198,6 @@ final class Loads<K, V> {
   void finish(String k, Flight<V> flight, V value) {
     flights.remove(k, flight);
     flight.result.complete(value);
-  }
-
-  private static boolean anyJoined(Flight<?>[] flights, int count) {
-    for (int j = 0; j < count; j++) {
-      if (flights[j].joined) {
-        return true;
-      }
-    }
-    return false;
   }
 
   <T> T timedLoad(java.util.function.Supplier<T> loader) {
@@ -301,13 +276,11 @@ final class Loads<K, V> {
     if (reads == null) {
       return count;
     }
-    // Any flight of the batch joined: each install before its key's would keep its readers waiting for the upkeep.
-    boolean joined = anyJoined(flights, count);
     int left = 0;
     for (int j = 0; j < count; j++) {
       String k = batch.keys[at[j]];
       L2Tier.Hit<V> hit = l2.decode(reads[j]);
-      if (hit != null && served(k, flights[j], hit, joined)) {
+      if (hit != null && served(k, flights[j], hit)) {
         continue;
       }
       at[left] = at[j];
@@ -350,12 +323,11 @@ final class Loads<K, V> {
       l2.putIfCurrent(present, false);
       l2.putIfCurrent(absent, true);
     }
-    boolean joined = anyJoined(flights, count);
     for (int j = 0; j < count; j++) {
       String k = batch.keys[at[j]];
       V value = values.get(j);
       if (value != null || cacheAbsent) {
-        install(k, value, tags, stamp, 0, joined);
+        l1.install(k, value, tags, stamp);
       }
       finish(k, flights[j], value);
     }

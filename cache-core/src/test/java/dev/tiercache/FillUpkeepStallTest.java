@@ -2,9 +2,10 @@ package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tiercache.codec.ValueCodecs;
-import dev.tiercache.spi.L2Store;
 import dev.tiercache.testkit.ExpiryBacklog;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +26,7 @@ class FillUpkeepStallTest {
   private static final int ENTRIES = 50_000;
 
   /** A registry whose eviction counter, once armed, holds the thread that counts until released. */
-  static final class GatedEvictions extends EvictionHook {
+  static final class GatedEvictions extends SimpleMeterRegistry {
     final CountDownLatch reached = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
     final AtomicReference<Thread> held = new AtomicReference<>();
@@ -36,21 +37,13 @@ class FillUpkeepStallTest {
      * that all expired a minute ago (none expired yet by Caffeine), and this gate armed.
      */
     TieredCache<String, String> expiredBacklog(String name, int entries) {
-      return expiredBacklog(name, entries, null);
-    }
-
-    /** As {@link #expiredBacklog(String, int)}, in front of an L2 when {@code l2} is not null. */
-    TieredCache<String, String> expiredBacklog(String name, int entries, L2Store l2) {
       long[] now = {1};
-      TieredCacheBuilder<String, String> builder = TieredCache.<String, String>builder(name)
+      TieredCache<String, String> cache = TieredCache.<String, String>builder(name)
           .keyCodec(k -> k)
           .l1(l1 -> l1.maximumSize(1_000_000).expireAfterWrite(Duration.ofMinutes(1)))
           .ticker(() -> now[0])
-          .meterRegistry(this);
-      if (l2 != null) {
-        builder.l2(l2).valueCodec(ValueCodecs.string());
-      }
-      TieredCache<String, String> cache = builder.build();
+          .meterRegistry(this)
+          .build();
       ExpiryBacklog.fill(cache, entries);
       assertThat(cache.estimatedL1Size()).isEqualTo(entries);
       now[0] += TimeUnit.MINUTES.toNanos(2);
@@ -59,15 +52,35 @@ class FillUpkeepStallTest {
     }
 
     @Override
-    protected void beforeEviction() {
-      if (armed && held.compareAndSet(null, Thread.currentThread())) {
-        reached.countDown();
-        try {
-          release.await(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+    protected Counter newCounter(Meter.Id id) {
+      Counter real = super.newCounter(id);
+      if (!id.getName().equals("cache.evictions")) {
+        return real;
       }
+      return new Counter() {
+        @Override
+        public void increment(double amount) {
+          if (armed && held.compareAndSet(null, Thread.currentThread())) {
+            reached.countDown();
+            try {
+              release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          real.increment(amount);
+        }
+
+        @Override
+        public double count() {
+          return real.count();
+        }
+
+        @Override
+        public Meter.Id getId() {
+          return real.getId();
+        }
+      };
     }
   }
 
