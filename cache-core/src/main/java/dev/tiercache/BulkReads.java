@@ -68,10 +68,13 @@ final class BulkReads<K, V> {
     int[] missing = new int[batch.size];
     int misses = 0;
     for (int i = 0; i < batch.size; i++) {
-      // An L1 that keeps nothing is not asked, and each key is counted as its miss, as a get counts one.
-      Object hit = l1KeepsNothing ? null : keys.l1Hit(batch.keys[i]);
+      Object hit;
       if (l1KeepsNothing) {
+        // Not asked, and each key counted as its miss, as a get counts one.
         metrics.miss(CacheMetrics.Tier.L1);
+        hit = null;
+      } else {
+        hit = keys.l1Hit(batch.keys[i]);
       }
       if (hit == null) {
         missing[misses++] = i;

@@ -1,12 +1,10 @@
 package dev.tiercache;
 
-import static dev.tiercache.LoadThreads.THREADS;
-import static dev.tiercache.LoadThreads.coalesced;
-import static dev.tiercache.LoadThreads.evictions;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +14,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -32,6 +32,23 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class LoadUpkeepEdgesTest {
+
+  private static final String THREAD_NAME = "load-upkeep";
+
+  /** Daemon threads to load and join on, never shut down (idle ones end after a minute). */
+  private static final ExecutorService THREADS = Executors.newCachedThreadPool(r -> {
+    Thread thread = new Thread(r, THREAD_NAME);
+    thread.setDaemon(true);
+    return thread;
+  });
+
+  private static double evictions(MeterRegistry registry) {
+    return registry.get("cache.evictions").counter().count();
+  }
+
+  private static double coalesced(MeterRegistry registry) {
+    return registry.get("cache.stampede.coalesced").counter().count();
+  }
 
   private static TieredCache<String, String> cache(String name, SimpleMeterRegistry registry, long maximumSize) {
     return TieredCache.<String, String>builder(name)
@@ -82,7 +99,7 @@ class LoadUpkeepEdgesTest {
       release.countDown();
       assertThat(loader.get(30, TimeUnit.SECONDS)).isEqualTo("loaded");
       assertThat(used.get(30, TimeUnit.SECONDS))
-          .containsExactly(LoadThreads.NAME, "loaded", "nested", "other", null);
+          .containsExactly(THREAD_NAME, "loaded", "nested", "other", null);
       assertThat(loads.get()).isEqualTo(1);
       // p (invalidated), x, y in a size-3 L1; z failed. o1, o2 in a size-1 L1.
       await().atMost(Duration.ofSeconds(10)).until(() -> cache.estimatedL1Size() <= 3 && other.estimatedL1Size() <= 1);
@@ -231,7 +248,7 @@ class LoadUpkeepEdgesTest {
         assertThat(inCallback.await(30, TimeUnit.SECONDS)).as("the callback runs").isTrue();
         loaderThread = callbackThread.get();
         // The callback runs (and waits) on the loading thread: the completion is synchronous.
-        assertThat(loaderThread.getName()).isEqualTo(LoadThreads.NAME);
+        assertThat(loaderThread.getName()).isEqualTo(THREAD_NAME);
         for (int i = 0; i < 20; i++) {
           cache.put("p" + i, "v");
         }
