@@ -37,13 +37,16 @@ import org.slf4j.LoggerFactory;
  * options), is decoded into the same output: the first run's cursor stays, the replayed reply's cursor is taken for a
  * key, and the replayed keys follow the partial first ones. Keys written between the two runs make them stop at
  * different cursors, so going on from the first run's would skip what lies between: such a reply (a key its MATCH
- * cannot return) starts the sweep over, at most {@link #MAX_RESTARTS} times.
+ * cannot return) starts the sweep over, at most {@link #MAX_RESTARTS} times in each pass.
  */
 final class PatternSweeper implements AutoCloseable {
 
   static final int MAX_SWEEPS = 64;
 
-  /** Restarts of one sweep after replayed replies; past them it ends as after a failed step. */
+  /**
+   * Restarts of one pass of a sweep after replayed replies; past them the pass ends as after a failed step. A pass run
+   * again because the pattern was invalidated again has restarts of its own.
+   */
   static final int MAX_RESTARTS = 3;
 
   private static final Logger LOG = LoggerFactory.getLogger(PatternSweeper.class);
@@ -115,6 +118,7 @@ final class PatternSweeper implements AutoCloseable {
     final ScanArgs match;
     /** What every key a SCAN reply decoded once holds starts with: its MATCH holds it literally. */
     final byte[] keyStart;
+    /** Restarts of the current pass. */
     int restarts;
 
     Sweep(String id, String cache, Glob glob) {
@@ -196,6 +200,8 @@ final class PatternSweeper implements AutoCloseable {
     private void finish() {
       AtomicBoolean again = running.computeIfPresent(id, (k, flag) -> flag.getAndSet(false) ? flag : null);
       if (again != null) {
+        // A new pass: replies replayed in an earlier one say nothing of this one's.
+        restarts = 0;
         step(ScanCursor.INITIAL);
       }
     }

@@ -144,6 +144,8 @@ class RedisMgetReplayTest {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile int armed = -1;
     private volatile byte[] armedFor;
+    /** Commands of the armed name still to let through, replies and all, before the one whose reply is cut. */
+    private volatile int skipping;
     final AtomicInteger cuts = new AtomicInteger();
     /** Runs at each cut, after the bytes let through and before the close: what it changes, the replay sees. */
     volatile Runnable atCut = () -> {};
@@ -161,7 +163,13 @@ class RedisMgetReplayTest {
     }
 
     void cutNextReplyAfter(String command, int bytes) {
+      cutReplyAfter(command, bytes, 0);
+    }
+
+    /** As {@link #cutNextReplyAfter}, for the command of that name after the next {@code skip} (a replay, say). */
+    void cutReplyAfter(String command, int bytes, int skip) {
       armedFor = ("\r\n" + command + "\r\n").getBytes(StandardCharsets.US_ASCII);
+      skipping = skip;
       armed = bytes;
     }
 
@@ -199,8 +207,12 @@ class RedisMgetReplayTest {
           for (int n; (n = in.read(buffer)) >= 0; ) {
             int cutAfter = armed;
             if (cutAfter >= 0 && contains(buffer, n, armedFor)) {
-              armed = -1;
-              remaining = cutAfter; // before Redis sees the command, so before any byte of its reply
+              if (skipping > 0) {
+                skipping--;
+              } else {
+                armed = -1;
+                remaining = cutAfter; // before Redis sees the command, so before any byte of its reply
+              }
             }
             out.write(buffer, 0, n);
             out.flush();
