@@ -293,10 +293,18 @@ class RedisInlineDeliveryTest {
     List<CompletableFuture<?>> heartbeats = new ArrayList<>();
     long sequence = 0;
     for (int batch = 0; batch < 60; batch++) {
+      boolean quiet = batch % 10 == 0;
+      if (quiet) {
+        // Now and then the stream pauses until the delivery thread has caught up, and goes on with a single-key
+        // message, which is then delivered on the event loop: on a busy machine the queue may otherwise never
+        // empty, and the stream would test one way of delivery only.
+        long sentSoFar = sequence;
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> applied.get() == sentSoFar);
+      }
       List<CompletableFuture<Void>> sent = new ArrayList<>();
       for (int i = 0; i < 1 + random.nextInt(40); i++) {
         sequence++;
-        String strategy = random.nextInt(5) == 0 ? "tag" : "key";
+        String strategy = (quiet && i == 0) || random.nextInt(5) != 0 ? "key" : "tag";
         sent.add(sending.publish(name, new InvalidationMessage("other", sequence, System.currentTimeMillis(),
             List.of(new InvalidationMessage.Item(strategy, "a" + sequence)))));
       }
