@@ -189,7 +189,9 @@ final class Loads<K, V> {
         return new OtherLoad(read, false);
       }
       if (l2.tryLease(k, instanceId, loadLease)) {
-        return new OtherLoad(read, true);
+        // The holder may have stored its value and released its lease since the read above: read again, now that no
+        // other instance loads, or the key would be loaded twice.
+        return new OtherLoad(l2.get(k), true);
       }
     }
     return new OtherLoad(read, false);

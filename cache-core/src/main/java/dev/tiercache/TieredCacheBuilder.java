@@ -428,8 +428,10 @@ public final class TieredCacheBuilder<K, V> {
   /**
    * Turns on distributed single-flight: on a miss in both tiers, an instance first takes a short lease on the key in
    * the L2 ({@code SET NX PX} in Redis). The holder loads; the others poll the L2 for its result, and load themselves
-   * if the lease runs out first. So one loader call per key for the whole cluster, in the common case. Requires an
-   * L2. Off by default (one loader call per key per instance).
+   * if the lease runs out first, or take it over as soon as its holder gives up (a waiter that takes it over reads the
+   * L2 again before loading). So one loader call per key for the whole cluster, in the common case; an instance whose
+   * first read of the L2 and lease request fall on either side of another's whole store and release loads once more.
+   * Requires an L2. Off by default (one loader call per key per instance).
    *
    * @param lease how long a lease lasts, and so the longest an instance waits for another's load; positive
    * @return this builder

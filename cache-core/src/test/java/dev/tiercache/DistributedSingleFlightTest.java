@@ -118,6 +118,70 @@ class DistributedSingleFlightTest {
     waiter.close();
   }
 
+  /**
+   * A waiter polls the entry, then tries the lease. When the holder stores the value and releases its lease between
+   * the two, the waiter takes the lease over with a miss in hand: it must read the entry again before loading, or
+   * the key is loaded twice (seen in a CI run of the test above: 2 loads).
+   */
+  @Test
+  void aWaiterThatTakesTheLeaseJustAfterTheHolderStoredTheValueServesItAndDoesNotLoad() throws Exception {
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch finishLoad = new CountDownLatch(1);
+    CountDownLatch released = new CountDownLatch(1);
+    AtomicInteger leaseCalls = new AtomicInteger();
+    dev.tiercache.spi.L2Store racing = new dev.tiercache.testkit.ForwardingL2Store(store) {
+      @Override
+      public java.util.concurrent.CompletableFuture<Boolean> tryLease(
+          String cache, String key, String owner, Duration ttl) {
+        // 1: the holder's; 2: the waiter's first, refused; 3: the waiter's after its poll read a miss. Before that
+        // one, the holder finishes: it stores the value and releases its lease.
+        if (leaseCalls.incrementAndGet() == 3) {
+          finishLoad.countDown();
+          try {
+            assertThat(released.await(10, TimeUnit.SECONDS)).as("the holder released its lease").isTrue();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return super.tryLease(cache, key, owner, ttl);
+      }
+
+      @Override
+      public java.util.concurrent.CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
+        return super.releaseLease(cache, key, owner).whenComplete((v, e) -> released.countDown());
+      }
+    };
+    Duration lease = Duration.ofSeconds(5);
+    TieredCache<String, String> holder =
+        TieredCache.<String, String>builder("dsf-race").keyCodec(k -> k).l2(racing).valueCodec(TestCodec.STRING)
+            .distributedSingleFlight(lease).build();
+    TieredCache<String, String> waiter =
+        TieredCache.<String, String>builder("dsf-race").keyCodec(k -> k).l2(racing).valueCodec(TestCodec.STRING)
+            .distributedSingleFlight(lease).build();
+    AtomicInteger loads = new AtomicInteger();
+    Future<String> held = pool.submit(() -> holder.get("hot", k -> {
+      loads.incrementAndGet();
+      holding.countDown();
+      try {
+        finishLoad.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return "value";
+    }));
+    assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+    Future<String> waited = pool.submit(() -> waiter.get("hot", k -> {
+      loads.incrementAndGet();
+      return "loaded again";
+    }));
+    assertThat(held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(leaseCalls.get()).as("lease calls").isEqualTo(3);
+    assertThat(loads.get()).as("loads").isEqualTo(1);
+    holder.close();
+    waiter.close();
+  }
+
   @Test
   void withoutLeasesEachInstanceLoadsOnce() throws Exception {
     assertThat(loaderCallsForOneMissingKey(false)).isEqualTo(NODES);
