@@ -88,12 +88,8 @@ class DistributedSingleFlightTest {
   @Test
   void whenTheLeaseHolderFailsAWaiterTakesTheLeaseOverAtOnce() throws Exception {
     Duration lease = Duration.ofSeconds(20);
-    TieredCache<String, String> holder =
-        TieredCache.<String, String>builder("dsf-fail").keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING)
-            .distributedSingleFlight(lease).build();
-    TieredCache<String, String> waiter =
-        TieredCache.<String, String>builder("dsf-fail").keyCodec(k -> k).l2(store).valueCodec(TestCodec.STRING)
-            .distributedSingleFlight(lease).build();
+    TieredCache<String, String> holder = leased("dsf-fail", store, lease);
+    TieredCache<String, String> waiter = leased("dsf-fail", store, lease);
     CountDownLatch holding = new CountDownLatch(1);
     CountDownLatch fail = new CountDownLatch(1);
     Future<String> failing = pool.submit(() -> holder.get("hot", k -> {
@@ -152,12 +148,8 @@ class DistributedSingleFlightTest {
       }
     };
     Duration lease = Duration.ofSeconds(5);
-    TieredCache<String, String> holder =
-        TieredCache.<String, String>builder("dsf-race").keyCodec(k -> k).l2(racing).valueCodec(TestCodec.STRING)
-            .distributedSingleFlight(lease).build();
-    TieredCache<String, String> waiter =
-        TieredCache.<String, String>builder("dsf-race").keyCodec(k -> k).l2(racing).valueCodec(TestCodec.STRING)
-            .distributedSingleFlight(lease).build();
+    TieredCache<String, String> holder = leased("dsf-race", racing, lease);
+    TieredCache<String, String> waiter = leased("dsf-race", racing, lease);
     AtomicInteger loads = new AtomicInteger();
     Future<String> held = pool.submit(() -> holder.get("hot", k -> {
       loads.incrementAndGet();
@@ -180,6 +172,12 @@ class DistributedSingleFlightTest {
     assertThat(loads.get()).as("loads").isEqualTo(1);
     holder.close();
     waiter.close();
+  }
+
+  /** An instance of cache {@code name} on {@code l2} with distributed single-flight. */
+  private static TieredCache<String, String> leased(String name, dev.tiercache.spi.L2Store l2, Duration lease) {
+    return TieredCache.<String, String>builder(name).keyCodec(k -> k).l2(l2).valueCodec(TestCodec.STRING)
+        .distributedSingleFlight(lease).build();
   }
 
   @Test

@@ -10,8 +10,6 @@ import dev.tiercache.redis.RedisMgetReplayTest.CuttingProxy;
 import dev.tiercache.redis.testing.RedisExtension;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanIterator;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,55 +54,43 @@ class RedisSweepHostileReviewTest {
     int again = 6;
     int cap = 200;
     int bound = (again + 1) * (PatternSweeper.MAX_RESTARTS + 1);
-    RedisClient direct = RedisClient.create(REDIS.uri());
-    direct.setOptions(RedisTier.recommendedClientOptions());
-    try (CuttingProxy proxy = new CuttingProxy(REDIS.host(), REDIS.port());
-        StatefulRedisConnection<String, String> raw = direct.connect()) {
-      RedisClient viaProxy = RedisClient.create(
-          RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(10)).build());
-      try (RedisTier writer = RedisTier.create(direct);
-          RedisTier sweeper = RedisTier.create(viaProxy, RedisTierOptions.builder().scanBatch(BATCH).build())) {
-        for (int i = 0; i < covered; i++) {
-          join(writer.put(cache, "p:" + i, entry("v"), TTL));
-        }
-        for (int i = 0; i < others; i++) {
-          join(writer.put(cache, "q:" + i, entry("v"), TTL));
-        }
-        List<CompletableFuture<Void>> invalidations = new CopyOnWriteArrayList<>();
-        proxy.atCut = () -> {
-          int cuts = proxy.cuts.get();
-          if (cuts <= again) {
-            invalidations.add(sweeper.invalidatePattern(cache, "p:*"));
-          }
-          if (cuts < cap) {
-            proxy.cutReplyAfter("SCAN", CUT_AT, 1);
-          }
-        };
-        proxy.cutNextReplyAfter("SCAN", CUT_AT);
-        sweeper.invalidatePattern(cache, "p:*").get(20, TimeUnit.SECONDS);
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50))
-            .until(() -> invalidations.size() == again
-                && invalidations.stream().allMatch(CompletableFuture::isDone)
-                && !sweeper.isSweeping(cache, "p:*"));
+    try (ProxiedSweeper rig = new ProxiedSweeper(REDIS, BATCH)) {
+      CuttingProxy proxy = rig.proxy;
+      RedisTier writer = rig.writer;
+      RedisTier sweeper = rig.sweeper;
+      StatefulRedisConnection<String, String> raw = rig.raw;
+      rig.write(cache, "p:", covered);
+      rig.write(cache, "q:", others);
+      List<CompletableFuture<Void>> invalidations = new CopyOnWriteArrayList<>();
+      proxy.atCut = () -> {
         int cuts = proxy.cuts.get();
-        proxy.cutNextReplyAfter("SCAN", -1);
-        System.out.println("REVIEW every-scan-cut: cuts=" + cuts + " bound=" + bound + " cap=" + cap
-            + " covered left=" + count(raw, cache, "}:k:p:") + " others=" + count(raw, cache, "}:k:q:"));
-        assertThat(cuts).as("cuts before the sweep ended on its own").isLessThanOrEqualTo(bound).isLessThan(cap);
-        assertThat(count(raw, cache, "}:k:q:")).as("entries the pattern does not cover").isEqualTo(others);
-        for (int i = 0; i < covered; i += 7) {
-          assertThat(join(writer.get(cache, "p:" + i)).isHit()).as("p:" + i + " served").isFalse();
+        if (cuts <= again) {
+          invalidations.add(sweeper.invalidatePattern(cache, "p:*"));
         }
-        // Not stuck: a later invalidation without faults sweeps every covered entry.
-        join(sweeper.invalidatePattern(cache, "p:*"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> !sweeper.isSweeping(cache, "p:*"));
-        assertThat(count(raw, cache, "}:k:p:")).as("covered entries left after a clean sweep").isZero();
-        assertThat(count(raw, cache, "}:k:q:")).as("entries the pattern does not cover").isEqualTo(others);
-      } finally {
-        viaProxy.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        if (cuts < cap) {
+          proxy.cutReplyAfter("SCAN", CUT_AT, 1);
+        }
+      };
+      proxy.cutNextReplyAfter("SCAN", CUT_AT);
+      sweeper.invalidatePattern(cache, "p:*").get(20, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50))
+          .until(() -> invalidations.size() == again
+              && invalidations.stream().allMatch(CompletableFuture::isDone)
+              && !sweeper.isSweeping(cache, "p:*"));
+      int cuts = proxy.cuts.get();
+      proxy.cutNextReplyAfter("SCAN", -1);
+      System.out.println("REVIEW every-scan-cut: cuts=" + cuts + " bound=" + bound + " cap=" + cap
+          + " covered left=" + count(raw, cache, "}:k:p:") + " others=" + count(raw, cache, "}:k:q:"));
+      assertThat(cuts).as("cuts before the sweep ended on its own").isLessThanOrEqualTo(bound).isLessThan(cap);
+      assertThat(count(raw, cache, "}:k:q:")).as("entries the pattern does not cover").isEqualTo(others);
+      for (int i = 0; i < covered; i += 7) {
+        assertThat(join(writer.get(cache, "p:" + i)).isHit()).as("p:" + i + " served").isFalse();
       }
-    } finally {
-      direct.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      // Not stuck: a later invalidation without faults sweeps every covered entry.
+      join(sweeper.invalidatePattern(cache, "p:*"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> !sweeper.isSweeping(cache, "p:*"));
+      assertThat(count(raw, cache, "}:k:p:")).as("covered entries left after a clean sweep").isZero();
+      assertThat(count(raw, cache, "}:k:q:")).as("entries the pattern does not cover").isEqualTo(others);
     }
   }
 
@@ -118,76 +104,64 @@ class RedisSweepHostileReviewTest {
     REDIS.flushAll();
     int covered = 200;
     int others = 30;
-    RedisClient direct = RedisClient.create(REDIS.uri());
-    direct.setOptions(RedisTier.recommendedClientOptions());
-    try (CuttingProxy proxy = new CuttingProxy(REDIS.host(), REDIS.port());
-        StatefulRedisConnection<String, String> raw = direct.connect()) {
-      RedisClient viaProxy = RedisClient.create(
-          RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(10)).build());
-      try (RedisTier writer = RedisTier.create(direct);
-          RedisTier sweeper = RedisTier.create(viaProxy, RedisTierOptions.builder().scanBatch(BATCH).build())) {
-        List<String> wrong = new ArrayList<>();
-        int cut = 0;
-        for (int offset = 0; offset < 6; offset++) {
-          String cache = uniqueName("script");
-          for (int i = 0; i < covered; i++) {
-            join(writer.put(cache, "p:" + i, entry("v"), TTL));
+    try (ProxiedSweeper rig = new ProxiedSweeper(REDIS, BATCH)) {
+      CuttingProxy proxy = rig.proxy;
+      RedisTier writer = rig.writer;
+      RedisTier sweeper = rig.sweeper;
+      StatefulRedisConnection<String, String> raw = rig.raw;
+      List<String> wrong = new ArrayList<>();
+      int cut = 0;
+      for (int offset = 0; offset < 6; offset++) {
+        String cache = uniqueName("script");
+        rig.write(cache, "p:", covered);
+        rig.write(cache, "q:", others);
+        AtomicInteger phase = new AtomicInteger();
+        CompletableFuture<Void> second = new CompletableFuture<>();
+        proxy.atCut = () -> {
+          if (phase.getAndIncrement() == 0) {
+            // Invalidated again while the pass runs; the write of p:0 after it must survive every pass.
+            sweeper.invalidatePattern(cache, "p:*")
+                .thenCompose(v -> writer.put(cache, "p:0", entry("after"), TTL))
+                .whenComplete((v, e) -> {
+                  if (e != null) {
+                    second.completeExceptionally(e);
+                  } else {
+                    second.complete(null);
+                  }
+                });
           }
-          for (int i = 0; i < others; i++) {
-            join(writer.put(cache, "q:" + i, entry("v"), TTL));
-          }
-          AtomicInteger phase = new AtomicInteger();
-          CompletableFuture<Void> second = new CompletableFuture<>();
-          proxy.atCut = () -> {
-            if (phase.getAndIncrement() == 0) {
-              // Invalidated again while the pass runs; the write of p:0 after it must survive every pass.
-              sweeper.invalidatePattern(cache, "p:*")
-                  .thenCompose(v -> writer.put(cache, "p:0", entry("after"), TTL))
-                  .whenComplete((v, e) -> {
-                    if (e != null) {
-                      second.completeExceptionally(e);
-                    } else {
-                      second.complete(null);
-                    }
-                  });
-            }
-          };
-          int cutsBefore = proxy.cuts.get();
-          // The INVALIDATE goes first; the cut is armed for the first SWEEP after it (skip 1 EVALSHA).
-          proxy.cutReplyAfter("EVALSHA", offset, 1);
-          sweeper.invalidatePattern(cache, "p:*").get(20, TimeUnit.SECONDS);
-          await().atMost(Duration.ofSeconds(30))
-              .until(() -> !sweeper.isSweeping(cache, "p:*") && (proxy.cuts.get() == cutsBefore || second.isDone()));
-          proxy.cutNextReplyAfter("EVALSHA", -1);
-          if (proxy.cuts.get() == cutsBefore) {
-            continue;
-          }
-          cut++;
-          second.get(10, TimeUnit.SECONDS);
-          await().atMost(Duration.ofSeconds(30)).until(() -> !sweeper.isSweeping(cache, "p:*"));
-          long q = count(raw, cache, "}:k:q:");
-          long p = count(raw, cache, "}:k:p:");
-          if (q != others) {
-            wrong.add("offset " + offset + ": " + (others - q) + " uncovered unlinked");
-          }
-          if (!"after".equals(text(join(writer.get(cache, "p:0"))))) {
-            wrong.add("offset " + offset + ": p:0 written after the last invalidation lost");
-          }
-          for (int i = 1; i < covered; i += 7) {
-            if (join(writer.get(cache, "p:" + i)).isHit()) {
-              wrong.add("offset " + offset + ": p:" + i + " served");
-            }
-          }
-          System.out.println("REVIEW sweep-script-cut offset " + offset + ": covered left " + p + " (1 expected)");
+        };
+        int cutsBefore = proxy.cuts.get();
+        // The INVALIDATE goes first; the cut is armed for the first SWEEP after it (skip 1 EVALSHA).
+        proxy.cutReplyAfter("EVALSHA", offset, 1);
+        sweeper.invalidatePattern(cache, "p:*").get(20, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(30))
+            .until(() -> !sweeper.isSweeping(cache, "p:*") && (proxy.cuts.get() == cutsBefore || second.isDone()));
+        proxy.cutNextReplyAfter("EVALSHA", -1);
+        if (proxy.cuts.get() == cutsBefore) {
+          continue;
         }
-        System.out.println("REVIEW sweep-script-cut: cut " + cut + ", wrong " + wrong);
-        assertThat(cut).as("SWEEP replies cut").isGreaterThan(2);
-        assertThat(wrong).isEmpty();
-      } finally {
-        viaProxy.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        cut++;
+        second.get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !sweeper.isSweeping(cache, "p:*"));
+        long q = count(raw, cache, "}:k:q:");
+        long p = count(raw, cache, "}:k:p:");
+        if (q != others) {
+          wrong.add("offset " + offset + ": " + (others - q) + " uncovered unlinked");
+        }
+        if (!"after".equals(text(join(writer.get(cache, "p:0"))))) {
+          wrong.add("offset " + offset + ": p:0 written after the last invalidation lost");
+        }
+        for (int i = 1; i < covered; i += 7) {
+          if (join(writer.get(cache, "p:" + i)).isHit()) {
+            wrong.add("offset " + offset + ": p:" + i + " served");
+          }
+        }
+        System.out.println("REVIEW sweep-script-cut offset " + offset + ": covered left " + p + " (1 expected)");
       }
-    } finally {
-      direct.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      System.out.println("REVIEW sweep-script-cut: cut " + cut + ", wrong " + wrong);
+      assertThat(cut).as("SWEEP replies cut").isGreaterThan(2);
+      assertThat(wrong).isEmpty();
     }
   }
 
@@ -334,14 +308,6 @@ class RedisSweepHostileReviewTest {
   }
 
   private static long count(StatefulRedisConnection<String, String> raw, String cache, String marker) {
-    long found = 0;
-    ScanIterator<String> scan =
-        ScanIterator.scan(raw.sync(), ScanArgs.Builder.matches("tiercache:{" + cache + "}:k:*").limit(500));
-    while (scan.hasNext()) {
-      if (scan.next().contains(marker)) {
-        found++;
-      }
-    }
-    return found;
+    return ProxiedSweeper.entries(raw, cache, marker);
   }
 }

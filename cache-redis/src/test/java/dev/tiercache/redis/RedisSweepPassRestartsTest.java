@@ -1,6 +1,5 @@
 package dev.tiercache.redis;
 
-import static dev.tiercache.redis.StoreKit.entry;
 import static dev.tiercache.redis.StoreKit.join;
 import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -8,11 +7,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.tiercache.redis.RedisMgetReplayTest.CuttingProxy;
 import dev.tiercache.redis.testing.RedisExtension;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanIterator;
-import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +27,6 @@ class RedisSweepPassRestartsTest {
   /** Its own server: the SCAN pages below must hold only this test's entries. */
   @RegisterExtension static final RedisExtension REDIS = RedisExtension.standalone().withProcessControl();
 
-  private static final Duration TTL = Duration.ofMinutes(5);
   private static final int COVERED = 600;
   private static final int OTHERS = 40;
   /** Keys per SCAN page: a cut page holds about this many, so a pass that stops early leaves most entries behind. */
@@ -47,65 +40,38 @@ class RedisSweepPassRestartsTest {
   void aSecondPassGetsItsOwnRestartsAndUnlinksWhatThePatternCovers() throws Exception {
     REDIS.flushAll();
     String cache = uniqueName("passes");
-    RedisClient direct = RedisClient.create(REDIS.uri());
-    direct.setOptions(RedisTier.recommendedClientOptions());
-    try (CuttingProxy proxy = new CuttingProxy(REDIS.host(), REDIS.port());
-        StatefulRedisConnection<String, String> raw = direct.connect()) {
-      // Lettuce's default client options: commands in flight at a disconnect are replayed after the reconnect.
-      RedisClient viaProxy = RedisClient.create(
-          RedisURI.builder().withHost("127.0.0.1").withPort(proxy.port()).withTimeout(Duration.ofSeconds(10)).build());
-      try (RedisTier writer = RedisTier.create(direct);
-          RedisTier sweeper = RedisTier.create(viaProxy, RedisTierOptions.builder().scanBatch(BATCH).build())) {
-        for (int i = 0; i < COVERED; i++) {
-          join(writer.put(cache, "p:" + i, entry("v"), TTL));
+    try (ProxiedSweeper rig = new ProxiedSweeper(REDIS, BATCH)) {
+      CuttingProxy proxy = rig.proxy;
+      RedisTier sweeper = rig.sweeper;
+      rig.write(cache, "p:", COVERED);
+      rig.write(cache, "q:", OTHERS);
+      AtomicReference<CompletableFuture<Void>> again = new AtomicReference<>();
+      proxy.atCut = () -> {
+        int cuts = proxy.cuts.get();
+        if (cuts == 1) {
+          // The pattern invalidated again while its first pass runs: its reply comes, replayed, before the reply
+          // of the restarted SCAN, so the first pass has not ended when the sweep is asked for one more.
+          again.set(sweeper.invalidatePattern(cache, "p:*"));
         }
-        for (int i = 0; i < OTHERS; i++) {
-          join(writer.put(cache, "q:" + i, entry("v"), TTL));
+        if (cuts < CUTS) {
+          // Not the replay of the SCAN cut now, which must go through for the sweep to tell it was replayed, but
+          // the SCAN the sweep then starts over with.
+          proxy.cutReplyAfter("SCAN", CUT_AT, 1);
         }
-        AtomicReference<CompletableFuture<Void>> again = new AtomicReference<>();
-        proxy.atCut = () -> {
-          int cuts = proxy.cuts.get();
-          if (cuts == 1) {
-            // The pattern invalidated again while its first pass runs: its reply comes, replayed, before the reply
-            // of the restarted SCAN, so the first pass has not ended when the sweep is asked for one more.
-            again.set(sweeper.invalidatePattern(cache, "p:*"));
-          }
-          if (cuts < CUTS) {
-            // Not the replay of the SCAN cut now, which must go through for the sweep to tell it was replayed, but
-            // the SCAN the sweep then starts over with.
-            proxy.cutReplyAfter("SCAN", CUT_AT, 1);
-          }
-        };
-        proxy.cutNextReplyAfter("SCAN", CUT_AT);
-        sweeper.invalidatePattern(cache, "p:*").get(20, TimeUnit.SECONDS);
-        await().atMost(Duration.ofSeconds(60))
-            .until(() -> again.get() != null && again.get().isDone() && !sweeper.isSweeping(cache, "p:*"));
-        proxy.cutNextReplyAfter("SCAN", -1);
-        again.get().get(1, TimeUnit.SECONDS);
+      };
+      proxy.cutNextReplyAfter("SCAN", CUT_AT);
+      sweeper.invalidatePattern(cache, "p:*").get(20, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(60))
+          .until(() -> again.get() != null && again.get().isDone() && !sweeper.isSweeping(cache, "p:*"));
+      proxy.cutNextReplyAfter("SCAN", -1);
+      again.get().get(1, TimeUnit.SECONDS);
 
-        assertThat(proxy.cuts.get()).as("SCAN replies cut and replayed").isEqualTo(CUTS);
-        assertThat(count(raw, cache, "}:k:q:")).as("entries the pattern does not cover").isEqualTo(OTHERS);
-        assertThat(count(raw, cache, "}:k:p:")).as("covered entries the second pass left in Redis").isZero();
-        for (int i = 0; i < COVERED; i += 37) {
-          assertThat(join(writer.get(cache, "p:" + i)).isHit()).as("p:" + i + " served").isFalse();
-        }
-      } finally {
-        viaProxy.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-      }
-    } finally {
-      direct.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    }
-  }
-
-  private static long count(StatefulRedisConnection<String, String> raw, String cache, String marker) {
-    long found = 0;
-    ScanIterator<String> scan =
-        ScanIterator.scan(raw.sync(), ScanArgs.Builder.matches("tiercache:{" + cache + "}:k:*").limit(500));
-    while (scan.hasNext()) {
-      if (scan.next().contains(marker)) {
-        found++;
+      assertThat(proxy.cuts.get()).as("SCAN replies cut and replayed").isEqualTo(CUTS);
+      assertThat(rig.count(cache, "}:k:q:")).as("entries the pattern does not cover").isEqualTo(OTHERS);
+      assertThat(rig.count(cache, "}:k:p:")).as("covered entries the second pass left in Redis").isZero();
+      for (int i = 0; i < COVERED; i += 37) {
+        assertThat(join(rig.writer.get(cache, "p:" + i)).isHit()).as("p:" + i + " served").isFalse();
       }
     }
-    return found;
   }
 }
