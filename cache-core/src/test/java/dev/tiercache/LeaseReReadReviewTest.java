@@ -1,0 +1,318 @@
+package dev.tiercache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tiercache.spi.L2Read;
+import dev.tiercache.spi.L2Store;
+import dev.tiercache.testkit.ForwardingL2Store;
+import dev.tiercache.testkit.InMemoryL2Store;
+import dev.tiercache.testkit.TestCodec;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Review of fb2a968 (a waiter that takes the load lease over reads the L2 again): hostile things at the re-read, and
+ * the window the builder's javadoc admits.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LeaseReReadReviewTest {
+
+  private static final String CACHE = "rr";
+
+  private final InMemoryL2Store store = new InMemoryL2Store();
+  private final ExecutorService pool = Executors.newFixedThreadPool(4);
+
+  @AfterEach
+  void stop() {
+    pool.shutdownNow();
+  }
+
+  /** One instance's view of the shared store, with hooks. */
+  static final class Hooked extends ForwardingL2Store {
+    final AtomicInteger gets = new AtomicInteger();
+    final AtomicInteger leaseCalls = new AtomicInteger();
+    volatile boolean granted;
+    /** Before the n-th tryLease ({@link #beforeLeaseAt}), this runs. */
+    volatile int beforeLeaseAt = -1;
+    volatile Runnable beforeLease = () -> {};
+    /** The read after this instance was granted a lease (the re-read): replaces the call, once. */
+    volatile Function<L2Store, CompletableFuture<L2Read>> reRead;
+    /** After the n-th get returned ({@link #afterGetAt}), this runs. */
+    volatile int afterGetAt = -1;
+    volatile Runnable afterGet = () -> {};
+    final CountDownLatch released = new CountDownLatch(1);
+    final L2Store delegate;
+
+    Hooked(L2Store delegate) {
+      super(delegate);
+      this.delegate = delegate;
+    }
+
+    @Override
+    public CompletableFuture<L2Read> get(String cache, String key) {
+      int n = gets.incrementAndGet();
+      Function<L2Store, CompletableFuture<L2Read>> hook = reRead;
+      if (granted && hook != null) {
+        reRead = null;
+        return hook.apply(delegate);
+      }
+      CompletableFuture<L2Read> read = super.get(cache, key);
+      if (n == afterGetAt) {
+        afterGet.run();
+      }
+      return read;
+    }
+
+    @Override
+    public CompletableFuture<Boolean> tryLease(String cache, String key, String owner, Duration ttl) {
+      if (leaseCalls.incrementAndGet() == beforeLeaseAt) {
+        beforeLease.run();
+      }
+      CompletableFuture<Boolean> got = super.tryLease(cache, key, owner, ttl);
+      if (Boolean.TRUE.equals(got.getNow(false))) {
+        granted = true;
+      }
+      return got;
+    }
+
+    @Override
+    public CompletableFuture<Void> releaseLease(String cache, String key, String owner) {
+      return super.releaseLease(cache, key, owner).whenComplete((v, e) -> released.countDown());
+    }
+  }
+
+  private static TieredCache<String, String> leased(L2Store l2, Duration lease) {
+    return TieredCache.<String, String>builder(CACHE).keyCodec(k -> k).l2(l2).valueCodec(TestCodec.STRING)
+        .distributedSingleFlight(lease).build();
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      assertThat(latch.await(10, TimeUnit.SECONDS)).isTrue();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * The race of the fixed test: holder H loads and holds; the waiter W polls; before W's second tryLease (the
+   * poll's), H finishes (stores "value", releases). Then W is granted the lease and re-reads, through {@code reRead}.
+   */
+  private final class Race {
+    final Hooked holderStore = new Hooked(store);
+    final Hooked waiterStore = new Hooked(store);
+    final TieredCache<String, String> holder;
+    final TieredCache<String, String> waiter;
+    final AtomicInteger loads = new AtomicInteger();
+    final CountDownLatch holding = new CountDownLatch(1);
+    final CountDownLatch finishLoad = new CountDownLatch(1);
+    Future<String> held;
+
+    Race(Duration lease, Function<L2Store, CompletableFuture<L2Read>> reRead) {
+      holder = leased(holderStore, lease);
+      waiter = leased(waiterStore, lease);
+      waiterStore.beforeLeaseAt = 2;
+      waiterStore.beforeLease = () -> {
+        finishLoad.countDown();
+        LeaseReReadReviewTest.await(holderStore.released);
+      };
+      waiterStore.reRead = reRead;
+    }
+
+    Future<String> start() {
+      held = pool.submit(() -> holder.get("hot", k -> {
+        loads.incrementAndGet();
+        holding.countDown();
+        LeaseReReadReviewTest.await(finishLoad);
+        return "value";
+      }));
+      LeaseReReadReviewTest.await(holding);
+      return pool.submit(() -> waiter.get("hot", k -> {
+        loads.incrementAndGet();
+        return "loaded by the waiter";
+      }));
+    }
+
+    void close() {
+      holder.close();
+      waiter.close();
+    }
+  }
+
+  private boolean leaseFree() throws Exception {
+    boolean free = store.tryLease(CACHE, "hot", "probe", Duration.ofMillis(1)).get();
+    if (free) {
+      store.releaseLease(CACHE, "hot", "probe").get();
+    }
+    return free;
+  }
+
+  /**
+   * DEFECT (of the change): the re-read sits between the waiter's granted tryLease and the point where Loads.load
+   * records that it holds the lease. A store Error there (a store's bug; L2Tier rethrows Errors "the caller's to
+   * see") leaves the lease held until it expires: every other instance then waits out the whole lease. Before the
+   * change, nothing ran between a granted tryLease and the lease's release being guaranteed.
+   */
+  @Test
+  void anErrorOnTheReReadStillReleasesTheLease() throws Exception {
+    Duration lease = Duration.ofSeconds(3);
+    Race race = new Race(lease, l2 -> {
+      throw new AssertionError("store bug on the re-read");
+    });
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThatThrownBy(() -> waited.get(10, TimeUnit.SECONDS)).hasRootCauseMessage("store bug on the re-read");
+    boolean freeAfterError = leaseFree();
+    // What it costs: a third instance that misses (the key invalidated) waits for the stuck lease.
+    store.invalidateKey(CACHE, "hot").get();
+    TieredCache<String, String> third = leased(store, lease);
+    long start = System.nanoTime();
+    assertThat(third.get("hot", k -> "third")).isEqualTo("third");
+    Duration waitedOut = Duration.ofNanos(System.nanoTime() - start);
+    race.close();
+    third.close();
+    assertThat(freeAfterError)
+        .as("lease released after the re-read threw (third instance then waited %s ms)", waitedOut.toMillis())
+        .isTrue();
+  }
+
+  /** The re-read fails (L2 error): the waiter loads, with its first read's version; the lease is released. */
+  @Test
+  void aFailedReReadLoadsOnceMoreAndReleasesTheLease() throws Exception {
+    Race race = new Race(Duration.ofSeconds(20),
+        l2 -> CompletableFuture.failedFuture(new IllegalStateException("L2 hiccup")));
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("loaded by the waiter");
+    assertThat(race.loads.get()).as("loads").isEqualTo(2);
+    assertThat(leaseFree()).as("lease released").isTrue();
+    race.close();
+  }
+
+  /**
+   * An invalidation lands between the holder's write-back and the waiter's re-read: the waiter must not serve the
+   * holder's (now invalidated) value; it loads again and that load may be written back.
+   */
+  @Test
+  void anInvalidationBeforeTheReReadIsNotOvertaken() throws Exception {
+    Race race = new Race(Duration.ofSeconds(20), l2 -> {
+      l2.invalidateKey(CACHE, "hot").join();
+      return l2.get(CACHE, "hot");
+    });
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("loaded by the waiter");
+    assertThat(race.loads.get()).as("loads").isEqualTo(2);
+    assertThat(store.get(CACHE, "hot").get().entry()).isNotNull();
+    assertThat(leaseFree()).as("lease released").isTrue();
+    race.close();
+  }
+
+  /** Another instance's put lands before the re-read: the waiter serves it, does not load, releases the lease. */
+  @Test
+  void aPutBeforeTheReReadIsServed() throws Exception {
+    TieredCache<String, String> writer = leased(store, Duration.ofSeconds(20));
+    Race race = new Race(Duration.ofSeconds(20), l2 -> {
+      writer.put("hot", "put by another");
+      return l2.get(CACHE, "hot");
+    });
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("put by another");
+    assertThat(race.loads.get()).as("loads").isEqualTo(1);
+    assertThat(leaseFree()).as("lease released").isTrue();
+    race.close();
+    writer.close();
+  }
+
+  /** The lease expires during the re-read and a third instance takes it: two loads, the third's lease kept. */
+  @Test
+  void theLeaseExpiringDuringTheReReadDoesNotReleaseAnothersLease() throws Exception {
+    Duration lease = Duration.ofMillis(300);
+    CountDownLatch thirdDone = new CountDownLatch(1);
+    Hooked thirdStore = new Hooked(store);
+    TieredCache<String, String> third = leased(thirdStore, Duration.ofSeconds(20));
+    AtomicInteger thirdLoads = new AtomicInteger();
+    CountDownLatch thirdHolds = new CountDownLatch(1);
+    CountDownLatch thirdFinish = new CountDownLatch(1);
+    Race race = new Race(lease, l2 -> {
+      // The waiter's lease runs out; a third instance misses (invalidated) and takes the lease, and holds it.
+      l2.invalidateKey(CACHE, "hot").join();
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (System.nanoTime() - until < 0) {
+        try {
+          if (l2.tryLease(CACHE, "hot", "nobody", Duration.ofMillis(1)).get()) {
+            break;
+          }
+          Thread.sleep(20); // bounded poll for the waiter's 300 ms lease to lapse
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      pool.submit(() -> third.get("hot", k -> {
+        thirdLoads.incrementAndGet();
+        thirdHolds.countDown();
+        LeaseReReadReviewTest.await(thirdFinish);
+        return "third";
+      }));
+      LeaseReReadReviewTest.await(thirdHolds);
+      return l2.get(CACHE, "hot");
+    });
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("loaded by the waiter");
+    // The waiter released "its" lease in its finally: the third's must still be held.
+    assertThat(leaseFree()).as("third instance's lease still held").isFalse();
+    thirdFinish.countDown();
+    race.close();
+    third.close();
+  }
+
+  /**
+   * The window the javadoc admits: W's first read misses; H then loads, stores and releases entirely; W's first
+   * tryLease is granted and W loads again (no re-read on that path) and overwrites H's value with its own. Confirmed
+   * as documented: 2 loads; nothing worse (the write-back is conditional on W's read, so an invalidation or put in
+   * the window refuses it).
+   */
+  @Test
+  void theAdmittedWindowCostsOneMoreLoadAndNothingElse() throws Exception {
+    Hooked waiterStore = new Hooked(store);
+    TieredCache<String, String> holder = leased(store, Duration.ofSeconds(20));
+    TieredCache<String, String> waiter = leased(waiterStore, Duration.ofSeconds(20));
+    TieredCache<String, String> writer = leased(store, Duration.ofSeconds(20));
+    AtomicInteger loads = new AtomicInteger();
+    waiterStore.afterGetAt = 1;
+    waiterStore.afterGet = () -> {
+      assertThat(holder.get("hot", k -> {
+        loads.incrementAndGet();
+        return "value";
+      })).isEqualTo("value");
+      // Another instance's put in the same window: the waiter's late write-back must not overwrite it.
+      writer.put("hot", "newer");
+    };
+    assertThat(waiter.get("hot", k -> {
+      loads.incrementAndGet();
+      return "loaded by the waiter";
+    })).isEqualTo("loaded by the waiter");
+    assertThat(loads.get()).as("loads").isEqualTo(2);
+    assertThat(leaseFree()).as("lease released").isTrue();
+    assertThat(holder.get("hot2", k -> "x")).isEqualTo("x");
+    TieredCache<String, String> fresh = leased(store, Duration.ofSeconds(20));
+    assertThat(fresh.get("hot", k -> "fresh load")).as("L2 keeps the put").isEqualTo("newer");
+    holder.close();
+    waiter.close();
+    writer.close();
+    fresh.close();
+  }
+}
