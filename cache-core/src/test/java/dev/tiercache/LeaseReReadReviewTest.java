@@ -93,8 +93,16 @@ class LeaseReReadReviewTest {
   }
 
   private static TieredCache<String, String> leased(L2Store l2, Duration lease) {
-    return TieredCache.<String, String>builder(CACHE).keyCodec(k -> k).l2(l2).valueCodec(TestCodec.STRING)
-        .distributedSingleFlight(lease).build();
+    return leased(l2, lease, false);
+  }
+
+  private static TieredCache<String, String> leased(L2Store l2, Duration lease, boolean negative) {
+    TieredCacheBuilder<String, String> b = TieredCache.<String, String>builder(CACHE).keyCodec(k -> k).l2(l2)
+        .valueCodec(TestCodec.STRING).distributedSingleFlight(lease);
+    if (negative) {
+      b.negativeTtl(Duration.ofSeconds(30));
+    }
+    return b.build();
   }
 
   private static void await(CountDownLatch latch) {
@@ -117,11 +125,16 @@ class LeaseReReadReviewTest {
     final AtomicInteger loads = new AtomicInteger();
     final CountDownLatch holding = new CountDownLatch(1);
     final CountDownLatch finishLoad = new CountDownLatch(1);
+    volatile String holderValue = "value";
     Future<String> held;
 
     Race(Duration lease, Function<L2Store, CompletableFuture<L2Read>> reRead) {
-      holder = leased(holderStore, lease);
-      waiter = leased(waiterStore, lease);
+      this(lease, reRead, false);
+    }
+
+    Race(Duration lease, Function<L2Store, CompletableFuture<L2Read>> reRead, boolean negative) {
+      holder = leased(holderStore, lease, negative);
+      waiter = leased(waiterStore, lease, negative);
       waiterStore.beforeLeaseAt = 2;
       waiterStore.beforeLease = () -> {
         finishLoad.countDown();
@@ -135,7 +148,7 @@ class LeaseReReadReviewTest {
         loads.incrementAndGet();
         holding.countDown();
         LeaseReReadReviewTest.await(finishLoad);
-        return "value";
+        return holderValue;
       }));
       LeaseReReadReviewTest.await(holding);
       return pool.submit(() -> waiter.get("hot", k -> {
@@ -314,5 +327,113 @@ class LeaseReReadReviewTest {
     waiter.close();
     writer.close();
     fresh.close();
+  }
+
+  /**
+   * The re-read returns the holder's value, but an invalidation made on the waiter's own instance overtook it (read,
+   * then invalidated, then answered): the waiter must not serve it, and its own write-back must be refused.
+   */
+  @Test
+  void aReReadOvertakenByALocalInvalidationIsNotServed() throws Exception {
+    AtomicInteger invalidated = new AtomicInteger();
+    Race[] race = new Race[1];
+    race[0] = new Race(Duration.ofSeconds(20), l2 -> {
+      CompletableFuture<L2Read> read = l2.get(CACHE, "hot");
+      Future<?> inv = pool.submit(() -> race[0].waiter.invalidateKey("hot"));
+      try {
+        inv.get(5, TimeUnit.SECONDS);
+        invalidated.incrementAndGet();
+      } catch (Exception e) {
+        throw new IllegalStateException("the invalidation did not return", e);
+      }
+      return read;
+    });
+    Future<String> waited = race[0].start();
+    assertThat(race[0].held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("loaded by the waiter");
+    assertThat(invalidated.get()).isEqualTo(1);
+    assertThat(race[0].loads.get()).as("loads").isEqualTo(2);
+    assertThat(leaseFree()).as("lease released").isTrue();
+    race[0].close();
+  }
+
+  /** The holder cached an absence: the waiter's re-read serves it (null) and does not load. */
+  @Test
+  void aCachedAbsenceOnTheReReadIsServed() throws Exception {
+    Race race = new Race(Duration.ofSeconds(20), l2 -> l2.get(CACHE, "hot"), true);
+    race.holderValue = null;
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isNull();
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isNull();
+    assertThat(race.loads.get()).as("loads").isEqualTo(1);
+    assertThat(leaseFree()).as("lease released").isTrue();
+    race.close();
+  }
+
+  /** An undecodable entry on the re-read: the waiter loads and overwrites it (as on a first read). */
+  @Test
+  void anUndecodableReReadLoadsAndReleases() throws Exception {
+    Race race = new Race(Duration.ofSeconds(20), l2 -> CompletableFuture.completedFuture(new L2Read(
+        new dev.tiercache.spi.L2Entry("foreign", new byte[] {1, 2}, Tags.empty()),
+        l2.get(CACHE, "hot").join().version())));
+    Future<String> waited = race.start();
+    assertThat(race.held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+    assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("loaded by the waiter");
+    assertThat(race.loads.get()).as("loads").isEqualTo(2);
+    assertThat(leaseFree()).as("lease released").isTrue();
+    race.close();
+  }
+
+  /** Three waiters all try the lease right after the holder released it: one is granted, nobody loads again. */
+  @Test
+  void threeWaitersRacingForTheReleasedLeaseLoadNothing() throws Exception {
+    int n = 3;
+    Hooked holderStore = new Hooked(store);
+    TieredCache<String, String> holder = leased(holderStore, Duration.ofSeconds(20));
+    CountDownLatch arrived = new CountDownLatch(n);
+    CountDownLatch go = new CountDownLatch(1);
+    AtomicInteger loads = new AtomicInteger();
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch finishLoad = new CountDownLatch(1);
+    ExecutorService more = Executors.newFixedThreadPool(n + 1);
+    try {
+      Future<String> held = more.submit(() -> holder.get("hot", k -> {
+        loads.incrementAndGet();
+        holding.countDown();
+        await(finishLoad);
+        return "value";
+      }));
+      await(holding);
+      java.util.List<TieredCache<String, String>> waiters = new java.util.ArrayList<>();
+      java.util.List<Future<String>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        Hooked ws = new Hooked(store);
+        ws.beforeLeaseAt = 2;
+        ws.beforeLease = () -> {
+          arrived.countDown();
+          await(go);
+        };
+        TieredCache<String, String> w = leased(ws, Duration.ofSeconds(20));
+        waiters.add(w);
+        results.add(more.submit(() -> w.get("hot", k -> {
+          loads.incrementAndGet();
+          return "again";
+        })));
+      }
+      await(arrived);
+      finishLoad.countDown();
+      assertThat(held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+      await(holderStore.released);
+      go.countDown();
+      for (Future<String> r : results) {
+        assertThat(r.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+      }
+      assertThat(loads.get()).as("loads").isEqualTo(1);
+      assertThat(leaseFree()).as("lease released").isTrue();
+      holder.close();
+      waiters.forEach(TieredCache::close);
+    } finally {
+      more.shutdownNow();
+    }
   }
 }
