@@ -92,6 +92,10 @@ final class Loads<K, V> {
           L2Read filled = awaited.read();
           if (awaited.leaseTaken()) {
             leaseOwner = instanceId;
+            // The holder may have stored its value and released its lease since the poll's read: read again, now
+            // that no other instance loads, or the key would be loaded twice. After the lease is recorded, so that
+            // the finally below releases it whatever this read throws.
+            filled = l2.get(k);
           }
           L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
           if (found != null && served(k, flight, found)) {
@@ -189,9 +193,7 @@ final class Loads<K, V> {
         return new OtherLoad(read, false);
       }
       if (l2.tryLease(k, instanceId, loadLease)) {
-        // The holder may have stored its value and released its lease since the read above: read again, now that no
-        // other instance loads, or the key would be loaded twice.
-        return new OtherLoad(l2.get(k), true);
+        return new OtherLoad(read, true);
       }
     }
     return new OtherLoad(read, false);

@@ -3,10 +3,7 @@ package dev.tiercache.redis;
 import static dev.tiercache.redis.StoreKit.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tiercache.TieredCache;
-import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.testing.RedisExtension;
-import io.lettuce.core.RedisClient;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -15,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -29,6 +27,8 @@ class RedisExhaustedLeaseTest {
 
   @RegisterExtension static final RedisExtension REDIS = RedisExtension.standalone();
 
+  private static final Duration LEASE = Duration.ofSeconds(20);
+
   private static TierSession session;
 
   @BeforeAll
@@ -41,32 +41,11 @@ class RedisExhaustedLeaseTest {
     session.close();
   }
 
-  private static final class Node implements AutoCloseable {
-    final RedisClient client = RedisClient.create(REDIS.uri());
-    final RedisTier tier = RedisTier.create(client);
-    final TieredCache<String, String> cache;
-
-    Node(String name) {
-      cache = TieredCache.<String, String>builder(name)
-          .keyCodec(k -> k)
-          .l2(tier)
-          .valueCodec(ValueCodecs.string())
-          .distributedSingleFlight(Duration.ofSeconds(20))
-          .build();
-    }
-
-    @Override
-    public void close() {
-      cache.close();
-      tier.close();
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    }
-  }
-
   @Test
   void aWaiterOnALeaseInAnExhaustedBucketLoadsOnceTheHolderIsDone() throws Exception {
     String cache = uniqueName("lease-end");
-    try (Node a = new Node(cache); Node b = new Node(cache)) {
+    try (LeasedNode a = new LeasedNode(REDIS.uri(), cache, LEASE, UnaryOperator.identity());
+        LeasedNode b = new LeasedNode(REDIS.uri(), cache, LEASE, UnaryOperator.identity())) {
       a.cache.put("k", "old");
       session.redis.set(StoreKit.meta(cache, "clock"), Long.toString(SeenVersions.MAX_VERSION));
       CountDownLatch entered = new CountDownLatch(1);
