@@ -226,8 +226,20 @@ final class L2Tier<V> {
     return attempt("lease", () -> store.tryLease(cache, key, owner, ttl), Boolean.TRUE);
   }
 
+  /**
+   * Releases a load lease. With the breaker open it is still sent, past the breaker and without waiting: a lease left
+   * held keeps every other instance waiting out its whole length before it may load, while a release that fails
+   * costs nothing (the lease expires by itself) and keeps no caller waiting.
+   */
   void releaseLease(String key, String owner) {
-    attempt("lease", () -> store.releaseLease(cache, key, owner).thenApply(v -> Boolean.TRUE), Boolean.FALSE);
+    Object outcome = run("lease", () -> store.releaseLease(cache, key, owner));
+    if (outcome == CIRCUIT_OPEN) {
+      try {
+        store.releaseLease(cache, key, owner).exceptionally(failed -> null);
+      } catch (RuntimeException failedAtOnce) {
+        // as above: the lease expires by itself
+      }
+    }
   }
 
   /**
