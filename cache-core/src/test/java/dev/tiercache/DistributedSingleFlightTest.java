@@ -176,8 +176,13 @@ class DistributedSingleFlightTest {
 
   /** An instance of cache {@code name} on {@code l2} with distributed single-flight. */
   private static TieredCache<String, String> leased(String name, dev.tiercache.spi.L2Store l2, Duration lease) {
+    return leasedBuilder(name, l2, lease).build();
+  }
+
+  /** The builder of {@link #leased}, for tests of load leases that add settings of their own. */
+  static TieredCacheBuilder<String, String> leasedBuilder(String name, dev.tiercache.spi.L2Store l2, Duration lease) {
     return TieredCache.<String, String>builder(name).keyCodec(k -> k).l2(l2).valueCodec(TestCodec.STRING)
-        .distributedSingleFlight(lease).build();
+        .distributedSingleFlight(lease);
   }
 
   @Test

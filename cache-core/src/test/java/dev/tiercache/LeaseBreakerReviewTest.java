@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tiercache.spi.L2Read;
 import dev.tiercache.testkit.ForwardingL2Store;
 import dev.tiercache.testkit.InMemoryL2Store;
-import dev.tiercache.testkit.TestCodec;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -38,11 +37,9 @@ class LeaseBreakerReviewTest {
     CircuitBreakerConfig breaker = CircuitBreakerConfig.custom().slidingWindowSize(2).minimumNumberOfCalls(2)
         .failureRateThreshold(50).waitDurationInOpenState(Duration.ofSeconds(30)).build();
     Duration lease = Duration.ofSeconds(4);
-    TieredCache<String, String> holder = TieredCache.<String, String>builder("brk").keyCodec(k -> k)
-        .l2(failingOthers).valueCodec(TestCodec.STRING).distributedSingleFlight(lease).l2CircuitBreaker(breaker)
-        .build();
-    TieredCache<String, String> waiter = TieredCache.<String, String>builder("brk").keyCodec(k -> k).l2(store)
-        .valueCodec(TestCodec.STRING).distributedSingleFlight(lease).build();
+    TieredCache<String, String> holder =
+        DistributedSingleFlightTest.leasedBuilder("brk", failingOthers, lease).l2CircuitBreaker(breaker).build();
+    TieredCache<String, String> waiter = DistributedSingleFlightTest.leasedBuilder("brk", store, lease).build();
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       CountDownLatch holding = new CountDownLatch(1);

@@ -7,7 +7,6 @@ import dev.tiercache.spi.L2Read;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.testkit.ForwardingL2Store;
 import dev.tiercache.testkit.InMemoryL2Store;
-import dev.tiercache.testkit.TestCodec;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -97,8 +96,7 @@ class LeaseReReadReviewTest {
   }
 
   private static TieredCache<String, String> leased(L2Store l2, Duration lease, boolean negative) {
-    TieredCacheBuilder<String, String> b = TieredCache.<String, String>builder(CACHE).keyCodec(k -> k).l2(l2)
-        .valueCodec(TestCodec.STRING).distributedSingleFlight(lease);
+    TieredCacheBuilder<String, String> b = DistributedSingleFlightTest.leasedBuilder(CACHE, l2, lease);
     if (negative) {
       b.negativeTtl(Duration.ofSeconds(30));
     }
@@ -267,17 +265,9 @@ class LeaseReReadReviewTest {
     Race race = new Race(lease, l2 -> {
       // The waiter's lease runs out; a third instance misses (invalidated) and takes the lease, and holds it.
       l2.invalidateKey(CACHE, "hot").join();
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (System.nanoTime() - until < 0) {
-        try {
-          if (l2.tryLease(CACHE, "hot", "nobody", Duration.ofMillis(1)).get()) {
-            break;
-          }
-          Thread.sleep(20); // bounded poll for the waiter's 300 ms lease to lapse
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      }
+      // Until the waiter's 300 ms lease has lapsed (a probe lease of 1 ms is granted).
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+          .until(() -> l2.tryLease(CACHE, "hot", "nobody", Duration.ofMillis(1)).get());
       pool.submit(() -> third.get("hot", k -> {
         thirdLoads.incrementAndGet();
         thirdHolds.countDown();
