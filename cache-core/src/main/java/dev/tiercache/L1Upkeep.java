@@ -15,7 +15,10 @@ import org.slf4j.LoggerFactory;
  *   <li>After an L1 fill by a read, on the reading thread once the fill has released the key's stripe: handing it to
  *       a pool woke a thread on every fill, about 15 us of an L2 hit on two cores (benchmarks, suite 2). With an
  *       expiry, a reader whose fill finds a backlog expires it, as in a Caffeine cache whose executor runs tasks on
- *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long.
+ *       the caller's thread; under the stripe it kept the stripe's installs and writes waiting as long. A load runs
+ *       it after its flight completed, so the readers that joined the load (waiting in {@code get} or {@code getAll})
+ *       do not wait for it; a {@code getAsync} caller's future completes after it ({@link #afterUpkeep}), and a load
+ *       nested in another's loader runs its upkeep before the outer load completes.
  *   <li>After a put in a cache with an L2, likewise after the stripe; after a local removal in such a cache, and
  *       after the removal of a key another instance invalidated (on the bus's delivering thread, where a pool thread
  *       woken for every delivered key was part of the cross-node invalidation latency, suite 5), inline. These three
@@ -48,6 +51,8 @@ final class L1Upkeep {
      * that throws must not keep the others from running, or their caches would schedule no drain again.
      */
     List<Runnable> more;
+    /** What {@link #afterUpkeep} queued while deferring: run once the deferred upkeep has. */
+    List<Runnable> after;
 
     void defer(Runnable task) {
       if (deferred == null) {
@@ -117,6 +122,8 @@ final class L1Upkeep {
     } finally {
       scope.deferring = false;
       Runnable deferred = scope.deferred;
+      List<Runnable> after = scope.after;
+      scope.after = null;
       if (deferred != null) {
         List<Runnable> more = scope.more;
         scope.deferred = null;
@@ -129,7 +136,29 @@ final class L1Upkeep {
           }
         });
       }
+      if (after != null) {
+        after.forEach(L1Upkeep::runLogged);
+      }
     }
+  }
+
+  /**
+   * Runs {@code task} (what hands a load's result to user code: a {@code getAsync} caller's future, whose callbacks
+   * run on the completing thread) where no upkeep waits for it to end: now outside a {@link #fillAfterLock} scope,
+   * and inside one on this thread once the scope's deferred upkeep has run. Run inside the scope, a callback would
+   * hold back the upkeep Caffeine scheduled, and until that has run Caffeine schedules no other: the L1 would neither
+   * evict nor expire for as long as it ran.
+   */
+  static void afterUpkeep(Runnable task) {
+    Scope scope = SCOPE.get();
+    if (!scope.deferring) {
+      task.run();
+      return;
+    }
+    if (scope.after == null) {
+      scope.after = new ArrayList<>(2);
+    }
+    scope.after.add(task);
   }
 
   /**

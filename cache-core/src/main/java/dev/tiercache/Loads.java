@@ -115,20 +115,29 @@ final class Loads<K, V> {
         }
         // Fail-safe: the loader failed, an expired value is at hand and nothing invalidated it.
         metrics.staleServed();
-        l1.keepServing(k, stale);
-        finish(k, flight, stale.value);
+        finishAhead(() -> {
+          l1.keepServing(k, stale);
+          finish(k, flight, stale.value);
+          return true;
+        });
         return;
       }
       long loadNanos = System.nanoTime() - start;
-      if (value != null || cacheAbsent) {
+      boolean kept = value != null || cacheAbsent;
+      if (kept) {
         // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
         L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags());
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
-        l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
       }
-      finish(k, flight, value);
+      finishAhead(() -> {
+        if (kept) {
+          l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
+        }
+        finish(k, flight, value);
+        return true;
+      });
     } catch (Throwable t) {
       flights.remove(k, flight);
       flight.result.completeExceptionally(t);
@@ -151,11 +160,24 @@ final class Loads<K, V> {
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
     flight.widen(found.tags());
-    if (!admit(k, found.value(), found.tags(), flight.stamp)) {
-      return false;
-    }
-    finish(k, flight, found.value());
-    return true;
+    return finishAhead(() -> {
+      if (!admit(k, found.value(), found.tags(), flight.stamp)) {
+        return false;
+      }
+      finish(k, flight, found.value());
+      return true;
+    });
+  }
+
+  /**
+   * Runs the installs and completions of {@code finishing} ahead of the L1 upkeep they schedule, which then runs on
+   * this thread ({@link L1Upkeep#fillAfterLock}): the readers waiting for the flights get their values at once, and
+   * only this thread, which loaded, waits while that upkeep expires a backlog of entries past their TTL, however many.
+   * User code does not run in between: a {@code getAsync} caller's future, whose callbacks run on the completing
+   * thread, completes after the upkeep ({@link Waits#forAsync}), so such a caller still waits for it.
+   */
+  private static boolean finishAhead(java.util.function.BooleanSupplier finishing) {
+    return L1Upkeep.fillAfterLock(finishing);
   }
 
   /**
@@ -280,18 +302,22 @@ final class Loads<K, V> {
     if (reads == null) {
       return count;
     }
-    int left = 0;
-    for (int j = 0; j < count; j++) {
-      String k = batch.keys[at[j]];
-      L2Tier.Hit<V> hit = l2.decode(reads[j]);
-      if (hit != null && served(k, flights[j], hit)) {
-        continue;
+    int[] left = {0};
+    // One upkeep for the batch, after every flight it served finished.
+    finishAhead(() -> {
+      for (int j = 0; j < count; j++) {
+        String k = batch.keys[at[j]];
+        L2Tier.Hit<V> hit = l2.decode(reads[j]);
+        if (hit != null && served(k, flights[j], hit)) {
+          continue;
+        }
+        at[left[0]] = at[j];
+        flights[left[0]] = flights[j];
+        versions[left[0]++] = reads[j].version();
       }
-      at[left] = at[j];
-      flights[left] = flights[j];
-      versions[left++] = reads[j].version();
-    }
-    return left;
+      return true;
+    });
+    return left[0];
   }
 
   /**
@@ -327,13 +353,16 @@ final class Loads<K, V> {
       l2.putIfCurrent(present, false);
       l2.putIfCurrent(absent, true);
     }
-    for (int j = 0; j < count; j++) {
-      String k = batch.keys[at[j]];
-      V value = values.get(j);
-      if (value != null || cacheAbsent) {
-        l1.install(k, value, tags, stamp);
+    finishAhead(() -> {
+      for (int j = 0; j < count; j++) {
+        String k = batch.keys[at[j]];
+        V value = values.get(j);
+        if (value != null || cacheAbsent) {
+          l1.install(k, value, tags, stamp);
+        }
+        finish(k, flights[j], value);
       }
-      finish(k, flights[j], value);
-    }
+      return true;
+    });
   }
 }

@@ -69,7 +69,17 @@ final class Waits<V> {
    * it fails with a {@link TimeoutException} when the load outlives it.
    */
   CompletableFuture<V> forAsync(String key, Flight<V> flight) {
-    CompletableFuture<V> mine = flight.result.copy();
+    CompletableFuture<V> mine = new CompletableFuture<>();
+    // Completed after the loading thread's upkeep (L1Upkeep.afterUpkeep), never inside it: the caller's callbacks run
+    // on the completing thread, and the L1 neither evicts nor expires while the upkeep it scheduled waits for them.
+    flight.result.whenComplete((value, failure) -> L1Upkeep.afterUpkeep(() -> {
+      if (failure == null) {
+        mine.complete(value);
+      } else {
+        // As copy() would: the failure in a CompletionException.
+        mine.completeExceptionally(failure instanceof CompletionException ? failure : new CompletionException(failure));
+      }
+    }));
     if (timeoutNanos == 0) {
       return mine;
     }

@@ -2,6 +2,8 @@ package dev.tiercache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tiercache.codec.ValueCodecs;
+import dev.tiercache.spi.L2Store;
 import dev.tiercache.testkit.ExpiryBacklog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
@@ -37,13 +39,21 @@ class FillUpkeepStallTest {
      * that all expired a minute ago (none expired yet by Caffeine), and this gate armed.
      */
     TieredCache<String, String> expiredBacklog(String name, int entries) {
+      return expiredBacklog(name, entries, null);
+    }
+
+    /** As {@link #expiredBacklog(String, int)}, in front of an L2 when {@code l2} is not null. */
+    TieredCache<String, String> expiredBacklog(String name, int entries, L2Store l2) {
       long[] now = {1};
-      TieredCache<String, String> cache = TieredCache.<String, String>builder(name)
+      TieredCacheBuilder<String, String> builder = TieredCache.<String, String>builder(name)
           .keyCodec(k -> k)
           .l1(l1 -> l1.maximumSize(1_000_000).expireAfterWrite(Duration.ofMinutes(1)))
           .ticker(() -> now[0])
-          .meterRegistry(this)
-          .build();
+          .meterRegistry(this);
+      if (l2 != null) {
+        builder.l2(l2).valueCodec(ValueCodecs.string());
+      }
+      TieredCache<String, String> cache = builder.build();
       ExpiryBacklog.fill(cache, entries);
       assertThat(cache.estimatedL1Size()).isEqualTo(entries);
       now[0] += TimeUnit.MINUTES.toNanos(2);
