@@ -1,0 +1,263 @@
+package dev.tiercache.redis;
+
+import static dev.tiercache.redis.StoreKit.uniqueName;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tiercache.Invalidation;
+import dev.tiercache.TieredCache;
+import dev.tiercache.codec.ValueCodecs;
+import dev.tiercache.redis.testing.RedisExtension;
+import dev.tiercache.redis.testing.TcpProxy;
+import dev.tiercache.spi.L2Store;
+import dev.tiercache.testkit.ForwardingL2Store;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review of 3428b43 (a lease holder whose breaker is open still releases its lease, past the breaker and without
+ * waiting) on a real Redis.
+ *
+ * <p>Held: a release that reaches Redis late, after the lease expired and another instance took it, leaves the other
+ * instance's lease alone (its owner token differs), and only one load happens in that window; the holder's get does
+ * not wait for the release; a cache or tier closed during the load neither throws out of get nor hangs.
+ *
+ * <p>Defect, pre-existing (not of 3428b43; the lease's owner token is older): the owner token of a lease is the
+ * cache instance's id, not the load's. An instance runs two loads of one key at once whenever the first is detached
+ * (an invalidation covering the key, or the load timeout): the second load's tryLease is granted by the first load's
+ * lease (TAKE_LEASE answers 1 to the owner that holds it), and the first load's release then deletes the lease the
+ * second load is loading under. Another instance takes the lease at once and loads concurrently.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class RedisLeaseReleaseReviewTest {
+
+  @RegisterExtension static final RedisExtension REDIS = RedisExtension.standalone();
+
+  private static TierSession session;
+
+  @BeforeAll
+  static void connect() {
+    session = new TierSession(REDIS.uri());
+  }
+
+  @AfterAll
+  static void disconnect() {
+    session.close();
+  }
+
+  private static String leaseKey(String cache, String key) {
+    return StoreKit.meta(cache, "l:" + key);
+  }
+
+  /** One instance of a leased cache on its own client, with the breaker and the L2 timeout given. */
+  private static final class Node implements AutoCloseable {
+    final TieredCache<String, String> cache;
+    final RedisClient client;
+    final RedisTier tier;
+    final List<CompletableFuture<Void>> releases = new ArrayList<>();
+    final AtomicInteger releaseCalls = new AtomicInteger();
+
+    Node(RedisURI uri, String name, Duration lease, CircuitBreakerConfig breaker, Duration l2Timeout) {
+      client = RedisClient.create(uri);
+      tier = RedisTier.create(client);
+      L2Store recorded = new ForwardingL2Store(tier) {
+        @Override
+        public CompletableFuture<Void> releaseLease(String c, String key, String owner) {
+          releaseCalls.incrementAndGet();
+          CompletableFuture<Void> sent = super.releaseLease(c, key, owner);
+          synchronized (releases) {
+            releases.add(sent);
+          }
+          return sent;
+        }
+      };
+      var builder = TieredCache.<String, String>builder(name).keyCodec(k -> k).l2(recorded)
+          .valueCodec(ValueCodecs.string()).distributedSingleFlight(lease).l2Timeout(l2Timeout);
+      if (breaker != null) {
+        builder.l2CircuitBreaker(breaker);
+      }
+      cache = builder.build();
+    }
+
+    CompletableFuture<Void> lastRelease() {
+      synchronized (releases) {
+        return releases.isEmpty() ? null : releases.get(releases.size() - 1);
+      }
+    }
+
+    @Override
+    public void close() {
+      cache.close();
+      tier.close();
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+
+  /** Opens after two failed calls and stays open for the test. */
+  private static CircuitBreakerConfig opensAfterTwoFailures() {
+    return CircuitBreakerConfig.custom().slidingWindowSize(2).minimumNumberOfCalls(2).failureRateThreshold(50)
+        .waitDurationInOpenState(Duration.ofSeconds(60)).build();
+  }
+
+  private static String blockingLoad(CountDownLatch started, CountDownLatch finish, AtomicInteger loads, String value) {
+    loads.incrementAndGet();
+    started.countDown();
+    try {
+      finish.await(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return value;
+  }
+
+  /**
+   * The brief's main case. The holder reaches Redis through a proxy that goes silent during its load: its L2 calls
+   * time out, its breaker opens, and its release (sent past the breaker) sits in the proxy while the lease expires and
+   * a second instance takes the lease and loads. The release then lands: it must not delete the second instance's
+   * lease, and a third instance must wait for the second's load instead of loading too.
+   */
+  @Test
+  void aReleaseThatLandsAfterAnotherInstanceTookTheLeaseLeavesThatLeaseAlone() throws Exception {
+    String cache = uniqueName("late");
+    Duration lease = Duration.ofMillis(1500);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    AtomicInteger loads = new AtomicInteger();
+    AtomicInteger thirdLoads = new AtomicInteger();
+    try (TcpProxy proxy = new TcpProxy(REDIS.host(), REDIS.port());
+        Node holder = new Node(proxy.uri(REDIS.uri()), cache, lease, opensAfterTwoFailures(), Duration.ofMillis(200));
+        Node second = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500));
+        Node third = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500))) {
+      CountDownLatch holding = new CountDownLatch(1);
+      CountDownLatch finishHolder = new CountDownLatch(1);
+      Future<String> held = pool.submit(() -> holder.cache.get("k",
+          k -> blockingLoad(holding, finishHolder, loads, "holder's")));
+      assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+      String holderToken = session.redis.get(leaseKey(cache, "k"));
+      assertThat(holderToken).as("the holder's lease").isNotNull();
+
+      proxy.mode(TcpProxy.Mode.SILENT);
+      // Two L2 reads that time out open the holder's breaker while it holds the lease.
+      holder.cache.get("other1", o -> "o");
+      holder.cache.get("other2", o -> "o");
+      assertThat(holder.cache.status().l2Circuit()).isEqualTo("open");
+
+      long releasedAt = System.nanoTime();
+      finishHolder.countDown();
+      assertThat(held.get(10, TimeUnit.SECONDS)).isEqualTo("holder's");
+      Duration holderTook = Duration.ofNanos(System.nanoTime() - releasedAt);
+      CompletableFuture<Void> release = holder.lastRelease();
+      assertThat(release).as("the holder sent a release past its open breaker").isNotNull();
+      assertThat(release).as("the release is held by the silent proxy").isNotDone();
+      assertThat(holderTook).as("the holder's get waited %s ms for its release", holderTook.toMillis())
+          .isLessThan(Duration.ofMillis(150));
+
+      // The holder's lease runs out while its release is held back; the second instance takes the lease and loads.
+      await().atMost(Duration.ofSeconds(5)).until(() -> session.redis.exists(leaseKey(cache, "k")) == 0);
+      CountDownLatch secondLoading = new CountDownLatch(1);
+      CountDownLatch finishSecond = new CountDownLatch(1);
+      Future<String> secondGot = pool.submit(() -> second.cache.get("k",
+          k -> blockingLoad(secondLoading, finishSecond, loads, "second's")));
+      assertThat(secondLoading.await(10, TimeUnit.SECONDS)).isTrue();
+      String secondToken = session.redis.get(leaseKey(cache, "k"));
+      assertThat(secondToken).as("the second instance's lease").isNotNull().isNotEqualTo(holderToken);
+
+      // The late release lands.
+      proxy.mode(TcpProxy.Mode.PASS);
+      release.get(10, TimeUnit.SECONDS);
+      assertThat(session.redis.get(leaseKey(cache, "k")))
+          .as("the second instance's lease after the holder's late release landed").isEqualTo(secondToken);
+
+      // A third instance waits for the second's load: it does not load while the lease is held.
+      CountDownLatch thirdLoaded = new CountDownLatch(1);
+      Future<String> thirdGot = pool.submit(() -> third.cache.get("k", k -> {
+        thirdLoads.incrementAndGet();
+        thirdLoaded.countDown();
+        return "third's";
+      }));
+      assertThat(thirdLoaded.await(1, TimeUnit.SECONDS)).as("the third instance loaded while the lease was held")
+          .isFalse();
+      finishSecond.countDown();
+      assertThat(secondGot.get(10, TimeUnit.SECONDS)).isEqualTo("second's");
+      assertThat(thirdGot.get(10, TimeUnit.SECONDS)).isEqualTo("second's");
+      assertThat(loads.get()).as("loads by the holder and the second instance").isEqualTo(2);
+      assertThat(thirdLoads.get()).as("loads by the third instance").isZero();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * The defect. Instance A loads "k" under its lease; an invalidation of "k" on A detaches that load, so A's next
+   * reader starts a second load. Its tryLease is granted by the first load's lease (same owner token). The first load
+   * then finishes and releases "its" lease, which is the lease the second load is loading under.
+   *
+   * <p>Expected: while A's second load runs, the lease stays in Redis and instance B waits for it (B loads nothing;
+   * it gets A's value). Observed (at the commit under review): the lease is gone as soon as A's first load returns,
+   * and B takes it at once and loads while A's second load is still running: two concurrent loader calls across the
+   * cluster for one key, with distributed single-flight on.
+   */
+  @Test
+  void aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad() throws Exception {
+    String cache = uniqueName("own");
+    Duration lease = Duration.ofSeconds(20);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    AtomicInteger loadsA = new AtomicInteger();
+    AtomicInteger loadsB = new AtomicInteger();
+    try (Node a = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500));
+        Node b = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500))) {
+      CountDownLatch firstLoading = new CountDownLatch(1);
+      CountDownLatch finishFirst = new CountDownLatch(1);
+      Future<String> first = pool.submit(() -> a.cache.get("k",
+          k -> blockingLoad(firstLoading, finishFirst, loadsA, "first")));
+      assertThat(firstLoading.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(session.redis.exists(leaseKey(cache, "k"))).as("A's lease").isEqualTo(1);
+
+      // A write elsewhere invalidates the key on A while its load runs: the load is detached.
+      a.cache.invalidate(Invalidation.key("k"));
+      CountDownLatch secondLoading = new CountDownLatch(1);
+      CountDownLatch finishSecond = new CountDownLatch(1);
+      Future<String> second = pool.submit(() -> a.cache.get("k",
+          k -> blockingLoad(secondLoading, finishSecond, loadsA, "second")));
+      assertThat(secondLoading.await(10, TimeUnit.SECONDS)).as("A's second load started").isTrue();
+      assertThat(session.redis.exists(leaseKey(cache, "k"))).as("lease while A's two loads run").isEqualTo(1);
+
+      finishFirst.countDown();
+      assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo("first");
+      long leasePttl = session.redis.pttl(leaseKey(cache, "k"));
+
+      CountDownLatch bLoaded = new CountDownLatch(1);
+      Future<String> fromB = pool.submit(() -> b.cache.get("k", k -> {
+        loadsB.incrementAndGet();
+        bLoaded.countDown();
+        return "B's";
+      }));
+      boolean bLoadedDuringSecond = bLoaded.await(2, TimeUnit.SECONDS);
+      finishSecond.countDown();
+      assertThat(second.get(10, TimeUnit.SECONDS)).isEqualTo("second");
+      String gotB = fromB.get(30, TimeUnit.SECONDS);
+      assertThat(bLoadedDuringSecond)
+          .as("B loaded while A's second load was running (lease pttl after A's first load returned: %s ms, -2 ="
+              + " no lease; B got %s)", leasePttl, gotB)
+          .isFalse();
+      assertThat(loadsB.get()).as("B's loads").isZero();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+}
