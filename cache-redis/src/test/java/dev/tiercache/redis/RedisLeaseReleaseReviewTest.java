@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,25 +62,36 @@ class RedisLeaseReleaseReviewTest {
     session.close();
   }
 
-  private static String leaseKey(String cache, String key) {
+  static String leaseKey(String cache, String key) {
     return StoreKit.meta(cache, "l:" + key);
   }
 
   /** One instance of a leased cache on its own client, with the breaker and the L2 timeout given. */
-  private static final class Node implements AutoCloseable {
+  static final class Node implements AutoCloseable {
     final TieredCache<String, String> cache;
     final RedisClient client;
     final RedisTier tier;
     final List<CompletableFuture<Void>> releases = new ArrayList<>();
     final AtomicInteger releaseCalls = new AtomicInteger();
+    /** Run before each release is sent (a test's hook: it may throw, as a store's bug would). */
+    volatile Runnable beforeRelease = () -> { };
 
     Node(RedisURI uri, String name, Duration lease, CircuitBreakerConfig breaker, Duration l2Timeout) {
+      this(uri, name, lease, breaker, l2Timeout, null);
+    }
+
+    Node(RedisURI uri, String name, Duration lease, CircuitBreakerConfig breaker, Duration l2Timeout,
+        io.lettuce.core.ClientOptions options) {
       client = RedisClient.create(uri);
+      if (options != null) {
+        client.setOptions(options);
+      }
       tier = RedisTier.create(client);
       L2Store recorded = new ForwardingL2Store(tier) {
         @Override
         public CompletableFuture<Void> releaseLease(String c, String key, String owner) {
           releaseCalls.incrementAndGet();
+          beforeRelease.run();
           CompletableFuture<Void> sent = super.releaseLease(c, key, owner);
           synchronized (releases) {
             releases.add(sent);
@@ -110,12 +122,12 @@ class RedisLeaseReleaseReviewTest {
   }
 
   /** Opens after two failed calls and stays open for the test. */
-  private static CircuitBreakerConfig opensAfterTwoFailures() {
+  static CircuitBreakerConfig opensAfterTwoFailures() {
     return CircuitBreakerConfig.custom().slidingWindowSize(2).minimumNumberOfCalls(2).failureRateThreshold(50)
         .waitDurationInOpenState(Duration.ofSeconds(60)).build();
   }
 
-  private static String blockingLoad(CountDownLatch started, CountDownLatch finish, AtomicInteger loads, String value) {
+  static String blockingLoad(CountDownLatch started, CountDownLatch finish, AtomicInteger loads, String value) {
     loads.incrementAndGet();
     started.countDown();
     try {
@@ -258,6 +270,156 @@ class RedisLeaseReleaseReviewTest {
       assertThat(loadsB.get()).as("B's loads").isZero();
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Runs a leased load on {@code node} of "k" whose loader calls {@code during} (on the loading thread) and then
+   * returns "value" or throws what {@code during} throws; returns the outcome of get and the lease's state after.
+   */
+  private record Outcome(String value, Throwable thrown, Duration took, boolean leaseLeft) {}
+
+  private Outcome leasedLoad(TieredCache<String, String> cache, String name, Runnable during) throws Exception {
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      CountDownLatch loading = new CountDownLatch(1);
+      CountDownLatch go = new CountDownLatch(1);
+      AtomicReference<Long> doneAt = new AtomicReference<>();
+      Future<Outcome> got = pool.submit(() -> {
+        try {
+          String v = cache.get("k", k -> {
+            loading.countDown();
+            try {
+              go.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            during.run();
+            doneAt.set(System.nanoTime());
+            return "value";
+          });
+          return new Outcome(v, null, Duration.ofNanos(System.nanoTime() - doneAt.get()), false);
+        } catch (Throwable t) {
+          Long at = doneAt.get();
+          return new Outcome(null, t, at == null ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - at), false);
+        }
+      });
+      assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(session.redis.exists(leaseKey(name, "k"))).as("lease while loading").isEqualTo(1);
+      go.countDown();
+      Outcome outcome = got.get(20, TimeUnit.SECONDS);
+      return outcome;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Waits (bounded) until the lease of "k" is gone; false if it is still there after 2 s. */
+  private static boolean leaseGoneWithin2s(String name) {
+    try {
+      await().atMost(Duration.ofSeconds(2)).until(() -> session.redis.exists(leaseKey(name, "k")) == 0);
+      return true;
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void aHolderClosedDuringItsLoadReturnsAndReleases() throws Exception {
+    String name = uniqueName("closed");
+    try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), opensAfterTwoFailures(),
+        Duration.ofMillis(500))) {
+      Outcome outcome = leasedLoad(a.cache, name, a.cache::close);
+      assertThat(outcome.thrown()).as("thrown out of get").isNull();
+      assertThat(outcome.value()).isEqualTo("value");
+      assertThat(leaseGoneWithin2s(name)).as("lease released").isTrue();
+    }
+  }
+
+  @Test
+  void aHolderWhoseTierWasClosedDuringItsLoadReturnsAtOnceBreakerClosedOrOpen() throws Exception {
+    for (boolean open : new boolean[] {false, true}) {
+      String name = uniqueName("tierclosed");
+      try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), opensAfterTwoFailures(),
+          Duration.ofMillis(500))) {
+        a.beforeRelease = () -> { };
+        Outcome outcome = leasedLoad(a.cache, name, () -> {
+          a.tier.close();
+          if (open) {
+            // Reads on a closed connection fail: two of them open the breaker.
+            a.cache.get("other1", o -> "o");
+            a.cache.get("other2", o -> "o");
+          }
+        });
+        assertThat(outcome.thrown()).as("thrown out of get (breaker open: %s)", open).isNull();
+        assertThat(outcome.value()).isEqualTo("value");
+        assertThat(outcome.took()).as("get after the load (breaker open: %s)", open)
+            .isLessThan(Duration.ofMillis(600));
+        assertThat(a.releaseCalls.get()).as("release attempted (breaker open: %s)", open).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void anOpenBreakerReleaseThatThrowsAtOnceCostsTheCallerNothing() throws Exception {
+    String name = uniqueName("throws");
+    try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), opensAfterTwoFailures(),
+        Duration.ofMillis(200))) {
+      Outcome outcome = leasedLoad(a.cache, name, () -> {
+        a.beforeRelease = () -> {
+          throw new IllegalStateException("store bug");
+        };
+        // Two reads that time out open the breaker: freeze them with CLIENT PAUSE (not the holder's lease).
+        session.redis.clientPause(600);
+        a.cache.get("other1", o -> "o");
+        a.cache.get("other2", o -> "o");
+        assertThat(a.cache.status().l2Circuit()).isEqualTo("open");
+      });
+      assertThat(outcome.thrown()).as("thrown out of get").isNull();
+      assertThat(outcome.value()).isEqualTo("value");
+      assertThat(a.releaseCalls.get()).isEqualTo(1);
+      // The release never went out: the lease is left to expire (documented: a failed release costs nothing).
+      assertThat(session.redis.exists(leaseKey(name, "k"))).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aLoaderErrorAfterTheBreakerOpenedStillReleasesTheLease() throws Exception {
+    String name = uniqueName("error");
+    try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), opensAfterTwoFailures(),
+        Duration.ofMillis(200))) {
+      Outcome outcome = leasedLoad(a.cache, name, () -> {
+        session.redis.clientPause(600);
+        a.cache.get("other1", o -> "o");
+        a.cache.get("other2", o -> "o");
+        assertThat(a.cache.status().l2Circuit()).isEqualTo("open");
+        throw new AssertionError("loader bug");
+      });
+      assertThat(outcome.thrown()).hasMessage("loader bug");
+      assertThat(a.releaseCalls.get()).isEqualTo(1);
+      assertThat(leaseGoneWithin2s(name)).as("lease released after the pause").isTrue();
+    }
+  }
+
+  @Test
+  void anInterruptedHolderStillReleasesBreakerClosedOrOpen() throws Exception {
+    for (boolean open : new boolean[] {false, true}) {
+      String name = uniqueName("intr");
+      try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), opensAfterTwoFailures(),
+          Duration.ofMillis(200))) {
+        Outcome outcome = leasedLoad(a.cache, name, () -> {
+          if (open) {
+            session.redis.clientPause(600);
+            a.cache.get("other1", o -> "o");
+            a.cache.get("other2", o -> "o");
+            assertThat(a.cache.status().l2Circuit()).isEqualTo("open");
+          }
+          Thread.currentThread().interrupt();
+        });
+        assertThat(outcome.thrown()).as("thrown (breaker open: %s)", open).isNull();
+        assertThat(outcome.value()).isEqualTo("value");
+        assertThat(leaseGoneWithin2s(name)).as("lease released (breaker open: %s)", open).isTrue();
+      }
     }
   }
 }
