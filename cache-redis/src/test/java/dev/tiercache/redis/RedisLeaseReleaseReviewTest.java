@@ -75,6 +75,8 @@ class RedisLeaseReleaseReviewTest {
     final AtomicInteger releaseCalls = new AtomicInteger();
     /** Run before each release is sent (a test's hook: it may throw, as a store's bug would). */
     volatile Runnable beforeRelease = () -> { };
+    /** Reads of keys starting with "fail" fail at once (a test's way to open the breaker without touching Redis). */
+    volatile boolean failingReads;
 
     Node(RedisURI uri, String name, Duration lease, CircuitBreakerConfig breaker, Duration l2Timeout) {
       this(uri, name, lease, breaker, l2Timeout, null);
@@ -88,6 +90,12 @@ class RedisLeaseReleaseReviewTest {
       }
       tier = RedisTier.create(client);
       L2Store recorded = new ForwardingL2Store(tier) {
+        @Override
+        public CompletableFuture<dev.tiercache.spi.L2Read> get(String c, String key) {
+          return failingReads && key.startsWith("fail")
+              ? CompletableFuture.failedFuture(new IllegalStateException("L2 flaky")) : super.get(c, key);
+        }
+
         @Override
         public CompletableFuture<Void> releaseLease(String c, String key, String owner) {
           releaseCalls.incrementAndGet();
@@ -420,6 +428,78 @@ class RedisLeaseReleaseReviewTest {
         assertThat(outcome.value()).isEqualTo("value");
         assertThat(leaseGoneWithin2s(name)).as("lease released (breaker open: %s)", open).isTrue();
       }
+    }
+  }
+
+  /**
+   * A getAsync caller's continuation runs on the loading thread when the flight completes, which is before the load's
+   * finally sends the release. With the holder's breaker open (3428b43's case: no write-back, so the waiters need the
+   * lease), a waiter on a healthy instance waits for the holder's caller's continuation, not for the load.
+   *
+   * <p>Expected: the waiter finishes within 2 s of the holder's loader returning, whatever the holder's callers do with
+   * the value. Observed: see the assertion's message.
+   */
+  @Test
+  void aHolderReleasesItsLeaseWithoutWaitingForItsCallersContinuations() throws Exception {
+    String name = uniqueName("cont");
+    Duration lease = Duration.ofSeconds(6);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try (Node holder = new Node(REDIS.uri(), name, lease, opensAfterTwoFailures(), Duration.ofMillis(500));
+        Node waiter = new Node(REDIS.uri(), name, lease, null, Duration.ofMillis(500))) {
+      holder.failingReads = true;
+      CountDownLatch holding = new CountDownLatch(1);
+      CountDownLatch finish = new CountDownLatch(1);
+      CountDownLatch continuing = new CountDownLatch(1);
+      CountDownLatch continuationGo = new CountDownLatch(1);
+      CompletableFuture<Void> caller = holder.cache.getAsync("k", dev.tiercache.Tags.empty(), k -> {
+        holding.countDown();
+        try {
+          finish.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        holder.cache.get("fail1", o -> "o");
+        holder.cache.get("fail2", o -> "o");
+        return "value";
+      }).thenAccept(v -> {
+        // The application's own work with the value (here: until the test lets it go, at most 4 s).
+        continuing.countDown();
+        try {
+          continuationGo.await(4, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+      AtomicInteger waiterLoads = new AtomicInteger();
+      Future<String> waited = pool.submit(() -> waiter.cache.get("k", k -> {
+        waiterLoads.incrementAndGet();
+        return "waiter's";
+      }));
+      finish.countDown();
+      assertThat(continuing.await(10, TimeUnit.SECONDS)).isTrue();
+      long loaderDone = System.nanoTime();
+      assertThat(holder.cache.status().l2Circuit()).isEqualTo("open");
+      String got = null;
+      try {
+        got = waited.get(2, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException stillWaiting) {
+        // reported below
+      }
+      Duration waiterAfter = Duration.ofNanos(System.nanoTime() - loaderDone);
+      int releasesDuringContinuation = holder.releaseCalls.get();
+      continuationGo.countDown();
+      caller.get(10, TimeUnit.SECONDS);
+      String finallyGot = waited.get(10, TimeUnit.SECONDS);
+      Duration waiterTotal = Duration.ofNanos(System.nanoTime() - loaderDone);
+      assertThat(got)
+          .as("waiter's result within 2 s of the holder's loader returning, while the holder's getAsync caller's"
+              + " continuation ran (holder's releases sent meanwhile: %s; waiter finished after %s ms with %s)",
+              releasesDuringContinuation, waiterTotal.toMillis(), finallyGot)
+          .isNotNull();
+      assertThat(waiterAfter).isLessThan(Duration.ofSeconds(3));
+    } finally {
+      pool.shutdownNow();
     }
   }
 }
