@@ -39,11 +39,18 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * instance's lease alone (its owner token differs), and only one load happens in that window; the holder's get does
  * not wait for the release; a cache or tier closed during the load neither throws out of get nor hangs.
  *
- * <p>Defect, pre-existing (not of 3428b43; the lease's owner token is older): the owner token of a lease is the
+ * <p>Defect 1, pre-existing (not of 3428b43; the lease's owner token is older): the owner token of a lease is the
  * cache instance's id, not the load's. An instance runs two loads of one key at once whenever the first is detached
  * (an invalidation covering the key, or the load timeout): the second load's tryLease is granted by the first load's
  * lease (TAKE_LEASE answers 1 to the owner that holds it), and the first load's release then deletes the lease the
- * second load is loading under. Another instance takes the lease at once and loads concurrently.
+ * second load is loading under. Another instance takes the lease at once and loads concurrently
+ * ({@link #aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad},
+ * {@link #aLoadDetachedByTheLoadTimeoutDoesNotFreeTheLeaseOfTheNextLoad}; red).
+ *
+ * <p>Defect 2, pre-existing ordering that 3428b43's case still meets: the release is sent in the load's finally,
+ * after the flight's future completed, and a getAsync caller's continuations run on the loading thread as it
+ * completes. With the holder's breaker open (no write-back), waiters on healthy instances wait for the holder's
+ * callers' continuations ({@link #aHolderReleasesItsLeaseWithoutWaitingForItsCallersContinuations}; red).
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class RedisLeaseReleaseReviewTest {
@@ -84,6 +91,11 @@ class RedisLeaseReleaseReviewTest {
 
     Node(RedisURI uri, String name, Duration lease, CircuitBreakerConfig breaker, Duration l2Timeout,
         io.lettuce.core.ClientOptions options) {
+      this(uri, name, lease, breaker, l2Timeout, options, null);
+    }
+
+    Node(RedisURI uri, String name, Duration lease, CircuitBreakerConfig breaker, Duration l2Timeout,
+        io.lettuce.core.ClientOptions options, Duration loadTimeout) {
       client = RedisClient.create(uri);
       if (options != null) {
         client.setOptions(options);
@@ -112,7 +124,19 @@ class RedisLeaseReleaseReviewTest {
       if (breaker != null) {
         builder.l2CircuitBreaker(breaker);
       }
+      if (loadTimeout != null) {
+        builder.loadTimeout(loadTimeout);
+      }
       cache = builder.build();
+      // Warm this client's path to every lease script before a test's tight L2 timeout applies (a cold first call
+      // took over 200 ms once, and the holder then loaded without a lease). Straight on the tier: no breaker call.
+      try {
+        tier.get(name, "warm-up").get(10, TimeUnit.SECONDS);
+        tier.tryLease(name, "warm-up", "warm-up", Duration.ofSeconds(1)).get(10, TimeUnit.SECONDS);
+        tier.releaseLease(name, "warm-up", "warm-up").get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException("warm-up failed", e);
+      }
     }
 
     CompletableFuture<Void> lastRelease() {
@@ -498,6 +522,68 @@ class RedisLeaseReleaseReviewTest {
               releasesDuringContinuation, waiterTotal.toMillis(), finallyGot)
           .isNotNull();
       assertThat(waiterAfter).isLessThan(Duration.ofSeconds(3));
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * The same defect as {@link #aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad}, the load detached
+   * by the load timeout instead of an invalidation (the builder's javadoc: "the load is detached, so the next caller
+   * starts a fresh one"). A joiner on A times out, A's next caller starts a second load under the first load's lease,
+   * the first load's release deletes it, and B loads concurrently with A's second load. The first load finds nothing
+   * (null, no negative TTL: nothing written back); had it written a value, B would have been served that value.
+   *
+   * <p>Expected: B does not load while A's second load runs under the lease. Observed: see the assertion's message.
+   */
+  @Test
+  void aLoadDetachedByTheLoadTimeoutDoesNotFreeTheLeaseOfTheNextLoad() throws Exception {
+    String cache = uniqueName("lt");
+    Duration lease = Duration.ofSeconds(20);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    AtomicInteger loadsA = new AtomicInteger();
+    AtomicInteger loadsB = new AtomicInteger();
+    try (Node a = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500), null, Duration.ofMillis(300));
+        Node b = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500))) {
+      CountDownLatch firstLoading = new CountDownLatch(1);
+      CountDownLatch finishFirst = new CountDownLatch(1);
+      Future<String> first = pool.submit(() -> a.cache.get("k",
+          k -> blockingLoad(firstLoading, finishFirst, loadsA, null)));
+      assertThat(firstLoading.await(10, TimeUnit.SECONDS)).isTrue();
+      // A joiner on A gives up after the load timeout: the first load is detached.
+      Future<String> joiner = pool.submit(() -> a.cache.get("k", k -> "joiner's"));
+      Throwable joinerFailure = null;
+      try {
+        joiner.get(10, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        joinerFailure = e.getCause();
+      }
+      assertThat(joinerFailure).as("the joiner timed out").isNotNull();
+      CountDownLatch secondLoading = new CountDownLatch(1);
+      CountDownLatch finishSecond = new CountDownLatch(1);
+      Future<String> second = pool.submit(() -> a.cache.get("k",
+          k -> blockingLoad(secondLoading, finishSecond, loadsA, "second")));
+      assertThat(secondLoading.await(10, TimeUnit.SECONDS)).as("A's second load started").isTrue();
+
+      finishFirst.countDown();
+      assertThat(first.get(10, TimeUnit.SECONDS)).isNull();
+      long leasePttl = session.redis.pttl(leaseKey(cache, "k"));
+
+      CountDownLatch bLoaded = new CountDownLatch(1);
+      Future<String> fromB = pool.submit(() -> b.cache.get("k", k -> {
+        loadsB.incrementAndGet();
+        bLoaded.countDown();
+        return "B's";
+      }));
+      boolean bLoadedDuringSecond = bLoaded.await(2, TimeUnit.SECONDS);
+      finishSecond.countDown();
+      second.get(10, TimeUnit.SECONDS);
+      String gotB = fromB.get(30, TimeUnit.SECONDS);
+      assertThat(bLoadedDuringSecond)
+          .as("B loaded while A's second load was running (lease pttl after A's first load returned: %s ms, -2 ="
+              + " no lease; B got %s)", leasePttl, gotB)
+          .isFalse();
+      assertThat(loadsB.get()).as("B's loads").isZero();
     } finally {
       pool.shutdownNow();
     }
