@@ -588,4 +588,109 @@ class RedisLeaseReleaseReviewTest {
       pool.shutdownNow();
     }
   }
+
+  /**
+   * After a SCRIPT FLUSH (a restart with persistence, a failover), the release sent past the open breaker meets
+   * NOSCRIPT and falls back to EVAL off the caller's thread: twenty holders whose breaker opened all release, and
+   * none of their gets waits.
+   */
+  @Test
+  void releasesPastTheOpenBreakerSurviveAFlushedScriptCache() throws Exception {
+    String name = uniqueName("flush");
+    int keys = 20;
+    ExecutorService pool = Executors.newFixedThreadPool(keys);
+    try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), opensAfterTwoFailures(),
+        Duration.ofMillis(500))) {
+      CountDownLatch loading = new CountDownLatch(keys);
+      CountDownLatch finish = new CountDownLatch(1);
+      AtomicInteger loads = new AtomicInteger();
+      List<Future<String>> gets = new ArrayList<>();
+      List<Long> tookNanos = java.util.Collections.synchronizedList(new ArrayList<>());
+      for (int i = 0; i < keys; i++) {
+        String key = "k" + i;
+        gets.add(pool.submit(() -> {
+          AtomicReference<Long> returned = new AtomicReference<>();
+          String v = a.cache.get(key, k -> {
+            String out = blockingLoad(loading, finish, loads, "v-" + k);
+            returned.set(System.nanoTime());
+            return out;
+          });
+          tookNanos.add(System.nanoTime() - returned.get());
+          return v;
+        }));
+      }
+      assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+      for (int i = 0; i < keys; i++) {
+        assertThat(session.redis.exists(leaseKey(name, "k" + i))).isEqualTo(1);
+      }
+      a.failingReads = true;
+      a.cache.get("fail1", o -> "o");
+      a.cache.get("fail2", o -> "o");
+      assertThat(a.cache.status().l2Circuit()).isEqualTo("open");
+      session.redis.scriptFlush();
+      finish.countDown();
+      for (int i = 0; i < keys; i++) {
+        assertThat(gets.get(i).get(10, TimeUnit.SECONDS)).isEqualTo("v-k" + i);
+      }
+      assertThat(a.releaseCalls.get()).isEqualTo(keys);
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        for (int i = 0; i < keys; i++) {
+          assertThat(session.redis.exists(leaseKey(name, "k" + i))).as("lease of k%s", i).isZero();
+        }
+      });
+      long slowest = tookNanos.stream().mapToLong(Long::longValue).max().orElse(0);
+      assertThat(Duration.ofNanos(slowest)).as("slowest get after its loader returned")
+          .isLessThan(Duration.ofMillis(300));
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * The breaker half-open, its one probe permit held by a read that Redis (paused) has not answered: the holder's
+   * release cannot get a permit, goes past the breaker without waiting, and lands when Redis answers again.
+   */
+  @Test
+  void aReleaseWhileTheHalfOpenBreakersProbeIsOutGoesPastItAndLands() throws Exception {
+    String name = uniqueName("half");
+    CircuitBreakerConfig breaker = CircuitBreakerConfig.custom().slidingWindowSize(2).minimumNumberOfCalls(2)
+        .failureRateThreshold(50).waitDurationInOpenState(Duration.ofMillis(300))
+        .permittedNumberOfCallsInHalfOpenState(1).build();
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try (Node a = new Node(REDIS.uri(), name, Duration.ofSeconds(20), breaker, Duration.ofMillis(1500))) {
+      CountDownLatch loading = new CountDownLatch(1);
+      CountDownLatch finish = new CountDownLatch(1);
+      AtomicInteger loads = new AtomicInteger();
+      AtomicReference<Long> returned = new AtomicReference<>();
+      Future<String> held = pool.submit(() -> a.cache.get("k", k -> {
+        String out = blockingLoad(loading, finish, loads, "value");
+        returned.set(System.nanoTime());
+        return out;
+      }));
+      assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
+      a.failingReads = true;
+      a.cache.get("fail1", o -> "o");
+      a.cache.get("fail2", o -> "o");
+      assertThat(a.cache.status().l2Circuit()).isEqualTo("open");
+      a.failingReads = false;
+      await().pollDelay(Duration.ofMillis(350)).atMost(Duration.ofSeconds(2)).until(() -> true);
+      // The probe: a read that Redis holds for a while (paused), taking the half-open breaker's only permit.
+      session.redis.clientPause(1000);
+      CountDownLatch probing = new CountDownLatch(1);
+      Future<String> probe = pool.submit(() -> {
+        probing.countDown();
+        return a.cache.get("probe", k -> "p");
+      });
+      assertThat(probing.await(5, TimeUnit.SECONDS)).isTrue();
+      await().atMost(Duration.ofSeconds(2)).until(() -> "half-open".equals(a.cache.status().l2Circuit()));
+      finish.countDown();
+      assertThat(held.get(10, TimeUnit.SECONDS)).isEqualTo("value");
+      Duration took = Duration.ofNanos(System.nanoTime() - returned.get());
+      assertThat(took).as("holder's get after its loader returned, the probe out").isLessThan(Duration.ofMillis(300));
+      assertThat(probe.get(10, TimeUnit.SECONDS)).isEqualTo("p");
+      assertThat(leaseGoneWithin2s(name)).as("lease released").isTrue();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
 }
