@@ -227,19 +227,21 @@ final class L2Tier<V> {
   }
 
   /**
-   * Releases a load lease. With the breaker open it is still sent, past the breaker and without waiting: a lease left
+   * Sends a load lease's release now, past the breaker, and returns what waits for it as every other call is waited
+   * for (bounded by the L2 timeout, counted by the breaker), or not at all while the breaker is open. A lease left
    * held keeps every other instance waiting out its whole length before it may load, while a release that fails
-   * costs nothing (the lease expires by itself) and keeps no caller waiting.
+   * costs nothing (the lease expires by itself): so it is sent even when the breaker would refuse a call.
    */
-  void releaseLease(String key, String owner) {
-    Object outcome = run("lease", () -> store.releaseLease(cache, key, owner));
-    if (outcome == CIRCUIT_OPEN) {
-      try {
-        store.releaseLease(cache, key, owner).exceptionally(failed -> null);
-      } catch (RuntimeException failedAtOnce) {
-        // as above: the lease expires by itself
-      }
+  Runnable sendReleaseLease(String key, String owner) {
+    CompletableFuture<Void> sent;
+    try {
+      sent = store.releaseLease(cache, key, owner);
+    } catch (RuntimeException | Error failedAtOnce) {
+      return () -> run("lease", () -> {
+        throw failedAtOnce;
+      });
     }
+    return () -> run("lease", () -> sent);
   }
 
   /**

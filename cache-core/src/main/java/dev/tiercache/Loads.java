@@ -36,6 +36,8 @@ final class Loads<K, V> {
   private final Duration loadLease;
   private final Duration loadTimeout;
   private final String instanceId;
+  /** Numbers this instance's leased loads: each load's lease has a token of its own ({@link LoadLease}). */
+  private final java.util.concurrent.atomic.AtomicLong leaseTokens = new java.util.concurrent.atomic.AtomicLong();
 
   Loads(
       TieredCacheBuilder<K, V> settings,
@@ -71,7 +73,7 @@ final class Loads<K, V> {
    */
   void load(String k, K key, Flight<V> flight, Function<? super K, ? extends V> loader) {
     flight.owner = Thread.currentThread();
-    String leaseOwner = null;
+    LoadLease lease = null;
     try {
       long version = NO_VERSION;
       if (l2Trusted()) {
@@ -79,26 +81,24 @@ final class Loads<K, V> {
         if (read != null) {
           version = read.version();
           L2Tier.Hit<V> found = flight.refresh ? null : l2.decode(read);
-          if (found != null && served(k, flight, found)) {
+          if (found != null && served(k, flight, found, null)) {
             return;
           }
         }
       }
       if (loadLease != null && version != NO_VERSION && !flight.refresh) {
-        if (l2.tryLease(k, instanceId, loadLease)) {
-          leaseOwner = instanceId;
-        } else {
-          OtherLoad awaited = awaitOtherLoad(k);
+        lease = new LoadLease(l2, k, instanceId + '/' + leaseTokens.incrementAndGet(), loadLease);
+        if (!lease.tryTake()) {
+          OtherLoad awaited = awaitOtherLoad(k, lease);
           L2Read filled = awaited.read();
           if (awaited.leaseTaken()) {
-            leaseOwner = instanceId;
             // The holder may have stored its value and released its lease since the poll's read: read again, now
-            // that no other instance loads, or the key would be loaded twice. After the lease is recorded, so that
-            // the finally below releases it whatever this read throws.
+            // that no other instance loads, or the key would be loaded twice. The lease is held, so the finally below
+            // releases it whatever this read throws.
             filled = l2.get(k);
           }
           L2Tier.Hit<V> found = filled == null ? null : l2.decode(filled);
-          if (found != null && served(k, flight, found)) {
+          if (found != null && served(k, flight, found, lease)) {
             return;
           }
           version = filled == null ? version : filled.version();
@@ -115,6 +115,9 @@ final class Loads<K, V> {
         }
         // Fail-safe: the loader failed, an expired value is at hand and nothing invalidated it.
         metrics.staleServed();
+        if (lease != null) {
+          lease.send();
+        }
         finishAhead(() -> {
           l1.keepServing(k, stale);
           finish(k, flight, stale.value);
@@ -131,6 +134,10 @@ final class Loads<K, V> {
           l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
         }
       }
+      if (lease != null) {
+        // After the L2 write: the instances waiting on the lease find the value as soon as they can take it.
+        lease.send();
+      }
       finishAhead(() -> {
         if (kept) {
           l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
@@ -139,12 +146,14 @@ final class Loads<K, V> {
         return true;
       });
     } catch (Throwable t) {
+      if (lease != null) {
+        lease.send();
+      }
       flights.remove(k, flight);
       flight.result.completeExceptionally(t);
     } finally {
-      if (leaseOwner != null) {
-        // After the L2 write: the instances waiting on the lease find the value as soon as they can take it.
-        l2.releaseLease(k, leaseOwner);
+      if (lease != null) {
+        lease.end();
       }
     }
   }
@@ -156,13 +165,17 @@ final class Loads<K, V> {
    * from another instance only keeps the value out of the L1: serving it once is within the staleness bound, and a
    * put on another instance announces itself exactly so, so a read of that very put must not cost a load.
    *
+   * @param lease the load lease the flight holds, released before it finishes; or null
    * @return whether the flight was finished with the entry
    */
-  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found) {
+  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found, LoadLease lease) {
     flight.widen(found.tags());
     return finishAhead(() -> {
       if (!admit(k, found.value(), found.tags(), flight.stamp)) {
         return false;
+      }
+      if (lease != null) {
+        lease.send();
       }
       finish(k, flight, found.value());
       return true;
@@ -198,7 +211,7 @@ final class Loads<K, V> {
    * Each poll that misses also tries to take the lease, so that when the holder fails, gives up, or had its write
    * refused, a waiter loads at once instead of waiting out the lease.
    */
-  private OtherLoad awaitOtherLoad(String k) {
+  private OtherLoad awaitOtherLoad(String k, LoadLease lease) {
     // The lease bounds the wait, and so does the load timeout: waiting on another instance is waiting on a load.
     long wait = loadTimeout == null ? loadLease.toNanos() : Math.min(loadLease.toNanos(), loadTimeout.toNanos());
     long deadline = System.nanoTime() + wait;
@@ -214,7 +227,7 @@ final class Loads<K, V> {
       if (read == null || read.isHit()) {
         return new OtherLoad(read, false);
       }
-      if (l2.tryLease(k, instanceId, loadLease)) {
+      if (lease.tryTake()) {
         return new OtherLoad(read, true);
       }
     }
@@ -308,7 +321,7 @@ final class Loads<K, V> {
       for (int j = 0; j < count; j++) {
         String k = batch.keys[at[j]];
         L2Tier.Hit<V> hit = l2.decode(reads[j]);
-        if (hit != null && served(k, flights[j], hit)) {
+        if (hit != null && served(k, flights[j], hit, null)) {
           continue;
         }
         at[left[0]] = at[j];

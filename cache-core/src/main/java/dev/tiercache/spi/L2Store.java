@@ -245,7 +245,9 @@ public interface L2Store extends AutoCloseable {
    *
    * @param cache the cache name
    * @param key the encoded key
-   * @param owner who asks, to release only its own lease
+   * @param owner who asks, to release only its own lease: a token of the one load that asks (a cache gives each load a
+   *     token of its own, so that a load may wait for another load of the same instance); the same token again, as
+   *     when a request is replayed after a reconnect, must be granted the lease it holds
    * @param ttl how long the lease lasts if it is never released
    * @return true if the caller holds the lease
    */

@@ -45,12 +45,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * lease (TAKE_LEASE answers 1 to the owner that holds it), and the first load's release then deletes the lease the
  * second load is loading under. Another instance takes the lease at once and loads concurrently
  * ({@link #aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad},
- * {@link #aLoadDetachedByTheLoadTimeoutDoesNotFreeTheLeaseOfTheNextLoad}; red).
+ * {@link #aLoadDetachedByTheLoadTimeoutDoesNotFreeTheLeaseOfTheNextLoad}; red before each load got a token of its
+ * own, LoadLease).
  *
  * <p>Defect 2, pre-existing ordering that 3428b43's case still meets: the release is sent in the load's finally,
  * after the flight's future completed, and a getAsync caller's continuations run on the loading thread as it
  * completes. With the holder's breaker open (no write-back), waiters on healthy instances wait for the holder's
- * callers' continuations ({@link #aHolderReleasesItsLeaseWithoutWaitingForItsCallersContinuations}; red).
+ * callers' continuations ({@link #aHolderReleasesItsLeaseWithoutWaitingForItsCallersContinuations}; red before the
+ * release was sent ahead of the flight's completion, LoadLease#send).
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class RedisLeaseReleaseReviewTest {
@@ -247,14 +249,11 @@ class RedisLeaseReleaseReviewTest {
   }
 
   /**
-   * The defect. Instance A loads "k" under its lease; an invalidation of "k" on A detaches that load, so A's next
-   * reader starts a second load. Its tryLease is granted by the first load's lease (same owner token). The first load
-   * then finishes and releases "its" lease, which is the lease the second load is loading under.
-   *
-   * <p>Expected: while A's second load runs, the lease stays in Redis and instance B waits for it (B loads nothing;
-   * it gets A's value). Observed (at the commit under review): the lease is gone as soon as A's first load returns,
-   * and B takes it at once and loads while A's second load is still running: two concurrent loader calls across the
-   * cluster for one key, with distributed single-flight on.
+   * Instance A loads "k" under its lease; an invalidation of "k" on A detaches that load, so A's next reader starts a
+   * second load. The lease token was once the instance's: the second load was granted the first load's lease, the
+   * first load's release then freed it while the second still ran (pttl -2 right after), and instance B loaded at the
+   * same time as A's second load. Now each load has its own token: A's second load waits for the first's lease like
+   * any other instance's load, and then takes it; B, meanwhile, waits for A and loads nothing.
    */
   @Test
   void aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad() throws Exception {
@@ -278,12 +277,13 @@ class RedisLeaseReleaseReviewTest {
       CountDownLatch finishSecond = new CountDownLatch(1);
       Future<String> second = pool.submit(() -> a.cache.get("k",
           k -> blockingLoad(secondLoading, finishSecond, loadsA, "second")));
-      assertThat(secondLoading.await(10, TimeUnit.SECONDS)).as("A's second load started").isTrue();
-      assertThat(session.redis.exists(leaseKey(cache, "k"))).as("lease while A's two loads run").isEqualTo(1);
+      assertThat(secondLoading.await(1, TimeUnit.SECONDS))
+          .as("A's second load started while the first load held the lease").isFalse();
 
       finishFirst.countDown();
       assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo("first");
-      long leasePttl = session.redis.pttl(leaseKey(cache, "k"));
+      assertThat(secondLoading.await(10, TimeUnit.SECONDS)).as("A's second load started once it was free").isTrue();
+      assertThat(session.redis.exists(leaseKey(cache, "k"))).as("the second load's lease").isEqualTo(1);
 
       CountDownLatch bLoaded = new CountDownLatch(1);
       Future<String> fromB = pool.submit(() -> b.cache.get("k", k -> {
@@ -295,11 +295,10 @@ class RedisLeaseReleaseReviewTest {
       finishSecond.countDown();
       assertThat(second.get(10, TimeUnit.SECONDS)).isEqualTo("second");
       String gotB = fromB.get(30, TimeUnit.SECONDS);
-      assertThat(bLoadedDuringSecond)
-          .as("B loaded while A's second load was running (lease pttl after A's first load returned: %s ms, -2 ="
-              + " no lease; B got %s)", leasePttl, gotB)
-          .isFalse();
+      assertThat(bLoadedDuringSecond).as("B loaded while A's second load was running (B got %s)", gotB).isFalse();
+      assertThat(gotB).isEqualTo("second");
       assertThat(loadsB.get()).as("B's loads").isZero();
+      assertThat(loadsA.get()).as("A's loads").isEqualTo(2);
     } finally {
       pool.shutdownNow();
     }
@@ -456,8 +455,8 @@ class RedisLeaseReleaseReviewTest {
   }
 
   /**
-   * A getAsync caller's continuation runs on the loading thread when the flight completes, which is before the load's
-   * finally sends the release. With the holder's breaker open (3428b43's case: no write-back, so the waiters need the
+   * A getAsync caller's continuation runs on the loading thread when the flight completes, which was before the load's
+   * finally sent the release; now the release is sent first. With the holder's breaker open (3428b43's case: no write-back, so the waiters need the
    * lease), a waiter on a healthy instance waits for the holder's caller's continuation, not for the load.
    *
    * <p>Expected: the waiter finishes within 2 s of the holder's loader returning, whatever the holder's callers do with
@@ -528,13 +527,10 @@ class RedisLeaseReleaseReviewTest {
   }
 
   /**
-   * The same defect as {@link #aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad}, the load detached
-   * by the load timeout instead of an invalidation (the builder's javadoc: "the load is detached, so the next caller
-   * starts a fresh one"). A joiner on A times out, A's next caller starts a second load under the first load's lease,
-   * the first load's release deletes it, and B loads concurrently with A's second load. The first load finds nothing
-   * (null, no negative TTL: nothing written back); had it written a value, B would have been served that value.
-   *
-   * <p>Expected: B does not load while A's second load runs under the lease. Observed: see the assertion's message.
+   * As {@link #aDetachedLoadsReleaseDoesNotFreeTheLeaseOfTheSameInstancesNextLoad}, the load detached by the load
+   * timeout instead of an invalidation (a joiner on A gives up after 300 ms). A's next caller starts a second load,
+   * which is not granted the first load's lease: like any other instance's waiter it waits for it, at most the load
+   * timeout, and then loads without one. The lease in Redis stays the first load's, whose release removes it.
    */
   @Test
   void aLoadDetachedByTheLoadTimeoutDoesNotFreeTheLeaseOfTheNextLoad() throws Exception {
@@ -542,14 +538,13 @@ class RedisLeaseReleaseReviewTest {
     Duration lease = Duration.ofSeconds(20);
     ExecutorService pool = Executors.newFixedThreadPool(4);
     AtomicInteger loadsA = new AtomicInteger();
-    AtomicInteger loadsB = new AtomicInteger();
-    try (Node a = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500), null, Duration.ofMillis(300));
-        Node b = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500))) {
+    try (Node a = new Node(REDIS.uri(), cache, lease, null, Duration.ofMillis(500), null, Duration.ofMillis(300))) {
       CountDownLatch firstLoading = new CountDownLatch(1);
       CountDownLatch finishFirst = new CountDownLatch(1);
       Future<String> first = pool.submit(() -> a.cache.get("k",
           k -> blockingLoad(firstLoading, finishFirst, loadsA, null)));
       assertThat(firstLoading.await(10, TimeUnit.SECONDS)).isTrue();
+      String firstToken = session.redis.get(leaseKey(cache, "k"));
       // A joiner on A gives up after the load timeout: the first load is detached.
       Future<String> joiner = pool.submit(() -> a.cache.get("k", k -> "joiner's"));
       Throwable joinerFailure = null;
@@ -561,29 +556,21 @@ class RedisLeaseReleaseReviewTest {
       assertThat(joinerFailure).as("the joiner timed out").isNotNull();
       CountDownLatch secondLoading = new CountDownLatch(1);
       CountDownLatch finishSecond = new CountDownLatch(1);
+      long secondAsked = System.nanoTime();
       Future<String> second = pool.submit(() -> a.cache.get("k",
           k -> blockingLoad(secondLoading, finishSecond, loadsA, "second")));
       assertThat(secondLoading.await(10, TimeUnit.SECONDS)).as("A's second load started").isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - secondAsked))
+          .as("the second load waited for the first's lease, up to the load timeout")
+          .isGreaterThanOrEqualTo(Duration.ofMillis(250));
+      assertThat(session.redis.get(leaseKey(cache, "k"))).as("the lease is still the first load's").isEqualTo(firstToken);
 
       finishFirst.countDown();
       assertThat(first.get(10, TimeUnit.SECONDS)).isNull();
-      long leasePttl = session.redis.pttl(leaseKey(cache, "k"));
-
-      CountDownLatch bLoaded = new CountDownLatch(1);
-      Future<String> fromB = pool.submit(() -> b.cache.get("k", k -> {
-        loadsB.incrementAndGet();
-        bLoaded.countDown();
-        return "B's";
-      }));
-      boolean bLoadedDuringSecond = bLoaded.await(2, TimeUnit.SECONDS);
+      assertThat(session.redis.exists(leaseKey(cache, "k"))).as("the first load released its own lease").isZero();
       finishSecond.countDown();
-      second.get(10, TimeUnit.SECONDS);
-      String gotB = fromB.get(30, TimeUnit.SECONDS);
-      assertThat(bLoadedDuringSecond)
-          .as("B loaded while A's second load was running (lease pttl after A's first load returned: %s ms, -2 ="
-              + " no lease; B got %s)", leasePttl, gotB)
-          .isFalse();
-      assertThat(loadsB.get()).as("B's loads").isZero();
+      assertThat(second.get(10, TimeUnit.SECONDS)).isEqualTo("second");
+      assertThat(loadsA.get()).isEqualTo(2);
     } finally {
       pool.shutdownNow();
     }
