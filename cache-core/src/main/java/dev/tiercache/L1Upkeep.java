@@ -112,33 +112,56 @@ final class L1Upkeep {
    * @return what {@code locked} returned
    */
   static boolean fillAfterLock(BooleanSupplier locked) {
-    Scope scope = SCOPE.get();
-    if (scope.deferring) {
-      return locked.getAsBoolean();
-    }
-    scope.deferring = true;
+    boolean opened = holdUpkeep();
     try {
       return locked.getAsBoolean();
     } finally {
-      scope.deferring = false;
-      Runnable deferred = scope.deferred;
-      List<Runnable> after = scope.after;
-      scope.after = null;
-      if (deferred != null) {
-        List<Runnable> more = scope.more;
-        scope.deferred = null;
-        scope.more = null;
-        // Inline: a drain the task schedules again runs here too.
-        fill(() -> {
-          runLogged(deferred);
-          if (more != null) {
-            more.forEach(L1Upkeep::runLogged);
-          }
-        });
-      }
-      if (after != null) {
-        after.forEach(L1Upkeep::runLogged);
-      }
+      runHeldUpkeep(opened);
+    }
+  }
+
+  /**
+   * Opens the scope of {@link #fillAfterLock} on this thread, unless one is open: the upkeep Caffeine schedules waits
+   * until {@link #runHeldUpkeep}. For hot paths, where a lambda would be allocated per call.
+   *
+   * @return whether this call opened it, and must hand that to {@link #runHeldUpkeep} in a finally block
+   */
+  static boolean holdUpkeep() {
+    Scope scope = SCOPE.get();
+    if (scope.deferring) {
+      return false;
+    }
+    scope.deferring = true;
+    return true;
+  }
+
+  /**
+   * Closes the scope {@link #holdUpkeep} opened, if {@code opened}: runs the upkeep it held on this thread, then what
+   * {@link #afterUpkeep} queued.
+   */
+  static void runHeldUpkeep(boolean opened) {
+    if (!opened) {
+      return;
+    }
+    Scope scope = SCOPE.get();
+    scope.deferring = false;
+    Runnable deferred = scope.deferred;
+    List<Runnable> after = scope.after;
+    scope.after = null;
+    if (deferred != null) {
+      List<Runnable> more = scope.more;
+      scope.deferred = null;
+      scope.more = null;
+      // Inline: a drain the task schedules again runs here too.
+      fill(() -> {
+        runLogged(deferred);
+        if (more != null) {
+          more.forEach(L1Upkeep::runLogged);
+        }
+      });
+    }
+    if (after != null) {
+      after.forEach(L1Upkeep::runLogged);
     }
   }
 
