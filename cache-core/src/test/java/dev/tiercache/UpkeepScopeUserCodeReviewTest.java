@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>The cache uses a direct executor ({@code Runnable::run}, as several of the suite's own tests do), so the nested
  * {@code getAsync} load runs on the weighing thread. The waits are bounded (2 s inside the weigher), so the test reports
- * instead of hanging.
+ * instead of hanging. Without them (a plain join()) the loading thread waits for ever, and with it the outer key's
+ * flight and every reader joined to it. Same results with s13-l1 at 07b8b54 (holdUpkeep/runHeldUpkeep refactor).
+ * Any executor that may run a task on the submitting thread (CallerRunsPolicy when saturated) meets it too.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UpkeepScopeUserCodeReviewTest {
@@ -48,8 +50,12 @@ class UpkeepScopeUserCodeReviewTest {
   }
 
   private static TieredCache<String, String> weighingCache(String name, Nested nested) {
+    return weighingCache(name, nested, null);
+  }
+
+  private static TieredCache<String, String> weighingCache(String name, Nested nested, java.time.Duration loadTimeout) {
     AtomicReference<TieredCache<String, String>> self = new AtomicReference<>();
-    TieredCache<String, String> cache = TieredCache.<String, String>builder(name)
+    TieredCacheBuilder<String, String> builder = TieredCache.<String, String>builder(name)
         .l1(l1 -> l1.maximumWeight(10_000, (String k, String v) -> {
           if (k.startsWith("outer")) {
             // The weight of an outer value depends on another entry of the cache, read asynchronously.
@@ -63,8 +69,11 @@ class UpkeepScopeUserCodeReviewTest {
           }
           return 1;
         }))
-        .executor(Runnable::run)
-        .build();
+        .executor(Runnable::run);
+    if (loadTimeout != null) {
+      builder.loadTimeout(loadTimeout);
+    }
+    TieredCache<String, String> cache = builder.build();
     self.set(cache);
     return cache;
   }
@@ -103,6 +112,23 @@ class UpkeepScopeUserCodeReviewTest {
           .get(20, TimeUnit.SECONDS);
       assertThat(got).containsEntry("outer-2", "ov");
       assertThat(nested.outcome.get()).as("the weigher's getAsync(...).get(2 s) inside getAll").isEqualTo("iv");
+    }
+  }
+
+  /**
+   * With a load timeout (500 ms) the nested future does not wait for ever: it fails with the load timeout's
+   * TimeoutException ("the load did not finish within the load timeout") although its load finished at once.
+   * Expected "iv"; observed on s13-l1: ExecutionException caused by TimeoutException after 500 ms.
+   */
+  @Test
+  void withALoadTimeoutTheWeighersGetAsyncTimesOutThoughItsLoadFinishedAtOnce() throws Exception {
+    Nested nested = new Nested();
+    try (TieredCache<String, String> cache =
+        weighingCache("weigher-timeout", nested, java.time.Duration.ofMillis(500))) {
+      String got = CompletableFuture.supplyAsync(() -> cache.get("outer-4", Tags.empty(), k -> "ov"), THREADS)
+          .get(20, TimeUnit.SECONDS);
+      assertThat(got).isEqualTo("ov");
+      assertThat(nested.outcome.get()).as("the weigher's getAsync with a 500 ms load timeout").isEqualTo("iv");
     }
   }
 
