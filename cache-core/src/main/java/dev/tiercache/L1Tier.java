@@ -370,12 +370,17 @@ final class L1Tier<V> {
    * @return whether it installed
    */
   boolean install(String key, V value, Tags tags, long stamp) {
-    return install(key, value, tags, stamp, 0, true);
+    return install(key, value, tags, stamp, 0, weigh(key, value));
   }
 
-  /** As {@link #install(String, Object, Tags, long)}, remembering how long the load took (for XFetch). */
-  boolean install(String key, V value, Tags tags, long stamp, long loadNanos) {
-    return install(key, value, tags, stamp, loadNanos, true);
+  /**
+   * As {@link #install(String, Object, Tags, long)}, with the weight {@link #weigh} gave and how long the load took
+   * (for XFetch). A load weighs before it opens the scope in which it installs and completes its flight
+   * ({@code Loads.finishAhead}): the weigher is user code, and a {@code getAsync} it waited on inside that scope would
+   * complete only when the scope closes.
+   */
+  boolean install(String key, V value, Tags tags, long stamp, long loadNanos, int weight) {
+    return keeps && install(key, value, tags, stamp, loadNanos, true, weight);
   }
 
   /**
@@ -383,7 +388,7 @@ final class L1Tier<V> {
    * the key's stripe is released, with an L2 ({@link #writerUpkeep}), else off it.
    */
   boolean installWritten(String key, V value, Tags tags, long stamp) {
-    return install(key, value, tags, stamp, 0, writerUpkeep);
+    return keeps && install(key, value, tags, stamp, 0, writerUpkeep, weigh(key, value));
   }
 
   /**
@@ -438,13 +443,12 @@ final class L1Tier<V> {
     return L1Entry.of(value, tags, stamp, expiresAt, refreshAt, xfetchBeta > 0 ? loadNanos : 0);
   }
 
-  private boolean install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill) {
-    if (!keeps) {
-      return false;
-    }
-    // Weighed here, before the install takes the key's stripe: the weigher is user code, and another instance's
-    // invalidation of the key waits for that stripe on Lettuce's event loop (review 7).
-    int weight = weigh(key, value);
+  /**
+   * Installs with {@code weight} taken before (by the caller, before the install takes the key's stripe: the weigher
+   * is user code, and another instance's invalidation of the key waits for that stripe on Lettuce's event loop,
+   * review 7).
+   */
+  private boolean install(String key, V value, Tags tags, long stamp, long loadNanos, boolean fill, int weight) {
     InvalidationLog.Install install = checkedThrough -> {
       // The check covered every invalidation begun through checkedThrough; reads check the entry against later ones.
       put(key, stored(value, tags, stamp, loadNanos, checkedThrough, weight));
@@ -495,8 +499,9 @@ final class L1Tier<V> {
   }
 
   /** The weigher's figure for a value (1 for an absence, or without a weigher). */
-  private int weigh(String key, V value) {
-    return weigher == null || value == null ? 1 : weigher.applyAsInt(key, value);
+  /** The user's weight of a value (1 without a weigher, or for an absence): user code, called outside every lock. */
+  int weigh(String key, V value) {
+    return weigher == null || value == null || !keeps ? 1 : weigher.applyAsInt(key, value);
   }
 
   /**

@@ -138,9 +138,10 @@ final class Loads<K, V> {
         // After the L2 write: the instances waiting on the lease find the value as soon as they can take it.
         lease.send();
       }
+      int weight = kept ? l1.weigh(k, value) : 1;
       finishAhead(() -> {
         if (kept) {
-          l1.install(k, value, flight.tags(), flight.stamp, loadNanos);
+          l1.install(k, value, flight.tags(), flight.stamp, loadNanos, weight);
         }
         finish(k, flight, value);
         return true;
@@ -169,11 +170,16 @@ final class Loads<K, V> {
    * @return whether the flight was finished with the entry
    */
   private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found, LoadLease lease) {
+    return served(k, flight, found, lease, l1.weigh(k, found.value()));
+  }
+
+  /** As {@link #served(String, Flight, L2Tier.Hit, LoadLease)}, with the entry weighed already (see finishAhead). */
+  private boolean served(String k, Flight<V> flight, L2Tier.Hit<V> found, LoadLease lease, int weight) {
     flight.widen(found.tags());
     // As finishAhead, without a lambda: this is every L2 hit's path.
     boolean opened = L1Upkeep.holdUpkeep();
     try {
-      if (!admit(k, found.value(), found.tags(), flight.stamp)) {
+      if (!admit(k, found.value(), found.tags(), flight.stamp, weight)) {
         return false;
       }
       if (lease != null) {
@@ -190,6 +196,8 @@ final class Loads<K, V> {
    * Runs the installs and completions of {@code finishing} ahead of the L1 upkeep they schedule, which then runs on
    * this thread ({@link L1Upkeep#fillAfterLock}): the readers waiting for the flights get their values at once, and
    * only this thread, which loaded, waits while that upkeep expires a backlog of entries past their TTL, however many.
+   * No user code runs inside: values are decoded and weighed before, since a {@code getAsync} that user code waited
+   * on there would complete only once the scope closes.
    * User code does not run in between: a {@code getAsync} caller's future, whose callbacks run on the completing
    * thread, completes after the upkeep ({@link Waits#forAsync}), so such a caller still waits for it.
    */
@@ -204,7 +212,12 @@ final class Loads<K, V> {
    * served by the L2); then only the second question is asked.
    */
   boolean admit(String k, V value, Tags tags, long stamp) {
-    return l1.install(k, value, tags, stamp) || !log.coveredLocally(k, tags, stamp);
+    return admit(k, value, tags, stamp, l1.weigh(k, value));
+  }
+
+  /** As {@link #admit(String, Object, Tags, long)}, the value weighed already ({@link L1Tier#weigh}). */
+  private boolean admit(String k, V value, Tags tags, long stamp, int weight) {
+    return l1.install(k, value, tags, stamp, 0, weight) || !log.coveredLocally(k, tags, stamp);
   }
 
   /** What waiting for another instance's load gave: the last read, and whether this instance took the lease over. */
@@ -319,14 +332,28 @@ final class Loads<K, V> {
     if (reads == null) {
       return count;
     }
+    // Decoded and weighed (user code) before the scope, up to the first failure, which is rethrown once the keys
+    // before it were served.
+    @SuppressWarnings("unchecked")
+    L2Tier.Hit<V>[] hits = new L2Tier.Hit[count];
+    int[] weights = new int[count];
+    int ready = 0;
+    RuntimeException failure = null;
+    try {
+      for (; ready < count; ready++) {
+        hits[ready] = l2.decode(reads[ready]);
+        weights[ready] = hits[ready] == null ? 1 : l1.weigh(batch.keys[at[ready]], hits[ready].value());
+      }
+    } catch (RuntimeException e) {
+      failure = e;
+    }
     int left = 0;
     // One upkeep for the batch, after every flight it served finished (see finishAhead).
     boolean opened = L1Upkeep.holdUpkeep();
     try {
-      for (int j = 0; j < count; j++) {
+      for (int j = 0; j < ready; j++) {
         String k = batch.keys[at[j]];
-        L2Tier.Hit<V> hit = l2.decode(reads[j]);
-        if (hit != null && served(k, flights[j], hit, null)) {
+        if (hits[j] != null && served(k, flights[j], hits[j], null, weights[j])) {
           continue;
         }
         at[left] = at[j];
@@ -335,6 +362,9 @@ final class Loads<K, V> {
       }
     } finally {
       L1Upkeep.runHeldUpkeep(opened);
+    }
+    if (failure != null) {
+      throw failure;
     }
     return left;
   }
@@ -372,16 +402,33 @@ final class Loads<K, V> {
       l2.putIfCurrent(present, false);
       l2.putIfCurrent(absent, true);
     }
+    // Weighed (user code) before the scope, up to the first failure, which is rethrown once the keys before it were
+    // installed and finished.
+    int[] weights = new int[count];
+    int ready = 0;
+    RuntimeException failure = null;
+    try {
+      for (; ready < count; ready++) {
+        V value = values.get(ready);
+        weights[ready] = value != null || cacheAbsent ? l1.weigh(batch.keys[at[ready]], value) : 1;
+      }
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    int weighed = ready;
     finishAhead(() -> {
-      for (int j = 0; j < count; j++) {
+      for (int j = 0; j < weighed; j++) {
         String k = batch.keys[at[j]];
         V value = values.get(j);
         if (value != null || cacheAbsent) {
-          l1.install(k, value, tags, stamp);
+          l1.install(k, value, tags, stamp, 0, weights[j]);
         }
         finish(k, flights[j], value);
       }
       return true;
     });
+    if (failure != null) {
+      throw failure;
+    }
   }
 }

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Timeout;
  * {@code getAsync} load runs on the weighing thread. The waits are bounded (2 s inside the weigher), so the test reports
  * instead of hanging. Without them (a plain join()) the loading thread waits for ever, and with it the outer key's
  * flight and every reader joined to it. Same results with s13-l1 at 07b8b54 (holdUpkeep/runHeldUpkeep refactor).
- * Any executor that may run a task on the submitting thread (CallerRunsPolicy when saturated) meets it too.
+ * Any executor that may run a task on the submitting thread (CallerRunsPolicy when saturated) meets it too. Fixed by
+ * weighing (and decoding) before the scope opens ({@code L1Tier#weigh}, {@code Loads.finishAhead}): red before.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UpkeepScopeUserCodeReviewTest {
@@ -121,7 +122,7 @@ class UpkeepScopeUserCodeReviewTest {
    * Expected "iv"; observed on s13-l1: ExecutionException caused by TimeoutException after 500 ms.
    */
   @Test
-  void withALoadTimeoutTheWeighersGetAsyncTimesOutThoughItsLoadFinishedAtOnce() throws Exception {
+  void withALoadTimeoutTheWeighersGetAsyncGetsItsValue() throws Exception {
     Nested nested = new Nested();
     try (TieredCache<String, String> cache =
         weighingCache("weigher-timeout", nested, java.time.Duration.ofMillis(500))) {
