@@ -498,7 +498,6 @@ final class L1Tier<V> {
     return entry;
   }
 
-  /** The weigher's figure for a value (1 for an absence, or without a weigher). */
   /** The user's weight of a value (1 without a weigher, or for an absence): user code, called outside every lock. */
   int weigh(String key, V value) {
     return weigher == null || value == null || !keeps ? 1 : weigher.applyAsInt(key, value);

@@ -13,7 +13,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -37,7 +39,7 @@ final class Loads<K, V> {
   private final Duration loadTimeout;
   private final String instanceId;
   /** Numbers this instance's leased loads: each load's lease has a token of its own ({@link LoadLease}). */
-  private final java.util.concurrent.atomic.AtomicLong leaseTokens = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong leaseTokens = new AtomicLong();
 
   Loads(
       TieredCacheBuilder<K, V> settings,
@@ -196,12 +198,12 @@ final class Loads<K, V> {
    * Runs the installs and completions of {@code finishing} ahead of the L1 upkeep they schedule, which then runs on
    * this thread ({@link L1Upkeep#fillAfterLock}): the readers waiting for the flights get their values at once, and
    * only this thread, which loaded, waits while that upkeep expires a backlog of entries past their TTL, however many.
-   * No user code runs inside: values are decoded and weighed before, since a {@code getAsync} that user code waited
-   * on there would complete only once the scope closes.
-   * User code does not run in between: a {@code getAsync} caller's future, whose callbacks run on the completing
-   * thread, completes after the upkeep ({@link Waits#forAsync}), so such a caller still waits for it.
+   * No user code runs inside. Values are decoded and weighed before, since a {@code getAsync} that user code waited
+   * on there would complete only once the scope closes; and a {@code getAsync} caller's future, whose callbacks run
+   * on the completing thread, completes after the upkeep ({@link Waits#forAsync}), so such a caller still waits for
+   * it.
    */
-  private static boolean finishAhead(java.util.function.BooleanSupplier finishing) {
+  private static boolean finishAhead(BooleanSupplier finishing) {
     return L1Upkeep.fillAfterLock(finishing);
   }
 
