@@ -1,6 +1,5 @@
 package dev.tiercache;
 
-import com.github.benmanes.caffeine.cache.Cache;
 import dev.tiercache.codec.KeyCodec;
 import dev.tiercache.spi.InvalidationBus;
 import dev.tiercache.spi.L2Entry;
@@ -27,8 +26,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final CacheMetrics metrics;
   private final InvalidationLog log = new InvalidationLog(InvalidationLog.DEFAULT_CAPACITY);
   private final L1Tier<V> l1;
-  /** {@link L1Tier#lookUpHere}: where a hit looks its key up without calling the L1 tier. */
-  private final Cache<String, Object> l1Here;
   private final L2Tier<V> l2;
   private final BusLink bus;
   private final Executor executor;
@@ -51,7 +48,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
             ? CacheMetrics.NONE
             : new MicrometerMetrics(settings.meterRegistry, settings.name);
     this.l1 = new L1Tier<>(settings, log, metrics);
-    this.l1Here = l1.lookUpHere();
     this.l2 = settings.l2 == null ? null : new L2Tier<>(settings, metrics);
     this.executor = settings.executor;
     this.invalidator = new Invalidator(settings, instanceId, log, l1, l2, flights, metrics);
@@ -213,16 +209,6 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
    */
   private Object l1Hit(String k) {
     BusLink link = bus;
-    Cache<String, Object> here = l1Here;
-    if (link == null && here != null) {
-      Object found = here.getIfPresent(k);
-      if (found != null && !(found instanceof L1Entry) && log.latest() == 0) {
-        // A raw value, and no invalidation that may cover it has begun: what L1Tier#judge returns for it, uncalled.
-        metrics.hit(CacheMetrics.Tier.L1);
-        return found;
-      }
-      return l1.judge(k, found, false, 0);
-    }
     long now = 0;
     if (link != null) {
       // One clock reading for the proof and for expiry: each costs as much as the rest of a hit on some VMs.

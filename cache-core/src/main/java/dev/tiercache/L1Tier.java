@@ -176,24 +176,7 @@ final class L1Tier<V> {
       // Caffeine judges raw values on the coarse clock: brought up to now first, it is at most its granularity late.
       coarse.advance(read ? nanoTime : ticker.read());
     }
-    return judge(key, cache.getIfPresent(key), read, nanoTime);
-  }
-
-  /**
-   * The Caffeine cache a caller may look a key up in itself, then hand what it found to {@link #judge}: null when a
-   * read must first bring the coarse clock up to date ({@link #advanceFirst}). A hit then makes one call fewer: the
-   * JIT calls {@link #get} rather than inlining it (its compiled code includes Caffeine's look-up, past the size the
-   * JIT inlines), and that call cost a plain hit about a twentieth (a one-JVM probe against this very Caffeine).
-   */
-  Cache<String, Object> lookUpHere() {
-    return advanceFirst ? null : cache;
-  }
-
-  /**
-   * What {@link #get} makes of what Caffeine returned for the key: the fresh hit, or null (and an entry an
-   * invalidation covers is removed).
-   */
-  Object judge(String key, Object found, boolean read, long nanoTime) {
+    Object found = cache.getIfPresent(key);
     if (found != null && !(found instanceof L1Entry)) {
       found = currentRaw(key, found);
       count(found);

@@ -12,8 +12,6 @@ import java.time.Duration;
  */
 final class LoadLease {
 
-  private static final Runnable SENT_NONE = () -> {};
-
   private final L2Tier<?> l2;
   private final String key;
   private final String token;
@@ -44,13 +42,11 @@ final class LoadLease {
     }
   }
 
-  /** Sends the release if it was not yet, and waits for it as the L2 tier waits for a call. */
+  /** When the load ends: sends the release if it was not yet, and waits for it as the L2 tier waits for a call. */
   void end() {
     send();
-    Runnable pending = release;
-    if (pending != null && pending != SENT_NONE) {
-      release = SENT_NONE;
-      pending.run();
+    if (release != null) {
+      release.run();
     }
   }
 }
