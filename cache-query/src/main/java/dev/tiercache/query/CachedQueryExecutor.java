@@ -468,13 +468,30 @@ public final class CachedQueryExecutor {
     invalidate(Tags.of(Objects.requireNonNull(tags, "tags")));
   }
 
+  /**
+   * Invalidates every tag, even when one of them fails: an {@link dev.tiercache.InvalidationPendingException} says
+   * the cache applied that invalidation on this node and retries it for the others, and the tags after it must not be
+   * skipped. The first failure is thrown once all were made, the others added to it as suppressed.
+   */
   private void invalidate(Tags tags) {
     if (tags.contains(QueryPlanner.EVERYTHING)) {
       cache.invalidate(Invalidation.all());
       return;
     }
+    RuntimeException failure = null;
     for (String tag : tags) {
-      cache.invalidate(Invalidation.tag(tag));
+      try {
+        cache.invalidate(Invalidation.tag(tag));
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
@@ -487,14 +504,7 @@ public final class CachedQueryExecutor {
     requireSql(query);
     transactions.requireDataSource();
     Tags tags = tagsOf(query);
-    SqlWork<List<T>> work =
-        c -> {
-          List<T> rows = Jdbc.select(c, query, mapper, maxRows);
-          if (expected != null && (rows.size() > 1 || rows.isEmpty() && expected.startsWith("exactly"))) {
-            throw tooMany(query, expected);
-          }
-          return rows;
-        };
+    SqlWork<List<T>> work = c -> counted(query, Jdbc.select(c, query, mapper, maxRows), expected);
     if (planner.refusal(query) != null || transactions.active()) {
       return reads.uncached(query, () -> sql(query, () -> transactions.readDirect(work)));
     }
@@ -503,7 +513,22 @@ public final class CachedQueryExecutor {
           views.warnIfBlind(c, planner.readTables(query), dependencies);
           return work.run(c);
         };
-    return reads.get(query, planner.key(query, tags), tags, () -> sql(query, () -> transactions.readForCache(checked)));
+    // Checked again when served: the result may have been cached by queryList of the same query, which shares its key.
+    return counted(query,
+        reads.get(query, planner.key(query, tags), tags, () -> sql(query, () -> transactions.readForCache(checked))),
+        expected);
+  }
+
+  /**
+   * The rows, if they are as many as {@code expected} says ("at most one row", "exactly one row"; null: any number).
+   *
+   * @throws IllegalStateException naming the query if they are not
+   */
+  private static <T> List<T> counted(Query query, List<T> rows, String expected) {
+    if (expected != null && (rows.size() > 1 || rows.isEmpty() && expected.startsWith("exactly"))) {
+      throw tooMany(query, expected);
+    }
+    return rows;
   }
 
   /** A JDBC call whose SQLException becomes an {@link UncheckedSQLException}. */

@@ -1,5 +1,6 @@
 package dev.tiercache.query;
 
+import dev.tiercache.InvalidationPendingException;
 import dev.tiercache.Tags;
 import dev.tiercache.TieredCache;
 import dev.tiercache.codec.CodecException;
@@ -43,7 +44,7 @@ final class CachedReads {
   /** Returns the cached rows of a query, or loads them (once per node at a time) and caches them if they may be. */
   <T> List<T> get(Query query, String key, Tags tags, Supplier<? extends List<? extends T>> load) {
     if (query.mode() == QueryMode.REFRESH) {
-      cache.invalidateKey(key);
+      drop(key);
     }
     for (int attempt = 0; ; attempt++) {
       boolean[] loaded = new boolean[1];
@@ -62,8 +63,8 @@ final class CachedReads {
       } catch (CodecException e) {
         throw notEncodable(query, e);
       }
-      if (!loaded[0] && attempt == 0 && result.expired(System.currentTimeMillis())) {
-        cache.invalidateKey(key); // older than the query's own TTL: drop it everywhere and load again
+      if (!loaded[0] && attempt == 0 && result.expired(System.currentTimeMillis(), query.ttl())) {
+        drop(key); // older than the query's own TTL: drop it everywhere and load again
         continue;
       }
       metrics.executions(query.label(), loaded[0] ? 0 : 1, loaded[0] ? 1 : 0);
@@ -82,19 +83,19 @@ final class CachedReads {
       idsByKey.putIfAbsent(QueryKeys.bulkKey(query, tags, id), id);
     }
     if (query.mode() == QueryMode.REFRESH) {
-      idsByKey.keySet().forEach(cache::invalidateKey);
+      idsByKey.keySet().forEach(this::drop);
     }
     long[] misses = new long[1];
     Map<String, QueryResult> found = bulkGet(query, tags, idsByKey, loader, misses);
     List<String> expired = new ArrayList<>();
     long now = System.currentTimeMillis();
     found.forEach((k, v) -> {
-      if (v.expired(now)) {
+      if (v.expired(now, query.ttl())) {
         expired.add(k);
       }
     });
     if (!expired.isEmpty()) {
-      expired.forEach(cache::invalidateKey); // older than the query's own TTL: drop them everywhere, load again
+      expired.forEach(this::drop); // older than the query's own TTL: drop them everywhere, load again
       found = bulkGet(query, tags, idsByKey, loader, misses);
     }
     long missed = Math.min(misses[0], idsByKey.size());
@@ -138,6 +139,19 @@ final class CachedReads {
   }
 
   /**
+   * Drops a result on every node. One that Redis does not take in time is dropped here all the same and retried by
+   * the cache ({@link InvalidationPendingException}), which is all a read needs: it goes on and loads, as it would
+   * with Redis down (DESIGN.md invariant 3), instead of failing.
+   */
+  private void drop(String key) {
+    try {
+      cache.invalidateKey(key);
+    } catch (InvalidationPendingException applied) {
+      // Applied on this node, and retried for the others by the cache.
+    }
+  }
+
+  /**
    * A load refused to be cached: the thread that read the rows returns them; a thread that joined its load reads
    * for itself (the rows may come from the reader's transaction).
    */
@@ -161,8 +175,9 @@ final class CachedReads {
       throw new Uncacheable(rows, "more rows than the executor's maxCachedRows");
     }
     ResultGuard.requireCacheable(query.label(), rows);
-    long expires = query.ttl() == null ? QueryResult.NEVER : System.currentTimeMillis() + query.ttl().toMillis();
-    return new QueryResult(rows, expires);
+    long now = System.currentTimeMillis();
+    long expires = query.ttl() == null ? QueryResult.NEVER : now + query.ttl().toMillis();
+    return new QueryResult(rows, now, expires);
   }
 
   private <T> T timed(Query query, Supplier<T> load) {

@@ -58,9 +58,9 @@ final class ExecutorTransaction implements Transaction {
     CachedQueryExecutor.requireSql(write);
     Tags tags = transactions.writeTags(write);
     try {
-      int count = run(c -> Jdbc.update(c, write));
+      // Recorded first, as Transactions.write does: a statement that fails may have changed rows the commit keeps.
       record(tags);
-      return count;
+      return run(c -> Jdbc.update(c, write));
     } catch (SQLException e) {
       throw new UncheckedSQLException("update '" + write.label() + "' failed", e);
     }

@@ -50,9 +50,9 @@ final class QueryPlanner {
         throw cannotTell(analysis, true);
       }
       tables = analysis.tables();
-      Set<String> declared = dependencies.writtenTables(tables);
-      if (analysis.cascades() && declared.size() == tables.size()) {
-        return Tags.of(EVERYTHING); // TRUNCATE ... CASCADE with nothing declared: which tables it empties is unknown
+      // TRUNCATE ... CASCADE of a table with nothing declared for it: which tables it empties is unknown.
+      if (analysis.cascades() && !tables.stream().allMatch(dependencies::declaresChanges)) {
+        return Tags.of(EVERYTHING);
       }
     }
     return tags(dependencies.writtenTables(tables), write);

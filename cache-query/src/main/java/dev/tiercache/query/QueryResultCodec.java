@@ -71,7 +71,8 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
         mapper.copy()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+            .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)
+            .registerModule(UnmodifiableCollections.module());
     return new QueryResultCodec(copy, Map.copyOf(allowed));
   }
 
@@ -97,6 +98,7 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
   public byte[] encode(QueryResult value) {
     ObjectNode root = mapper.createObjectNode();
     root.put("exp", value.expiresAtMillis());
+    root.put("loaded", value.loadedAtMillis());
     ArrayNode types = root.putArray("types");
     Map<Class<?>, Integer> index = new LinkedHashMap<>();
     ArrayNode rows = root.putArray("rows");
@@ -161,7 +163,16 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
           throw new CodecException("a query result row is malformed");
         }
       }
-      return new QueryResult(rows, root.get("exp").asLong());
+      // Rows from a shared Redis are held to what loaded rows are: one caller must not change what the next is served.
+      try {
+        ResultGuard.requireCacheable("a query result read from the L2", rows);
+      } catch (IllegalArgumentException mutable) {
+        throw new CodecException("a query result read from the L2 holds a value that is not immutable", mutable);
+      }
+      // Written before the load time was: unknown, so a query with a TTL loads it again.
+      JsonNode loaded = root.path("loaded");
+      return new QueryResult(
+          rows, loaded.isIntegralNumber() ? loaded.asLong() : QueryResult.UNKNOWN, root.get("exp").asLong());
     } catch (IOException | RuntimeException e) {
       if (e instanceof CodecException c) {
         throw c;

@@ -27,7 +27,7 @@ import net.sf.jsqlparser.statement.upsert.Upsert;
 /**
  * What a SQL statement reads or writes, found with JSqlParser. A read is tagged with every table named anywhere in
  * it (any clause, any subquery; a CTE's name too, which costs an extra tag and never a missed one). Names are
- * normalised to their last part, unquoted and lowercased ({@code public."Users"} becomes {@code users}): two
+ * normalised to their last part, unquoted and case-folded ({@code public."Users"} becomes {@code users}): two
  * spellings of one table always meet, and two tables that share a name in different schemas only invalidate each
  * other more often than needed, never less.
  *
@@ -90,7 +90,7 @@ final class SqlTables {
     return false;
   }
 
-  /** Normalises one identifier part: surrounding quotes removed (doubled quotes undone), lowercased. */
+  /** Normalises one identifier part: surrounding quotes removed (doubled quotes undone), case-folded. */
   static String normalise(String part) {
     String name = part.strip();
     if (name.length() >= 2) {
@@ -103,7 +103,10 @@ final class SqlTables {
         name = name.substring(1, name.length() - 1).replace("]]", "]");
       }
     }
-    return name.toLowerCase(Locale.ROOT);
+    // Upper-cased first, as H2 folds unquoted names: letters that change more than case on the way (straße is
+    // STRASSE, the long s of uſers is S) then meet their other spellings. A fold that merges two names a database
+    // keeps apart only shares a tag: more invalidation, never less.
+    return name.toUpperCase(Locale.ROOT).toLowerCase(Locale.ROOT);
   }
 
   /**

@@ -157,15 +157,50 @@ final class SqlText {
       }
       return sql.length();
     }
-    if (c == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
+    // -- everywhere, and // in H2 (elsewhere it is no SQL at all).
+    if ((c == '-' || c == '/') && i + 1 < sql.length() && sql.charAt(i + 1) == c) {
       int end = sql.indexOf('\n', i);
       return end < 0 ? sql.length() : end;
     }
     if (c == '/' && i + 1 < sql.length() && sql.charAt(i + 1) == '*') {
-      int end = sql.indexOf("*/", i + 2);
-      return end < 0 ? sql.length() : end + 2;
+      // Block comments nest in H2 and PostgreSQL (MySQL ends one at its first */, which is then a syntax error).
+      int depth = 1;
+      int j = i + 2;
+      while (j + 1 < sql.length()) {
+        if (sql.charAt(j) == '/' && sql.charAt(j + 1) == '*') {
+          depth++;
+          j += 2;
+        } else if (sql.charAt(j) == '*' && sql.charAt(j + 1) == '/') {
+          j += 2;
+          if (--depth == 0) {
+            return j;
+          }
+        } else {
+          j++;
+        }
+      }
+      return sql.length();
     }
     return i;
+  }
+
+  /**
+   * Whether databases disagree on where this text's comments end, and so on where its literals are: {@code //} is a
+   * line comment in H2 only, and a block comment inside a block comment nests in H2 and PostgreSQL, not in MySQL. Seen
+   * anywhere, literals included: only trimming then costs a key that whitespace alone changes, never a shared one.
+   */
+  private static boolean commentsDisagree(String sql) {
+    if (sql.contains("//")) {
+      return true;
+    }
+    for (int open = sql.indexOf("/*"); open >= 0; open = sql.indexOf("/*", open + 2)) {
+      int close = sql.indexOf("*/", open + 2);
+      int inner = sql.indexOf("/*", open + 2);
+      if (inner >= 0 && (close < 0 || inner < close)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Tells whether the SQL, outside literals and comments, asks for row locks ({@code FOR UPDATE} and kin). */
@@ -186,9 +221,9 @@ final class SqlText {
 
   /**
    * Normalises SQL text for the key: trimmed, and each run of whitespace in code (outside literals, quoted
-   * identifiers and comments) becomes one space, or one newline if it held a line break. Text with dollar quoting
-   * or backslashes is only trimmed, since they hide where literals end: normalising must never make two different
-   * statements one.
+   * identifiers and comments) becomes one space, or one newline if it held a line break. Text with dollar quoting,
+   * backslashes, {@code #}, {@code //} or a nested block comment is only trimmed, since databases differ on where its
+   * literals end: normalising must never make two different statements one.
    */
   static String normalise(String sql) {
     int from = 0;
@@ -200,7 +235,8 @@ final class SqlText {
       to--;
     }
     String trimmed = sql.substring(from, to);
-    if (trimmed.indexOf('$') >= 0 || trimmed.indexOf('\\') >= 0 || trimmed.indexOf('#') >= 0) {
+    if (trimmed.indexOf('$') >= 0 || trimmed.indexOf('\\') >= 0 || trimmed.indexOf('#') >= 0
+        || commentsDisagree(trimmed)) {
       return trimmed;
     }
     StringBuilder out = new StringBuilder(trimmed.length());

@@ -48,6 +48,11 @@ final class TableDependencies {
     return expand(tables, changes);
   }
 
+  /** Whether a write to {@code table} is declared to change another table. */
+  boolean declaresChanges(String table) {
+    return !changes.getOrDefault(table, Set.of()).isEmpty();
+  }
+
   boolean isEmpty() {
     return changes.isEmpty();
   }

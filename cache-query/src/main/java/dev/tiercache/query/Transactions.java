@@ -76,20 +76,15 @@ final class Transactions {
   <T> T write(Tags tags, SqlWork<T> work) throws SQLException {
     ExecutorTransaction tx = bound.get();
     if (tx != null) {
-      T result = tx.run(work);
+      // Recorded first: a statement that fails may have changed rows (a batch part way), which the commit keeps.
       tx.record(tags);
-      return result;
+      return tx.run(work);
     }
     if (sync.isActive()) {
       try (Connection connection = requireDataSource().getConnection()) {
-        boolean outside = connection.getAutoCommit();
-        T result = work.run(connection);
-        if (outside) {
-          // The data source is not transaction-aware: the write committed on its own, whatever the caller's
-          // transaction does. Invalidate now, as well as after the caller's commit.
-          invalidator.accept(tags);
-        }
-        return result;
+        // The data source is not transaction-aware: the write commits on its own, whatever the caller's transaction
+        // does. Invalidated now, as well as after the caller's commit.
+        return autoCommitted(connection, tags, work);
       } finally {
         // Registered even if the statement failed: the caller may still commit what came before it.
         sync.afterCommit(() -> invalidator.accept(tags));
@@ -97,9 +92,7 @@ final class Transactions {
     }
     try (Connection connection = requireDataSource().getConnection()) {
       if (connection.getAutoCommit()) {
-        T result = work.run(connection);
-        invalidator.accept(tags);
-        return result;
+        return autoCommitted(connection, tags, work);
       }
       requireManualCommitPool();
       boolean commitAttempted = false;
@@ -121,6 +114,22 @@ final class Transactions {
     }
   }
 
+  /**
+   * Runs {@code work} on {@code connection} and, if the connection is in auto-commit mode, invalidates {@code tags}
+   * after it, whatever it did: each statement committed as it ran, so a work that failed part way (a batch whose
+   * third element failed, a key mapper that threw after its INSERT) may have committed rows all the same.
+   */
+  private <T> T autoCommitted(Connection connection, Tags tags, SqlWork<T> work) throws SQLException {
+    if (!connection.getAutoCommit()) {
+      return work.run(connection);
+    }
+    try {
+      return work.run(connection);
+    } finally {
+      invalidator.accept(tags);
+    }
+  }
+
   /** Runs {@code work} in a transaction: the calling thread's if there is one, else a new one of its own. */
   <T> T inTransaction(TransactionCallback<T> work) throws SQLException {
     ExecutorTransaction outer = bound.get();
@@ -130,6 +139,9 @@ final class Transactions {
     if (sync.isActive()) {
       ExecutorTransaction tx;
       try (Connection connection = requireDataSource().getConnection()) {
+        // As in write: a data source that is not transaction-aware hands out an auto-commit connection, on which
+        // every statement of the work commits on its own, whatever the caller's transaction does.
+        boolean outside = connection.getAutoCommit();
         tx = new ExecutorTransaction(connection, this);
         bound.set(tx);
         try {
@@ -139,6 +151,9 @@ final class Transactions {
           tx.end();
           Tags written = tx.recorded();
           if (!written.isEmpty()) {
+            if (outside) {
+              invalidator.accept(written);
+            }
             sync.afterCommit(() -> invalidator.accept(written));
           }
         }

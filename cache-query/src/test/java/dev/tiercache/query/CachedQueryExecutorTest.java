@@ -259,8 +259,13 @@ class CachedQueryExecutorTest {
     assertThatThrownBy(() -> leaked[0].connection()).isInstanceOf(IllegalStateException.class);
   }
 
+  /**
+   * On an auto-commit connection a statement that failed may have committed (a batch part way, a key mapper that
+   * threw after its INSERT, a connection lost after the database committed): its tables are invalidated all the same
+   * (StaleWriteReviewTest). The failure still reaches the caller, as the driver reported it.
+   */
   @Test
-  void aFailedUpdateInvalidatesNothing() {
+  void aFailedAutoCommitUpdateStillInvalidatesItsTables() {
     executor.queryList(ACTIVE, User::from, true);
     double invalidationsBefore = invalidations();
     assertThatThrownBy(() -> executor.update("INSERT INTO users VALUES (?, ?, ?)", 1L, "duplicate", true))
@@ -268,8 +273,8 @@ class CachedQueryExecutorTest {
         .hasMessageContaining("INSERT INTO users")
         .cause()
         .isInstanceOf(SQLException.class);
-    assertThat(invalidations()).isEqualTo(invalidationsBefore);
-    assertThat(cache.getIfPresent(executor.keyOf(Query.sql(ACTIVE, true)))).isNotNull();
+    assertThat(invalidations()).isEqualTo(invalidationsBefore + 1);
+    assertThat(cache.getIfPresent(executor.keyOf(Query.sql(ACTIVE, true)))).isNull();
   }
 
   @Test
