@@ -312,6 +312,25 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   }
 
   @Override
+  public V putIfAbsent(K key, V value, Tags tags) {
+    String k = lookupKey(key);
+    Objects.requireNonNull(value, "value");
+    Objects.requireNonNull(tags, "tags");
+    Object hit = l1Hit(k);
+    if (hit != null) {
+      return L1Entry.value(hit);
+    }
+    keyRules.check(k);
+    Flight<V> mine = new Flight<>(tags, true);
+    mine.ifAbsent = true;
+    Flight<V> flight = join(k, mine);
+    if (flight == mine) {
+      loads.load(k, key, mine, ignored -> value);
+    }
+    return await(k, flight);
+  }
+
+  @Override
   public CompletableFuture<Void> putAsync(K key, V value, Tags tags) {
     encode(key);
     Objects.requireNonNull(value, "value");

@@ -17,6 +17,11 @@ final class Flight<V> {
   long stamp;
   /** A background reload of an entry still in the L1, started by refresh-ahead. */
   boolean refresh;
+  /**
+   * A {@link TieredCache#putIfAbsent}: a value another instance stored in the L2 since the flight read it wins over
+   * the flight's own, which is then neither installed nor returned.
+   */
+  boolean ifAbsent;
   /** When the flight began, for the load timeout of those who join it. */
   final long startedAt = System.nanoTime();
   /**

@@ -9,6 +9,7 @@ import dev.tiercache.spi.L2Store;
 import dev.tiercache.spi.L2Write;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -205,10 +206,14 @@ final class L2Tier<V> {
     }
   }
 
-  /** Writes loaded entries unless an invalidation overtook their load; failures are counted, not thrown. */
-  void putIfCurrent(Map<String, L2Write> writes, boolean absent) {
+  /**
+   * Writes loaded entries unless a change overtook their load's read; failures are counted, not thrown.
+   *
+   * @return the keys written, or null if the L2 failed (the writes may or may not have landed)
+   */
+  Collection<String> putIfCurrent(Map<String, L2Write> writes, boolean absent) {
     if (writes.isEmpty()) {
-      return;
+      return List.of();
     }
     Collection<String> written = attempt("put", () -> store.putIfCurrent(cache, writes, ttl(absent)), null);
     if (written != null) {
@@ -219,6 +224,7 @@ final class L2Tier<V> {
         metrics.staleWriteRefused(CacheMetrics.Tier.L2);
       }
     }
+    return written;
   }
 
   /** Takes a load lease; an L2 that fails grants it (the caller loads, as it would without leases). */

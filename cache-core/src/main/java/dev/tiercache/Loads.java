@@ -9,6 +9,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -133,16 +134,24 @@ final class Loads<K, V> {
         // Encoded even when the L2 is not written now: a value the codec rejects fails the same way either way.
         L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags());
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
-          l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
+          Collection<String> written = l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
+          if (flight.ifAbsent && written != null && written.isEmpty()) {
+            if (storedByAnother(k, flight, lease)) {
+              return;
+            }
+            // Refused for an invalidation that overtook the read: stored, then invalidated; not kept here either.
+            kept = false;
+          }
         }
       }
       if (lease != null) {
         // After the L2 write: the instances waiting on the lease find the value as soon as they can take it.
         lease.send();
       }
-      int weight = kept ? l1.weigh(k, value) : 1;
+      boolean install = kept;
+      int weight = install ? l1.weigh(k, value) : 1;
       finishAhead(() -> {
-        if (kept) {
+        if (install) {
           l1.install(k, value, flight.tags(), flight.stamp, loadNanos, weight);
         }
         finish(k, flight, value);
@@ -159,6 +168,18 @@ final class Loads<K, V> {
         lease.end();
       }
     }
+  }
+
+  /**
+   * A {@link TieredCache#putIfAbsent} whose conditional write the L2 refused: another instance may have stored a value
+   * since this one read. If the L2 holds one now, the flight finishes with it (filled into the L1), not its own.
+   *
+   * @return whether the flight was finished so
+   */
+  private boolean storedByAnother(String k, Flight<V> flight, LoadLease lease) {
+    L2Read read = l2.get(k);
+    L2Tier.Hit<V> found = read == null ? null : l2.decode(read);
+    return found != null && served(k, flight, found, lease);
   }
 
   /**

@@ -229,6 +229,26 @@ public interface TieredCache<K, V> extends AutoCloseable {
   void putAbsent(K key, Tags tags);
 
   /**
+   * Stores a value unless a tier holds one for the key, and returns what the key maps to afterwards. It reads as
+   * {@link #get(Object, Tags, Function)} with a loader that returns {@code value}: an L1 or L2 hit (a cached absence
+   * included) is returned and nothing is stored; concurrent reads of the key on this instance share one flight. The
+   * write to the L2 is conditional, as a load's is: when another instance stored a value for the key since this one
+   * read the L2, that value is returned (and filled into the L1) instead, so that of concurrent calls on several
+   * instances one stores and the others return its value. A write the L2 refused for an invalidation that overtook it
+   * counts as stored and then invalidated: {@code value} is returned and not kept. Without a trusted L2 (none, down,
+   * or pending invalidations) it is stored in this instance's L1 only, as a load's value is.
+   *
+   * @param key the key
+   * @param value the value; not null
+   * @param tags its tags
+   * @return {@code value} itself (the same reference) if this call stored it; otherwise the value present, or null
+   *     for a cached absence
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the value does not fit the L2's limits or the codec rejects it
+   */
+  V putIfAbsent(K key, V value, Tags tags);
+
+  /**
    * Invalidates what a request covers: in the L1 at once, in the L2, and on other instances through the bus.
    *
    * <p>It returns normally once the L2 applied it and the bus has it (with Redis, both in one atomic step). If the

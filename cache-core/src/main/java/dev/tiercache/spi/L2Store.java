@@ -16,8 +16,9 @@ import java.util.concurrent.CompletableFuture;
  * A store keeps enough invalidation state to refuse stale writes: every invalidation (of a key, a tag, a prefix or a
  * pattern) and every {@link #put unconditional put} advances the version that covers the keys it touches, and
  * {@link #putIfCurrent} refuses a write whose load began, as told by the version of an earlier {@link L2Read}, before
- * such a change. Reads never return an entry that an invalidation covered, even if the store removes covered entries
- * lazily.
+ * such a change, or before another write of the key (so that of two loads that read the same version, one writes:
+ * {@link dev.tiercache.TieredCache#putIfAbsent} across instances relies on it). Reads never return an entry that an
+ * invalidation covered, even if the store removes covered entries lazily.
  *
  * <h2>Ownership</h2>
  * The caller that creates a store closes it; a cache never closes the store it was given, so one store can serve
@@ -68,8 +69,8 @@ public interface L2Store extends AutoCloseable {
   }
 
   /**
-   * Writes entries, each unless an invalidation covering its key (or one of its tags) happened after the version of
-   * the read that preceded its load. Versions are only compared with versions of the same key's reads: a store may
+   * Writes entries, each unless an invalidation covering its key (or one of its tags), or another write of its key,
+   * happened after the version of the read that preceded its load. Versions are only compared with versions of the same key's reads: a store may
    * keep separate clocks for separate parts of its key space.
    *
    * @param cache the cache name

@@ -249,6 +249,10 @@ public final class InMemoryL2Store implements L2Store {
     if (ns.keyVersions.getOrDefault(key, 0L) > version) {
       return true;
     }
+    Stored current = ns.entries.get(key);
+    if (current != null && current.writtenAt() > version) {
+      return true; // rewritten since the read, by another load's write-back
+    }
     for (String tag : entry.tags()) {
       if (ns.tagEpochs.getOrDefault(tag, 0L) > version) {
         return true;

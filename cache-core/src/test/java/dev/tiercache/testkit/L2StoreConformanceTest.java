@@ -245,6 +245,19 @@ public abstract class L2StoreConformanceTest {
         return store.put(cache, KEY, entry("from-put", "t1", "t2"), LONG_TTL);
       }
     },
+    /** Another load's write-back, after a read of its own: what a cross-instance putIfAbsent relies on. */
+    CONDITIONAL_WRITE_OF_ANOTHER_LOAD {
+      @Override
+      CompletableFuture<Void> apply(L2Store store, String cache) {
+        return store.get(cache, KEY)
+            .thenCompose(read -> store.putIfCurrent(cache, Map.of(KEY, entry("from-load", "t1", "t2")), LONG_TTL,
+                read.version()))
+            .thenApply(written -> {
+              assertThat(written).as("the other load's own write").containsExactly(KEY);
+              return null;
+            });
+      }
+    },
     INVALIDATE_TAG_OF_THE_ENTRY {
       @Override
       CompletableFuture<Void> apply(L2Store store, String cache) {
@@ -270,7 +283,7 @@ public abstract class L2StoreConformanceTest {
 
     /** What the key holds after the interference, and must still hold after a refused write. */
     String expectedAfter() {
-      return this == UNCONDITIONAL_PUT ? "from-put" : null;
+      return this == UNCONDITIONAL_PUT ? "from-put" : this == CONDITIONAL_WRITE_OF_ANOTHER_LOAD ? "from-load" : null;
     }
   }
 

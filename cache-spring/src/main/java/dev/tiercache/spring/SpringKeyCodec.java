@@ -26,9 +26,14 @@ import org.springframework.cache.interceptor.SimpleKey;
  *   <tr><th>key</th><th>encoded as</th><th>example</th></tr>
  *   <tr><td>{@code String} not starting with {@code ~}</td><td>itself</td><td>{@code user:42}</td></tr>
  *   <tr><td>{@code String} starting with {@code ~}</td><td>{@code ~} + itself</td><td>{@code ~~x}</td></tr>
- *   <tr><td>{@code Boolean, Character, Byte, Short, Integer, Long, Float, Double}</td>
- *       <td>{@code ~bool: ~char: ~byte: ~short: ~int: ~long: ~float: ~double:} + {@code toString()}</td>
+ *   <tr><td>{@code Boolean, Character, Byte, Short, Integer, Long}</td>
+ *       <td>{@code ~bool: ~char: ~byte: ~short: ~int: ~long:} + {@code toString()}</td>
  *       <td>{@code ~long:42}</td></tr>
+ *   <tr><td>{@code Float, Double}</td>
+ *       <td>{@code ~float:} / {@code ~double:} + {@code Float.toHexString} / {@code Double.toHexString}: exact and
+ *       the same on every JDK ({@code Double.toString} changed in JDK 19: {@code 1.0E23} printed as
+ *       {@code 9.999999999999999E22} before)</td>
+ *       <td>{@code ~double:0x1.8p1}</td></tr>
  *   <tr><td>{@code BigInteger, BigDecimal}</td><td>{@code ~bigint:} / {@code ~decimal:} + {@code toString()}
  *       (a {@code BigDecimal} keeps its scale, as its {@code equals} does)</td><td>{@code ~decimal:1.50}</td></tr>
  *   <tr><td>{@code UUID}</td><td>{@code ~uuid:} + {@code toString()}</td><td></td></tr>
@@ -134,10 +139,10 @@ public final class SpringKeyCodec implements KeyCodec<Object> {
       out.append("~int:").append(key);
     } else if (key instanceof Long) {
       out.append("~long:").append(key);
-    } else if (key instanceof Float) {
-      out.append("~float:").append(key);
-    } else if (key instanceof Double) {
-      out.append("~double:").append(key);
+    } else if (key instanceof Float f) {
+      out.append("~float:").append(Float.toHexString(f));
+    } else if (key instanceof Double d) {
+      out.append("~double:").append(Double.toHexString(d));
     } else if (key instanceof BigInteger) {
       out.append("~bigint:").append(key);
     } else if (key instanceof BigDecimal) {

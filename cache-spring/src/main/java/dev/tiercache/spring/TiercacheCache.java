@@ -139,8 +139,10 @@ public final class TiercacheCache implements Cache {
   }
 
   /**
-   * Stores a value unless one is present, atomically on this instance (it is a read-through whose loader yields
-   * {@code value}) and conditionally in the L2 (an eviction that overtakes it wins).
+   * Stores a value unless one is present ({@link TieredCache#putIfAbsent}): atomically on this instance, and
+   * conditionally in the L2, so that of concurrent calls on several instances one stores and the others return its
+   * value (an eviction that overtakes it wins). A null value (null values allowed) is a read-through whose loader
+   * yields the cached absence.
    *
    * @param key the key
    * @param value the value; null only if null values are allowed
@@ -149,9 +151,12 @@ public final class TiercacheCache implements Cache {
    */
   @Override
   public ValueWrapper putIfAbsent(Object key, Object value) {
-    if (value == null) {
-      requireNullsAllowed();
+    if (value != null) {
+      // Conditional in Redis: of concurrent calls on several instances one stores, the others get its value.
+      Object now = cache.putIfAbsent(key, value, tagsOf.apply(key));
+      return now == value ? null : now == null ? new SimpleValueWrapper(null) : wrap(now);
     }
+    requireNullsAllowed();
     AtomicBoolean mine = new AtomicBoolean();
     Object present =
         cache.get(

@@ -60,7 +60,11 @@ public final class TiercacheEvictor {
   }
 
   /**
-   * Evicts the entries that carry {@code tag} from every cache the manager has created.
+   * Evicts the entries that carry {@code tag} from every cache this manager knows: the caches named up front
+   * ({@link TiercacheCacheManagerBuilder#cache}, {@link TiercacheCacheManagerBuilder#cacheNames}, or
+   * {@code tiercache.caches.*} with the starter), which every instance creates when it starts, and the caches this
+   * instance created on first use. A cache created on first use only on other instances is not reached (no instance
+   * can tell which caches another one made): name every cache a tag may span up front.
    *
    * @param tag the tag
    */
