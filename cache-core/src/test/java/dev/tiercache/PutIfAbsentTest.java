@@ -55,6 +55,14 @@ class PutIfAbsentTest {
     return read.isHit() ? ValueCodecs.string().decode(read.entry().value()) : null;
   }
 
+  /** Starts A's putIfAbsent of key {@code k} on another thread, held once it has read the L2 (a miss). */
+  private CompletableFuture<String> heldAfterItsRead(TieredCache<String, String> a, String value) throws Exception {
+    var reached = gatedForA.holdNextGet();
+    CompletableFuture<String> onA = CompletableFuture.supplyAsync(() -> a.putIfAbsent("k", value, Tags.empty()));
+    assertThat(reached.await(5, TimeUnit.SECONDS)).as("A read the L2 (a miss) and is held").isTrue();
+    return onA;
+  }
+
   @Test
   void storesAValueNoTierHoldsAndReturnsItsOwnReference() {
     TieredCache<String, String> a = node(l2);
@@ -99,9 +107,7 @@ class PutIfAbsentTest {
     TieredCache<String, String> a = node(gatedForA);
     TieredCache<String, String> b = node(l2);
     String mine = new String("a");
-    var reached = gatedForA.holdNextGet();
-    CompletableFuture<String> onA = CompletableFuture.supplyAsync(() -> a.putIfAbsent("k", mine, Tags.empty()));
-    assertThat(reached.await(5, TimeUnit.SECONDS)).as("A read the L2 (a miss) and is held").isTrue();
+    CompletableFuture<String> onA = heldAfterItsRead(a, mine);
 
     String theirs = new String("b");
     assertThat(b.putIfAbsent("k", theirs, Tags.empty())).as("B stores first").isSameAs(theirs);
@@ -119,9 +125,7 @@ class PutIfAbsentTest {
     TieredCache<String, String> a = node(gatedForA);
     TieredCache<String, String> b = node(l2);
     String mine = new String("a");
-    var reached = gatedForA.holdNextGet();
-    CompletableFuture<String> onA = CompletableFuture.supplyAsync(() -> a.putIfAbsent("k", mine, Tags.empty()));
-    assertThat(reached.await(5, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<String> onA = heldAfterItsRead(a, mine);
 
     b.invalidateKey("k");
     gatedForA.release();
