@@ -102,9 +102,14 @@ public final class CachedQueryExecutorBuilder {
   public CachedQueryExecutorBuilder cascade(String table, String... alsoChanged) {
     String from = Query.tableName(table);
     for (String to : Objects.requireNonNull(alsoChanged, "alsoChanged")) {
-      changes.computeIfAbsent(from, k -> new TreeSet<>()).add(Query.tableName(to));
+      changed(from, Query.tableName(to));
     }
     return this;
+  }
+
+  /** Records an edge between names normalised already: normalising {@code my.table} again would make it {@code table}. */
+  private void changed(String normalisedFrom, String normalisedTo) {
+    changes.computeIfAbsent(normalisedFrom, k -> new TreeSet<>()).add(normalisedTo);
   }
 
   /**
@@ -141,7 +146,8 @@ public final class CachedQueryExecutorBuilder {
       throw new IllegalStateException("viewsFromDatabase() needs the dataSource(...) first");
     }
     try {
-      ViewCatalog.fromDatabase(dataSource).forEach((view, tables) -> view(view, tables.toArray(String[]::new)));
+      // The catalog's names are normalised already (a view "my.view" is my.view), so they go in as they are.
+      ViewCatalog.fromDatabase(dataSource).forEach((view, tables) -> tables.forEach(base -> changed(base, view)));
     } catch (SQLException e) {
       throw new UncheckedSQLException("cannot read INFORMATION_SCHEMA.VIEWS", e);
     }

@@ -87,11 +87,8 @@ final class ExecutorTransaction implements Transaction {
   public void invalidateOnCommit(String... tables) {
     requireOpen();
     Objects.requireNonNull(tables, "tables");
-    List<String> names = new ArrayList<>();
-    for (String table : tables) {
-      names.add(Query.tableName(table));
-    }
-    record(transactions.writeTags(Query.named("invalidateOnCommit").tables(names.toArray(String[]::new))));
+    // Query.tables normalises each name once ("my.table" is my.table; normalised twice it would be table).
+    record(transactions.writeTags(Query.named("invalidateOnCommit").tables(tables)));
   }
 
   private void requireOpen() {

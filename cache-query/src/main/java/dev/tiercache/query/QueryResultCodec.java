@@ -123,9 +123,29 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
         cell.add(i);
         cell.add(mapper.valueToTree(row));
       }
-      return mapper.writeValueAsBytes(root);
+      byte[] bytes = mapper.writeValueAsBytes(root);
+      requireSameWhenRead(value, bytes);
+      return bytes;
     } catch (IOException | IllegalArgumentException e) {
       throw new CodecException("cannot write a query result as JSON (" + e.getClass().getSimpleName() + ")", e);
+    }
+  }
+
+  /**
+   * Refuses a result that another node would read back as something else: JSON keeps no class for a value whose
+   * declared type does not fix it (a component declared {@code Object}, or a type variable), so a {@code Long}
+   * there comes back an {@code Integer} and a {@code Double} a {@code BigDecimal}. Every node must be served what
+   * was cached; the caller learns at once, on the node that loads, instead of from a cast failing on another.
+   */
+  private void requireSameWhenRead(QueryResult value, byte[] bytes) {
+    List<Object> back = decode(bytes).rows();
+    for (int i = 0; i < value.rows().size(); i++) {
+      Object row = value.rows().get(i);
+      if (!ResultGuard.sameValue(row, back.get(i))) {
+        throw new CodecException(
+            "rows of " + row.getClass().getName() + " do not come back from JSON as they went in: a value's class is"
+                + " not fixed by its declared type (a component declared Object or generic?); declare concrete types");
+      }
     }
   }
 

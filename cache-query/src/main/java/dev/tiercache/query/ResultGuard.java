@@ -120,6 +120,93 @@ final class ResultGuard {
     }
   }
 
+  /**
+   * Whether two checked values are the same value: the same class at every level (an unmodifiable collection or map
+   * of either implementation counts as one kind), equal leaves, in the same order. Tells whether rows come back from
+   * a codec as they went in, where {@code equals} cannot (a final value class need not define it).
+   */
+  static boolean sameValue(Object original, Object copy) {
+    return same(original, copy, 0);
+  }
+
+  private static boolean same(Object a, Object b, int depth) {
+    if (a == null || b == null) {
+      return a == b;
+    }
+    if (depth > MAX_DEPTH) {
+      return false;
+    }
+    Shape shape = SHAPES.get(a.getClass());
+    if (shape instanceof Container) {
+      return sameContainer(a, b, depth);
+    }
+    if (a.getClass() != b.getClass()) {
+      return false;
+    }
+    if (shape instanceof Members members) {
+      try {
+        for (RecordComponent component : members.components()) {
+          if (!same(component.getAccessor().invoke(a), component.getAccessor().invoke(b), depth + 1)) {
+            return false;
+          }
+        }
+        for (Field field : members.fields()) {
+          if (!same(field.get(a), field.get(b), depth + 1)) {
+            return false;
+          }
+        }
+        return true;
+      } catch (ReflectiveOperationException e) {
+        return false;
+      }
+    }
+    return a.equals(b);
+  }
+
+  private static boolean sameContainer(Object a, Object b, int depth) {
+    if (a instanceof Optional<?> x) {
+      return b instanceof Optional<?> y && same(x.orElse(null), y.orElse(null), depth + 1);
+    }
+    if (a instanceof Map<?, ?> x) {
+      return b instanceof Map<?, ?> y && x.size() == y.size()
+          && sameElements(x.keySet(), y.keySet(), depth) && sameElements(x.values(), y.values(), depth);
+    }
+    Collection<?> x = (Collection<?>) a;
+    if (!(b instanceof Collection<?> y) || (a instanceof List) != (b instanceof List)
+        || (a instanceof Set) != (b instanceof Set) || x.size() != y.size()) {
+      return false;
+    }
+    return a instanceof Set ? sameMembers(x, y, depth) : sameElements(x, y, depth);
+  }
+
+  /** A set's copy may iterate in another order (Jackson builds a HashSet): each member must have its same. */
+  private static boolean sameMembers(Collection<?> a, Collection<?> b, int depth) {
+    for (Object member : a) {
+      boolean found = false;
+      for (Object candidate : b) {
+        if (same(member, candidate, depth + 1)) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean sameElements(Collection<?> a, Collection<?> b, int depth) {
+    Iterator<?> i = a.iterator();
+    Iterator<?> j = b.iterator();
+    while (i.hasNext() && j.hasNext()) {
+      if (!same(i.next(), j.next(), depth + 1)) {
+        return false;
+      }
+    }
+    return !i.hasNext() && !j.hasNext();
+  }
+
   private static Shape shape(Class<?> type) {
     for (Class<?> resource : RESOURCES) {
       if (resource.isAssignableFrom(type)) {

@@ -2,12 +2,17 @@ package dev.tiercache.query;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import net.sf.jsqlparser.parser.CCJSqlParser;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
 import net.sf.jsqlparser.parser.SimpleNode;
@@ -64,18 +69,37 @@ final class SqlTables {
           "user", "current_role", "current_schema", "current_database", "database", "schema", "connection_id",
           "pg_backend_pid", "session_id", "found_rows", "row_count", "lock_timeout", "set_config", "current_setting",
           "nextval_for", "disk_space_used", "memory_used", "memory_free", "transaction_id", "lo_import", "lo_export",
-          "dblink", "dblink_exec", "file_read", "file_write", "csvread", "csvwrite", "link_schema");
+          "dblink", "dblink_exec", "file_read", "file_write", "csvread", "csvwrite", "link_schema", "secure_rand",
+          "uuid_short", "sysutcdatetime", "newsequentialid", "sys_context");
 
   private static final List<String> VOLATILE_PREFIXES =
       List.of("pg_advisory", "pg_try_advisory", "dbms_random", "dbms_lock", "random_", "pg_notify", "pg_terminate",
-          "pg_cancel", "pg_reload", "pg_stat_reset");
+          "pg_cancel", "pg_reload", "pg_stat_reset", "uuid_generate_v");
+
+  private static final String TIMED_OUT = "parsing took longer than its deadline";
+
+  /** How long one statement may take to parse (see {@link #withinDeadline}). */
+  static final Duration PARSE_TIMEOUT = Duration.ofSeconds(1);
+
+  private static final ScheduledExecutorService DEADLINES =
+      Executors.newSingleThreadScheduledExecutor(
+          task -> {
+            Thread thread = new Thread(task, "tiercache-sql-parse-deadline");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   private static final Cache<String, Analysis> MEMO = Caffeine.newBuilder().maximumSize(2_000).build();
 
   private SqlTables() {}
 
   static Analysis analyse(String sql) {
-    return MEMO.get(sql, SqlTables::parse);
+    Analysis analysis = MEMO.get(sql, SqlTables::parse);
+    if (analysis.problem() != null && analysis.problem().contains(TIMED_OUT)) {
+      // Not remembered: a parse that a stalled machine (a GC pause, no CPU) held past the deadline may pass next time.
+      MEMO.invalidate(sql);
+    }
+    return analysis;
   }
 
   static boolean isVolatileName(String function) {
@@ -220,13 +244,14 @@ final class SqlTables {
   /** Parses exactly one statement on the caller's thread (JSqlParser's own helpers start a thread per parse). */
   private static Statement parseOne(String sql) throws Exception {
     Statements statements;
+    CCJSqlParser simple = parser(sql, false);
     try {
-      statements = parser(sql, false).Statements();
+      statements = withinDeadline(simple);
     } catch (Exception e) {
-      if (CCJSqlParserUtil.getNestingDepth(sql) > CCJSqlParserUtil.ALLOWED_NESTING_DEPTH) {
+      if (simple.interrupted || CCJSqlParserUtil.getNestingDepth(sql) > CCJSqlParserUtil.ALLOWED_NESTING_DEPTH) {
         throw e;
       }
-      statements = parser(sql, true).Statements();
+      statements = withinDeadline(parser(sql, true));
     }
     List<Statement> list = new ArrayList<>();
     for (Statement s : statements) {
@@ -235,6 +260,26 @@ final class SqlTables {
       }
     }
     return list.size() == 1 ? list.get(0) : null;
+  }
+
+  /**
+   * Parses on the caller's thread for at most {@link #PARSE_TIMEOUT}: JSqlParser's lookahead can take time
+   * exponential in the nesting of some statements (14 nested {@code IN (SELECT ...)} took seconds), and it checks
+   * its {@code interrupted} flag as it goes, which a timer raises. Past the deadline the statement is unparseable.
+   */
+  private static Statements withinDeadline(CCJSqlParser parser) throws Exception {
+    ScheduledFuture<?> deadline =
+        DEADLINES.schedule(() -> parser.interrupted = true, PARSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      return parser.Statements();
+    } catch (Exception e) {
+      if (parser.interrupted) {
+        throw new IllegalArgumentException(TIMED_OUT + " (" + PARSE_TIMEOUT.toMillis() + " ms)", e);
+      }
+      throw e;
+    } finally {
+      deadline.cancel(false);
+    }
   }
 
   private static CCJSqlParser parser(String sql, boolean complex) {

@@ -64,9 +64,15 @@ final class Transactions {
   <T> List<T> readForCache(SqlWork<List<T>> work) throws SQLException {
     try (Connection connection = requireDataSource().getConnection()) {
       boolean trusted = manualCommitPool || connection.getAutoCommit();
+      // READ UNCOMMITTED sees other transactions' rows before they commit, even in auto-commit mode: a row that a
+      // rollback then takes back is never invalidated.
+      boolean dirty = connection.getTransactionIsolation() == Connection.TRANSACTION_READ_UNCOMMITTED;
       List<T> rows = work.run(connection);
       if (!trusted) {
         throw new Uncacheable(rows, "the connection is in manual-commit mode outside a known transaction");
+      }
+      if (dirty) {
+        throw new Uncacheable(rows, "the connection reads uncommitted rows (READ UNCOMMITTED)");
       }
       return rows;
     }

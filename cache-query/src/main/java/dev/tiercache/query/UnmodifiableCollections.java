@@ -23,11 +23,10 @@ import java.util.SortedSet;
 import java.util.function.UnaryOperator;
 
 /**
- * Makes Jackson read a row's collections and maps declared as interfaces ({@code List}, {@code Set}, {@code Map},
- * ...) as unmodifiable views of what it built, which nothing else references: a row decoded from the L2 is then as
- * immutable as the one the loader returned ({@link ResultGuard}), and one caller cannot change what the next caller
- * on that node is served. A component declared as a concrete class ({@code ArrayList}) is left as Jackson builds it;
- * the loader refused such a row anyway.
+ * Makes Jackson read a row's collections and maps as unmodifiable views of what it built, which nothing else
+ * references: a row decoded from the L2 is then as immutable as the one the loader returned ({@link ResultGuard}),
+ * and one caller cannot change what the next caller on that node is served. A component declared as a concrete
+ * class ({@code ArrayList}) then fails to decode (a miss); the loader refused such a row anyway.
  */
 final class UnmodifiableCollections {
 
@@ -41,52 +40,46 @@ final class UnmodifiableCollections {
       public JsonDeserializer<?> modifyCollectionDeserializer(
           DeserializationConfig config, CollectionType type, BeanDescription description,
           JsonDeserializer<?> deserializer) {
-        UnaryOperator<Object> view = collectionView(type.getRawClass());
-        return view == null ? deserializer : new Viewing(deserializer, view);
+        return new Viewing(deserializer, collectionView(type.getRawClass()));
       }
 
       @Override
       public JsonDeserializer<?> modifyMapDeserializer(
           DeserializationConfig config, MapType type, BeanDescription description, JsonDeserializer<?> deserializer) {
-        UnaryOperator<Object> view = mapView(type.getRawClass());
-        return view == null ? deserializer : new Viewing(deserializer, view);
+        return new Viewing(deserializer, mapView(type.getRawClass()));
       }
     });
     return module;
   }
 
+  // Jackson hands the modifier the implementation it chose for a declared interface (ArrayList for List), so the
+  // view goes by what the implementation is.
   @SuppressWarnings("unchecked")
-  private static UnaryOperator<Object> collectionView(Class<?> declared) {
-    if (declared == List.class) {
+  private static UnaryOperator<Object> collectionView(Class<?> built) {
+    if (List.class.isAssignableFrom(built)) {
       return c -> Collections.unmodifiableList((List<Object>) c);
     }
-    if (declared == NavigableSet.class) {
+    if (NavigableSet.class.isAssignableFrom(built)) {
       return c -> Collections.unmodifiableNavigableSet((NavigableSet<Object>) c);
     }
-    if (declared == SortedSet.class) {
+    if (SortedSet.class.isAssignableFrom(built)) {
       return c -> Collections.unmodifiableSortedSet((SortedSet<Object>) c);
     }
-    if (declared == Set.class) {
+    if (Set.class.isAssignableFrom(built)) {
       return c -> Collections.unmodifiableSet((Set<Object>) c);
     }
-    if (declared == Collection.class || declared == Iterable.class) {
-      return c -> Collections.unmodifiableCollection((Collection<Object>) c);
-    }
-    return null;
+    return c -> Collections.unmodifiableCollection((Collection<Object>) c);
   }
 
   @SuppressWarnings("unchecked")
-  private static UnaryOperator<Object> mapView(Class<?> declared) {
-    if (declared == NavigableMap.class) {
+  private static UnaryOperator<Object> mapView(Class<?> built) {
+    if (NavigableMap.class.isAssignableFrom(built)) {
       return m -> Collections.unmodifiableNavigableMap((NavigableMap<Object, Object>) m);
     }
-    if (declared == SortedMap.class) {
+    if (SortedMap.class.isAssignableFrom(built)) {
       return m -> Collections.unmodifiableSortedMap((SortedMap<Object, Object>) m);
     }
-    if (declared == Map.class) {
-      return m -> Collections.unmodifiableMap((Map<Object, Object>) m);
-    }
-    return null;
+    return m -> Collections.unmodifiableMap((Map<Object, Object>) m);
   }
 
   /** Jackson's deserializer of the collection, its result wrapped. */

@@ -181,6 +181,8 @@ class RedisOutageReviewTest {
     Query query = Query.sql(USER_2).ttl(ttl);
     assertThat(a.executor.queryList(query, NAME)).containsExactly("bob");
     long loadedAt = System.nanoTime();
+    // The node serves its L1 once its bus has proven itself (the first heartbeat echo).
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.cache.status().l1Served());
 
     proxy.mode(TcpProxy.Mode.SILENT);
     while (System.nanoTime() - loadedAt <= 2 * ttl.toNanos()) { // bounded: until the result is past its TTL

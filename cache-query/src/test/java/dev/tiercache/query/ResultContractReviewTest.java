@@ -30,6 +30,9 @@ class ResultContractReviewTest {
   /** A row with a nested collection: immutable as the mapper builds it ({@code List.of}). */
   record Labelled(long id, List<String> labels) {}
 
+  /** A generic row: the column values as JDBC returns them ({@code getObject}), in an immutable list. */
+  record Values(List<Object> values) {}
+
   private static TestDatabase db;
 
   private final List<TieredCache<?, ?>> caches = new ArrayList<>();
@@ -65,7 +68,7 @@ class ResultContractReviewTest {
     TieredCache<String, QueryResult> c =
         TieredCache.<String, QueryResult>builder(name)
             .l2(l2)
-            .valueCodec(QueryResultCodec.json(new ObjectMapper(), Labelled.class))
+            .valueCodec(QueryResultCodec.json(new ObjectMapper(), Labelled.class, Values.class))
             .build();
     caches.add(c);
     return c;
@@ -132,6 +135,28 @@ class ResultContractReviewTest {
   }
 
   /**
+   * README "What is read without the cache" / {@link Query#ttl}: a TTL is the opt-in to cache a read that calls a
+   * volatile function, and "such a result is then at most ttl old". Two call sites of the same volatile SQL with
+   * different TTLs share one key, and the result carries the TTL of the call that loaded it: the call with a 100 ms
+   * TTL is served the random value cached by the call with a one-hour TTL, long past 100 ms.
+   */
+  @Test
+  void aVolatileReadIsAtMostItsOwnTtlOldWhateverTtlAnotherCallCachedItWith() throws Exception {
+    Query random = Query.sql("SELECT " + (db.isPostgres() ? "random()" : "RAND()") + " FROM users WHERE id = 1");
+    RowMapper<Double> value = RowMapper.scalar(Double.class);
+    Double cachedForAnHour = executor.queryList(random.ttl(Duration.ofHours(1)), value).get(0);
+    long loadedAt = System.nanoTime();
+    Duration ttl = Duration.ofMillis(100);
+    while (System.nanoTime() - loadedAt <= 2 * ttl.toNanos()) { // bounded: until that result is older than 100 ms
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+
+    assertThat(executor.queryList(random.ttl(ttl), value).get(0))
+        .as("a RAND() read with a 100 ms TTL, more than 200 ms after another call cached it for an hour")
+        .isNotEqualTo(cachedForAnHour);
+  }
+
+  /**
    * README "What is cached": every row, "and everything inside it", is an immutable value, refused otherwise, so
    * that one caller cannot change what the next one is served; {@code resultsAreImmutableCopiesInEveryTier} covers
    * the list itself. The check runs on the loading node only: another node decodes the row from the L2 with Jackson,
@@ -156,5 +181,37 @@ class ResultContractReviewTest {
     assertThat(otherNode.queryList(sql, mapper))
         .as("what the next caller on the other node is served")
         .containsExactly(new Labelled(1, List.of("alice")));
+  }
+
+  /**
+   * README "What is cached": a record's components are checked, and {@code Object} values inside it are accepted when
+   * their runtime class is immutable (here {@code Long} and {@code Double}, what H2 returns for BIGINT and DOUBLE).
+   * QueryResultCodec records the class of each row but not of the values inside it: Jackson decoded an {@code
+   * Object} component from its JSON shape, so another node (served from the L2) got an {@code Integer} for the
+   * {@code Long} and a {@code BigDecimal} for the {@code Double}: the same query returned different rows depending
+   * on the tier that served it. The codec now reads back what it writes and refuses a result that would come back
+   * different, so the read is refused on the node that loads (as a result the codec cannot encode is, README "What is
+   * refused"), the message says why, and no node is ever served the changed rows.
+   */
+  @Test
+  void rowsThatWouldComeBackFromTheL2AsOtherClassesAreRefusedWhereTheyAreLoaded() {
+    db.exec("CREATE TABLE IF NOT EXISTS scores (id BIGINT PRIMARY KEY, score DOUBLE PRECISION NOT NULL)",
+        "DELETE FROM scores", "INSERT INTO scores VALUES (1, 2.5)");
+    String sql = "SELECT id, score FROM scores WHERE id = 1";
+    RowMapper<Values> generic = (rs, n) -> new Values(List.of(rs.getObject(1), rs.getObject(2)));
+
+    assertThatThrownBy(() -> executor.queryList(sql, generic))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(Values.class.getName())
+        .hasMessageContaining("do not come back from JSON as they went in");
+    assertThat(l2.get(name, executor.keyOf(Query.sql(sql))).join().isHit()).as("nothing written to the L2").isFalse();
+
+    RowMapper<Labelled> typed = (rs, n) -> new Labelled(rs.getLong(1), List.of(Double.toString(rs.getDouble(2))));
+    String typedSql = "SELECT id, score FROM scores WHERE id = 1 AND id > 0";
+    List<Labelled> loaded = executor.queryList(typedSql, typed);
+    CachedQueryExecutor otherNode = CachedQueryExecutor.builder(newCache()).dataSource(db.dataSource()).build();
+    assertThat(otherNode.queryList(typedSql, (rs, n) -> {
+      throw new AssertionError("the other node is served from the L2");
+    })).as("rows whose declared types fix their classes come back equal").isEqualTo(loaded);
   }
 }

@@ -119,6 +119,34 @@ class StaleWriteReviewTest {
   }
 
   /**
+   * README "Transactions": "A failed statement invalidates nothing (inside a caller's transaction its tables are still
+   * invalidated if the caller commits anyway: more invalidation, never less)". Inside the executor's own {@code
+   * inTransaction} a failed write records nothing either, but a failed statement can have changed rows: a batch
+   * whose middle element fails (H2 applies the others) or an INSERT whose generated-key mapping fails. When the
+   * callback handles the exception and returns, the transaction commits those rows and nothing is invalidated.
+   */
+  @Test
+  void aFailedBatchInsideInTransactionThatStillCommitsIsInvalidated() {
+    assertThat(cachedCount("users")).isEqualTo(2);
+
+    executor.inTransaction(
+        tx -> {
+          try {
+            executor.batchUpdate(
+                "INSERT INTO users (id, name) VALUES (?, ?)",
+                List.of(new Object[] {5L, "eve"}, new Object[] {1L, "duplicate key"}, new Object[] {6L, "frank"}));
+          } catch (UncheckedSQLException handled) {
+            // the application handles the failure and commits the rest of its work
+          }
+          return null;
+        });
+
+    long inDatabase = databaseCount("users");
+    assertThat(inDatabase).as("rows of the failed batch that the transaction committed").isGreaterThan(2);
+    assertThat(cachedCount("users")).as("the cached count after the commit").isEqualTo(inDatabase);
+  }
+
+  /**
    * README "Transactions": "If a write inside a caller's transaction gets an auto-commit connection (the DataSource
    * is not transaction-aware), it committed on its own: its tables are invalidated at once as well", and
    * "inTransaction inside a caller's transaction joins it". {@code update} does that, {@code inTransaction} does
