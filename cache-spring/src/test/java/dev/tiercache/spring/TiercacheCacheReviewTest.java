@@ -135,4 +135,50 @@ class TiercacheCacheReviewTest {
         .isTrue();
     soft.assertAll();
   }
+
+  /**
+   * Breaks: DESIGN.md invariant 1 ("when invalidate(...) returns on node A, no read on A returns a value that the
+   * invalidation covered, from L1 or L2") and {@link TiercacheEvictor}'s class javadoc (an eviction outside a
+   * transaction "runs at once, on every instance's L1 and in the L2, before the method returns"), for
+   * {@link TiercacheEvictor#evictTagEverywhere}.
+   *
+   * <p>How: caches are created on first use ({@code dynamic}, the default) and each instance creates only the ones it
+   * has used. Instance B caches {@code reports:a1} tagged {@code t:a}; instance A has not used {@code reports} yet.
+   * {@code evictTagEverywhere("t:a")} on A iterates A's created caches only, so it invalidates nothing of
+   * {@code reports}, in Redis or on B: right after it returns, A's own first read of {@code reports:a1} returns the
+   * covered value from Redis, and B keeps serving it. (The method's javadoc says "from every cache the manager has
+   * created", which is this instance's accident of usage, not the application's caches.)
+   */
+  @Test
+  void evictTagEverywhereReachesACacheThisInstanceHasNotUsedYet() {
+    TiercacheCacheManager a =
+        TiercacheCacheManager.builder(tier())
+            .defaults(s -> s.valueCodec(ValueCodecs.string()).tags(key -> dev.tiercache.Tags.of("t:a")))
+            .build();
+    closers.add(a::destroy);
+    TiercacheCacheManager b =
+        TiercacheCacheManager.builder(tier())
+            .defaults(s -> s.valueCodec(ValueCodecs.string()).tags(key -> dev.tiercache.Tags.of("t:a")))
+            .build();
+    closers.add(b::destroy);
+    Cache reportsOnB = b.getCache("reports");
+    reportsOnB.put("a1", "covered");
+
+    new TiercacheEvictor(a).evictTagEverywhere("t:a");
+
+    assertThat(a.getCache("reports").get("a1"))
+        .as("A reads, after its evictTagEverywhere(\"t:a\") returned, an entry tagged t:a")
+        .isNull();
+    try {
+      await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> reportsOnB.get("a1") == null);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("B still serves reports:a1 (tagged t:a) 3 s after evictTagEverywhere(\"t:a\")", e);
+    }
+  }
+
+  private RedisTier tier() {
+    RedisTier tier = RedisTier.create(client);
+    closers.add(tier::close);
+    return tier;
+  }
 }

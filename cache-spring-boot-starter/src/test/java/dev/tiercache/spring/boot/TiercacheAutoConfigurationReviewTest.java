@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tiercache.codec.ValueCodec;
 import dev.tiercache.codec.ValueCodecs;
 import dev.tiercache.redis.RedisTier;
+import dev.tiercache.redis.RedisTierOptions;
 import dev.tiercache.redis.testing.RedisExtension;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
@@ -253,5 +254,72 @@ class TiercacheAutoConfigurationReviewTest {
     assertThat(dev.tiercache.TieredCacheBuilder.DEFAULT_MAX_STALENESS).isEqualTo(java.time.Duration.ofSeconds(1));
     assertThat(entry).as("the metadata of " + property).doesNotContain("default 2s").containsPattern(
         "default 1s|\"defaultValue\": \"1s\"");
+  }
+
+  /** An application with two L2 stores of its own (two namespaces, or two Redis), neither {@code @Primary}. */
+  @Configuration(proxyBeanMethods = false)
+  @EnableCaching
+  static class TwoL2Stores {
+    @Bean(destroyMethod = "shutdown")
+    RedisClient appClient() {
+      RedisClient client = RedisClient.create(redis.uri());
+      client.setOptions(RedisTier.recommendedClientOptions());
+      return client;
+    }
+
+    @Bean(destroyMethod = "close")
+    RedisTier ordersTier(RedisClient appClient) {
+      return RedisTier.create(appClient, RedisTierOptions.builder().namespace("orders").build());
+    }
+
+    @Bean(destroyMethod = "close")
+    RedisTier sessionsTier(RedisClient appClient) {
+      return RedisTier.create(appClient, RedisTierOptions.builder().namespace("sessions").build());
+    }
+  }
+
+  /**
+   * Breaks: README properties table, {@code tiercache.l2.enabled} {@code true}: "use Redis"; {@code false} is the only
+   * documented way to L1-only caches, which serve "one instance". An ambiguous L2 must not turn into no L2 silently.
+   *
+   * <p>How: the application declares two {@code L2Store} beans, neither primary. The starter's own tier backs off
+   * ({@code @ConditionalOnMissingBean(L2Store.class)}) and the manager takes {@code ObjectProvider<L2Store>.getIfUnique()},
+   * which is null for two candidates: every cache is built L1-only, without a bus, and serves its L1 (status
+   * {@code l2Circuit=none}); the context starts and the health indicator says UP, "redis: reachable". Several
+   * instances then never see each other's evictions. Spring's convention for an ambiguous dependency is to fail.
+   */
+  @Test
+  void twoApplicationL2StoresDoNotSilentlyMakeTheCachesL1Only() {
+    Contexts.onRedis(redis).withUserConfiguration(TwoL2Stores.class).run(context -> {
+      if (context.getStartupFailure() != null) {
+        return; // failing fast on the ambiguity is a fix
+      }
+      dev.tiercache.CacheStatus status =
+          context.getBean(dev.tiercache.spring.TiercacheCacheManager.class).getTiercache("orders").getNativeCache()
+              .status();
+      assertThat(status.l2Circuit())
+          .as("the cache 'orders' has an L2 (status %s), or the context refused to start", status)
+          .isNotEqualTo("none");
+    });
+  }
+
+  /**
+   * Breaks: Spring Boot's {@code spring.cache.type} contract ("Cache type. By default, auto-detected according to the
+   * environment"; {@code none} disables caching, the usual switch in tests), which every cache provider Boot
+   * auto-configures honours, and the brief's "user configuration must win".
+   *
+   * <p>How: {@code TiercacheAutoConfiguration} runs before Boot's {@code CacheAutoConfiguration} and has no
+   * {@code CacheCondition}-like check, so with {@code spring.cache.type=none} the application still gets the
+   * Tiercache manager (and its Redis connection) instead of Boot's {@code NoOpCacheManager}; {@code simple},
+   * {@code caffeine}, {@code redis} are ignored alike. Only {@code tiercache.enabled=false} turns it off.
+   */
+  @Test
+  void springCacheTypeNoneIsHonoured() {
+    Contexts.onRedis(redis).withUserConfiguration(Caching.class).withPropertyValues("spring.cache.type=none")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(CacheManager.class))
+              .isInstanceOf(org.springframework.cache.support.NoOpCacheManager.class);
+        });
   }
 }
