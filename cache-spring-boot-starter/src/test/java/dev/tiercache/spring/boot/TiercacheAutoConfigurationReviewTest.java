@@ -322,4 +322,47 @@ class TiercacheAutoConfigurationReviewTest {
               .isInstanceOf(org.springframework.cache.support.NoOpCacheManager.class);
         });
   }
+
+  /**
+   * Breaks: {@code TiercacheProperties.Query#cacheName} javadoc (the metadata description of
+   * {@code tiercache.query.cache-name}): "its L1 size, L1 expiry and L2 TTL are set like any cache's, under
+   * tiercache.caches.&lt;name&gt; and tiercache.defaults".
+   *
+   * <p>How: {@code TiercacheQueryAutoConfiguration} reads only {@code l1-maximum-size}, {@code l1-expire-after-write}
+   * and {@code l2-ttl} for the query cache; {@code tiercache.caches.queries.l1-expire-after-access=300ms} is bound and
+   * silently ignored, so an idle query result stays in the L1 for good. (So are {@code max-staleness},
+   * {@code l2-timeout}, {@code ttl-jitter} and {@code negative-ttl}, set for every cache under
+   * {@code tiercache.defaults}; those are not observable from outside, this one is.) L1-only here
+   * ({@code tiercache.l2.enabled=false}) so that only the L1 can answer.
+   */
+  @Test
+  void theQueryCacheHonoursItsL1ExpireAfterAccess() {
+    new org.springframework.boot.test.context.runner.ApplicationContextRunner()
+        .withConfiguration(Contexts.TIERCACHE)
+        .withConfiguration(Contexts.JDBC)
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:h2:mem:review-queries;DB_CLOSE_DELAY=-1",
+            "spring.datasource.generate-unique-name=false",
+            "tiercache.l2.enabled=false",
+            "tiercache.caches.queries.l1-expire-after-access=300ms")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          @SuppressWarnings("unchecked")
+          dev.tiercache.TieredCache<String, dev.tiercache.query.QueryResult> queries =
+              context.getBean("tiercacheQueryCache", dev.tiercache.TieredCache.class);
+          queries.put("q", new dev.tiercache.query.QueryResult(List.of(), Long.MAX_VALUE));
+          assertThat(queries.getIfPresent("q")).isNotNull();
+          // Polled less often than the idle time, so that the polls do not keep the entry alive.
+          try {
+            org.awaitility.Awaitility.await()
+                .pollDelay(java.time.Duration.ofMillis(700))
+                .pollInterval(java.time.Duration.ofMillis(700))
+                .atMost(java.time.Duration.ofSeconds(4))
+                .until(() -> queries.getIfPresent("q") == null);
+          } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError(
+                "a query result idle for 700 ms is still served with l1-expire-after-access=300ms", e);
+          }
+        });
+  }
 }
