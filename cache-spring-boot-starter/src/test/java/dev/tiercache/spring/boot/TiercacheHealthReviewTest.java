@@ -62,4 +62,48 @@ class TiercacheHealthReviewTest {
           }
         });
   }
+
+  @Configuration(proxyBeanMethods = false)
+  @EnableCaching
+  static class Caching {}
+
+  /**
+   * Breaks: {@code TiercacheHealthCheck}: "DOWN while Redis does not answer a PING within a second" (README: "DOWN
+   * while Redis does not answer PING"), for a frozen Redis (SIGSTOP, one of DESIGN.md's injected faults; a hung host
+   * or a black-holed network look the same).
+   *
+   * <p>How: the first check after the freeze times its PING out after 1 s and says DOWN, and closes its connection.
+   * The next check opens a new one ({@code RedisClient.connect()}, synchronous): the TCP connect succeeds, the
+   * handshake gets no answer, and nothing bounds it by the second (Lettuce waits for the URI's timeout, 60 s by
+   * default). Every health request then blocks that long, and with it Actuator's {@code /actuator/health}, which
+   * includes this indicator.
+   */
+  @Test
+  void everyCheckAgainstAFrozenRedisAnswersWithinItsBound() throws Exception {
+    Contexts.onRedis(redis)
+        .withUserConfiguration(Caching.class)
+        .withPropertyValues("tiercache.cache-names=books")
+        .run(context -> {
+          HealthIndicator health = context.getBean("tiercacheHealthIndicator", HealthIndicator.class);
+          assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+          java.util.concurrent.ExecutorService checker = java.util.concurrent.Executors.newSingleThreadExecutor();
+          redis.freeze();
+          try {
+            for (int check = 1; check <= 3; check++) {
+              long start = System.nanoTime();
+              java.util.concurrent.Future<Status> status = checker.submit(() -> health.health().getStatus());
+              try {
+                assertThat(status.get(5, java.util.concurrent.TimeUnit.SECONDS)).as("check %d", check)
+                    .isEqualTo(Status.DOWN);
+              } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("health check " + check + " after the freeze has not answered in "
+                    + (System.nanoTime() - start) / 1_000_000 + " ms (bound: a 1 s PING)", e);
+              }
+            }
+          } finally {
+            redis.unfreeze();
+            checker.shutdownNow();
+          }
+        });
+  }
 }
