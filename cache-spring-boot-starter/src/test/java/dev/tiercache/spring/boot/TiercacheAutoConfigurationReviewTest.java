@@ -74,8 +74,8 @@ class TiercacheAutoConfigurationReviewTest {
    * <p>How: an {@code @EnableCaching} application with its own {@code CacheManager} (and no query executor) gets no
    * Tiercache manager, as it should, but still gets the starter's Lettuce client and {@code RedisTier}, and the tier
    * connects to Redis (its bus subscribes): the condition only asks whether caching is on, not whether the Tiercache
-   * manager exists. Nothing uses that connection; an application that uses the starter only for its query executor
-   * elsewhere, or has the jar on the class path, keeps a Redis connection (and the heartbeats) it never asked for.
+   * manager exists. Nothing uses that tier: the application keeps a Redis connection, a bus subscription and its
+   * heartbeats that it never asked for (and, with Redis at another address or none, a client aimed at localhost).
    */
   @Test
   void anApplicationCacheManagerLeavesRedisAlone() {
