@@ -1,11 +1,12 @@
 package dev.tiercache.spring.boot;
 
+import dev.tiercache.Tags;
 import java.time.Duration;
 import java.util.List;
 
 /**
  * The settings of one cache ({@code tiercache.caches.<name>.*}) or of every cache ({@code tiercache.defaults.*}).
- * An unset setting keeps the defaults' value, then the core's.
+ * An unset setting keeps the defaults' value, then the core's. {@link TiercacheProperties} checks them once bound.
  */
 public class TiercacheCacheProperties {
 
@@ -25,7 +26,7 @@ public class TiercacheCacheProperties {
   /** How long an L1 entry lives after it was written (default: until evicted or invalidated). */
   private Duration l1ExpireAfterWrite;
 
-  /** How long an L1 entry lives after its last read. */
+  /** How long an L1 entry lives after its last read (default: until evicted or invalidated). */
   private Duration l1ExpireAfterAccess;
 
   /** How long an entry lives in Redis (default 30m). */
@@ -34,13 +35,16 @@ public class TiercacheCacheProperties {
   /** How long a cached null lives, in Redis and in each L1 from its read, if nulls are allowed (default: L2 TTL). */
   private Duration negativeTtl;
 
-  /** Random spread of L2 expiries, in [0, 1) (0.1 = up to 10% shorter). */
+  /** Random spread of L2 expiries, in [0, 1) (0.1 = up to 10% shorter; default 0). */
   private Double ttlJitter;
 
   /** The bound of each Redis call; a slower read is a miss (default 250ms). */
   private Duration l2Timeout;
 
-  /** How long L1 entries are still served after the invalidation bus went down: the staleness bound (default 2s). */
+  /**
+   * The staleness bound: the L1 is served only while the invalidation bus proves it is caught up to within it
+   * (default 1s).
+   */
   private Duration maxStaleness;
 
   /** The type of the cached values, which the codec reads back from Redis; required for a cache with an L2. */
@@ -291,5 +295,44 @@ public class TiercacheCacheProperties {
    */
   public void setTags(List<String> tags) {
     this.tags = tags;
+  }
+
+  /**
+   * Refuses what the core would refuse, naming the property: the core's own message names neither it nor the cache,
+   * and an l2-ttl it refuses is reported as the negative TTL's, which defaults to it.
+   *
+   * @param prefix the properties' prefix, {@code tiercache.defaults} or {@code tiercache.caches.<name>}
+   * @throws IllegalArgumentException naming the first bad property and why
+   */
+  void validate(String prefix) {
+    notNegative(prefix + ".l1-maximum-size", l1MaximumSize);
+    positive(prefix + ".l1-expire-after-write", l1ExpireAfterWrite);
+    positive(prefix + ".l1-expire-after-access", l1ExpireAfterAccess);
+    positive(prefix + ".l2-ttl", l2Ttl);
+    positive(prefix + ".negative-ttl", negativeTtl);
+    positive(prefix + ".l2-timeout", l2Timeout);
+    positive(prefix + ".max-staleness", maxStaleness);
+    if (ttlJitter != null && !(ttlJitter >= 0 && ttlJitter < 1)) {
+      throw new IllegalArgumentException(prefix + ".ttl-jitter must be in [0, 1), was " + ttlJitter);
+    }
+    if (tags != null) {
+      try {
+        Tags.of(tags);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(prefix + ".tags: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private static void positive(String property, Duration value) {
+    if (value != null && (value.isNegative() || value.isZero())) {
+      throw new IllegalArgumentException(property + " must be positive, was " + value);
+    }
+  }
+
+  private static void notNegative(String property, Long value) {
+    if (value != null && value < 0) {
+      throw new IllegalArgumentException(property + " must not be negative, was " + value);
+    }
   }
 }

@@ -4,6 +4,7 @@ import dev.tiercache.spring.TiercacheCacheManager;
 import io.lettuce.core.AbstractRedisClient;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -35,7 +36,10 @@ public class TiercacheHealthAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(name = "tiercacheHealthIndicator")
   TiercacheHealthIndicator tiercacheHealthIndicator(
-      TiercacheCacheManager manager, ObjectProvider<AbstractRedisClient> client, ListableBeanFactory beans) {
-    return new TiercacheHealthIndicator(TiercacheHealthCheck.of(manager, client, beans));
+      TiercacheCacheManager manager,
+      @Qualifier("tiercacheRedisClient") ObjectProvider<AbstractRedisClient> starterClient,
+      ObjectProvider<AbstractRedisClient> clients,
+      ListableBeanFactory beans) {
+    return new TiercacheHealthIndicator(TiercacheHealthCheck.of(manager, starterClient, clients, beans));
   }
 }

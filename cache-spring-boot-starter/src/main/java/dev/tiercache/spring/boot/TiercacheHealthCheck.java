@@ -1,6 +1,7 @@
 package dev.tiercache.spring.boot;
 
 import dev.tiercache.CacheStatus;
+import dev.tiercache.spi.L2Store;
 import dev.tiercache.spring.TiercacheCache;
 import dev.tiercache.spring.TiercacheCacheManager;
 import io.lettuce.core.AbstractRedisClient;
@@ -15,10 +16,10 @@ import org.springframework.util.ClassUtils;
 
 /**
  * What the {@code tiercache} health contributor reports, whatever Spring Boot's health API: DOWN while Redis does not
- * answer a PING within a second, UP otherwise, with each cache's bus state, L2 circuit breaker state and pending
- * invalidations as details (the latter two from its meters, when there is a meter registry). Spring Boot 3's
- * indicator ({@link TiercacheHealthIndicator}) and Spring Boot 4's ({@link TiercacheBoot4HealthIndicator}) only
- * translate it.
+ * answer a PING within a second (connecting included, so that a check never blocks much longer), UP otherwise, with
+ * each cache's bus state, L2 circuit breaker state and pending invalidations as details (the latter two from its
+ * meters, when there is a meter registry). Spring Boot 3's indicator ({@link TiercacheHealthIndicator}) and Spring
+ * Boot 4's ({@link TiercacheBoot4HealthIndicator}) only translate it.
  */
 final class TiercacheHealthCheck implements DisposableBean {
 
@@ -38,10 +39,19 @@ final class TiercacheHealthCheck implements DisposableBean {
     this.cacheDetails = cacheDetails;
   }
 
-  /** A check of the manager's caches, pinging the starter's Redis client if there is one, with meter details. */
+  /**
+   * A check of the manager's caches with meter details, pinging the Redis they use: the starter's own client when it
+   * made one (whatever other Lettuce clients the application has); else, when the application declares its own
+   * {@link L2Store}, the application's one Lettuce client (the one that store most likely uses); else none.
+   */
   static TiercacheHealthCheck of(
-      TiercacheCacheManager manager, ObjectProvider<AbstractRedisClient> client, ListableBeanFactory beans) {
-    AbstractRedisClient redis = client.getIfUnique();
+      TiercacheCacheManager manager,
+      ObjectProvider<AbstractRedisClient> starterClient,
+      ObjectProvider<AbstractRedisClient> clients,
+      ListableBeanFactory beans) {
+    AbstractRedisClient redis =
+        starterClient.getIfAvailable(
+            () -> beans.getBeanNamesForType(L2Store.class).length > 0 ? clients.getIfUnique() : null);
     return new TiercacheHealthCheck(
         manager, redis == null ? null : new RedisPing(redis), meterDetails(beans));
   }

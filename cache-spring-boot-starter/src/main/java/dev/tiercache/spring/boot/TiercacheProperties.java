@@ -4,15 +4,17 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.springframework.beans.factory.InitializingBean;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.NestedConfigurationProperty;
 
 /**
  * The {@code tiercache.*} properties. The Redis connection itself comes from Spring Boot's
- * {@code spring.data.redis.*} properties.
+ * {@code spring.data.redis.*} properties. Checked once bound: a value the core would refuse fails start-up with a
+ * message naming the property.
  */
 @ConfigurationProperties(prefix = "tiercache")
-public class TiercacheProperties {
+public class TiercacheProperties implements InitializingBean {
 
   /** Whether to auto-configure Tiercache's cache manager. */
   private boolean enabled = true;
@@ -43,6 +45,27 @@ public class TiercacheProperties {
 
   /** Settings of single caches, by cache name; each overrides the defaults it sets. */
   private final Map<String, TiercacheCacheProperties> caches = new LinkedHashMap<>();
+
+  /**
+   * Checks the bound values, so that a bad one fails start-up naming its property rather than later, in the core
+   * builder's words, naming neither the property nor the cache.
+   *
+   * @throws IllegalArgumentException naming the first bad property and why
+   */
+  @Override
+  public void afterPropertiesSet() {
+    defaults.validate("tiercache.defaults");
+    caches.forEach((name, cache) -> cache.validate("tiercache.caches" + mapKey(name)));
+    if (query.getMaxCachedRows() != null && query.getMaxCachedRows() <= 0) {
+      throw new IllegalArgumentException(
+          "tiercache.query.max-cached-rows must be positive, was " + query.getMaxCachedRows());
+    }
+  }
+
+  /** A map key as a property name part: {@code .books}, or Boot's bracket form for a key that needs it. */
+  private static String mapKey(String key) {
+    return key.matches("[a-z0-9][a-z0-9-]*") ? "." + key : "[" + key + "]";
+  }
 
   /**
    * Returns whether Tiercache is auto-configured.
@@ -223,8 +246,9 @@ public class TiercacheProperties {
     private boolean enabled = true;
 
     /**
-     * The name of the query results' cache (its Redis namespace part and the cache tag of its meters); its L1 size,
-     * L1 expiry and L2 TTL are set like any cache's, under tiercache.caches.&lt;name&gt; and tiercache.defaults.
+     * The name of the query results' cache (its Redis namespace part and the cache tag of its meters); its settings
+     * are set like any cache's, under tiercache.caches.&lt;name&gt; and tiercache.defaults (but not its value type,
+     * codec, tags or null policy: the query results have their own).
      */
     private String cacheName = "queries";
 

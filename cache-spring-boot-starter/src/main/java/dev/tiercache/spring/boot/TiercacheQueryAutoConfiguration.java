@@ -8,7 +8,6 @@ import dev.tiercache.query.QueryResult;
 import dev.tiercache.query.QueryResultCodec;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.spring.SpringTransactionSync;
-import java.time.Duration;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -26,8 +25,10 @@ import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
  * transactions: it reads and writes through a {@link TransactionAwareDataSourceProxy} (inside {@code @Transactional}
  * that is the transaction's connection), and {@link SpringTransactionSync} defers its table invalidations to after
  * the commit, none on rollback. Its results live in one {@link TieredCache} named {@code tiercache.query.cache-name}
- * on the shared L2, with the JSON codec of {@code tiercache.query.row-types}. Declared only when those row types are
- * set (or the L2 is off), and not with {@code tiercache.query.enabled=false}.
+ * on the shared L2, with the JSON codec of {@code tiercache.query.row-types} and the settings of
+ * {@code tiercache.defaults.*} and {@code tiercache.caches.<cache-name>.*} (but not their value type, codec, tags or
+ * null policy). Declared only when those row types are set (or the L2 is off), and not with
+ * {@code tiercache.query.enabled=false}.
  */
 @AutoConfiguration(
     after = TiercacheInfrastructureAutoConfiguration.class,
@@ -48,7 +49,7 @@ public class TiercacheQueryAutoConfiguration {
    * The cache of query results.
    *
    * @param properties the tiercache.* properties
-   * @param l2 the shared L2, if any
+   * @param l2 the shared L2, if any; the {@code @Primary} one if there are several
    * @param json the JSON codecs, if Jackson is present
    * @param meters Spring Boot's meter registry, if there is one
    * @return the cache; closed with the context
@@ -63,18 +64,7 @@ public class TiercacheQueryAutoConfiguration {
     TiercacheProperties.Query query = properties.getQuery();
     String name = query.getCacheName();
     TieredCacheBuilder<String, QueryResult> builder = TieredCache.builder(name);
-    Long l1Size = PropertiesSpecs.setting(properties, name, TiercacheCacheProperties::getL1MaximumSize);
-    Duration l1Ttl = PropertiesSpecs.setting(properties, name, TiercacheCacheProperties::getL1ExpireAfterWrite);
-    Duration l2Ttl = PropertiesSpecs.setting(properties, name, TiercacheCacheProperties::getL2Ttl);
-    builder.l1(l1 -> {
-      if (l1Size != null) {
-        l1.maximumSize(l1Size);
-      }
-      if (l1Ttl != null) {
-        l1.expireAfterWrite(l1Ttl);
-      }
-    });
-    L2Store store = l2.getIfUnique();
+    L2Store store = SharedL2.of(l2, "the query cache");
     if (store != null) {
       JsonCodecs codecs = json.getIfAvailable();
       if (codecs == null) {
@@ -84,10 +74,9 @@ public class TiercacheQueryAutoConfiguration {
         throw new IllegalStateException("the query cache's L2 codec needs tiercache.query.row-types");
       }
       builder.l2(store).valueCodec(QueryResultCodec.json(codecs.mapper(), query.getRowTypes().toArray(Class<?>[]::new)));
-      if (l2Ttl != null) {
-        builder.l2Ttl(l2Ttl);
-      }
     }
+    // The same settings as any cache's, from the same code; its codec is the query results' own.
+    new PropertiesSpecs(properties, json.getIfAvailable()).applyTo(builder, name, store != null);
     meters.ifAvailable(m -> m.bind(builder));
     return builder.build();
   }

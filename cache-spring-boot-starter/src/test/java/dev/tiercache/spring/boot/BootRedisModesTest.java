@@ -10,15 +10,14 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.LazyInitializationBeanFactoryPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.cache.CacheManager;
-import org.springframework.cache.annotation.EnableCaching;
-import org.springframework.cache.support.NoOpCacheManager;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 
 /**
  * The starter's Lettuce client against Spring Boot 3.5's own reading of {@code spring.data.redis.*}
@@ -31,16 +30,19 @@ class BootRedisModesTest {
   private final ApplicationContextRunner runner =
       new ApplicationContextRunner()
           .withConfiguration(AutoConfigurations.of(TiercacheInfrastructureAutoConfiguration.class))
-          .withUserConfiguration(Caching.class)
+          .withUserConfiguration(Queries.class)
+          .withPropertyValues("tiercache.query.row-types=java.lang.String")
           .withBean(LazyInitializationBeanFactoryPostProcessor.class);
 
-  /** The L2 is made only for something that uses it. */
+  /**
+   * The L2 is made only for something that uses it: here the query executor (one DataSource and row types), whose
+   * own auto-configuration is left out. An application's own CacheManager would not do: it leaves Redis alone.
+   */
   @Configuration(proxyBeanMethods = false)
-  @EnableCaching
-  static class Caching {
+  static class Queries {
     @Bean
-    CacheManager cacheManager() {
-      return new NoOpCacheManager();
+    DataSource dataSource() {
+      return new SimpleDriverDataSource();
     }
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tiercache.redis.RedisTier;
+import dev.tiercache.redis.RedisTierOptions;
 import dev.tiercache.redis.testing.RedisExtension;
 import dev.tiercache.spi.L2Store;
 import dev.tiercache.spring.TiercacheCache;
@@ -26,6 +27,7 @@ import org.springframework.cache.concurrent.ConcurrentMapCacheManager;
 import org.springframework.cache.transaction.TransactionAwareCacheDecorator;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
 
 /** Each condition of the auto-configuration, in contexts started the way Spring Boot starts them. */
 class TiercacheAutoConfigurationTest {
@@ -155,6 +157,48 @@ class TiercacheAutoConfigurationTest {
       cache.put("k", "v");
       RedisTier mine = context.getBean(RedisTier.class);
       assertThat(mine.get("books", "k").join().entry()).as("written through the application's tier").isNotNull();
+    });
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  @EnableCaching
+  static class TwoL2OnePrimary {
+    @Bean(destroyMethod = "shutdown")
+    RedisClient myClient() {
+      RedisClient client = RedisClient.create(redis.uri());
+      client.setOptions(RedisTier.recommendedClientOptions());
+      return client;
+    }
+
+    @Bean(destroyMethod = "close")
+    @Primary
+    RedisTier mainTier(RedisClient myClient) {
+      return RedisTier.create(myClient, RedisTierOptions.builder().namespace("main").build());
+    }
+
+    @Bean(destroyMethod = "close")
+    RedisTier otherTier(RedisClient myClient) {
+      return RedisTier.create(myClient, RedisTierOptions.builder().namespace("other").build());
+    }
+  }
+
+  @Test
+  void ofSeveralApplicationL2StoresThePrimaryIsUsed() {
+    runner.withUserConfiguration(TwoL2OnePrimary.class).run(context -> {
+      assertThat(context).hasNotFailed();
+      context.getBean(TiercacheCacheManager.class).getTiercache("books").put("k", "v");
+      RedisTier main = context.getBean("mainTier", RedisTier.class);
+      assertThat(main.get("books", "k").join().entry()).as("written through the primary tier").isNotNull();
+    });
+  }
+
+  @Test
+  void springCacheTypeChoosesTheManager() {
+    runner.withUserConfiguration(Caching.class).withPropertyValues("spring.cache.type=tiercache").run(context ->
+        assertThat(context.getBean(CacheManager.class)).isInstanceOf(TiercacheCacheManager.class));
+    runner.withUserConfiguration(Caching.class).withPropertyValues("spring.cache.type=simple").run(context -> {
+      assertThat(context.getBean(CacheManager.class)).isInstanceOf(ConcurrentMapCacheManager.class);
+      assertThat(context).as("nothing uses Redis").doesNotHaveBean(AbstractRedisClient.class);
     });
   }
 
