@@ -21,6 +21,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
 
+  /** How many reads of the key in flight that find nothing a putIfAbsent joins before it gives up. */
+  private static final int PUT_IF_ABSENT_ATTEMPTS = 16;
+
   private final String name;
   private final KeyCodec<? super K> keyCodec;
   private final CacheMetrics metrics;
@@ -312,22 +315,52 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   }
 
   @Override
-  public V putIfAbsent(K key, V value, Tags tags) {
+  public V putIfAbsent(K key, V value, Tags tags, V ifAbsent) {
     String k = lookupKey(key);
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(tags, "tags");
-    Object hit = l1Hit(k);
-    if (hit != null) {
-      return L1Entry.value(hit);
+    if (l2 != null) {
+      // As put: a value that cannot reach the L2 must not be stored in one L1 only while others store theirs.
+      l2.requireFits(l2.encode(value, tags));
     }
-    keyRules.check(k);
-    Flight<V> mine = new Flight<>(tags, true);
-    mine.ifAbsent = true;
-    Flight<V> flight = join(k, mine);
-    if (flight == mine) {
+    for (int attempt = 0; attempt < PUT_IF_ABSENT_ATTEMPTS; attempt++) {
+      Object hit = l1Hit(k);
+      if (hit != null) {
+        return L1Entry.isAbsent(hit) ? ifAbsent : L1Entry.value(hit);
+      }
+      keyRules.check(k);
+      Flight<V> mine = new Flight<>(tags, true);
+      mine.ifAbsent = true;
+      Flight<V> flight = join(k, mine);
+      if (flight != mine) {
+        V present;
+        try {
+          present = await(k, flight);
+        } catch (RuntimeException otherLoadFailed) {
+          continue; // another read's loader failed: nothing is present, so this call tries to store again
+        }
+        if (present != null) {
+          return present;
+        }
+        if (cachesAbsence) {
+          return ifAbsent;
+        }
+        continue; // the read found nothing and cached nothing: try to store again
+      }
+      // A flight that ended between the L1 check and this one's start may have filled the L1 meanwhile.
+      Object filled = l1Hit(k);
+      if (filled != null) {
+        flights.remove(k, mine);
+        mine.result.complete(L1Entry.value(filled));
+        return L1Entry.isAbsent(filled) ? ifAbsent : L1Entry.value(filled);
+      }
       loads.load(k, key, mine, ignored -> value);
+      V present = await(k, mine);
+      return mine.ownValue ? null : present == null ? ifAbsent : present;
     }
-    return await(k, flight);
+    throw new IllegalStateException(
+        "cache '" + name + "': putIfAbsent met " + PUT_IF_ABSENT_ATTEMPTS + " reads of the key in a row that found"
+            + " nothing; try again");
   }
 
   @Override

@@ -18,10 +18,12 @@ final class Flight<V> {
   /** A background reload of an entry still in the L1, started by refresh-ahead. */
   boolean refresh;
   /**
-   * A {@link TieredCache#putIfAbsent}: a value another instance stored in the L2 since the flight read it wins over
-   * the flight's own, which is then neither installed nor returned.
+   * A {@link TieredCache#putIfAbsent}: a write the L2 refused for an invalidation keeps nothing (a load's value
+   * would still be kept here).
    */
   boolean ifAbsent;
+  /** Set before the flight completes when it finished with its own loader's value (what putIfAbsent stored). */
+  volatile boolean ownValue;
   /** When the flight began, for the load timeout of those who join it. */
   final long startedAt = System.nanoTime();
   /**

@@ -135,12 +135,19 @@ final class Loads<K, V> {
         L2Entry encoded = l2 == null ? null : l2.encode(value, flight.tags());
         if (version != NO_VERSION && l2Trusted() && l2.fits(encoded)) {
           Collection<String> written = l2.putIfCurrent(Map.of(k, new L2Write(encoded, version)), value == null);
-          if (flight.ifAbsent && written != null && written.isEmpty()) {
-            if (storedByAnother(k, flight, lease)) {
-              return;
+          if (written != null && written.isEmpty()) {
+            // Refused: the key was written or invalidated since the read.
+            if (flight.ifAbsent) {
+              // What another instance stored is what this call returns and serves.
+              if (storedByAnother(k, flight, lease)) {
+                return;
+              }
+              kept = false; // refused for an invalidation that overtook it: stored, then invalidated
+            } else if (heldByL2(k)) {
+              // Another instance stored a value since (a putIfAbsent's, which must not be shadowed here by this
+              // load's): the callers get what they loaded, and this L1 reads the L2's from now on.
+              kept = false;
             }
-            // Refused for an invalidation that overtook the read: stored, then invalidated; not kept here either.
-            kept = false;
           }
         }
       }
@@ -150,6 +157,7 @@ final class Loads<K, V> {
       }
       boolean install = kept;
       int weight = install ? l1.weigh(k, value) : 1;
+      flight.ownValue = true;
       finishAhead(() -> {
         if (install) {
           l1.install(k, value, flight.tags(), flight.stamp, loadNanos, weight);
@@ -170,9 +178,16 @@ final class Loads<K, V> {
     }
   }
 
+  /** Whether the L2 holds a value (or absence) for the key now; false when it cannot tell. */
+  private boolean heldByL2(String k) {
+    L2Read read = l2.get(k);
+    return read != null && read.isHit();
+  }
+
   /**
-   * A {@link TieredCache#putIfAbsent} whose conditional write the L2 refused: another instance may have stored a value
-   * since this one read. If the L2 holds one now, the flight finishes with it (filled into the L1), not its own.
+   * A {@link TieredCache#putIfAbsent} whose conditional write the L2 refused: another instance may have stored a
+   * value since this one read. If the L2 holds one now, the flight finishes with it (filled into the L1), not its
+   * own.
    *
    * @return whether the flight was finished so
    */

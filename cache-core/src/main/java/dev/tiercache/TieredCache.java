@@ -229,24 +229,27 @@ public interface TieredCache<K, V> extends AutoCloseable {
   void putAbsent(K key, Tags tags);
 
   /**
-   * Stores a value unless a tier holds one for the key, and returns what the key maps to afterwards. It reads as
-   * {@link #get(Object, Tags, Function)} with a loader that returns {@code value}: an L1 or L2 hit (a cached absence
-   * included) is returned and nothing is stored; concurrent reads of the key on this instance share one flight. The
-   * write to the L2 is conditional, as a load's is: when another instance stored a value for the key since this one
-   * read the L2, that value is returned (and filled into the L1) instead, so that of concurrent calls on several
-   * instances one stores and the others return its value. A write the L2 refused for an invalidation that overtook it
-   * counts as stored and then invalidated: {@code value} is returned and not kept. Without a trusted L2 (none, down,
-   * or pending invalidations) it is stored in this instance's L1 only, as a load's value is.
+   * Stores a value unless a tier holds one for the key (a cached absence counts as held), and tells which. It reads
+   * as {@link #get(Object, Tags, Function)} with a loader that returns {@code value}: an L1 or L2 hit is returned and
+   * nothing is stored; a read of the key in flight on this instance is joined, and if it finds nothing (and caches no
+   * absence) the call tries again. The write to the L2 is conditional, as a load's is: when another instance stored a
+   * value for the key since this one read the L2, that value is returned (and filled into the L1) instead, so that of
+   * concurrent calls on several instances one stores and the others return its value. A write the L2 refused for an
+   * invalidation that overtook it counts as stored and then invalidated: null is returned and the value not kept.
+   * Without a trusted L2 (none, down, or pending invalidations) it is stored in this instance's L1 only, as a load's
+   * value is, atomically with the other reads and writes of the key on this instance.
    *
    * @param key the key
    * @param value the value; not null
    * @param tags its tags
-   * @return {@code value} itself (the same reference) if this call stored it; otherwise the value present, or null
-   *     for a cached absence
-   * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if the value does not fit the L2's limits or the codec rejects it
+   * @param ifAbsent what to return when the key holds a cached absence
+   * @return null if this call stored {@code value}; otherwise the value present, or {@code ifAbsent} for a cached
+   *     absence
+   * @throws NullPointerException if {@code key}, {@code value} or {@code tags} is null
+   * @throws IllegalArgumentException if the value is larger than {@code maxValueBytes}, or the codec rejects it, as
+   *     for {@link #put}; nothing is stored
    */
-  V putIfAbsent(K key, V value, Tags tags);
+  V putIfAbsent(K key, V value, Tags tags, V ifAbsent);
 
   /**
    * Invalidates what a request covers: in the L1 at once, in the L2, and on other instances through the bus.

@@ -58,18 +58,19 @@ class PutIfAbsentTest {
   /** Starts A's putIfAbsent of key {@code k} on another thread, held once it has read the L2 (a miss). */
   private CompletableFuture<String> heldAfterItsRead(TieredCache<String, String> a, String value) throws Exception {
     var reached = gatedForA.holdNextGet();
-    CompletableFuture<String> onA = CompletableFuture.supplyAsync(() -> a.putIfAbsent("k", value, Tags.empty()));
+    CompletableFuture<String> onA =
+        CompletableFuture.supplyAsync(() -> a.putIfAbsent("k", value, Tags.empty(), "absent"));
     assertThat(reached.await(5, TimeUnit.SECONDS)).as("A read the L2 (a miss) and is held").isTrue();
     return onA;
   }
 
   @Test
-  void storesAValueNoTierHoldsAndReturnsItsOwnReference() {
+  void storesAValueNoTierHoldsAndReturnsNull() {
     TieredCache<String, String> a = node(l2);
     TieredCache<String, String> b = node(l2);
     String value = new String("a");
 
-    assertThat(a.putIfAbsent("k", value, Tags.empty())).isSameAs(value);
+    assertThat(a.putIfAbsent("k", value, Tags.empty(), "absent")).isNull();
 
     assertThat(inL2("k")).isEqualTo("a");
     assertThat(b.getIfPresent("k")).isEqualTo("a");
@@ -83,8 +84,8 @@ class PutIfAbsentTest {
     b.put("k", "b");
     a.put("local", "l");
 
-    String fromL2 = a.putIfAbsent("k", "a", Tags.empty());
-    String fromL1 = a.putIfAbsent("local", "other", Tags.empty());
+    String fromL2 = a.putIfAbsent("k", "a", Tags.empty(), "absent");
+    String fromL1 = a.putIfAbsent("local", "other", Tags.empty(), "absent");
 
     assertThat(fromL2).isEqualTo("b");
     assertThat(fromL1).isEqualTo("l");
@@ -93,11 +94,11 @@ class PutIfAbsentTest {
   }
 
   @Test
-  void aCachedAbsenceIsPresentAndReturnedAsNull() {
+  void aCachedAbsenceIsPresentAndReturnedAsIfAbsent() {
     TieredCache<String, String> a = node(l2);
     a.putAbsent("k", Tags.empty());
 
-    assertThat(a.putIfAbsent("k", "a", Tags.empty())).isNull();
+    assertThat(a.putIfAbsent("k", "a", Tags.empty(), "absent")).isEqualTo("absent");
     assertThat(a.getIfPresent("k", "marker")).as("still the cached absence").isEqualTo("marker");
   }
 
@@ -110,10 +111,10 @@ class PutIfAbsentTest {
     CompletableFuture<String> onA = heldAfterItsRead(a, mine);
 
     String theirs = new String("b");
-    assertThat(b.putIfAbsent("k", theirs, Tags.empty())).as("B stores first").isSameAs(theirs);
+    assertThat(b.putIfAbsent("k", theirs, Tags.empty(), "absent")).as("B stores first").isNull();
     gatedForA.release();
 
-    assertThat(onA.get(5, TimeUnit.SECONDS)).as("A returns B's value, not its own").isEqualTo("b").isNotSameAs(mine);
+    assertThat(onA.get(5, TimeUnit.SECONDS)).as("A returns B's value").isEqualTo("b");
     assertThat(inL2("k")).isEqualTo("b");
     assertThat(a.getIfPresent("k")).as("A serves B's value").isEqualTo("b");
     assertThat(b.getIfPresent("k")).isEqualTo("b");
@@ -130,7 +131,7 @@ class PutIfAbsentTest {
     b.invalidateKey("k");
     gatedForA.release();
 
-    assertThat(onA.get(5, TimeUnit.SECONDS)).isSameAs(mine);
+    assertThat(onA.get(5, TimeUnit.SECONDS)).as("stored, then invalidated").isNull();
     assertThat(inL2("k")).isNull();
     assertThat(a.getIfPresent("k")).as("not kept in A's L1 either").isNull();
   }
@@ -138,17 +139,17 @@ class PutIfAbsentTest {
   @Test
   void withoutAnL2ItIsAtomicOnTheInstance() {
     TieredCache<String, String> local = node(null);
-    String first = new String("1");
 
-    assertThat(local.putIfAbsent("k", first, Tags.empty())).isSameAs(first);
-    assertThat(local.putIfAbsent("k", "2", Tags.empty())).isSameAs(first);
+    assertThat(local.putIfAbsent("k", "1", Tags.empty(), "absent")).isNull();
+    assertThat(local.putIfAbsent("k", "1", Tags.empty(), "absent")).as("the same value again is present").isEqualTo("1");
+    assertThat(local.putIfAbsent("k", "2", Tags.empty(), "absent")).isEqualTo("1");
   }
 
   @Test
   void refusesNulls() {
     TieredCache<String, String> a = node(l2);
-    assertThatThrownBy(() -> a.putIfAbsent("k", null, Tags.empty())).isInstanceOf(NullPointerException.class);
-    assertThatThrownBy(() -> a.putIfAbsent(null, "v", Tags.empty())).isInstanceOf(NullPointerException.class);
-    assertThatThrownBy(() -> a.putIfAbsent("k", "v", null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> a.putIfAbsent("k", null, Tags.empty(), "x")).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> a.putIfAbsent(null, "v", Tags.empty(), "x")).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> a.putIfAbsent("k", "v", null, "x")).isInstanceOf(NullPointerException.class);
   }
 }

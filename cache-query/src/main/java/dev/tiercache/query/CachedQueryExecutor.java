@@ -145,10 +145,10 @@ public final class CachedQueryExecutor {
    */
   public <T> List<T> execute(Query query, Supplier<? extends List<? extends T>> loader) {
     Objects.requireNonNull(loader, "loader");
-    Tags tags = tagsOf(query);
     if (planner.refusal(query) != null || transactions.active()) {
       return reads.uncached(query, loader);
     }
+    Tags tags = tagsOf(query);
     return reads.get(query, planner.key(query, tags), tags, loader);
   }
 
@@ -175,7 +175,6 @@ public final class CachedQueryExecutor {
       Function<? super Set<I>, ? extends Map<? extends I, ? extends T>> loader) {
     Objects.requireNonNull(ids, "ids");
     Objects.requireNonNull(loader, "loader");
-    Tags tags = tagsOf(query);
     if (planner.refusal(query) != null || transactions.active()) {
       Map<? extends I, ? extends T> rows = loader.apply(Set.copyOf(ids));
       Map<I, T> result = new java.util.LinkedHashMap<>();
@@ -186,7 +185,7 @@ public final class CachedQueryExecutor {
       }
       return java.util.Collections.unmodifiableMap(result);
     }
-    return reads.getAll(query, tags, ids, loader);
+    return reads.getAll(query, tagsOf(query), ids, loader);
   }
 
   /**
@@ -503,7 +502,6 @@ public final class CachedQueryExecutor {
     Objects.requireNonNull(mapper, "mapper");
     requireSql(query);
     transactions.requireDataSource();
-    Tags tags = tagsOf(query);
     SqlWork<List<T>> work = c -> counted(query, Jdbc.select(c, query, mapper, maxRows), expected);
     if (planner.refusal(query) != null || transactions.active()) {
       return reads.uncached(query, () -> sql(query, () -> transactions.readDirect(work)));
@@ -513,6 +511,7 @@ public final class CachedQueryExecutor {
           views.warnIfBlind(c, planner.readTables(query), dependencies);
           return work.run(c);
         };
+    Tags tags = tagsOf(query);
     // Checked again when served: the result may have been cached by queryList of the same query, which shares its key.
     return counted(query,
         reads.get(query, planner.key(query, tags), tags, () -> sql(query, () -> transactions.readForCache(checked))),

@@ -73,8 +73,10 @@ final class QueryPlanner {
     if (!query.isSql()) {
       return null;
     }
-    if (query.hasExplicitTables()) {
-      return SqlText.looksLocking(query.name()) ? "it locks rows (FOR UPDATE/SHARE)" : null;
+    // Before the analysis: such a read is never cached, so it needs no tables (T-SQL's hints do not all parse).
+    String never = SqlText.neverCached(query.name());
+    if (never != null || query.hasExplicitTables()) {
+      return never;
     }
     SqlTables.Analysis analysis = SqlTables.analyse(query.name());
     if (analysis.kind() != SqlTables.Kind.READ) {

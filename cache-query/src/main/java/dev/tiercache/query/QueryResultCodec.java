@@ -3,6 +3,7 @@ package dev.tiercache.query;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -72,6 +73,11 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)
+            // Date-times keep their offset and zone (ISO text, not a UTC timestamp): an OffsetDateTime at +02:00
+            // must come back at +02:00, or the read-back check refuses the row.
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .enable(SerializationFeature.WRITE_DATES_WITH_ZONE_ID)
+            .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
             .registerModule(UnmodifiableCollections.module());
     return new QueryResultCodec(copy, Map.copyOf(allowed));
   }
@@ -143,8 +149,9 @@ public final class QueryResultCodec implements ValueCodec<QueryResult> {
       Object row = value.rows().get(i);
       if (!ResultGuard.sameValue(row, back.get(i))) {
         throw new CodecException(
-            "rows of " + row.getClass().getName() + " do not come back from JSON as they went in: a value's class is"
-                + " not fixed by its declared type (a component declared Object or generic?); declare concrete types");
+            "rows of " + row.getClass().getName() + " do not come back from JSON as they went in: a value's class"
+                + " is not fixed by its declared type (a component declared Object or generic?), or the mapper does"
+                + " not write it exactly (a date-time without its module?); declare concrete types");
       }
     }
   }

@@ -36,6 +36,7 @@ import java.util.concurrent.Future;
 final class ResultGuard {
 
   private static final int MAX_DEPTH = 32;
+  private static final int SMALL_SET = 32;
 
   private static final List<Class<?>> RESOURCES =
       List.of(
@@ -55,7 +56,9 @@ final class ResultGuard {
 
   private record Leaf() implements Shape {}
 
-  private record Members(List<Field> fields, List<RecordComponent> components) implements Shape {}
+  /** {@code fields}: those holding references, which the guard checks; {@code primitives}: compared only. */
+  private record Members(List<Field> fields, List<RecordComponent> components, List<Field> primitives)
+      implements Shape {}
 
   private record Container() implements Shape {}
 
@@ -155,12 +158,26 @@ final class ResultGuard {
             return false;
           }
         }
+        for (Field field : members.primitives()) {
+          if (!sameLeaf(field.get(a), field.get(b))) {
+            return false;
+          }
+        }
         return true;
       } catch (ReflectiveOperationException e) {
         return false;
       }
     }
-    return a.equals(b);
+    return sameLeaf(a, b);
+  }
+
+  /** Equal, where a floating-point zero counts as one whatever its sign: JSON read as decimals keeps none. */
+  private static boolean sameLeaf(Object a, Object b) {
+    if (a.equals(b)) {
+      return true;
+    }
+    return (a instanceof Double || a instanceof Float) && ((Number) a).doubleValue() == 0
+        && ((Number) b).doubleValue() == 0;
   }
 
   private static boolean sameContainer(Object a, Object b, int depth) {
@@ -179,8 +196,17 @@ final class ResultGuard {
     return a instanceof Set ? sameMembers(x, y, depth) : sameElements(x, y, depth);
   }
 
-  /** A set's copy may iterate in another order (Jackson builds a HashSet): each member must have its same. */
+  /**
+   * A set's copy may iterate in another order (Jackson builds a HashSet): each member must have its same. Past a few
+   * members, by hash instead (quadratic otherwise): the sets are equal and hold members of the same classes.
+   */
   private static boolean sameMembers(Collection<?> a, Collection<?> b, int depth) {
+    if (a.size() > SMALL_SET) {
+      Map<Class<?>, Integer> classes = new java.util.HashMap<>();
+      a.forEach(m -> classes.merge(m == null ? Void.class : m.getClass(), 1, Integer::sum));
+      b.forEach(m -> classes.merge(m == null ? Void.class : m.getClass(), -1, Integer::sum));
+      return a.equals(b) && classes.values().stream().allMatch(n -> n == 0);
+    }
     for (Object member : a) {
       boolean found = false;
       for (Object candidate : b) {
@@ -245,9 +271,10 @@ final class ResultGuard {
           return new Refused("its record components cannot be read to check them");
         }
       }
-      return new Members(List.of(), components);
+      return new Members(List.of(), components, List.of());
     }
     List<Field> fields = new ArrayList<>();
+    List<Field> primitives = new ArrayList<>();
     for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
       for (Field f : c.getDeclaredFields()) {
         if (Modifier.isStatic(f.getModifiers())) {
@@ -258,15 +285,13 @@ final class ResultGuard {
               "its field " + f.getName() + " is not final, so one caller could change what the next is served:"
                   + " use a record or an immutable class");
         }
-        if (!f.getType().isPrimitive()) {
-          if (!f.trySetAccessible()) {
-            return new Refused("its fields cannot be read to check them");
-          }
-          fields.add(f);
+        if (!f.trySetAccessible()) {
+          return new Refused("its fields cannot be read to check them");
         }
+        (f.getType().isPrimitive() ? primitives : fields).add(f);
       }
     }
-    return new Members(List.copyOf(fields), List.of());
+    return new Members(List.copyOf(fields), List.of(), List.copyOf(primitives));
   }
 
   private static IllegalArgumentException refused(String label, Class<?> type, String why) {

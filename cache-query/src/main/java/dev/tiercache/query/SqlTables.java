@@ -2,6 +2,8 @@ package dev.tiercache.query;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -76,10 +78,15 @@ final class SqlTables {
       List.of("pg_advisory", "pg_try_advisory", "dbms_random", "dbms_lock", "random_", "pg_notify", "pg_terminate",
           "pg_cancel", "pg_reload", "pg_stat_reset", "uuid_generate_v");
 
-  private static final String TIMED_OUT = "parsing took longer than its deadline";
+  private static final String TIMED_OUT = "parsing passed its deadline of CPU time";
+  private static final String TIMED_OUT_WALL = "parsing took longer than its time limit";
 
-  /** How long one statement may take to parse (see {@link #withinDeadline}). */
+  /** How much CPU time one statement may take to parse (see {@link #withinDeadline}). */
   static final Duration PARSE_TIMEOUT = Duration.ofSeconds(1);
+  /** How long a parse may take in all, however little CPU it got. */
+  static final Duration PARSE_WALL_LIMIT = Duration.ofSeconds(10);
+  private static final Duration DEADLINE_POLL = Duration.ofMillis(50);
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   private static final ScheduledExecutorService DEADLINES =
       Executors.newSingleThreadScheduledExecutor(
@@ -95,8 +102,8 @@ final class SqlTables {
 
   static Analysis analyse(String sql) {
     Analysis analysis = MEMO.get(sql, SqlTables::parse);
-    if (analysis.problem() != null && analysis.problem().contains(TIMED_OUT)) {
-      // Not remembered: a parse that a stalled machine (a GC pause, no CPU) held past the deadline may pass next time.
+    if (analysis.problem() != null && analysis.problem().contains(TIMED_OUT_WALL)) {
+      // Not remembered: a parse that a stalled machine (a GC pause, no CPU) held past the limit may pass next time.
       MEMO.invalidate(sql);
     }
     return analysis;
@@ -171,10 +178,11 @@ final class SqlTables {
     }
     Set<String> all = names(found.tables());
     if (statement instanceof Select && !found.modifyingCte()) {
-      boolean locking = found.locking() || SqlText.looksLocking(sql);
+      String never = SqlText.neverCached(sql);
+      boolean locking = found.locking() || never != null;
       String uncacheable = null;
       if (locking) {
-        uncacheable = "it locks rows (FOR UPDATE/SHARE)";
+        uncacheable = never != null ? never : "it locks rows (FOR UPDATE/SHARE)";
       } else if (found.volatileExpression() || found.functions().stream().anyMatch(SqlTables::isVolatileName)) {
         uncacheable = "it calls a volatile function (a sequence, the clock, a random value, a lock, the session)";
       } else if (all.isEmpty()) {
@@ -263,22 +271,78 @@ final class SqlTables {
   }
 
   /**
-   * Parses on the caller's thread for at most {@link #PARSE_TIMEOUT}: JSqlParser's lookahead can take time
-   * exponential in the nesting of some statements (14 nested {@code IN (SELECT ...)} took seconds), and it checks
-   * its {@code interrupted} flag as it goes, which a timer raises. Past the deadline the statement is unparseable.
+   * Parses on the caller's thread within {@link #PARSE_TIMEOUT} of its CPU time: JSqlParser's lookahead can take
+   * time exponential in the nesting of some statements (14 nested {@code IN (SELECT ...)} took seconds), and it
+   * checks its {@code interrupted} flag as it goes, which a timer raises. CPU time, not wall time, so that busy cores
+   * do not refuse a statement that parses in time when they are idle (and a refusal for it is remembered); a
+   * parse that a stalled machine holds past {@link #PARSE_WALL_LIMIT} is given up too, and not remembered.
    */
   private static Statements withinDeadline(CCJSqlParser parser) throws Exception {
-    ScheduledFuture<?> deadline =
-        DEADLINES.schedule(() -> parser.interrupted = true, PARSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    Deadline deadline = new Deadline(parser, Thread.currentThread());
     try {
       return parser.Statements();
     } catch (Exception e) {
       if (parser.interrupted) {
-        throw new IllegalArgumentException(TIMED_OUT + " (" + PARSE_TIMEOUT.toMillis() + " ms)", e);
+        throw new IllegalArgumentException(deadline.why(), e);
       }
       throw e;
     } finally {
-      deadline.cancel(false);
+      deadline.cancel();
+    }
+  }
+
+  /** Raises a parser's interrupted flag once the parsing thread used its CPU budget, or the wall-time limit passed. */
+  private static final class Deadline implements Runnable {
+    private final CCJSqlParser parser;
+    private final long threadId;
+    private final long cpuStart;
+    private final long wallStart = System.nanoTime();
+    private volatile ScheduledFuture<?> next;
+    private volatile boolean cancelled;
+    private volatile String why = TIMED_OUT;
+
+    Deadline(CCJSqlParser parser, Thread parsing) {
+      this.parser = parser;
+      this.threadId = parsing.getId();
+      this.cpuStart = cpuNanos(threadId);
+      schedule();
+    }
+
+    private void schedule() {
+      next = DEADLINES.schedule(this, DEADLINE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void run() {
+      if (cancelled) {
+        return;
+      }
+      long cpu = cpuNanos(threadId);
+      boolean cpuSpent = cpuStart < 0 || cpu < 0
+          ? System.nanoTime() - wallStart > PARSE_TIMEOUT.toNanos() // no CPU clock here: wall time it is
+          : cpu - cpuStart > PARSE_TIMEOUT.toNanos();
+      if (cpuSpent || System.nanoTime() - wallStart > PARSE_WALL_LIMIT.toNanos()) {
+        why = cpuSpent ? TIMED_OUT : TIMED_OUT_WALL;
+        parser.interrupted = true;
+      } else {
+        schedule();
+      }
+    }
+
+    String why() {
+      return why + " (" + PARSE_TIMEOUT.toMillis() + " ms of CPU, " + PARSE_WALL_LIMIT.toSeconds() + " s in all)";
+    }
+
+    void cancel() {
+      cancelled = true;
+      ScheduledFuture<?> pending = next;
+      if (pending != null) {
+        pending.cancel(false);
+      }
+    }
+
+    private static long cpuNanos(long threadId) {
+      return THREADS.isThreadCpuTimeSupported() ? THREADS.getThreadCpuTime(threadId) : -1;
     }
   }
 

@@ -22,6 +22,11 @@ final class SqlText {
           "\\bFOR\\s+(UPDATE|SHARE|NO\\s+KEY\\s+UPDATE|KEY\\s+SHARE)\\b|\\bLOCK\\s+IN\\s+SHARE\\s+MODE\\b"
               + "|\\b(UPDLOCK|HOLDLOCK|XLOCK|ROWLOCK|TABLOCKX)\\b");
 
+  private static final Pattern DIRTY = Pattern.compile("\\b(NOLOCK|READUNCOMMITTED)\\b");
+
+  /** Oracle's alternative quoting, {@code q'[...]'} (and {@code nq'}), whose end this scan cannot find. */
+  private static final Pattern ALTERNATIVE_QUOTE = Pattern.compile("(?i)(?<![A-Za-z0-9_$])n?q'");
+
   private SqlText() {}
 
   /**
@@ -203,8 +208,13 @@ final class SqlText {
     return false;
   }
 
-  /** Tells whether the SQL, outside literals and comments, asks for row locks ({@code FOR UPDATE} and kin). */
-  static boolean looksLocking(String sql) {
+  /**
+   * Why a read must never be cached, whatever tables or TTL it names (null: no such sign in its code, outside
+   * literals and comments): it asks for row locks ({@code FOR UPDATE} and kin), or it reads other transactions'
+   * uncommitted rows through a table hint ({@code WITH (NOLOCK)}, {@code READUNCOMMITTED}), which a rollback then
+   * takes back without any invalidation.
+   */
+  static String neverCached(String sql) {
     StringBuilder code = new StringBuilder(sql.length());
     int i = 0;
     while (i < sql.length()) {
@@ -216,14 +226,22 @@ final class SqlText {
         code.append(sql.charAt(i++));
       }
     }
-    return LOCKING.matcher(code.toString().toUpperCase(Locale.ROOT)).find();
+    String upper = code.toString().toUpperCase(Locale.ROOT);
+    if (LOCKING.matcher(upper).find()) {
+      return "it locks rows (FOR UPDATE/SHARE)";
+    }
+    if (DIRTY.matcher(upper).find()) {
+      return "it reads uncommitted rows (NOLOCK/READUNCOMMITTED)";
+    }
+    return null;
   }
 
   /**
    * Normalises SQL text for the key: trimmed, and each run of whitespace in code (outside literals, quoted
    * identifiers and comments) becomes one space, or one newline if it held a line break. Text with dollar quoting,
-   * backslashes, {@code #}, {@code //} or a nested block comment is only trimmed, since databases differ on where its
-   * literals end: normalising must never make two different statements one.
+   * backslashes, {@code #}, {@code //}, a nested block comment, {@code [} (SQL Server's bracketed names) or Oracle's
+   * {@code q'[...]'} quotes is only trimmed, since databases differ on where its literals end: normalising must never
+   * make two different statements one.
    */
   static String normalise(String sql) {
     int from = 0;
@@ -236,7 +254,7 @@ final class SqlText {
     }
     String trimmed = sql.substring(from, to);
     if (trimmed.indexOf('$') >= 0 || trimmed.indexOf('\\') >= 0 || trimmed.indexOf('#') >= 0
-        || commentsDisagree(trimmed)) {
+        || trimmed.indexOf('[') >= 0 || ALTERNATIVE_QUOTE.matcher(trimmed).find() || commentsDisagree(trimmed)) {
       return trimmed;
     }
     StringBuilder out = new StringBuilder(trimmed.length());

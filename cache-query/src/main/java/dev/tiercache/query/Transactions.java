@@ -129,11 +129,20 @@ final class Transactions {
     if (!connection.getAutoCommit()) {
       return work.run(connection);
     }
+    T result;
     try {
-      return work.run(connection);
-    } finally {
-      invalidator.accept(tags);
+      result = work.run(connection);
+    } catch (SQLException | RuntimeException | Error failed) {
+      try {
+        invalidator.accept(tags);
+      } catch (RuntimeException alsoFailed) {
+        // The statement's own failure is what the caller must see (Redis down must not hide a duplicate key).
+        failed.addSuppressed(alsoFailed);
+      }
+      throw failed;
     }
+    invalidator.accept(tags);
+    return result;
   }
 
   /** Runs {@code work} in a transaction: the calling thread's if there is one, else a new one of its own. */

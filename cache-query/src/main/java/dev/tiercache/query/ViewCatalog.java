@@ -8,6 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -77,7 +78,8 @@ final class ViewCatalog {
   private static boolean isView(Connection connection, String table) {
     try {
       DatabaseMetaData meta = connection.getMetaData();
-      for (String name : Set.of(table, table.toUpperCase(Locale.ROOT))) {
+      // A name without letter case (CJK) is its own upper case: one lookup, not a duplicate Set.of element.
+      for (String name : new java.util.LinkedHashSet<>(List.of(table, table.toUpperCase(Locale.ROOT)))) {
         try (ResultSet rs = meta.getTables(null, null, name, new String[] {"VIEW"})) {
           if (rs.next()) {
             return true;

@@ -153,8 +153,8 @@ public final class TiercacheCache implements Cache {
   public ValueWrapper putIfAbsent(Object key, Object value) {
     if (value != null) {
       // Conditional in Redis: of concurrent calls on several instances one stores, the others get its value.
-      Object now = cache.putIfAbsent(key, value, tagsOf.apply(key));
-      return now == value ? null : now == null ? new SimpleValueWrapper(null) : wrap(now);
+      Object present = cache.putIfAbsent(key, value, tagsOf.apply(key), NullValue.INSTANCE);
+      return present == null ? null : present == NullValue.INSTANCE ? new SimpleValueWrapper(null) : wrap(present);
     }
     requireNullsAllowed();
     AtomicBoolean mine = new AtomicBoolean();
