@@ -337,6 +337,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         try {
           present = await(k, flight);
         } catch (RuntimeException otherLoadFailed) {
+          if (Thread.currentThread().isInterrupted()) {
+            throw otherLoadFailed; // this caller was interrupted while it waited: not a reason to try again
+          }
           continue; // another read's loader failed: nothing is present, so this call tries to store again
         }
         if (present != null) {

@@ -12,7 +12,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -143,6 +147,41 @@ class PutIfAbsentTest {
     assertThat(local.putIfAbsent("k", "1", Tags.empty(), "absent")).isNull();
     assertThat(local.putIfAbsent("k", "1", Tags.empty(), "absent")).as("the same value again is present").isEqualTo("1");
     assertThat(local.putIfAbsent("k", "2", Tags.empty(), "absent")).isEqualTo("1");
+  }
+
+  /** It tries again after a joined read that failed, but not after its own interruption. */
+  @Test
+  void anInterruptedCallerStopsWaitingInsteadOfTryingAgain() throws Exception {
+    TieredCache<String, String> a = node(l2);
+    CountDownLatch loading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> a.get("k", k -> {
+      loading.countDown();
+      try {
+        release.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return "db";
+    }));
+    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Thread caller = new Thread(() -> {
+      try {
+        a.putIfAbsent("k", "mine", Tags.empty(), "absent");
+      } catch (Throwable e) {
+        thrown.set(e);
+      }
+    });
+    caller.start();
+    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> caller.getState() == Thread.State.WAITING);
+
+    caller.interrupt();
+    caller.join(5_000);
+
+    assertThat(thrown.get()).isInstanceOf(CompletionException.class).hasCauseInstanceOf(InterruptedException.class);
+    release.countDown();
+    assertThat(read.get(5, TimeUnit.SECONDS)).isEqualTo("db");
   }
 
   @Test
