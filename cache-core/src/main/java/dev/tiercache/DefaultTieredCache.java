@@ -21,7 +21,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
 
-  /** How many reads of the key in flight that find nothing a putIfAbsent joins before it gives up. */
+  /** How many reads of the key in flight a putIfAbsent joins, and then looks again, before it gives up. */
   private static final int PUT_IF_ABSENT_ATTEMPTS = 16;
 
   private final String name;
@@ -333,22 +333,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       mine.ifAbsent = true;
       Flight<V> flight = join(k, mine);
       if (flight != mine) {
-        V present;
         try {
-          present = await(k, flight);
-        } catch (RuntimeException otherLoadFailed) {
-          if (Thread.currentThread().isInterrupted()) {
-            throw otherLoadFailed; // this caller was interrupted while it waited: not a reason to try again
+          await(k, flight);
+        } catch (RuntimeException failed) {
+          if (!flight.result.isDone()) {
+            throw failed; // this caller was interrupted, or the load timeout passed: its own failure, not the load's
           }
-          continue; // another read's loader failed: nothing is present, so this call tries to store again
+          // The other read's loader failed: nothing is present.
         }
-        if (present != null) {
-          return present;
-        }
-        if (cachesAbsence) {
-          return ifAbsent;
-        }
-        continue; // the read found nothing and cached nothing: try to store again
+        // What that read returned may not be what the key holds (a load whose write Redis refused is not kept, and
+        // one that found nothing may not be cached): look again, in the L1, then with a flight of this call's own.
+        continue;
       }
       // A flight that ended between the L1 check and this one's start may have filled the L1 meanwhile.
       Object filled = l1Hit(k);
@@ -362,8 +357,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       return mine.ownValue ? null : present == null ? ifAbsent : present;
     }
     throw new IllegalStateException(
-        "cache '" + name + "': putIfAbsent met " + PUT_IF_ABSENT_ATTEMPTS + " reads of the key in a row that found"
-            + " nothing; try again");
+        "cache '" + name + "': putIfAbsent met " + PUT_IF_ABSENT_ATTEMPTS + " reads of the key in a row and none left a"
+            + " value it could return; try again");
   }
 
   @Override

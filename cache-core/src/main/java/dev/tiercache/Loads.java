@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Collection;
@@ -436,9 +437,11 @@ final class Loads<K, V> {
         (value == null ? absent : present).put(k, new L2Write(encoded, versions[j]));
       }
     }
+    Set<String> shadowing = Set.of();
     if (!(present.isEmpty() && absent.isEmpty()) && l2Trusted()) {
-      l2.putIfCurrent(present, false);
-      l2.putIfCurrent(absent, true);
+      Collection<String> writtenPresent = l2.putIfCurrent(present, false);
+      Collection<String> writtenAbsent = l2.putIfCurrent(absent, true);
+      shadowing = heldByL2(refused(present, writtenPresent, absent, writtenAbsent));
     }
     // Weighed (user code) before the scope, up to the first failure, which is rethrown once the keys before it were
     // installed and finished.
@@ -454,11 +457,13 @@ final class Loads<K, V> {
       failure = e;
     }
     int weighed = ready;
+    Set<String> shadowed = shadowing;
     finishAhead(() -> {
       for (int j = 0; j < weighed; j++) {
         String k = batch.keys[at[j]];
         V value = values.get(j);
-        if (value != null || cacheAbsent) {
+        // As a single load: a value refused while the L2 holds another is not kept here, where it would hide that.
+        if ((value != null || cacheAbsent) && !shadowed.contains(k)) {
           l1.install(k, value, tags, stamp, 0, weights[j]);
         }
         finish(k, flights[j], value);
@@ -468,5 +473,33 @@ final class Loads<K, V> {
     if (failure != null) {
       throw failure;
     }
+  }
+
+  /** The keys of both conditional writes that the L2 refused (none when it failed: it cannot tell). */
+  private static Set<String> refused(
+      Map<String, L2Write> present, Collection<String> writtenPresent, Map<String, L2Write> absent,
+      Collection<String> writtenAbsent) {
+    Set<String> refused = new LinkedHashSet<>();
+    if (writtenPresent != null) {
+      present.keySet().stream().filter(k -> !writtenPresent.contains(k)).forEach(refused::add);
+    }
+    if (writtenAbsent != null) {
+      absent.keySet().stream().filter(k -> !writtenAbsent.contains(k)).forEach(refused::add);
+    }
+    return refused;
+  }
+
+  /** Of {@code keys}, those the L2 holds a value (or absence) for now; none when it cannot tell. */
+  private Set<String> heldByL2(Set<String> keys) {
+    if (keys.isEmpty()) {
+      return Set.of();
+    }
+    Set<String> held = new HashSet<>();
+    for (String k : keys) {
+      if (heldByL2(k)) {
+        held.add(k);
+      }
+    }
+    return held;
   }
 }

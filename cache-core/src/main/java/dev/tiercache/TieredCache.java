@@ -231,13 +231,14 @@ public interface TieredCache<K, V> extends AutoCloseable {
   /**
    * Stores a value unless a tier holds one for the key (a cached absence counts as held), and tells which. It reads
    * as {@link #get(Object, Tags, Function)} with a loader that returns {@code value}: an L1 or L2 hit is returned and
-   * nothing is stored; a read of the key in flight on this instance is joined, and if it finds nothing (and caches no
-   * absence) the call tries again. The write to the L2 is conditional, as a load's is: when another instance stored a
+   * nothing is stored; a read of the key in flight on this instance is waited for, and then the call looks again
+   * (what that read returned may not be what the key holds). The write to the L2 is conditional, as a load's is: when another instance stored a
    * value for the key since this one read the L2, that value is returned (and filled into the L1) instead, so that of
    * concurrent calls on several instances one stores and the others return its value. A write the L2 refused for an
    * invalidation that overtook it counts as stored and then invalidated: null is returned and the value not kept.
    * Without a trusted L2 (none, down, or pending invalidations) it is stored in this instance's L1 only, as a load's
-   * value is, atomically with the other reads and writes of the key on this instance.
+   * value is, atomically with the other reads and writes of the key on this instance while that L1 is served: an
+   * instance that cannot prove its bus delivers (Redis down, for one) reads past its L1, so then every call stores.
    *
    * @param key the key
    * @param value the value; not null

@@ -318,11 +318,13 @@ final class SqlTables {
         return;
       }
       long cpu = cpuNanos(threadId);
-      boolean cpuSpent = cpuStart < 0 || cpu < 0
-          ? System.nanoTime() - wallStart > PARSE_TIMEOUT.toNanos() // no CPU clock here: wall time it is
-          : cpu - cpuStart > PARSE_TIMEOUT.toNanos();
-      if (cpuSpent || System.nanoTime() - wallStart > PARSE_WALL_LIMIT.toNanos()) {
-        why = cpuSpent ? TIMED_OUT : TIMED_OUT_WALL;
+      long wall = System.nanoTime() - wallStart;
+      if (cpuStart >= 0 && cpu >= 0 && cpu - cpuStart > PARSE_TIMEOUT.toNanos()) {
+        why = TIMED_OUT;
+        parser.interrupted = true;
+      } else if (wall > ((cpuStart < 0 || cpu < 0) ? PARSE_TIMEOUT : PARSE_WALL_LIMIT).toNanos()) {
+        // No CPU clock (unsupported, or switched off): wall time it is, and such a refusal is not remembered.
+        why = TIMED_OUT_WALL;
         parser.interrupted = true;
       } else {
         schedule();
@@ -342,7 +344,8 @@ final class SqlTables {
     }
 
     private static long cpuNanos(long threadId) {
-      return THREADS.isThreadCpuTimeSupported() ? THREADS.getThreadCpuTime(threadId) : -1;
+      return THREADS.isThreadCpuTimeSupported() && THREADS.isThreadCpuTimeEnabled()
+          ? THREADS.getThreadCpuTime(threadId) : -1;
     }
   }
 
