@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
@@ -324,6 +325,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       l2.requireFits(l2.encode(value, tags));
     }
     for (int attempt = 0; attempt < PUT_IF_ABSENT_ATTEMPTS; attempt++) {
+      if (Thread.currentThread().isInterrupted()) {
+        // Interrupted while it waited for another read that ended anyway: it stops, as a wait that saw it would.
+        throw new CompletionException(new InterruptedException("putIfAbsent was interrupted"));
+      }
       Object hit = l1Hit(k);
       if (hit != null) {
         return L1Entry.isAbsent(hit) ? ifAbsent : L1Entry.value(hit);
@@ -333,17 +338,25 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       mine.ifAbsent = true;
       Flight<V> flight = join(k, mine);
       if (flight != mine) {
+        V present;
         try {
-          await(k, flight);
+          present = await(k, flight);
         } catch (RuntimeException failed) {
           if (!flight.result.isDone()) {
             throw failed; // this caller was interrupted, or the load timeout passed: its own failure, not the load's
           }
-          // The other read's loader failed: nothing is present.
+          continue; // the other read's loader failed: nothing is present
         }
-        // What that read returned may not be what the key holds (a load whose write Redis refused is not kept, and
-        // one that found nothing may not be cached): look again, in the L1, then with a flight of this call's own.
-        continue;
+        if (flight.shadowed) {
+          continue; // its value was not kept: the L2 holds another one, which a look again finds
+        }
+        if (present != null) {
+          return present;
+        }
+        if (cachesAbsence) {
+          return ifAbsent;
+        }
+        continue; // the read found nothing and cached nothing: try to store again
       }
       // A flight that ended between the L1 check and this one's start may have filled the L1 meanwhile.
       Object filled = l1Hit(k);

@@ -24,6 +24,11 @@ final class Flight<V> {
   boolean ifAbsent;
   /** Set before the flight completes when it finished with its own loader's value (what putIfAbsent stored). */
   volatile boolean ownValue;
+  /**
+   * Set before the flight completes when its value was not kept because the L2 holds another (its write-back was
+   * refused): what it returns is not what the key maps to.
+   */
+  volatile boolean shadowed;
   /** When the flight began, for the load timeout of those who join it. */
   final long startedAt = System.nanoTime();
   /**

@@ -148,6 +148,7 @@ final class Loads<K, V> {
               // Another instance stored a value since (a putIfAbsent's, which must not be shadowed here by this
               // load's): the callers get what they loaded, and this L1 reads the L2's from now on.
               kept = false;
+              flight.shadowed = true;
             }
           }
         }
@@ -465,6 +466,8 @@ final class Loads<K, V> {
         // As a single load: a value refused while the L2 holds another is not kept here, where it would hide that.
         if ((value != null || cacheAbsent) && !shadowed.contains(k)) {
           l1.install(k, value, tags, stamp, 0, weights[j]);
+        } else if (shadowed.contains(k)) {
+          flights[j].shadowed = true;
         }
         finish(k, flights[j], value);
       }
@@ -489,15 +492,20 @@ final class Loads<K, V> {
     return refused;
   }
 
-  /** Of {@code keys}, those the L2 holds a value (or absence) for now; none when it cannot tell. */
+  /** Of {@code keys}, those the L2 holds a value (or absence) for now, in one bulk read; none when it cannot tell. */
   private Set<String> heldByL2(Set<String> keys) {
     if (keys.isEmpty()) {
       return Set.of();
     }
+    String[] asked = keys.toArray(String[]::new);
+    L2Read[] reads = l2.getAll(asked);
+    if (reads == null) {
+      return Set.of();
+    }
     Set<String> held = new HashSet<>();
-    for (String k : keys) {
-      if (heldByL2(k)) {
-        held.add(k);
+    for (int i = 0; i < asked.length && i < reads.length; i++) {
+      if (reads[i] != null && reads[i].isHit()) {
+        held.add(asked[i]);
       }
     }
     return held;
