@@ -50,11 +50,13 @@ class PutIfAbsentStarvationReviewTest {
   void getsThatReturnValuesDoNotStarvePutIfAbsent() throws Exception {
     cache = TieredCache.<String, String>builder("pia-starve-review").l1(l1 -> l1.maximumSize(0)).build();
     List<Future<?>> hammers = new ArrayList<>();
+    java.util.concurrent.CountDownLatch loading = new java.util.concurrent.CountDownLatch(3);
     for (int t = 0; t < 3; t++) {
       hammers.add(threads.submit(() -> {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!stop.get() && System.nanoTime() < until) {
           cache.get("k", k -> {
+            loading.countDown();
             long spin = System.nanoTime() + 200_000;
             while (System.nanoTime() < spin) {
               Thread.onSpinWait();
@@ -67,7 +69,8 @@ class PutIfAbsentStarvationReviewTest {
         }
       }));
     }
-    Thread.sleep(50);
+    // The gets are under way (three loader calls seen), bounded.
+    assertThat(loading.await(5, TimeUnit.SECONDS)).isTrue();
     int failed = 0;
     int calls = 0;
     RuntimeException first = null;

@@ -2,7 +2,6 @@ package dev.tiercache.query;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tiercache.TieredCache;
 import java.time.Duration;
@@ -85,16 +84,22 @@ class ParseDeadlineReviewTest {
   @Test
   void aReadThatParsesWellWithinTheDeadlineIsNotRefusedWhenTheCpusAreBusy() throws Exception {
     // The level that takes a quarter to a half of the deadline here, idle and warm (JIT state varies by run).
-    int levels = 0;
+    // Never skipped: the deepest level under 500 ms idle (each level about doubles the time, so one lies in 250-500
+    // ms on most machines; on a faster one the test is weaker, never absent).
+    int levels = 4;
     long idle = 0;
-    for (int l = 8; l <= 12 && levels == 0; l++) {
+    for (int l = 4; l <= 12; l++) {
       millisToAnalyse(nested(l, 1)); // warm up
-      idle = millisToAnalyse(nested(l, 2));
-      if (idle >= 250) {
-        levels = l;
+      long took = millisToAnalyse(nested(l, 2));
+      if (took >= 500) {
+        break;
+      }
+      levels = l;
+      idle = took;
+      if (took >= 250) {
+        break;
       }
     }
-    assumeTrue(levels > 0 && idle < 500, "no nesting level analyses in 250-500 ms here (last: " + idle + " ms)");
     int level = levels;
 
     AtomicBoolean stop = new AtomicBoolean();
